@@ -1,0 +1,57 @@
+package v1alpha1
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"sort"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// An Image is one container image a change sets.
+type Image struct {
+	// Repository is the image repository, e.g. ghcr.io/acme/guestbook.
+	Repository string `json:"repository"`
+
+	// Tag is the tag that was selected.
+	// +optional
+	Tag string `json:"tag,omitempty"`
+
+	// Digest is the manifest digest the tag resolved to when it was selected.
+	// +optional
+	Digest string `json:"digest,omitempty"`
+}
+
+// A Change is what moves down a Track: a source-branch commit to render from
+// and the images to set.
+type Change struct {
+	// ID is a short stable hash of commit and images; see ChangeID.
+	// +kubebuilder:validation:MinLength=1
+	ID string `json:"id"`
+
+	// Commit is the full SHA of the source-branch commit to render from.
+	// +kubebuilder:validation:Pattern=`^[0-9a-f]{40}$`
+	Commit string `json:"commit"`
+
+	// Images are the image overrides, by repository.
+	// +optional
+	// +listType=atomic
+	Images []Image `json:"images,omitempty"`
+
+	// DiscoveredAt is when the Subscription first saw this change.
+	// +optional
+	DiscoveredAt *metav1.Time `json:"discoveredAt,omitempty"`
+}
+
+// ChangeID is the short stable hash that identifies a commit with a set of
+// images: the same inputs in any image order give the same ID.
+func ChangeID(commit string, images []Image) string {
+	lines := make([]string, 0, len(images))
+	for _, i := range images {
+		lines = append(lines, i.Repository+"\x00"+i.Tag+"\x00"+i.Digest)
+	}
+	sort.Strings(lines)
+	sum := sha256.Sum256([]byte(commit + "\n" + strings.Join(lines, "\n")))
+	return hex.EncodeToString(sum[:])[:12]
+}

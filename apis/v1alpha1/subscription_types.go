@@ -1,0 +1,166 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+)
+
+// An ImageSubscription selects new images from one repository.
+type ImageSubscription struct {
+	// Repository is the image repository to watch, e.g. ghcr.io/acme/guestbook.
+	// +kubebuilder:validation:MinLength=1
+	Repository string `json:"repository"`
+
+	// Strategy picks the newest image: SemVer, NewestBuild, Lexical or Digest.
+	// +kubebuilder:validation:Enum=SemVer;NewestBuild;Lexical;Digest
+	// +kubebuilder:default=SemVer
+	// +optional
+	Strategy string `json:"strategy,omitempty"`
+
+	// Constraint is a semver constraint (SemVer), or the mutable tag to
+	// follow (Digest).
+	// +optional
+	Constraint string `json:"constraint,omitempty"`
+
+	// AllowTags is a regular expression a tag must match.
+	// +optional
+	AllowTags string `json:"allowTags,omitempty"`
+
+	// IgnoreTags are regular expressions of tags to skip.
+	// +optional
+	// +listType=atomic
+	IgnoreTags []string `json:"ignoreTags,omitempty"`
+
+	// Platform selects from image indexes, e.g. linux/amd64.
+	// +optional
+	Platform string `json:"platform,omitempty"`
+
+	// DiscoveryLimit bounds how many tags NewestBuild reads a config for.
+	// +kubebuilder:default=20
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	DiscoveryLimit int `json:"discoveryLimit,omitempty"`
+}
+
+// GitSubscription follows source-branch commits that touch the base.
+type GitSubscription struct{}
+
+// A StationOverlay tells a Subscription which overlay belongs to which
+// station, so that overlay-only commits reach their stations alone.
+type StationOverlay struct {
+	// Station is the station path.
+	Station string `json:"station"`
+	// Overlay is the station's kustomize directory.
+	Overlay string `json:"overlay"`
+}
+
+// SubscriptionParameters are where a Track's changes come from.
+type SubscriptionParameters struct {
+	// Track is the name of the Track this Subscription feeds.
+	// +kubebuilder:validation:MinLength=1
+	Track string `json:"track"`
+
+	// Repo is the Track's config repository.
+	Repo Repository `json:"repo"`
+
+	// Images to follow.
+	// +optional
+	// +listType=atomic
+	Images []ImageSubscription `json:"images,omitempty"`
+
+	// Git follows source-branch commits that touch the base, when set.
+	// +optional
+	Git *GitSubscription `json:"git,omitempty"`
+
+	// Overlays are the stations' overlays.
+	// +optional
+	// +listType=atomic
+	Overlays []StationOverlay `json:"overlays,omitempty"`
+
+	// Interval between polls. Webhooks wake the Subscription sooner.
+	// +kubebuilder:default="5m"
+	// +optional
+	Interval *metav1.Duration `json:"interval,omitempty"`
+}
+
+// An OverlayChange is a source-branch commit that touched only some stations'
+// overlays: it goes to those stations directly.
+type OverlayChange struct {
+	Commit string `json:"commit"`
+	// +listType=atomic
+	Stations     []string     `json:"stations"`
+	DiscoveredAt *metav1.Time `json:"discoveredAt,omitempty"`
+}
+
+// A SourceStatus is the state of one polled source (an image repository or
+// the config repository).
+type SourceStatus struct {
+	Source string `json:"source"`
+	// +optional
+	LastPolled *metav1.Time `json:"lastPolled,omitempty"`
+	// +optional
+	LastError string `json:"lastError,omitempty"`
+}
+
+// SubscriptionObservation is what a Subscription has discovered.
+type SubscriptionObservation struct {
+	// Newest is the newest change, for station 1.
+	// +optional
+	Newest *Change `json:"newest,omitempty"`
+
+	// OverlayChanges are overlay-only commits, newest last.
+	// +optional
+	// +listType=atomic
+	OverlayChanges []OverlayChange `json:"overlayChanges,omitempty"`
+
+	// Sources is the state of each polled source.
+	// +optional
+	// +listType=atomic
+	Sources []SourceStatus `json:"sources,omitempty"`
+
+	// WebhookURLs are the paths to register with registries and git hosts.
+	// +optional
+	// +listType=atomic
+	WebhookURLs []string `json:"webhookURLs,omitempty"`
+}
+
+// A SubscriptionSpec defines the desired state of a Subscription.
+type SubscriptionSpec struct {
+	xpv2.ManagedResourceSpec `json:",inline"`
+	ForProvider              SubscriptionParameters `json:"forProvider"`
+}
+
+// A SubscriptionStatus represents the observed state of a Subscription.
+type SubscriptionStatus struct {
+	xpv2.ManagedResourceStatus `json:",inline"`
+	AtProvider                 SubscriptionObservation `json:"atProvider,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// A Subscription watches image registries and a Track's source branch for
+// new changes.
+// +kubebuilder:printcolumn:name="SYNCED",type="string",JSONPath=".status.conditions[?(@.type=='Synced')].status"
+// +kubebuilder:printcolumn:name="READY",type="string",JSONPath=".status.conditions[?(@.type=='Ready')].status"
+// +kubebuilder:printcolumn:name="TRACK",type="string",JSONPath=".spec.forProvider.track"
+// +kubebuilder:printcolumn:name="NEWEST",type="string",JSONPath=".status.atProvider.newest.id"
+// +kubebuilder:printcolumn:name="AGE",type="date",JSONPath=".metadata.creationTimestamp"
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Namespaced,categories={crossplane,managed,k8sta}
+type Subscription struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   SubscriptionSpec   `json:"spec"`
+	Status SubscriptionStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// SubscriptionList contains a list of Subscriptions.
+type SubscriptionList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Subscription `json:"items"`
+}

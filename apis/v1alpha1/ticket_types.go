@@ -1,0 +1,163 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+)
+
+// A Repository is a Track's config repository.
+type Repository struct {
+	// URL of the git repository (https://, ssh:// or scp-like git@host:path).
+	// +kubebuilder:validation:MinLength=1
+	URL string `json:"url"`
+
+	// SourceBranch is the branch humans commit to.
+	// +kubebuilder:default=main
+	// +optional
+	SourceBranch string `json:"sourceBranch,omitempty"`
+}
+
+// An ApplicationReference names one Argo CD Application.
+type ApplicationReference struct {
+	// Name of the Application.
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+
+	// Namespace of the Application.
+	// +kubebuilder:default=argocd
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// TicketParameters are the station a Ticket delivers to and the change it
+// delivers.
+type TicketParameters struct {
+	// Track is the name of the Track, in the Ticket's namespace, that this
+	// Ticket belongs to. Applications must name <namespace>/<track> in their
+	// k8sta.io/authorized-tracks annotation.
+	// +kubebuilder:validation:MinLength=1
+	Track string `json:"track"`
+
+	// Station is the station's path from the root Track, joined by '.'.
+	// +kubebuilder:validation:MinLength=1
+	Station string `json:"station"`
+
+	// Change is the change to render and sync at this station.
+	Change Change `json:"change"`
+
+	// Repo is the Track's config repository.
+	Repo Repository `json:"repo"`
+
+	// Overlay is the kustomize directory to build, relative to the repository root.
+	// +kubebuilder:validation:MinLength=1
+	Overlay string `json:"overlay"`
+
+	// Branch is the rendered branch this station writes.
+	// +kubebuilder:validation:MinLength=1
+	Branch string `json:"branch"`
+
+	// Applications are the Argo CD Applications that deploy the rendered branch.
+	// +optional
+	// +listType=atomic
+	Applications []ApplicationReference `json:"applications,omitempty"`
+}
+
+// Ticket phases.
+const (
+	PhaseRendering   = "Rendering"
+	PhaseSyncing     = "Syncing"
+	PhaseProgressing = "Progressing"
+	PhaseVerified    = "Verified"
+	PhaseFailed      = "Failed"
+	PhaseBlocked     = "Blocked"
+)
+
+// An ApplicationStatus is what a Ticket last saw of one Application.
+type ApplicationStatus struct {
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+
+	// Sync is status.sync.status.
+	// +optional
+	Sync string `json:"sync,omitempty"`
+
+	// Health is status.health.status.
+	// +optional
+	Health string `json:"health,omitempty"`
+
+	// Revision is the revision the Application is synced to.
+	// +optional
+	Revision string `json:"revision,omitempty"`
+
+	// Message explains why the Application holds the Ticket back.
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// TicketObservation is what a Ticket observed at its station.
+type TicketObservation struct {
+	// Change is the change live at this station: rendered at the head of the
+	// rendered branch.
+	// +optional
+	Change *Change `json:"change,omitempty"`
+
+	// RenderedCommit is the rendered-branch commit holding Change.
+	// +optional
+	RenderedCommit string `json:"renderedCommit,omitempty"`
+
+	// Applications is the state of each Application.
+	// +optional
+	// +listType=atomic
+	Applications []ApplicationStatus `json:"applications,omitempty"`
+
+	// Phase is one of Rendering, Syncing, Progressing, Verified, Failed, Blocked.
+	// +optional
+	Phase string `json:"phase,omitempty"`
+
+	// VerifiedAt is when every Application was first seen Synced to
+	// RenderedCommit and Healthy.
+	// +optional
+	VerifiedAt *metav1.Time `json:"verifiedAt,omitempty"`
+}
+
+// A TicketSpec defines the desired state of a Ticket.
+type TicketSpec struct {
+	xpv2.ManagedResourceSpec `json:",inline"`
+	ForProvider              TicketParameters `json:"forProvider"`
+}
+
+// A TicketStatus represents the observed state of a Ticket.
+type TicketStatus struct {
+	xpv2.ManagedResourceStatus `json:",inline"`
+	AtProvider                 TicketObservation `json:"atProvider,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// A Ticket delivers one change to one station: it renders the station's
+// overlay into its rendered branch and has Argo CD sync its Applications.
+// +kubebuilder:printcolumn:name="SYNCED",type="string",JSONPath=".status.conditions[?(@.type=='Synced')].status"
+// +kubebuilder:printcolumn:name="READY",type="string",JSONPath=".status.conditions[?(@.type=='Ready')].status"
+// +kubebuilder:printcolumn:name="STATION",type="string",JSONPath=".spec.forProvider.station"
+// +kubebuilder:printcolumn:name="CHANGE",type="string",JSONPath=".spec.forProvider.change.id"
+// +kubebuilder:printcolumn:name="PHASE",type="string",JSONPath=".status.atProvider.phase"
+// +kubebuilder:printcolumn:name="AGE",type="date",JSONPath=".metadata.creationTimestamp"
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Namespaced,categories={crossplane,managed,k8sta}
+type Ticket struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   TicketSpec   `json:"spec"`
+	Status TicketStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// TicketList contains a list of Tickets.
+type TicketList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Ticket `json:"items"`
+}
