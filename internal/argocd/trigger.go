@@ -1,0 +1,152 @@
+package argocd
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Trigger asks Argo CD to sync revision, the rendered commit, into the source
+// at sourceIndex (from Authorize), for the ticket info value info
+// ("<ticket>/<change id>"). It sends one JSON merge patch, locked on app's
+// resourceVersion, that sets
+//
+//   - the annotation argocd.argoproj.io/refresh: hard,
+//   - .operation: initiatedBy {username: k8sta, automated: true}, info
+//     [{name: k8sta.io/ticket, value: info}], sync {revision (single source)
+//     or revisions (multi-source: revision at sourceIndex, every other source
+//     its own targetRevision), syncOptions from spec.syncPolicy}, and retry
+//     from spec.syncPolicy (Argo CD keeps the retry strategy on the operation,
+//     beside sync: a retry under sync would be pruned by its CRD),
+//   - status.operationState: null.
+//
+// It never touches spec and never Updates. On a conflict (somebody changed
+// the Application since it was read) it reads it again, judges it again, and
+// retries a few times while it still needs the sync (Judge says NeedsSync, or
+// still says what it said of the object the caller passed, e.g. Failed for a
+// deliberate re-sync); otherwise it stops and returns nil, and the caller's
+// next Judge tells where the Application stands. Trigger does nothing (and
+// returns nil) while an operation runs, whoever started it: Argo CD runs one at
+// a time and another actor's operation must never be replaced; Judge reports
+// Waiting for it. app is updated to what the API server returned.
+func Trigger(ctx context.Context, c client.Client, app *Application, revision string, sourceIndex int, info string) error {
+	name := appName(app)
+	asked := Judge(app, revision, sourceIndex, info).State
+	first := true
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if !first {
+			fresh := &Application{}
+			if err := c.Get(ctx, client.ObjectKeyFromObject(app), fresh); err != nil {
+				return err
+			}
+			*app = *fresh
+			// Somebody changed the Application since the caller judged it:
+			// sync only if it still calls for what the caller saw.
+			if s := Judge(app, revision, sourceIndex, info).State; s != NeedsSync && s != asked {
+				return nil
+			}
+		}
+		first = false
+		if _, running := runningOperation(app); running {
+			return nil
+		}
+		patch, err := triggerPatch(app, revision, sourceIndex, info)
+		if err != nil {
+			return err
+		}
+		return patchApplication(ctx, c, app, patch)
+	})
+	return errors.Wrapf(err, "cannot trigger a sync of Application %s", name)
+}
+
+// Refresh asks Argo CD to refresh app (hard), with a merge patch of only the
+// annotation argocd.argoproj.io/refresh. app is updated to what the API
+// server returned.
+func Refresh(ctx context.Context, c client.Client, app *Application) error {
+	patch, err := json.Marshal(map[string]any{
+		"metadata": map[string]any{
+			"annotations": map[string]string{RefreshAnnotation: RefreshHard},
+		},
+	})
+	if err != nil {
+		return errors.Wrap(err, "cannot encode the refresh patch")
+	}
+	return errors.Wrapf(patchApplication(ctx, c, app, patch), "cannot refresh Application %s", appName(app))
+}
+
+// triggerPatchBody is the merge patch Trigger sends.
+type triggerPatchBody struct {
+	Metadata  triggerPatchMeta   `json:"metadata"`
+	Operation Operation          `json:"operation"`
+	Status    triggerPatchStatus `json:"status"`
+}
+
+type triggerPatchMeta struct {
+	ResourceVersion string            `json:"resourceVersion"`
+	Annotations     map[string]string `json:"annotations"`
+}
+
+type triggerPatchStatus struct {
+	OperationState *OperationState `json:"operationState"` // always null
+}
+
+func triggerPatch(app *Application, revision string, sourceIndex int, info string) ([]byte, error) {
+	if app.GetResourceVersion() == "" {
+		return nil, errors.New("the Application has no resourceVersion to lock the patch on")
+	}
+	if revision == "" {
+		return nil, errors.New("no revision to sync")
+	}
+	sync := &SyncOperation{}
+	if app.Spec.HasMultipleSources() {
+		if sourceIndex < 0 || sourceIndex >= len(app.Spec.Sources) {
+			return nil, fmt.Errorf("the Application has no source #%d: it has %d", sourceIndex, len(app.Spec.Sources))
+		}
+		sync.Revisions = make([]string, len(app.Spec.Sources))
+		for i, s := range app.Spec.Sources {
+			sync.Revisions[i] = s.TargetRevision
+		}
+		sync.Revisions[sourceIndex] = revision
+	} else {
+		if sourceIndex != 0 {
+			return nil, fmt.Errorf("the Application has a single source, not source #%d", sourceIndex)
+		}
+		sync.Revision = revision
+	}
+	op := Operation{
+		Sync:        sync,
+		InitiatedBy: OperationInitiator{Username: UsernameK8sTA, Automated: true},
+		Info:        []Info{{Name: TicketInfoName, Value: info}},
+	}
+	if p := app.Spec.SyncPolicy; p != nil {
+		sync.SyncOptions = p.SyncOptions
+		if len(p.Retry) > 0 && string(p.Retry) != "null" {
+			op.Retry = p.Retry
+		}
+	}
+	return json.Marshal(triggerPatchBody{
+		Metadata: triggerPatchMeta{
+			ResourceVersion: app.GetResourceVersion(),
+			Annotations:     map[string]string{RefreshAnnotation: RefreshHard},
+		},
+		Operation: op,
+	})
+}
+
+// patchApplication merge-patches app and replaces it with the result. The
+// result is decoded into a fresh object: decoding into app would keep fields
+// the response no longer has.
+func patchApplication(ctx context.Context, c client.Client, app *Application, patch []byte) error {
+	out := &Application{ObjectMeta: metav1.ObjectMeta{Namespace: app.GetNamespace(), Name: app.GetName()}}
+	if err := c.Patch(ctx, out, client.RawPatch(types.MergePatchType, patch)); err != nil {
+		return err
+	}
+	*app = *out
+	return nil
+}
