@@ -1,0 +1,421 @@
+package gitrepo
+
+import (
+	"context"
+	stderrors "errors"
+	"io"
+	"os"
+	"sort"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+)
+
+const (
+	remoteName   = "origin"
+	headsRefSpec = config.RefSpec("+refs/heads/*:refs/remotes/origin/*")
+)
+
+// open opens the bare clone, creating an empty one (with remote origin) on
+// first use. A clone that cannot be opened is a broken cache: it is rebuilt.
+// Callers hold r.mu.
+func (r *Repo) open() (*git.Repository, error) {
+	if r.repo != nil {
+		return r.repo, nil
+	}
+	repo, err := git.PlainOpen(r.dir)
+	if err != nil && !stderrors.Is(err, git.ErrRepositoryNotExists) {
+		if rerr := os.RemoveAll(r.dir); rerr != nil {
+			return nil, errors.Wrap(rerr, "cannot remove broken cache")
+		}
+		err = git.ErrRepositoryNotExists
+	}
+	if stderrors.Is(err, git.ErrRepositoryNotExists) {
+		if err := os.MkdirAll(r.dir, 0o700); err != nil {
+			return nil, errors.Wrap(err, "cannot create cache directory")
+		}
+		repo, err = git.PlainInit(r.dir, true)
+	}
+	if err != nil {
+		return nil, errors.Wrap(err, "cannot open cache")
+	}
+	if _, err := repo.Remote(remoteName); stderrors.Is(err, git.ErrRemoteNotFound) {
+		_, err = repo.CreateRemote(&config.RemoteConfig{
+			Name:  remoteName,
+			URLs:  []string{r.URL()},
+			Fetch: []config.RefSpec{headsRefSpec},
+		})
+		if err != nil {
+			return nil, errors.Wrap(err, "cannot configure remote")
+		}
+	} else if err != nil {
+		return nil, errors.Wrap(err, "cannot read remote")
+	}
+	r.repo = repo
+	return repo, nil
+}
+
+// Fetch brings the cached clone up to date with every branch of the remote:
+// refs/heads/* land in refs/remotes/origin/*, deleted branches are pruned.
+// The first call creates the clone; later ones are incremental. Nothing new
+// is not an error.
+func (r *Repo) Fetch(ctx context.Context, auth Auth) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return scrub(r.fetch(ctx, auth, headsRefSpec), r.secrets(auth)...)
+}
+
+// fetch fetches spec. Callers hold r.mu.
+func (r *Repo) fetch(ctx context.Context, auth Auth, spec config.RefSpec) error {
+	u := r.url.Load()
+	repo, err := r.open()
+	if err != nil {
+		return errors.Wrapf(err, "cannot fetch %s", u.clean)
+	}
+	am, err := r.authMethod(ctx, u, auth)
+	if err != nil {
+		return errors.Wrapf(err, "cannot fetch %s", u.clean)
+	}
+	err = repo.FetchContext(ctx, &git.FetchOptions{
+		RemoteName: remoteName,
+		RemoteURL:  u.clean,
+		RefSpecs:   []config.RefSpec{spec},
+		Auth:       am,
+		Tags:       git.NoTags,
+		Prune:      spec.IsWildcard(),
+	})
+	var nomatch git.NoMatchingRefSpecError
+	switch {
+	case err == nil, stderrors.Is(err, git.NoErrAlreadyUpToDate):
+		return nil
+	case stderrors.Is(err, transport.ErrEmptyRemoteRepository), stderrors.As(err, &nomatch):
+		// No branch at all, or not the one asked for: forget what we had.
+		return errors.Wrapf(r.forget(repo, spec), "cannot fetch %s", u.clean)
+	}
+	return errors.Wrapf(classify(err), "cannot fetch %s", u.clean)
+}
+
+// forget removes the remote-tracking refs spec maps to.
+func (r *Repo) forget(repo *git.Repository, spec config.RefSpec) error {
+	refs, err := repo.Storer.IterReferences()
+	if err != nil {
+		return err
+	}
+	var gone []plumbing.ReferenceName
+	_ = refs.ForEach(func(ref *plumbing.Reference) error {
+		if spec.IsWildcard() && spec.Reverse().Match(ref.Name()) || !spec.IsWildcard() && ref.Name() == spec.Dst("") {
+			gone = append(gone, ref.Name())
+		}
+		return nil
+	})
+	for _, n := range gone {
+		if err := repo.Storer.RemoveReference(n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validBranch applies git check-ref-format's rules to refs/heads/<branch>.
+func validBranch(branch string) error {
+	if branch == "" || branch == "HEAD" {
+		return kindf(ErrInvalidBranch, "%q", branch)
+	}
+	if err := plumbing.NewBranchReferenceName(branch).Validate(); err != nil {
+		return kindf(ErrInvalidBranch, "%q", branch)
+	}
+	return nil
+}
+
+// Head returns the commit the remote branch pointed at when last fetched;
+// ok is false if it did not exist (or nothing was fetched yet).
+func (r *Repo) Head(branch string) (commit string, ok bool, err error) {
+	if err := validBranch(branch); err != nil {
+		return "", false, errors.Wrap(err, "cannot read head of branch")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.head(branch)
+}
+
+func (r *Repo) head(branch string) (string, bool, error) {
+	repo, err := r.open()
+	if err != nil {
+		return "", false, errors.Wrapf(err, "cannot read head of branch %q", branch)
+	}
+	ref, err := repo.Storer.Reference(plumbing.NewRemoteReferenceName(remoteName, branch))
+	if stderrors.Is(err, plumbing.ErrReferenceNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, errors.Wrapf(err, "cannot read head of branch %q", branch)
+	}
+	return ref.Hash().String(), true, nil
+}
+
+// HasCommit reports whether the cached clone holds commit sha (40 hex digits).
+func (r *Repo) HasCommit(sha string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, err := r.commit(sha)
+	return err == nil
+}
+
+// commit looks up a commit. Callers hold r.mu.
+func (r *Repo) commit(sha string) (*object.Commit, error) {
+	if !plumbing.IsHash(sha) {
+		return nil, kindf(ErrCommitNotFound, "%q is not a full commit hash", sha)
+	}
+	repo, err := r.open()
+	if err != nil {
+		return nil, err
+	}
+	c, err := repo.CommitObject(plumbing.NewHash(sha))
+	if stderrors.Is(err, plumbing.ErrObjectNotFound) {
+		return nil, kindf(ErrCommitNotFound, "%s", sha)
+	}
+	if err != nil {
+		return nil, errors.Wrapf(err, "cannot read commit %s", sha)
+	}
+	return c, nil
+}
+
+// Files returns every file of commit's tree, path → content.
+func (r *Repo) Files(commit string) (map[string][]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, err := r.commit(commit)
+	if err != nil {
+		return nil, errors.Wrap(err, "cannot read files")
+	}
+	t, err := c.Tree()
+	if err != nil {
+		return nil, errors.Wrapf(err, "cannot read tree of commit %s", commit)
+	}
+	files := map[string][]byte{}
+	err = t.Files().ForEach(func(f *object.File) error {
+		b, err := readBlob(&f.Blob)
+		if err != nil {
+			return errors.Wrapf(err, "cannot read file %q", f.Name)
+		}
+		files[f.Name] = b
+		return nil
+	})
+	if err != nil {
+		return nil, errors.Wrapf(err, "cannot read files of commit %s", commit)
+	}
+	return files, nil
+}
+
+func readBlob(b *object.Blob) ([]byte, error) {
+	rd, err := b.Reader()
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close() //nolint:errcheck // read only
+	return io.ReadAll(rd)
+}
+
+// ReadFile returns one file of commit's tree; ok is false if there is no file
+// at path.
+func (r *Repo) ReadFile(commit, path string) ([]byte, bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, err := r.commit(commit)
+	if err != nil {
+		return nil, false, errors.Wrapf(err, "cannot read file %q", path)
+	}
+	f, err := c.File(path)
+	switch {
+	case stderrors.Is(err, object.ErrFileNotFound), stderrors.Is(err, object.ErrDirectoryNotFound),
+		stderrors.Is(err, object.ErrEntryNotFound), stderrors.Is(err, plumbing.ErrObjectNotFound):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, errors.Wrapf(err, "cannot read file %q of commit %s", path, commit)
+	}
+	b, err := readBlob(&f.Blob)
+	if err != nil {
+		return nil, false, errors.Wrapf(err, "cannot read file %q of commit %s", path, commit)
+	}
+	return b, true, nil
+}
+
+// CommitsSince returns the commits reachable from until and not from since,
+// oldest first (parents before children). With since == "" it returns just
+// until. It fails with ErrNotAncestor if since is not an ancestor of until,
+// as after a force push.
+func (r *Repo) CommitsSince(since, until string) ([]Commit, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	u, err := r.commit(until)
+	if err != nil {
+		return nil, errors.Wrap(err, "cannot list commits")
+	}
+	if since == "" {
+		c, err := toCommit(u)
+		if err != nil {
+			return nil, errors.Wrap(err, "cannot list commits")
+		}
+		return []Commit{c}, nil
+	}
+	s, err := r.commit(since)
+	if err != nil {
+		return nil, errors.Wrap(err, "cannot list commits")
+	}
+	if s.Hash == u.Hash {
+		return []Commit{}, nil
+	}
+	// Everything reachable from since is excluded.
+	excluded := map[plumbing.Hash]bool{}
+	if err := walk(s, func(c *object.Commit) bool { excluded[c.Hash] = true; return true }); err != nil {
+		return nil, errors.Wrapf(err, "cannot walk history of %s", since)
+	}
+	if excluded[u.Hash] {
+		return nil, errors.Wrapf(withKind(ErrNotAncestor, errors.Errorf("%s is not an ancestor of %s", since, until)), "cannot list commits")
+	}
+	// Collect the rest in topological order, oldest first: a commit after
+	// all of its included parents.
+	var order []*object.Commit
+	found := false
+	err = postorder(u, excluded, func(c *object.Commit) {
+		order = append(order, c)
+	}, func(p plumbing.Hash) {
+		if p == s.Hash {
+			found = true
+		}
+	})
+	if err != nil {
+		return nil, errors.Wrapf(err, "cannot walk history of %s", until)
+	}
+	if !found {
+		return nil, errors.Wrapf(withKind(ErrNotAncestor, errors.Errorf("%s is not an ancestor of %s", since, until)), "cannot list commits")
+	}
+	out := make([]Commit, 0, len(order))
+	for _, c := range order {
+		cc, err := toCommit(c)
+		if err != nil {
+			return nil, errors.Wrap(err, "cannot list commits")
+		}
+		out = append(out, cc)
+	}
+	return out, nil
+}
+
+// walk visits c and all its ancestors once each, while fn returns true.
+func walk(c *object.Commit, fn func(*object.Commit) bool) error {
+	seen := map[plumbing.Hash]bool{c.Hash: true}
+	stack := []*object.Commit{c}
+	for len(stack) > 0 {
+		c := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if !fn(c) {
+			continue
+		}
+		err := c.Parents().ForEach(func(p *object.Commit) error {
+			if !seen[p.Hash] {
+				seen[p.Hash] = true
+				stack = append(stack, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// postorder emits the commits reachable from c but not excluded, each after
+// its parents (first parent first). onExcluded sees every excluded parent
+// met at the boundary.
+func postorder(c *object.Commit, excluded map[plumbing.Hash]bool, emit func(*object.Commit), onExcluded func(plumbing.Hash)) error {
+	type frame struct {
+		c    *object.Commit
+		next int
+	}
+	seen := map[plumbing.Hash]bool{c.Hash: true}
+	stack := []frame{{c: c}}
+	for len(stack) > 0 {
+		f := &stack[len(stack)-1]
+		if f.next == len(f.c.ParentHashes) {
+			emit(f.c)
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		i := f.next
+		f.next++
+		p := f.c.ParentHashes[i]
+		if excluded[p] {
+			onExcluded(p)
+			continue
+		}
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		pc, err := f.c.Parent(i)
+		if err != nil {
+			return err
+		}
+		stack = append(stack, frame{c: pc})
+	}
+	return nil
+}
+
+func toCommit(c *object.Commit) (Commit, error) {
+	out := Commit{
+		Hash:    c.Hash.String(),
+		Message: c.Message,
+		Parents: make([]string, 0, len(c.ParentHashes)),
+		When:    c.Committer.When,
+	}
+	for _, p := range c.ParentHashes {
+		out.Parents = append(out.Parents, p.String())
+	}
+	paths, err := changedPaths(c)
+	if err != nil {
+		return Commit{}, errors.Wrapf(err, "cannot diff commit %s", c.Hash)
+	}
+	out.Paths = paths
+	return out, nil
+}
+
+func changedPaths(c *object.Commit) ([]string, error) {
+	to, err := c.Tree()
+	if err != nil {
+		return nil, err
+	}
+	var from *object.Tree
+	if len(c.ParentHashes) > 0 {
+		p, err := c.Parent(0)
+		if err != nil {
+			return nil, err
+		}
+		if from, err = p.Tree(); err != nil {
+			return nil, err
+		}
+	}
+	changes, err := object.DiffTree(from, to)
+	if err != nil {
+		return nil, err
+	}
+	set := map[string]bool{}
+	for _, ch := range changes {
+		if ch.From.Name != "" {
+			set[ch.From.Name] = true
+		}
+		if ch.To.Name != "" {
+			set[ch.To.Name] = true
+		}
+	}
+	paths := make([]string, 0, len(set))
+	for p := range set {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	return paths, nil
+}
