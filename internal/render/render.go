@@ -1,0 +1,377 @@
+// Package render turns a change into the content of a station's rendered
+// branch: it builds the station's kustomize overlay in process with the
+// change's images set, and writes the commit message whose trailer marks
+// K8sTA's own commits.
+package render
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"sigs.k8s.io/kustomize/api/konfig"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
+)
+
+// Image is an image override: every container image named Repository is set
+// to Tag, or to Digest when Digest is set.
+type Image struct {
+	Repository string `json:"repository" yaml:"repository"`
+	Tag        string `json:"tag,omitempty" yaml:"tag,omitempty"`
+	Digest     string `json:"digest,omitempty" yaml:"digest,omitempty"`
+}
+
+// String returns the image reference: repository[:tag][@digest].
+func (i Image) String() string {
+	s := i.Repository
+	if i.Tag != "" {
+		s += ":" + i.Tag
+	}
+	if i.Digest != "" {
+		s += "@" + i.Digest
+	}
+	return s
+}
+
+// Change is what is rendered: a source commit and the images set on it.
+type Change struct {
+	ID     string
+	Commit string
+	Images []Image
+}
+
+// Station is where a change is rendered: the overlay built and the branch
+// written.
+type Station struct {
+	Track   string
+	Path    string
+	Overlay string
+	Branch  string
+}
+
+// ErrOverlayNotFound is matched (errors.Is) by every *OverlayNotFoundError.
+var ErrOverlayNotFound = errors.New("overlay not found")
+
+// ErrOverlayOutsideRepo is wrapped by the error Build returns for an overlay
+// that is empty, absolute, or leaves the repository (../x).
+var ErrOverlayOutsideRepo = errors.New("overlay must be a relative path inside the repository")
+
+// OverlayNotFoundError says the overlay is not a kustomization directory in
+// the source tree. Build does not know the commit; a caller that does sets
+// Commit (errors.As) and the message names it.
+type OverlayNotFoundError struct {
+	// Overlay is the overlay as given to Build.
+	Overlay string
+	// Commit is the source commit, if the caller knows it.
+	Commit string
+	// NoKustomization is true when the directory exists but holds no
+	// kustomization file.
+	NoKustomization bool
+}
+
+func (e *OverlayNotFoundError) Error() string {
+	what := "does not exist"
+	if e.NoKustomization {
+		what = "holds no kustomization.yaml"
+	}
+	at := ""
+	if e.Commit != "" {
+		at = " at commit " + shortCommit(e.Commit)
+	}
+	return fmt.Sprintf("overlay %q %s%s: set spec.forProvider.overlay to a directory holding a kustomization.yaml", e.Overlay, what, at)
+}
+
+// Is makes errors.Is(err, ErrOverlayNotFound) true.
+func (e *OverlayNotFoundError) Is(target error) bool { return target == ErrOverlayNotFound }
+
+func shortCommit(c string) string {
+	if len(c) > 7 {
+		return c[:7]
+	}
+	return c
+}
+
+const (
+	// repoRoot is where the source tree is laid out in the in-memory file
+	// system; kustomize's error messages name files under it.
+	repoRoot = "/repo"
+	// renderRoot holds the synthetic kustomization that sets the images on
+	// the user's overlay. It is outside repoRoot, so it never collides with a
+	// user file.
+	renderRoot = "/k8sta-render"
+)
+
+// Build runs kustomize in process over files (the source tree at a commit,
+// repository-relative path → content) building overlay with images set as
+// kustomize image overrides, and returns plain multi-document YAML
+// (documents separated by "---\n") in kustomize's output order. The same
+// input gives the same bytes; the order of images does not matter.
+//
+// The user's overlay is not modified: a synthetic kustomization outside the
+// source tree takes the overlay as its only resource and sets the images.
+// The overlay's sortOptions and buildMetadata are carried to it, so the
+// output is what `kustomize build <overlay>` would print with the images set.
+// kustomize's error messages name paths relative to the repository root.
+func Build(files map[string][]byte, overlay string, images []Image) ([]byte, error) {
+	dir, err := cleanOverlay(overlay)
+	if err != nil {
+		return nil, err
+	}
+	imgs, err := kustomizeImages(images)
+	if err != nil {
+		return nil, err
+	}
+
+	fs := filesys.MakeFsInMemory()
+	keys := make([]string, 0, len(files))
+	for k := range files {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		p, err := cleanRepoPath(k)
+		if err != nil {
+			return nil, err
+		}
+		if err := fs.WriteFile(repoRoot+"/"+p, files[k]); err != nil {
+			return nil, errors.Wrapf(err, "cannot write source file %q", k)
+		}
+	}
+
+	overlayDir := repoRoot
+	if dir != "." {
+		overlayDir = repoRoot + "/" + dir
+	}
+	kf, err := findKustomization(fs, overlayDir, overlay)
+	if err != nil {
+		return nil, err
+	}
+
+	if err := refuseRemote(fs, overlayDir); err != nil {
+		return nil, err
+	}
+
+	synth := types.Kustomization{
+		TypeMeta: types.TypeMeta{
+			APIVersion: types.KustomizationVersion,
+			Kind:       types.KustomizationKind,
+		},
+		Resources: []string{".." + overlayDir},
+		Images:    imgs,
+	}
+	// sortOptions and buildMetadata only take effect in the top-level
+	// kustomization, which is now the synthetic one: carry them over. A
+	// kustomization that cannot be read is left for kustomize to report.
+	var user types.Kustomization
+	if err := user.Unmarshal(kf); err == nil {
+		synth.SortOptions = user.SortOptions
+		synth.BuildMetadata = user.BuildMetadata
+	}
+	sk, err := yaml.Marshal(synth)
+	if err != nil {
+		return nil, errors.Wrap(err, "cannot write synthetic kustomization")
+	}
+	if err := fs.WriteFile(renderRoot+"/"+konfig.DefaultKustomizationFileName(), sk); err != nil {
+		return nil, errors.Wrap(err, "cannot write synthetic kustomization")
+	}
+
+	opts := krusty.MakeDefaultOptions()
+	// What the kustomize CLI does: legacy order unless the kustomization
+	// sets sortOptions.
+	opts.Reorder = krusty.ReorderOptionUnspecified
+	m, err := krusty.MakeKustomizer(opts).Run(fs, renderRoot)
+	if err != nil {
+		return nil, errors.Wrapf(explainKustomizeError(err, files, overlayDir), "cannot build overlay %q", overlay)
+	}
+	out, err := m.AsYaml()
+	if err != nil {
+		return nil, errors.Wrapf(err, "cannot write overlay %q as YAML", overlay)
+	}
+	return out, nil
+}
+
+// cleanOverlay returns the overlay as a clean repository-relative path
+// ("." for the root), or an error when it is empty or leaves the repository.
+func cleanOverlay(overlay string) (string, error) {
+	if strings.TrimSpace(overlay) == "" {
+		return "", errors.Wrap(ErrOverlayOutsideRepo, "overlay is empty: set spec.forProvider.overlay to a directory holding a kustomization.yaml")
+	}
+	if strings.Contains(overlay, `\`) {
+		return "", errors.Wrapf(ErrOverlayOutsideRepo, "overlay %q holds a backslash: set spec.forProvider.overlay to a slash-separated path inside the repository", overlay)
+	}
+	if path.IsAbs(overlay) {
+		return "", errors.Wrapf(ErrOverlayOutsideRepo, "overlay %q is absolute: set spec.forProvider.overlay to a path relative to the repository root", overlay)
+	}
+	c := path.Clean(overlay)
+	if c == ".." || strings.HasPrefix(c, "../") {
+		return "", errors.Wrapf(ErrOverlayOutsideRepo, "overlay %q leaves the repository: set spec.forProvider.overlay to a path inside the repository", overlay)
+	}
+	return c, nil
+}
+
+// cleanRepoPath returns a source file's path, clean and relative.
+func cleanRepoPath(p string) (string, error) {
+	c := path.Clean(p)
+	if p == "" || path.IsAbs(p) || c == "." || c == ".." || strings.HasPrefix(c, "../") {
+		return "", errors.Errorf("cannot read source file %q: its path must be relative to the repository root", p)
+	}
+	return c, nil
+}
+
+// findKustomization returns the content of the overlay's kustomization
+// file, or an *OverlayNotFoundError.
+func findKustomization(fs filesys.FileSystem, dir, overlay string) ([]byte, error) {
+	if !fs.IsDir(dir) {
+		return nil, &OverlayNotFoundError{Overlay: overlay}
+	}
+	if c, _ := readKustomization(fs, dir); c != nil {
+		return c, nil
+	}
+	return nil, &OverlayNotFoundError{Overlay: overlay, NoKustomization: true}
+}
+
+// kustomizeImages returns the image overrides sorted by repository, with
+// the digest winning over the tag. The same repository twice with different
+// values is an error.
+func kustomizeImages(images []Image) ([]types.Image, error) {
+	sorted := make([]Image, len(images))
+	copy(sorted, images)
+	sort.Slice(sorted, func(i, j int) bool {
+		a, b := sorted[i], sorted[j]
+		if a.Repository != b.Repository {
+			return a.Repository < b.Repository
+		}
+		if a.Tag != b.Tag {
+			return a.Tag < b.Tag
+		}
+		return a.Digest < b.Digest
+	})
+	out := make([]types.Image, 0, len(sorted))
+	for i, img := range sorted {
+		if err := validateImage(img); err != nil {
+			return nil, err
+		}
+		if i > 0 && sorted[i-1].Repository == img.Repository {
+			if sorted[i-1] == img {
+				continue
+			}
+			return nil, errors.Errorf("cannot set image %q: it is given twice, as %q and %q", img.Repository, sorted[i-1].String(), img.String())
+		}
+		ki := types.Image{Name: img.Repository}
+		if img.Digest != "" {
+			ki.Digest = img.Digest
+		} else {
+			ki.NewTag = img.Tag
+		}
+		out = append(out, ki)
+	}
+	return out, nil
+}
+
+func validateImage(img Image) error {
+	if img.Repository == "" {
+		return errors.Errorf("cannot set image %q: its repository is empty", img.String())
+	}
+	if img.Tag == "" && img.Digest == "" {
+		return errors.Errorf("cannot set image %q: it has neither tag nor digest", img.Repository)
+	}
+	if strings.ContainsAny(img.Repository, "@ \t\n") || strings.Contains(img.Repository[strings.LastIndex(img.Repository, "/")+1:], ":") {
+		return errors.Errorf("cannot set image %q: the repository must hold no tag, digest or space", img.Repository)
+	}
+	if strings.ContainsAny(img.Tag, ":@/ \t\n") {
+		return errors.Errorf("cannot set image %q: tag %q is not a valid tag", img.Repository, img.Tag)
+	}
+	if img.Digest != "" && (!strings.Contains(img.Digest, ":") || strings.ContainsAny(img.Digest, "@/ \t\n")) {
+		return errors.Errorf("cannot set image %q: digest %q is not of the form algorithm:hex", img.Repository, img.Digest)
+	}
+	return nil
+}
+
+// kustomizeError keeps kustomize's message, made to read as if kustomize
+// had built the user's overlay directly: the layer the synthetic
+// kustomization adds is cut, paths are shown relative to the repository
+// root, and a kustomization that is not valid YAML or holds an unknown field
+// (which kustomize reports without its path) is named.
+type kustomizeError struct {
+	msg string
+	err error
+}
+
+func (e *kustomizeError) Error() string { return e.msg }
+func (e *kustomizeError) Unwrap() error { return e.err }
+
+var (
+	repoPathInText = regexp.MustCompile(`(^|[\s'"(=])` + repoRoot + `/`)
+	repoRootInText = regexp.MustCompile(`(^|[\s'"(=])` + repoRoot + `([\s'":)]|$)`)
+)
+
+func explainKustomizeError(err error, files map[string][]byte, overlayDir string) error {
+	msg := err.Error()
+	blamed := blameKustomization(msg, files)
+
+	outer := "accumulating resources: accumulation err='accumulating resources from '.." + overlayDir + "': '" + overlayDir + "' must resolve to a file': "
+	if rest, ok := strings.CutPrefix(msg, outer); ok {
+		for _, inner := range []string{
+			"recursed accumulation of path '" + overlayDir + "': ",
+			"couldn't make target for path '" + overlayDir + "': ",
+		} {
+			if r, ok := strings.CutPrefix(rest, inner); ok {
+				msg = r
+				break
+			}
+		}
+	}
+	msg = repoPathInText.ReplaceAllString(msg, "$1")
+	msg = repoRootInText.ReplaceAllString(msg, "$1.$2")
+	if blamed != "" {
+		msg = blamed + ": " + msg
+	}
+	return &kustomizeError{msg: msg, err: err}
+}
+
+// blameKustomization names the kustomization file(s) whose parse error msg
+// holds, or returns "".
+func blameKustomization(msg string, files map[string][]byte) string {
+	if !strings.Contains(msg, "invalid Kustomization") {
+		return ""
+	}
+	var bad []string
+	for p, c := range files {
+		switch path.Base(p) {
+		case "kustomization.yaml", "kustomization.yml", "Kustomization":
+		default:
+			continue
+		}
+		var k types.Kustomization
+		kerr := k.Unmarshal(c)
+		if kerr != nil && strings.Contains(msg, kerr.Error()) {
+			bad = append(bad, path.Clean(p))
+		}
+	}
+	if len(bad) == 0 {
+		return ""
+	}
+	sort.Strings(bad)
+	// Several files fail alike: prefer those kustomize was loading, whose
+	// directory its message names.
+	var named []string
+	for _, p := range bad {
+		d := repoRoot + "/" + path.Dir(p)
+		if path.Dir(p) == "." {
+			d = repoRoot
+		}
+		if strings.Contains(msg, d+"'") || strings.Contains(msg, d+":") {
+			named = append(named, p)
+		}
+	}
+	if len(named) > 0 {
+		bad = named
+	}
+	return strings.Join(bad, " or ")
+}
