@@ -92,8 +92,8 @@ func kindOf(err error) error {
 		}
 	}
 	var (
-		oe *net.OpError
-		de *net.DNSError
+		oe  *net.OpError
+		de  *net.DNSError
 		ue2 *url.Error
 	)
 	if stderrors.As(err, &oe) || stderrors.As(err, &de) || stderrors.Is(err, syscall.ECONNREFUSED) ||

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -30,6 +31,26 @@ type Server struct {
 	user string
 	pass string
 	auth bool
+
+	stderr lockedBuffer
+}
+
+// lockedBuffer collects git http-backend's stderr, shown when a test fails.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // Option configures a Server.
@@ -63,7 +84,13 @@ func New(t testing.TB, opts ...Option) *Server {
 			"HOME=" + s.root,
 		},
 		InheritEnv: []string{"PATH"},
+		Stderr:     &s.stderr,
 	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("git http-backend stderr:\n%s", s.stderr.String())
+		}
+	})
 	var h http.Handler = backend
 	if s.auth {
 		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
