@@ -1,0 +1,187 @@
+package fn
+
+import (
+	"strings"
+
+	"google.golang.org/protobuf/types/known/structpb"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+
+	"github.com/k8sta/k8sta/apis/v1alpha1"
+)
+
+// Composed resources, as DESIGN.md names them.
+const (
+	NameSubscription = "subscription"
+	PrefixTicket     = "ticket-"
+
+	apiVersionProvider = "provider.k8sta.io/v1alpha1"
+	kindTicket         = "Ticket"
+	kindSubscription   = "Subscription"
+)
+
+// TicketName is the composed-resource name of the Ticket at path.
+func TicketName(path string) string { return PrefixTicket + path }
+
+// An ObservedTicket is what the function reads back from a composed Ticket.
+type ObservedTicket struct {
+	// Change is spec.forProvider.change: what the Ticket was last asked to
+	// deliver.
+	Change *v1alpha1.Change
+	// LiveID is status.atProvider.change.id: what is live at the station.
+	LiveID     string
+	Phase      string
+	VerifiedAt *metav1.Time
+	// Ready is the Ready condition's status, reason and message.
+	Ready        string
+	ReadyReason  string
+	ReadyMessage string
+	ReadySince   *metav1.Time
+}
+
+// IsReady reports whether the Ticket's Ready condition is True.
+func (t *ObservedTicket) IsReady() bool { return t != nil && t.Ready == "True" }
+
+// ParseTicket reads an observed Ticket.
+func ParseTicket(r *structpb.Struct) *ObservedTicket {
+	t := &ObservedTicket{
+		Change:     decodeChange(obj(r, "spec", "forProvider", "change")),
+		LiveID:     str(r, "status", "atProvider", "change", "id"),
+		Phase:      str(r, "status", "atProvider", "phase"),
+		VerifiedAt: timestamp(r, "status", "atProvider", "verifiedAt"),
+	}
+	if c := condition(r, "Ready"); c != nil {
+		t.Ready, t.ReadyReason, t.ReadyMessage = str(c, "status"), str(c, "reason"), str(c, "message")
+		t.ReadySince = timestamp(c, "lastTransitionTime")
+	}
+	return t
+}
+
+// An ObservedSubscription is what the function reads back from the composed
+// Subscription.
+type ObservedSubscription struct {
+	Newest         *v1alpha1.Change
+	OverlayChanges []v1alpha1.OverlayChange
+}
+
+// ParseSubscription reads the observed Subscription.
+func ParseSubscription(r *structpb.Struct) *ObservedSubscription {
+	s := &ObservedSubscription{Newest: decodeChange(obj(r, "status", "atProvider", "newest"))}
+	for _, v := range list(r, "status", "atProvider", "overlayChanges") {
+		oc := v.GetStructValue()
+		s.OverlayChanges = append(s.OverlayChanges, v1alpha1.OverlayChange{
+			Commit:       str(oc, "commit"),
+			Stations:     strs(oc, "stations"),
+			DiscoveredAt: timestamp(oc, "discoveredAt"),
+		})
+	}
+	return s
+}
+
+// Observed is the observed state the progression works from.
+type Observed struct {
+	Tickets      map[string]*ObservedTicket // by station path
+	Subscription *ObservedSubscription      // nil if none
+}
+
+// ParseObserved reads the observed composed resources.
+func ParseObserved(ocs map[string]*fnv1.Resource) Observed {
+	o := Observed{Tickets: make(map[string]*ObservedTicket, len(ocs))}
+	for name, r := range ocs {
+		switch {
+		case name == NameSubscription:
+			o.Subscription = ParseSubscription(r.GetResource())
+		case strings.HasPrefix(name, PrefixTicket):
+			o.Tickets[strings.TrimPrefix(name, PrefixTicket)] = ParseTicket(r.GetResource())
+		}
+	}
+	return o
+}
+
+// readiness of an observed composed resource: ready when its Ready condition
+// is True.
+func readiness(r *structpb.Struct) fnv1.Ready {
+	if str(condition(r, "Ready"), "status") == "True" {
+		return fnv1.Ready_READY_TRUE
+	}
+	return fnv1.Ready_READY_FALSE
+}
+
+func providerConfigRef(t *Track) *structpb.Value {
+	return structv(map[string]*structpb.Value{"kind": sv(t.ProviderConfigRef.Kind), "name": sv(t.ProviderConfigRef.Name)})
+}
+
+func repo(t *Track) *structpb.Value {
+	return structv(map[string]*structpb.Value{"url": sv(t.Repo.URL), "sourceBranch": sv(t.Repo.SourceBranch)})
+}
+
+func managed(kind, namespace string, forProvider map[string]*structpb.Value, pcr *structpb.Value) *structpb.Struct {
+	return &structpb.Struct{Fields: map[string]*structpb.Value{
+		"apiVersion": sv(apiVersionProvider),
+		"kind":       sv(kind),
+		"metadata":   structv(map[string]*structpb.Value{"namespace": sv(namespace)}),
+		"spec": structv(map[string]*structpb.Value{
+			"forProvider":       structv(forProvider),
+			"providerConfigRef": pcr,
+		}),
+	}}
+}
+
+// DesiredTicket is the Ticket that delivers change c to station s.
+func DesiredTicket(namespace string, s *Stop, c *v1alpha1.Change) *structpb.Struct {
+	apps := make([]*structpb.Value, 0, len(s.Station.Applications))
+	for _, a := range s.Station.Applications {
+		apps = append(apps, structv(map[string]*structpb.Value{"name": sv(a.Name), "namespace": sv(a.Namespace)}))
+	}
+	return managed(kindTicket, namespace, map[string]*structpb.Value{
+		"track":        sv(s.Track.Name),
+		"station":      sv(s.Path),
+		"change":       encodeChange(c),
+		"repo":         repo(s.Track),
+		"overlay":      sv(s.Station.Overlay),
+		"branch":       sv(s.Station.Branch),
+		"applications": listv(apps),
+	}, providerConfigRef(s.Track))
+}
+
+// DesiredSubscription is the Subscription of root, told every station's
+// overlay so that overlay-only commits reach their stations alone.
+func DesiredSubscription(namespace string, root *Track, stops []*Stop) *structpb.Struct {
+	fp := map[string]*structpb.Value{
+		"track": sv(root.Name),
+		"repo":  repo(root),
+	}
+	if v := root.Subscriptions.GetFields()["images"]; v != nil {
+		fp["images"] = v
+	}
+	if root.Subscriptions.GetFields()["git"].GetStructValue() != nil {
+		fp["git"] = structv(map[string]*structpb.Value{})
+	}
+	overlays := make([]*structpb.Value, 0, len(stops))
+	for _, s := range stops {
+		if s.Station.Overlay != "" {
+			overlays = append(overlays, structv(map[string]*structpb.Value{"station": sv(s.Path), "overlay": sv(s.Station.Overlay)}))
+		}
+	}
+	if len(overlays) > 0 {
+		fp["overlays"] = listv(overlays)
+	}
+	return managed(kindSubscription, namespace, fp, providerConfigRef(root))
+}
+
+// PassThrough is an observed composed resource as desired, unchanged: what
+// the function returns for everything when it cannot work out anything
+// better, so that nothing already composed is dropped.
+func PassThrough(r *structpb.Struct) *fnv1.Resource {
+	f := map[string]*structpb.Value{}
+	for _, k := range []string{"apiVersion", "kind", "spec"} {
+		if v := r.GetFields()[k]; v != nil {
+			f[k] = v
+		}
+	}
+	if ns := str(r, "metadata", "namespace"); ns != "" {
+		f["metadata"] = structv(map[string]*structpb.Value{"namespace": sv(ns)})
+	}
+	return &fnv1.Resource{Resource: &structpb.Struct{Fields: f}, Ready: readiness(r)}
+}

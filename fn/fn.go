@@ -1,0 +1,231 @@
+// Package fn is function-k8sta: it expands a Track into one Subscription and
+// one Ticket per station, junctions included, and moves changes down it. It
+// is pure: observed state in, desired state out.
+package fn
+
+import (
+	"context"
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/function-sdk-go/logging"
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+	"github.com/crossplane/function-sdk-go/response"
+)
+
+// RequirementTracks names the required resources that hold the Tracks of the
+// root Track's namespace. They are asked for all at once rather than by name:
+// Crossplane re-runs a function at most five times to satisfy requirements,
+// which would stop junctions nested deeper than four levels from ever being
+// expanded.
+const RequirementTracks = "tracks"
+
+// Labels Crossplane sets on a legacy XR created through a claim.
+const (
+	labelClaimName      = "crossplane.io/claim-name"
+	labelClaimNamespace = "crossplane.io/claim-namespace"
+)
+
+// Function is function-k8sta.
+type Function struct {
+	fnv1.UnimplementedFunctionRunnerServiceServer
+
+	log logging.Logger
+	now func() time.Time
+}
+
+// An Option configures a Function.
+type Option func(*Function)
+
+// WithLogger sets the Function's logger.
+func WithLogger(l logging.Logger) Option { return func(f *Function) { f.log = l } }
+
+// WithClock sets the Function's clock, which decides when a soak has elapsed.
+func WithClock(now func() time.Time) Option { return func(f *Function) { f.now = now } }
+
+// New returns function-k8sta.
+func New(o ...Option) *Function {
+	f := &Function{log: logging.NewNopLogger(), now: time.Now}
+	for _, fn := range o {
+		fn(f)
+	}
+	return f
+}
+
+// RunFunction composes a Track.
+func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) (*fnv1.RunFunctionResponse, error) {
+	rsp := response.To(req, response.DefaultTTL)
+	xr := req.GetObserved().GetComposite().GetResource()
+	observed := req.GetObserved().GetResources()
+	name, namespace := identity(xr)
+	log := f.log.WithValues("xr", str(xr, "metadata", "name"), "track", namespace+"/"+name)
+
+	// 1. Read the Track. One without subscriptions is a section: the Tracks
+	// that feed it through their junctions compose its stations.
+	root, err := ParseTrack(name, obj(xr, "spec"))
+	if err == nil && namespace == "" {
+		err = TrackError{Reason: ReasonInvalidTrack, Message: "Track " + name + " has no namespace for its Tickets: compose an XTrack through its Track claim"}
+	}
+	if err != nil {
+		return invalid(rsp, xr, observed, []TrackError{asTrackError(err)}), nil
+	}
+	if root.Subscriptions == nil {
+		rsp.Conditions = append(rsp.GetConditions(), SectionCondition(name))
+		return rsp, nil
+	}
+
+	// 2. Expand its junctions, asking Crossplane for the sections. Until it
+	// has fetched them, keep everything as it is.
+	var lookup SectionLookup
+	if HasJunctions(root) {
+		rsp.Requirements = &fnv1.Requirements{Resources: map[string]*fnv1.ResourceSelector{
+			RequirementTracks: {ApiVersion: str(xr, "apiVersion"), Kind: "Track", Namespace: &namespace},
+		}}
+		tracks, fetched := req.GetRequiredResources()[RequirementTracks]
+		if !fetched {
+			log.Debug("Waiting for Crossplane to fetch the sections")
+			rsp.Conditions = append(rsp.GetConditions(), cond(TypeValid, fnv1.Status_STATUS_CONDITION_UNKNOWN, ReasonFetching, "waiting for Crossplane to fetch the Tracks that junctions feed"))
+			return passThrough(rsp, xr, observed), nil
+		}
+		lookup = sections(tracks)
+	}
+	x, errs := Expand(root, lookup)
+	if len(errs) > 0 {
+		log.Info("Cannot expand Track", "problems", len(errs), "first", errs[0].Message)
+		return invalid(rsp, xr, observed, errs), nil
+	}
+
+	// 3. Work out every station's change from the observed Subscription
+	// and Tickets.
+	now := f.now()
+	p := Progress(x, ParseObserved(observed), now)
+
+	// 4. Compose the Subscription and a Ticket for every station a change
+	// has reached.
+	desired := desiredResources(rsp)
+	desired[NameSubscription] = &fnv1.Resource{Resource: DesiredSubscription(namespace, root, x.Stops), Ready: ready(observed[NameSubscription])}
+	for _, st := range p.Stations {
+		if st.Change == nil {
+			continue
+		}
+		n := TicketName(st.Stop.Path)
+		desired[n] = &fnv1.Resource{Resource: DesiredTicket(namespace, st.Stop, st.Change), Ready: ready(observed[n])}
+	}
+
+	// 5. Report each station and what holds the Track back, and come back
+	// when the next soak ends.
+	if err := setStatus(rsp, "stations", StationsStatus(p, list(xr, "status", "stations"), now)); err != nil {
+		response.Fatal(rsp, errors.Wrap(err, "cannot set Track status"))
+		return rsp, nil
+	}
+	rsp.Conditions = append(rsp.GetConditions(), ValidCondition(nil), PromotedCondition(p))
+	if p.Requeue > 0 && p.Requeue < response.DefaultTTL {
+		rsp.Meta.Ttl = durationpb.New((p.Requeue + time.Second - 1).Truncate(time.Second))
+	}
+	return rsp, nil
+}
+
+// identity is the Track's name and the namespace of its Tickets: the claim's
+// for a legacy XTrack.
+func identity(xr *structpb.Struct) (name, namespace string) {
+	name, namespace = str(xr, "metadata", "name"), str(xr, "metadata", "namespace")
+	if n := str(xr, "metadata", "labels", labelClaimName); n != "" && namespace == "" {
+		name, namespace = n, str(xr, "metadata", "labels", labelClaimNamespace)
+	}
+	return name, namespace
+}
+
+func asTrackError(err error) TrackError {
+	if te, ok := err.(TrackError); ok { //nolint:errorlint // ParseTrack returns TrackErrors unwrapped.
+		return te
+	}
+	return TrackError{Reason: ReasonInvalidTrack, Message: err.Error()}
+}
+
+// sections indexes the fetched Tracks by name.
+func sections(rs *fnv1.Resources) SectionLookup {
+	m := make(map[string]*structpb.Struct, len(rs.GetItems()))
+	for _, r := range rs.GetItems() {
+		m[str(r.GetResource(), "metadata", "name")] = obj(r.GetResource(), "spec")
+	}
+	return func(name string) (*structpb.Struct, bool) {
+		s, ok := m[name]
+		return s, ok
+	}
+}
+
+// invalid reports the problems and keeps everything composed as it is.
+func invalid(rsp *fnv1.RunFunctionResponse, xr *structpb.Struct, observed map[string]*fnv1.Resource, errs []TrackError) *fnv1.RunFunctionResponse {
+	c := ValidCondition(errs)
+	rsp.Conditions = append(rsp.GetConditions(), c)
+	response.Warning(rsp, errors.New(c.GetMessage())).TargetCompositeAndClaim()
+	return passThrough(rsp, xr, observed)
+}
+
+// passThrough keeps every observed composed resource and the stations'
+// status as they are.
+func passThrough(rsp *fnv1.RunFunctionResponse, xr *structpb.Struct, observed map[string]*fnv1.Resource) *fnv1.RunFunctionResponse {
+	desired := desiredResources(rsp)
+	for n, r := range observed {
+		if _, ok := desired[n]; !ok {
+			desired[n] = PassThrough(r.GetResource())
+		}
+	}
+	if v := val(xr, "status", "stations"); v != nil {
+		_ = setStatus(rsp, "stations", v)
+	}
+	return rsp
+}
+
+func desiredResources(rsp *fnv1.RunFunctionResponse) map[string]*fnv1.Resource {
+	if rsp.Desired == nil {
+		rsp.Desired = &fnv1.State{}
+	}
+	if rsp.Desired.Resources == nil {
+		rsp.Desired.Resources = map[string]*fnv1.Resource{}
+	}
+	return rsp.Desired.Resources
+}
+
+// ready is the readiness of a composed resource: ready when its observed
+// Ready condition is True.
+func ready(r *fnv1.Resource) fnv1.Ready {
+	if r == nil {
+		return fnv1.Ready_READY_FALSE
+	}
+	return readiness(r.GetResource())
+}
+
+// setStatus sets status.<field> of the desired XR, keeping what earlier
+// pipeline steps desired.
+func setStatus(rsp *fnv1.RunFunctionResponse, field string, v *structpb.Value) error {
+	if rsp.Desired == nil {
+		rsp.Desired = &fnv1.State{}
+	}
+	if rsp.Desired.Composite == nil {
+		rsp.Desired.Composite = &fnv1.Resource{}
+	}
+	if rsp.Desired.Composite.Resource == nil {
+		rsp.Desired.Composite.Resource = &structpb.Struct{Fields: map[string]*structpb.Value{}}
+	}
+	xr := rsp.Desired.Composite.Resource
+	if xr.Fields == nil {
+		xr.Fields = map[string]*structpb.Value{}
+	}
+	st := xr.GetFields()["status"]
+	if st == nil {
+		st = structv(map[string]*structpb.Value{})
+		xr.Fields["status"] = st
+	}
+	if st.GetStructValue() == nil {
+		return errors.New("desired status is not an object")
+	}
+	if st.GetStructValue().Fields == nil {
+		st.GetStructValue().Fields = map[string]*structpb.Value{}
+	}
+	st.GetStructValue().Fields[field] = v
+	return nil
+}

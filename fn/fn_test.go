@@ -1,0 +1,243 @@
+package fn
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+	"github.com/crossplane/function-sdk-go/response"
+
+	"github.com/k8sta/k8sta/apis/v1alpha1"
+)
+
+var (
+	trueS    = fnv1.Status_STATUS_CONDITION_TRUE
+	falseS   = fnv1.Status_STATUS_CONDITION_FALSE
+	unknownS = fnv1.Status_STATUS_CONDITION_UNKNOWN
+	rTrue    = fnv1.Ready_READY_TRUE
+	rFalse   = fnv1.Ready_READY_FALSE
+	valid    = condWant(TypeValid, trueS, ReasonValid, "")
+)
+
+// linear is the 3-station Track of most cases: dev, int (soak 10m), prod.
+func linear(t testing.TB, pins ...string) string {
+	prodExtra := pins
+	return trackYAML("guestbook", true, st("dev"), st("int", "soak: 10m"), st("prod", prodExtra...))
+}
+
+func linearSub(t testing.TB, ready fnv1.Ready) *fnv1.Resource {
+	return &fnv1.Resource{Ready: ready, Resource: y(t, `apiVersion: provider.k8sta.io/v1alpha1
+kind: Subscription
+metadata: {namespace: team-a}
+spec:
+  forProvider:
+    track: guestbook
+    repo: {url: `+repoURL+`, sourceBranch: main}
+    images: [{repository: ghcr.io/acme/guestbook, strategy: SemVer}]
+    git: {}
+    overlays:
+    - {station: dev, overlay: overlays/dev}
+    - {station: int, overlay: overlays/int}
+    - {station: prod, overlay: overlays/prod}
+  providerConfigRef: {kind: ProviderConfig, name: default}
+`)}
+}
+
+func tk(t testing.TB, path string, c *v1alpha1.Change, ready fnv1.Ready) *fnv1.Resource {
+	return ticketWant(t, "guestbook", path, "overlays/"+path, "app-"+path, c, ready)
+}
+
+func observed(t testing.TB, sub *fnv1.Resource, tickets ...obsTicket) map[string]*fnv1.Resource {
+	m := map[string]*fnv1.Resource{}
+	if sub != nil {
+		m[NameSubscription] = sub
+	}
+	for _, o := range tickets {
+		m[TicketName(o.path)] = o.resource(t)
+	}
+	return m
+}
+
+func TestRunFunction(t *testing.T) {
+	type args struct {
+		xr       string
+		observed map[string]*fnv1.Resource
+		required map[string]*fnv1.Resources
+	}
+	type want struct {
+		rsp *fnv1.RunFunctionResponse
+	}
+	A, B := changeA, changeB
+	rsp := func(ttlD time.Duration, resources map[string]*fnv1.Resource, status *structpb.Struct, conds ...*fnv1.Condition) *fnv1.RunFunctionResponse {
+		r := &fnv1.RunFunctionResponse{Meta: ttl(ttlD), Desired: &fnv1.State{Resources: resources}, Conditions: conds}
+		if status != nil {
+			r.Desired.Composite = &fnv1.Resource{Resource: status}
+		}
+		return r
+	}
+	def := response.DefaultTTL
+
+	cases := map[string]struct {
+		reason string
+		args   args
+		want   want
+	}{
+		"LinearNothingYet": {
+			reason: "With no change discovered yet only the Subscription is composed; no Ticket exists before its first change.",
+			args:   args{xr: linear(t)},
+			want: want{rsp: rsp(def, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rFalse)},
+				stationsWant(t, "dev - Waiting", "int - Waiting", "prod - Waiting"),
+				valid, condWant(TypePromoted, falseS, ReasonWaiting, "dev: waiting for the Subscription's first change"))},
+		},
+		"LinearFirstChange": {
+			reason: "Station 1 takes the Subscription's newest change: its Ticket is created.",
+			args:   args{xr: linear(t), observed: observed(t, subscriptionResource(t, A, ""))},
+			want: want{rsp: rsp(def, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rFalse)},
+				stationsWant(t, "dev "+A.ID+" Pending", "int - Waiting", "prod - Waiting"),
+				valid, condWant(TypePromoted, falseS, ReasonProgressing, "dev: Ticket is being given change "+A.ID))},
+		},
+		"LinearDevSyncing": {
+			reason: "A Ticket that is not Ready yet holds the Track back and says why.",
+			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, A, ""),
+				obsTicket{path: "dev", spec: A, ready: "False", phase: v1alpha1.PhaseSyncing, message: "app-dev: OutOfSync"})},
+			want: want{rsp: rsp(def, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rFalse)},
+				stationsWant(t, "dev "+A.ID+" Syncing", "int - Waiting", "prod - Waiting"),
+				valid, condWant(TypePromoted, falseS, ReasonProgressing, "dev: Ticket not Ready for change "+A.ID+": app-dev: OutOfSync"))},
+		},
+		"LinearDevVerified": {
+			reason: "Station 2 takes station 1's verified change.",
+			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, A, ""),
+				verifiedTicket("dev", A, time.Minute))},
+			want: want{rsp: rsp(def, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-int": tk(t, "int", A, rFalse)},
+				stationsWant(t, "dev "+A.ID+" Verified", "int "+A.ID+" Pending", "prod - Waiting"),
+				valid, condWant(TypePromoted, falseS, ReasonProgressing, "int: Ticket is being given change "+A.ID))},
+		},
+		"LinearSoakPending": {
+			reason: "A change verified at int less than its soak ago does not move on; the TTL brings the function back when the soak ends.",
+			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, A, ""),
+				verifiedTicket("dev", A, time.Hour), verifiedTicket("int", A, 9*time.Minute+30*time.Second))},
+			want: want{rsp: rsp(30*time.Second, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-int": tk(t, "int", A, rTrue)},
+				stationsWant(t, "dev "+A.ID+" Verified", "int "+A.ID+" Soaking", "prod - Waiting"),
+				valid, condWant(TypePromoted, falseS, ReasonSoaking, "int: change "+A.ID+" soaks until 2026-11-25T12:00:30Z"))},
+		},
+		"LinearSoakLong": {
+			reason: "A soak with more than the default TTL to go keeps the default TTL.",
+			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, A, ""),
+				verifiedTicket("dev", A, time.Hour), verifiedTicket("int", A, 4*time.Minute))},
+			want: want{rsp: rsp(def, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-int": tk(t, "int", A, rTrue)},
+				stationsWant(t, "dev "+A.ID+" Verified", "int "+A.ID+" Soaking", "prod - Waiting"),
+				valid, condWant(TypePromoted, falseS, ReasonSoaking, "int: change "+A.ID+" soaks until 2026-11-25T12:06:00Z"))},
+		},
+		"LinearSoakElapsed": {
+			reason: "Once the soak has elapsed the change moves on to prod.",
+			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, A, ""),
+				verifiedTicket("dev", A, time.Hour), verifiedTicket("int", A, 10*time.Minute))},
+			want: want{rsp: rsp(def, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-int": tk(t, "int", A, rTrue), "ticket-prod": tk(t, "prod", A, rFalse)},
+				stationsWant(t, "dev "+A.ID+" Verified", "int "+A.ID+" Verified", "prod "+A.ID+" Pending"),
+				valid, condWant(TypePromoted, falseS, ReasonProgressing, "prod: Ticket is being given change "+A.ID))},
+		},
+		"LinearAllReady": {
+			reason: "Every station verified the newest change: the Track is promoted.",
+			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, A, ""),
+				verifiedTicket("dev", A, time.Hour), verifiedTicket("int", A, time.Hour), verifiedTicket("prod", A, time.Minute))},
+			want: want{rsp: rsp(def, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-int": tk(t, "int", A, rTrue), "ticket-prod": tk(t, "prod", A, rTrue)},
+				stationsWant(t, "dev "+A.ID+" Verified", "int "+A.ID+" Verified", "prod "+A.ID+" Verified"),
+				valid, condWant(TypePromoted, trueS, ReasonPromoted, "every station (3) holds its newest verified change"))},
+		},
+		"NewerChangeOvertakes": {
+			reason: "B, newest and verified at dev, overtakes A, still syncing at int; dev moves on to C at once.",
+			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, changeC, ""),
+				verifiedTicket("dev", B, time.Hour),
+				obsTicket{path: "int", spec: A, ready: "False", phase: v1alpha1.PhaseSyncing, message: "syncing"},
+				verifiedTicket("prod", change("v0.9.0", 9*time.Hour), time.Hour))},
+			want: want{rsp: rsp(def, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", changeC, rTrue), "ticket-int": tk(t, "int", B, rFalse), "ticket-prod": tk(t, "prod", change("v0.9.0", 9*time.Hour), rTrue)},
+				stationsWant(t, "dev "+changeC.ID+" Pending", "int "+B.ID+" Pending", "prod "+change("v0.9.0", 9*time.Hour).ID+" Verified"),
+				valid, condWant(TypePromoted, falseS, ReasonProgressing, "dev: Ticket is being given change "+changeC.ID))},
+		},
+		"DegradedHalts": {
+			reason: "A Degraded station keeps its change and halts the stations behind it, and only those: dev still takes the newest change.",
+			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, B, ""),
+				verifiedTicket("dev", A, time.Hour),
+				obsTicket{path: "int", spec: A, live: A, ready: "False", phase: v1alpha1.PhaseFailed, message: "app-int: Degraded"},
+				verifiedTicket("prod", change("v0.9.0", 9*time.Hour), time.Hour))},
+			want: want{rsp: rsp(def, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", B, rTrue), "ticket-int": tk(t, "int", A, rFalse), "ticket-prod": tk(t, "prod", change("v0.9.0", 9*time.Hour), rTrue)},
+				stationsWant(t, "dev "+B.ID+" Pending", "int "+A.ID+" Failed", "prod "+change("v0.9.0", 9*time.Hour).ID+" Verified"),
+				valid, condWant(TypePromoted, falseS, ReasonProgressing, "dev: Ticket is being given change "+B.ID))},
+		},
+		"DegradedReported": {
+			reason: "With nothing upstream moving, the Degraded station is what holds the Track back.",
+			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, A, ""),
+				verifiedTicket("dev", A, time.Hour),
+				obsTicket{path: "int", spec: A, live: A, ready: "False", phase: v1alpha1.PhaseFailed, message: "app-int: Degraded"})},
+			want: want{rsp: rsp(def, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-int": tk(t, "int", A, rFalse)},
+				stationsWant(t, "dev "+A.ID+" Verified", "int "+A.ID+" Failed", "prod - Waiting"),
+				valid, condWant(TypePromoted, falseS, ReasonHalted, "int: Ticket Failed change "+A.ID+": app-int: Degraded; the stations after it are halted"))},
+		},
+		"Pinned": {
+			reason: "int pinned to A holds A although dev verified B, and nothing flows past it to prod.",
+			args: args{xr: trackYAML("guestbook", true, st("dev"), st("int", "soak: 10m", "pin: "+A.ID), st("prod")), observed: observed(t, subscriptionResource(t, B, ""),
+				verifiedTicket("dev", B, time.Hour), verifiedTicket("int", A, time.Hour))},
+			want: want{rsp: rsp(def, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", B, rTrue), "ticket-int": tk(t, "int", A, rTrue)},
+				stationsWant(t, "dev "+B.ID+" Verified", "int "+A.ID+" Verified", "prod - Waiting"),
+				valid, condWant(TypePromoted, falseS, ReasonPinned, "int: pinned to change "+A.ID+": nothing flows past it"))},
+		},
+		"PinRollsBack": {
+			reason: "A station pinned to an older change any Ticket still names goes back to it.",
+			args: args{xr: trackYAML("guestbook", true, st("dev"), st("int", "soak: 10m"), st("prod", "pin: "+A.ID)), observed: observed(t, subscriptionResource(t, B, ""),
+				verifiedTicket("dev", B, time.Hour), verifiedTicket("int", A, time.Hour), verifiedTicket("prod", B, time.Hour))},
+			want: want{rsp: rsp(def, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", B, rTrue), "ticket-int": tk(t, "int", B, rTrue), "ticket-prod": tk(t, "prod", A, rTrue)},
+				stationsWant(t, "dev "+B.ID+" Verified", "int "+B.ID+" Pending", "prod "+A.ID+" Pending"),
+				valid, condWant(TypePromoted, falseS, ReasonProgressing, "int: Ticket is being given change "+B.ID))},
+		},
+		"OverlayOnlyChange": {
+			reason: "An overlay-only commit goes to its station directly with the images the station has, and no further.",
+			args: args{xr: linear(t), observed: observed(t,
+				subscriptionResource(t, A, `[{commit: "`+overlayCommit+`", stations: [int], discoveredAt: "2026-11-25T11:30:00Z"}]`),
+				verifiedTicket("dev", A, time.Hour), verifiedTicket("int", A, time.Hour), verifiedTicket("prod", A, time.Hour))},
+			want: want{rsp: rsp(def, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-int": tk(t, "int", overlaid(A), rTrue), "ticket-prod": tk(t, "prod", A, rTrue)},
+				stationsWant(t, "dev "+A.ID+" Verified", "int "+overlaid(A).ID+" Pending", "prod "+A.ID+" Verified"),
+				valid, condWant(TypePromoted, falseS, ReasonProgressing, "int: Ticket is being given change "+overlaid(A).ID))},
+		},
+		"OverlayOnlyChangeStaysPut": {
+			reason: "Verified at its station, the overlay-only change does not move down to prod.",
+			args: args{xr: linear(t), observed: observed(t,
+				subscriptionResource(t, A, `[{commit: "`+overlayCommit+`", stations: [int], discoveredAt: "2026-11-25T11:30:00Z"}]`),
+				verifiedTicket("dev", A, time.Hour), verifiedTicket("int", overlaid(A), time.Hour), verifiedTicket("prod", A, time.Hour))},
+			want: want{rsp: rsp(def, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-int": tk(t, "int", overlaid(A), rTrue), "ticket-prod": tk(t, "prod", A, rTrue)},
+				stationsWant(t, "dev "+A.ID+" Verified", "int "+overlaid(A).ID+" Verified", "prod "+A.ID+" Verified"),
+				valid, condWant(TypePromoted, trueS, ReasonPromoted, "every station (3) holds its newest verified change"))},
+		},
+		"Section": {
+			reason: "A Track without subscriptions composed on its own is a section: it composes nothing and says so.",
+			args:   args{xr: trackYAML("guestbook-us", false, st("us-prod"))},
+			want: want{rsp: &fnv1.RunFunctionResponse{Meta: ttl(def), Conditions: []*fnv1.Condition{SectionCondition("guestbook-us")}}},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			req := &fnv1.RunFunctionRequest{
+				Observed:          &fnv1.State{Composite: &fnv1.Resource{Resource: y(t, tc.args.xr)}, Resources: tc.args.observed},
+				RequiredResources: tc.args.required,
+			}
+			got, err := New(WithClock(func() time.Time { return now })).RunFunction(context.Background(), req)
+			if err != nil {
+				t.Fatalf("RunFunction: %v", err)
+			}
+			if diff := cmp.Diff(tc.want.rsp, got, protocmp.Transform()); diff != "" {
+				t.Errorf("%s\nRunFunction(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+var overlayCommit = "0123456789abcdef0123456789abcdef01234567"
+
+// overlaid is c with the overlay-only commit applied.
+func overlaid(c *v1alpha1.Change) *v1alpha1.Change {
+	return &v1alpha1.Change{ID: v1alpha1.ChangeID(overlayCommit, c.Images), Commit: overlayCommit, Images: c.Images, DiscoveredAt: c.DiscoveredAt}
+}

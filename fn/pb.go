@@ -1,0 +1,131 @@
+package fn
+
+import (
+	"time"
+
+	"google.golang.org/protobuf/types/known/structpb"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/k8sta/k8sta/apis/v1alpha1"
+)
+
+// The function reads and writes protobuf Structs directly: going through JSON
+// for every Ticket of a 200-station Track costs more than the whole
+// progression.
+
+// obj returns the object at path below s, or nil.
+func obj(s *structpb.Struct, path ...string) *structpb.Struct {
+	for _, p := range path {
+		if s == nil {
+			return nil
+		}
+		s = s.GetFields()[p].GetStructValue()
+	}
+	return s
+}
+
+// val returns the value at path below s, or nil.
+func val(s *structpb.Struct, path ...string) *structpb.Value {
+	if len(path) == 0 {
+		return nil
+	}
+	return obj(s, path[:len(path)-1]...).GetFields()[path[len(path)-1]]
+}
+
+// str returns the string at path below s, or "".
+func str(s *structpb.Struct, path ...string) string {
+	return val(s, path...).GetStringValue()
+}
+
+// list returns the list at path below s, or nil.
+func list(s *structpb.Struct, path ...string) []*structpb.Value {
+	return val(s, path...).GetListValue().GetValues()
+}
+
+// strs returns the strings of the list at path below s.
+func strs(s *structpb.Struct, path ...string) []string {
+	l := list(s, path...)
+	if len(l) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(l))
+	for _, v := range l {
+		out = append(out, v.GetStringValue())
+	}
+	return out
+}
+
+// timestamp parses the RFC 3339 time at path below s.
+func timestamp(s *structpb.Struct, path ...string) *metav1.Time {
+	v := str(s, path...)
+	if v == "" {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return nil
+	}
+	mt := metav1.NewTime(t)
+	return &mt
+}
+
+// condition returns the condition of type typ in s's status, or nil.
+func condition(s *structpb.Struct, typ string) *structpb.Struct {
+	for _, c := range list(s, "status", "conditions") {
+		if cs := c.GetStructValue(); str(cs, "type") == typ {
+			return cs
+		}
+	}
+	return nil
+}
+
+func sv(s string) *structpb.Value { return structpb.NewStringValue(s) }
+
+func structv(f map[string]*structpb.Value) *structpb.Value {
+	return structpb.NewStructValue(&structpb.Struct{Fields: f})
+}
+
+func listv(vs []*structpb.Value) *structpb.Value {
+	return structpb.NewListValue(&structpb.ListValue{Values: vs})
+}
+
+func timev(t time.Time) *structpb.Value { return sv(t.UTC().Format(time.RFC3339)) }
+
+// decodeChange reads a Change; nil if s holds none.
+func decodeChange(s *structpb.Struct) *v1alpha1.Change {
+	if s == nil || str(s, "id") == "" {
+		return nil
+	}
+	c := &v1alpha1.Change{ID: str(s, "id"), Commit: str(s, "commit"), DiscoveredAt: timestamp(s, "discoveredAt")}
+	if l := list(s, "images"); len(l) > 0 {
+		c.Images = make([]v1alpha1.Image, 0, len(l))
+		for _, v := range l {
+			i := v.GetStructValue()
+			c.Images = append(c.Images, v1alpha1.Image{Repository: str(i, "repository"), Tag: str(i, "tag"), Digest: str(i, "digest")})
+		}
+	}
+	return c
+}
+
+// encodeChange writes a Change the way its JSON tags say.
+func encodeChange(c *v1alpha1.Change) *structpb.Value {
+	f := map[string]*structpb.Value{"id": sv(c.ID), "commit": sv(c.Commit)}
+	if len(c.Images) > 0 {
+		is := make([]*structpb.Value, 0, len(c.Images))
+		for _, i := range c.Images {
+			im := map[string]*structpb.Value{"repository": sv(i.Repository)}
+			if i.Tag != "" {
+				im["tag"] = sv(i.Tag)
+			}
+			if i.Digest != "" {
+				im["digest"] = sv(i.Digest)
+			}
+			is = append(is, structv(im))
+		}
+		f["images"] = listv(is)
+	}
+	if c.DiscoveredAt != nil {
+		f["discoveredAt"] = timev(c.DiscoveredAt.Time)
+	}
+	return structv(f)
+}

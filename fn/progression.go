@@ -1,0 +1,273 @@
+package fn
+
+import (
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/k8sta/k8sta/apis/v1alpha1"
+)
+
+// Reasons a station holds the Track back, most severe first.
+const (
+	ReasonHalted      = "Halted"
+	ReasonPinned      = "Pinned"
+	ReasonProgressing = "Progressing"
+	ReasonSoaking     = "Soaking"
+	ReasonWaiting     = "Waiting"
+)
+
+// Station phases the Track reports besides a Ticket's own.
+const (
+	PhaseWaiting = "Waiting" // no change has reached the station yet
+	PhasePending = "Pending" // the Ticket is being given a new change
+	PhaseSoaking = "Soaking" // verified, soak not yet elapsed
+)
+
+// A Hold is a station holding the Track back, and why.
+type Hold struct {
+	Path    string
+	Reason  string
+	Message string
+}
+
+// A StationState is what the progression decided for one station.
+type StationState struct {
+	Stop *Stop
+	// Change is the change the station's Ticket must deliver; nil while no
+	// change has reached the station (it then has no Ticket).
+	Change *v1alpha1.Change
+	Phase  string
+}
+
+// A Progression is the desired change of every station.
+type Progression struct {
+	// Stations in Expansion.Stops order, only those with Applications.
+	Stations []StationState
+	// Holds are the stations that hold the Track back: on each line the
+	// first one that has not verified its change, or is pinned.
+	Holds []Hold
+	// Requeue is when the next pending soak ends; 0 if none is pending.
+	Requeue time.Duration
+}
+
+// Progress moves changes down the expanded Track. Station 1 takes the
+// Subscription's newest change; station N+1 takes station N's verified change
+// (Ticket Ready for exactly its change, soak elapsed) once it differs from
+// what N+1 holds, otherwise N+1 keeps what it has. A junction station feeds
+// the first station of each of its branches the same way, and a junction
+// without Applications passes on what it is given. Overlay-only changes go
+// to their stations alone. A pinned station holds its pinned change and
+// nothing flows past it.
+func Progress(x *Expansion, o Observed, now time.Time) *Progression {
+	p := &progressor{o: o, now: now, known: map[string]*v1alpha1.Change{}, overlays: map[string][]v1alpha1.OverlayChange{},
+		states: make(map[string]*StationState, len(x.Stops))}
+	var newest *v1alpha1.Change
+	if o.Subscription != nil {
+		newest = o.Subscription.Newest
+		p.learn(newest)
+		for _, oc := range o.Subscription.OverlayChanges {
+			for _, path := range oc.Stations {
+				p.overlays[path] = append(p.overlays[path], oc)
+			}
+		}
+	}
+	for _, t := range o.Tickets {
+		p.learn(t.Change)
+	}
+
+	p.line(x.Line, newest, true, true)
+
+	out := &Progression{Stations: make([]StationState, 0, len(x.Stops)), Holds: p.holds, Requeue: p.requeue}
+	for _, s := range x.Stops {
+		if st, ok := p.states[s.Path]; ok {
+			out.Stations = append(out.Stations, *st)
+		}
+	}
+	return out
+}
+
+type progressor struct {
+	o        Observed
+	now      time.Time
+	known    map[string]*v1alpha1.Change
+	overlays map[string][]v1alpha1.OverlayChange
+	states   map[string]*StationState
+	holds    []Hold
+	requeue  time.Duration
+}
+
+func (p *progressor) learn(c *v1alpha1.Change) {
+	if c != nil {
+		p.known[c.ID] = c
+	}
+}
+
+// line moves change in down l. walking is false once a station before l
+// already holds the Track back: only the first station that holds a line back
+// is reported.
+func (p *progressor) line(l Line, in *v1alpha1.Change, walking, root bool) {
+	for i, s := range l {
+		var out *v1alpha1.Change
+		out, walking = p.stop(s, in, walking, root && i == 0)
+		for _, b := range s.Branches {
+			p.line(b, out, walking, false)
+		}
+		in = out
+	}
+}
+
+func (p *progressor) hold(walking bool, path, reason, format string, a ...any) bool {
+	if walking {
+		p.holds = append(p.holds, Hold{Path: path, Reason: reason, Message: path + ": " + fmt.Sprintf(format, a...)})
+	}
+	return false
+}
+
+// stop decides station s's change given in, the verified change of the
+// station before it, and returns what it passes on and whether the stations
+// after it may still report a hold.
+func (p *progressor) stop(s *Stop, in *v1alpha1.Change, walking, first bool) (*v1alpha1.Change, bool) {
+	pin := s.Station.Pin
+	if !s.HasTicket() {
+		if pin != "" {
+			return nil, p.hold(walking, s.Path, ReasonPinned, "pinned to change %s: nothing flows past it", pin)
+		}
+		return in, walking
+	}
+
+	t := p.o.Tickets[s.Path]
+	var held *v1alpha1.Change
+	if t != nil {
+		held = t.Change
+	}
+	desired := held
+	switch {
+	case pin != "":
+		if c := p.known[pin]; c != nil {
+			desired = c
+		}
+	case in != nil && (held == nil || in.ID != held.ID):
+		desired = in
+	}
+	if pin == "" {
+		desired = p.overlay(s.Path, desired)
+	}
+	st := &StationState{Stop: s, Change: desired}
+	p.states[s.Path] = st
+
+	verified, remaining := p.verified(s, t)
+	if remaining > 0 && (p.requeue == 0 || remaining < p.requeue) {
+		p.requeue = remaining
+	}
+	out := verified
+	if pin != "" || (out != nil && p.isOverlay(s.Path, out)) {
+		out = nil
+	}
+
+	switch {
+	case desired == nil:
+		st.Phase = PhaseWaiting
+		if first {
+			walking = p.hold(walking, s.Path, ReasonWaiting, "waiting for the Subscription's first change")
+		} else {
+			walking = p.hold(walking, s.Path, ReasonWaiting, "waiting for its first change")
+		}
+	case held == nil || held.ID != desired.ID:
+		st.Phase = PhasePending
+		walking = p.hold(walking, s.Path, ReasonProgressing, "Ticket is being given change %s", desired.ID)
+	case t.Phase == v1alpha1.PhaseFailed || t.Phase == v1alpha1.PhaseBlocked:
+		st.Phase = t.Phase
+		walking = p.hold(walking, s.Path, ReasonHalted, "Ticket %s change %s: %s; the stations after it are halted",
+			t.Phase, desired.ID, orDefault(t.ReadyMessage, t.ReadyReason))
+	case !t.IsReady() || t.LiveID != desired.ID:
+		st.Phase = orDefault(t.Phase, v1alpha1.PhaseRendering)
+		walking = p.hold(walking, s.Path, ReasonProgressing, "Ticket not Ready for change %s: %s",
+			desired.ID, orDefault(t.ReadyMessage, orDefault(t.ReadyReason, "no Ready condition yet")))
+	case remaining > 0:
+		st.Phase = PhaseSoaking
+		walking = p.hold(walking, s.Path, ReasonSoaking, "change %s soaks until %s",
+			desired.ID, p.now.Add(remaining).UTC().Format(time.RFC3339))
+	case pin != "" && p.known[pin] == nil:
+		st.Phase = orDefault(t.Phase, v1alpha1.PhaseVerified)
+		walking = p.hold(walking, s.Path, ReasonPinned, "pinned to change %s, which no Ticket or the Subscription of this Track holds: holding change %s",
+			pin, desired.ID)
+	case pin != "":
+		st.Phase = orDefault(t.Phase, v1alpha1.PhaseVerified)
+		walking = p.hold(walking, s.Path, ReasonPinned, "pinned to change %s: nothing flows past it", pin)
+	default:
+		st.Phase = orDefault(t.Phase, v1alpha1.PhaseVerified)
+	}
+	return out, walking
+}
+
+// verified is the change Ticket t has verified at station s: Ready for
+// exactly the change it was given, soak elapsed. If the soak is pending it
+// returns how long it has left.
+func (p *progressor) verified(s *Stop, t *ObservedTicket) (*v1alpha1.Change, time.Duration) {
+	if t == nil || t.Change == nil || !t.IsReady() || t.LiveID != t.Change.ID {
+		return nil, 0
+	}
+	if soak := s.Station.Soak; soak > 0 {
+		at := t.VerifiedAt
+		if at == nil {
+			at = t.ReadySince
+		}
+		if at == nil {
+			return nil, 0
+		}
+		if el := p.now.Sub(at.Time); el < soak {
+			return nil, soak - el
+		}
+	}
+	return t.Change, 0
+}
+
+// overlay applies the overlay-only changes discovered after c to c: the
+// station renders the overlay commit with the images it already has.
+func (p *progressor) overlay(path string, c *v1alpha1.Change) *v1alpha1.Change {
+	if c == nil {
+		return nil
+	}
+	for _, oc := range p.overlays[path] {
+		if !before(c.DiscoveredAt, oc.DiscoveredAt) || oc.Commit == c.Commit {
+			continue
+		}
+		// The derived change keeps the discovery time of the change it is
+		// based on: a newer change from upstream replaces it, and then gets
+		// the overlay commit applied again if that is newer still.
+		c = &v1alpha1.Change{ID: v1alpha1.ChangeID(oc.Commit, c.Images), Commit: oc.Commit, Images: c.Images, DiscoveredAt: c.DiscoveredAt}
+	}
+	return c
+}
+
+// isOverlay reports whether c is an overlay-only change of the station at
+// path, which never moves further down.
+func (p *progressor) isOverlay(path string, c *v1alpha1.Change) bool {
+	for _, oc := range p.overlays[path] {
+		if oc.Commit == c.Commit && before(c.DiscoveredAt, oc.DiscoveredAt) {
+			return true
+		}
+	}
+	return false
+}
+
+// before reports whether a is before b; an unknown time is before any known.
+func before(a, b *metav1.Time) bool {
+	switch {
+	case b == nil:
+		return false
+	case a == nil:
+		return true
+	default:
+		return a.Before(b)
+	}
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}

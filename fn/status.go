@@ -1,0 +1,111 @@
+package fn
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/structpb"
+
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+)
+
+// Condition types the function sets on the Track. Crossplane owns Ready (it
+// derives it from the composed resources' readiness) and does not let a
+// function set it.
+const (
+	// TypeValid says whether the Track and its sections can be expanded.
+	TypeValid = "Valid"
+	// TypePromoted says whether every station holds its newest verified
+	// change, and otherwise which stations hold the Track back and why.
+	TypePromoted = "Promoted"
+)
+
+// Reasons of the Valid and Promoted conditions besides the problems'.
+const (
+	ReasonValid    = "Valid"
+	ReasonSection  = "Section"
+	ReasonFetching = "FetchingSections"
+	ReasonPromoted = "Promoted"
+)
+
+// maxHolds is how many holds the Promoted condition's message names.
+const maxHolds = 5
+
+var severity = map[string]int{ReasonHalted: 0, ReasonPinned: 1, ReasonProgressing: 2, ReasonSoaking: 3, ReasonWaiting: 4}
+
+func cond(typ string, s fnv1.Status, reason, message string) *fnv1.Condition {
+	return &fnv1.Condition{Type: typ, Status: s, Reason: reason, Message: &message, Target: fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum()}
+}
+
+// ValidCondition is True when the Track tree expanded, False naming every
+// problem and its fix.
+func ValidCondition(errs []TrackError) *fnv1.Condition {
+	if len(errs) == 0 {
+		return cond(TypeValid, fnv1.Status_STATUS_CONDITION_TRUE, ReasonValid, "")
+	}
+	msgs := make([]string, 0, len(errs))
+	for _, e := range errs {
+		msgs = append(msgs, e.Message)
+	}
+	return cond(TypeValid, fnv1.Status_STATUS_CONDITION_FALSE, errs[0].Reason,
+		strings.Join(msgs, "; ")+". Nothing composed was changed until this is fixed.")
+}
+
+// SectionCondition says that a Track without subscriptions composes nothing.
+func SectionCondition(name string) *fnv1.Condition {
+	return cond(TypeValid, fnv1.Status_STATUS_CONDITION_TRUE, ReasonSection,
+		fmt.Sprintf("Track %s has no subscriptions: it is a section, composed only through the junctions of the Tracks that feed it, and composes nothing of its own", name))
+}
+
+// PromotedCondition names the stations that hold the Track back, the most
+// severe reason first.
+func PromotedCondition(p *Progression) *fnv1.Condition {
+	if len(p.Holds) == 0 {
+		return cond(TypePromoted, fnv1.Status_STATUS_CONDITION_TRUE, ReasonPromoted,
+			fmt.Sprintf("every station (%d) holds its newest verified change", len(p.Stations)))
+	}
+	reason := p.Holds[0].Reason
+	for _, h := range p.Holds {
+		if severity[h.Reason] < severity[reason] {
+			reason = h.Reason
+		}
+	}
+	msgs := make([]string, 0, maxHolds+1)
+	for i, h := range p.Holds {
+		if i == maxHolds {
+			msgs = append(msgs, fmt.Sprintf("and %d more", len(p.Holds)-maxHolds))
+			break
+		}
+		msgs = append(msgs, h.Message)
+	}
+	return cond(TypePromoted, fnv1.Status_STATUS_CONDITION_FALSE, reason, strings.Join(msgs, "; "))
+}
+
+// StationsStatus is status.stations: each station with Applications, the
+// change it is given, its phase and since when it has been in that phase
+// with that change (carried over from prev, the observed status.stations).
+func StationsStatus(p *Progression, prev []*structpb.Value, now time.Time) *structpb.Value {
+	old := make(map[string]*structpb.Struct, len(prev))
+	for _, v := range prev {
+		old[str(v.GetStructValue(), "path")] = v.GetStructValue()
+	}
+	out := make([]*structpb.Value, 0, len(p.Stations))
+	for _, st := range p.Stations {
+		id := ""
+		if st.Change != nil {
+			id = st.Change.ID
+		}
+		f := map[string]*structpb.Value{"path": sv(st.Stop.Path), "phase": sv(st.Phase)}
+		if id != "" {
+			f["change"] = sv(id)
+		}
+		since := timev(now)
+		if o := old[st.Stop.Path]; o != nil && str(o, "change") == id && str(o, "phase") == st.Phase && str(o, "since") != "" {
+			since = sv(str(o, "since"))
+		}
+		f["since"] = since
+		out = append(out, structv(f))
+	}
+	return listv(out)
+}

@@ -1,0 +1,152 @@
+package fn
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/k8sta/k8sta/apis/v1alpha1"
+)
+
+// A Track is the part of a Track's spec the function works with.
+type Track struct {
+	// Name is the Track's name: the claim's name for a legacy XTrack.
+	Name string
+	Repo v1alpha1.Repository
+	// Subscriptions is spec.subscriptions as written, nil when the Track
+	// has none (a section).
+	Subscriptions     *structpb.Struct
+	Stations          []Station
+	ProviderConfigRef ProviderConfigRef
+}
+
+// A Station is one station of a Track, defaults applied.
+type Station struct {
+	Name         string
+	Overlay      string
+	Branch       string
+	Applications []v1alpha1.ApplicationReference
+	Tracks       []string
+	Soak         time.Duration
+	Pin          string
+}
+
+// A ProviderConfigRef names the (Cluster)ProviderConfig of the Track's
+// Tickets and Subscription.
+type ProviderConfigRef struct {
+	Kind string
+	Name string
+}
+
+// Reasons of the Valid condition when a Track cannot be expanded.
+const (
+	ReasonInvalidTrack            = "InvalidTrack"
+	ReasonCycle                   = "JunctionCycle"
+	ReasonMissingTrack            = "MissingTrack"
+	ReasonSectionHasSubscriptions = "SectionHasSubscriptions"
+	ReasonDuplicateBranch         = "DuplicateBranch"
+	ReasonTooDeep                 = "JunctionsTooDeep"
+	ReasonRepoMismatch            = "SectionRepoMismatch"
+)
+
+// A TrackError is a problem with a Track tree the user must fix. It becomes
+// the Track's Valid condition.
+type TrackError struct {
+	Reason  string
+	Message string
+}
+
+func (e TrackError) Error() string { return e.Message }
+
+var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+// ParseTrack reads and validates a Track's spec and applies its defaults.
+// The XRD validates the same rules; they are checked again here because
+// sections arrive as required resources and older objects may predate the
+// schema.
+func ParseTrack(name string, spec *structpb.Struct) (*Track, error) {
+	t := &Track{
+		Name: name,
+		Repo: v1alpha1.Repository{URL: str(spec, "repo", "url"), SourceBranch: str(spec, "repo", "sourceBranch")},
+		ProviderConfigRef: ProviderConfigRef{
+			Kind: str(spec, "providerConfigRef", "kind"),
+			Name: str(spec, "providerConfigRef", "name"),
+		},
+		Subscriptions: obj(spec, "subscriptions"),
+	}
+	invalid := func(format string, a ...any) error {
+		return TrackError{Reason: ReasonInvalidTrack, Message: fmt.Sprintf("Track %s: ", name) + fmt.Sprintf(format, a...)}
+	}
+	if t.Repo.URL == "" {
+		return nil, invalid("spec.repo.url is empty: set it to the config repository's URL")
+	}
+	if t.Repo.SourceBranch == "" {
+		t.Repo.SourceBranch = "main"
+	}
+	if t.ProviderConfigRef.Kind == "" {
+		t.ProviderConfigRef.Kind = "ProviderConfig"
+	}
+	if t.ProviderConfigRef.Name == "" {
+		t.ProviderConfigRef.Name = "default"
+	}
+	ss := list(spec, "stations")
+	if len(ss) == 0 {
+		return nil, invalid("spec.stations is empty: a Track needs at least one station")
+	}
+	t.Stations = make([]Station, 0, len(ss))
+	seen := make(map[string]bool, len(ss))
+	for i, v := range ss {
+		s, err := parseStation(v.GetStructValue())
+		if err != nil {
+			return nil, invalid("spec.stations[%d]: %s", i, err)
+		}
+		if seen[s.Name] {
+			return nil, invalid("two stations are named %q: station names must be unique", s.Name)
+		}
+		seen[s.Name] = true
+		t.Stations = append(t.Stations, s)
+	}
+	return t, nil
+}
+
+func parseStation(v *structpb.Struct) (Station, error) {
+	s := Station{
+		Name:    str(v, "name"),
+		Overlay: str(v, "overlay"),
+		Branch:  str(v, "branch"),
+		Tracks:  strs(v, "tracks"),
+		Pin:     str(v, "pin"),
+	}
+	if !dnsLabel.MatchString(s.Name) || len(s.Name) > 63 {
+		return s, fmt.Errorf("name %q is not a DNS label (lower-case letters, digits and '-', at most 63)", s.Name)
+	}
+	if s.Branch == "" {
+		s.Branch = "env/" + s.Name
+	}
+	for _, a := range list(v, "applications") {
+		r := v1alpha1.ApplicationReference{Name: str(a.GetStructValue(), "name"), Namespace: str(a.GetStructValue(), "namespace")}
+		if r.Name == "" {
+			return s, fmt.Errorf("station %s: an application has no name", s.Name)
+		}
+		if r.Namespace == "" {
+			r.Namespace = "argocd"
+		}
+		s.Applications = append(s.Applications, r)
+	}
+	if len(s.Applications) == 0 && len(s.Tracks) == 0 {
+		return s, fmt.Errorf("station %s has neither applications nor tracks: give it one or both", s.Name)
+	}
+	if len(s.Applications) > 0 && s.Overlay == "" {
+		return s, fmt.Errorf("station %s has applications but no overlay: set overlay to its kustomize directory", s.Name)
+	}
+	if d := str(v, "soak"); d != "" {
+		soak, err := time.ParseDuration(d)
+		if err != nil || soak < 0 {
+			return s, fmt.Errorf("station %s: soak %q is not a duration such as 10m or 1h30m", s.Name, d)
+		}
+		s.Soak = soak
+	}
+	return s, nil
+}
