@@ -9,7 +9,6 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/types"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
 // ErrRemoteReference is wrapped by the error Build returns when a
@@ -19,13 +18,57 @@ import (
 // commit; a remote git base cannot even load from the in-memory tree.
 var ErrRemoteReference = errors.New("remote kustomize references are not supported")
 
+// tree is the source tree: clean repository-relative paths.
+type tree struct {
+	files map[string][]byte
+	paths []string        // sorted
+	dirs  map[string]bool // every directory holding a file, "." included
+}
+
+func newTree(files map[string][]byte) (*tree, error) {
+	t := &tree{
+		files: make(map[string][]byte, len(files)),
+		paths: make([]string, 0, len(files)),
+		dirs:  map[string]bool{".": true},
+	}
+	for k, c := range files {
+		p, err := cleanRepoPath(k)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := t.files[p]; dup {
+			return nil, errors.Errorf("cannot read source file %q: another key names the same path %q", k, p)
+		}
+		t.files[p] = c
+		t.paths = append(t.paths, p)
+		for d := path.Dir(p); d != "." && !t.dirs[d]; d = path.Dir(d) {
+			t.dirs[d] = true
+		}
+	}
+	sort.Strings(t.paths)
+	return t, nil
+}
+
+func (t *tree) isDir(p string) bool { return t.dirs[p] }
+
+// kustomization returns the content and name of dir's kustomization file,
+// or nil.
+func (t *tree) kustomization(dir string) ([]byte, string) {
+	for _, n := range konfig.RecognizedKustomizationFileNames() {
+		if c, ok := t.files[path.Join(dir, n)]; ok {
+			return c, n
+		}
+	}
+	return nil, ""
+}
+
 var scpUser = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]*@`)
 
 // looksRemote mirrors how kustomize tells a git or HTTP reference from a
 // local path: a scheme, an SCP-style user@, or a github.com/ prefix.
 func looksRemote(s string) bool {
 	l := strings.ToLower(strings.TrimSpace(s))
-	if strings.ContainsAny(l, "\n") {
+	if strings.Contains(l, "\n") {
 		return false // an inline patch or plugin config, not a reference
 	}
 	l = strings.TrimPrefix(l, "git::")
@@ -34,11 +77,13 @@ func looksRemote(s string) bool {
 		strings.HasPrefix(l, "gh:")
 }
 
-// refuseRemote walks the kustomizations reachable from dir (through
-// resources, components and bases that are local directories) and refuses
-// any remote reference. A kustomization that cannot be read is skipped:
-// kustomize reports it.
-func refuseRemote(fs filesys.FileSystem, dir string) error {
+// walk visits the kustomizations reachable from dir through resources,
+// components, bases, generators, transformers and validators that are
+// local directories, refuses any remote reference, and returns the
+// directories visited: with load restrictions on, kustomize reads no file
+// outside them. A kustomization that cannot be read is not followed
+// further: kustomize stops there with its own error.
+func (t *tree) walk(dir string) (map[string]bool, error) {
 	seen := map[string]bool{}
 	queue := []string{dir}
 	for len(queue) > 0 {
@@ -48,7 +93,7 @@ func refuseRemote(fs filesys.FileSystem, dir string) error {
 			continue
 		}
 		seen[d] = true
-		kf, name := readKustomization(fs, d)
+		kf, name := t.kustomization(d)
 		if kf == nil {
 			continue
 		}
@@ -56,27 +101,32 @@ func refuseRemote(fs filesys.FileSystem, dir string) error {
 		if err := k.Unmarshal(kf); err != nil {
 			continue
 		}
-		file := strings.TrimPrefix(d+"/"+name, repoRoot+"/")
+		file := path.Join(d, name)
 		var refs []string
 		refs = append(refs, k.Resources...)
 		refs = append(refs, k.Components...)
 		refs = append(refs, k.Bases...)
+		refs = append(refs, k.Generators...)
+		refs = append(refs, k.Transformers...)
+		refs = append(refs, k.Validators...)
 		for _, r := range refs {
 			if looksRemote(r) {
-				return errors.Wrapf(ErrRemoteReference, "cannot build %s: it refers to %q: vendor it into the repository and refer to it by a relative path", file, r)
+				return nil, errors.Wrapf(ErrRemoteReference, "cannot build %s: it refers to %q: vendor it into the repository and refer to it by a relative path", file, r)
 			}
-			p := path.Join(d, r)
-			if strings.HasPrefix(p, repoRoot+"/") && fs.IsDir(p) {
+			if strings.Contains(r, "\n") {
+				continue // inline plugin configuration
+			}
+			if p := path.Join(d, r); t.isDir(p) {
 				queue = append(queue, p)
 			}
 		}
 		for _, r := range fileRefs(k) {
 			if looksRemote(r) {
-				return errors.Wrapf(ErrRemoteReference, "cannot build %s: it loads %q: copy the file into the repository and refer to it by a relative path", file, r)
+				return nil, errors.Wrapf(ErrRemoteReference, "cannot build %s: it loads %q: copy the file into the repository and refer to it by a relative path", file, r)
 			}
 		}
 	}
-	return nil
+	return seen, nil
 }
 
 // fileRefs returns the kustomization's fields that kustomize loads as files
@@ -85,9 +135,6 @@ func fileRefs(k types.Kustomization) []string {
 	var out []string
 	out = append(out, k.Crds...)
 	out = append(out, k.Configurations...)
-	out = append(out, k.Generators...)
-	out = append(out, k.Transformers...)
-	out = append(out, k.Validators...)
 	for _, p := range k.Patches {
 		out = append(out, p.Path)
 	}
@@ -125,18 +172,4 @@ func kvFiles(s types.KvPairSources) []string {
 	}
 	out = append(out, s.EnvSources...)
 	return append(out, s.EnvSource)
-}
-
-// readKustomization returns the content and name of dir's kustomization
-// file, or nil.
-func readKustomization(fs filesys.FileSystem, dir string) ([]byte, string) {
-	for _, n := range konfig.RecognizedKustomizationFileNames() {
-		p := dir + "/" + n
-		if fs.Exists(p) && !fs.IsDir(p) {
-			if c, err := fs.ReadFile(p); err == nil {
-				return c, n
-			}
-		}
-	}
-	return nil, ""
 }

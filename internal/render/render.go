@@ -127,36 +127,26 @@ func Build(files map[string][]byte, overlay string, images []Image) ([]byte, err
 	if err != nil {
 		return nil, err
 	}
-
-	fs := filesys.MakeFsInMemory()
-	keys := make([]string, 0, len(files))
-	for k := range files {
-		keys = append(keys, k)
+	t, err := newTree(files)
+	if err != nil {
+		return nil, err
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		p, err := cleanRepoPath(k)
-		if err != nil {
-			return nil, err
-		}
-		if err := fs.WriteFile(repoRoot+"/"+p, files[k]); err != nil {
-			return nil, errors.Wrapf(err, "cannot write source file %q", k)
-		}
+	if !t.isDir(dir) {
+		return nil, &OverlayNotFoundError{Overlay: overlay}
+	}
+	kf, _ := t.kustomization(dir)
+	if kf == nil {
+		return nil, &OverlayNotFoundError{Overlay: overlay, NoKustomization: true}
+	}
+	roots, err := t.walk(dir)
+	if err != nil {
+		return nil, err
 	}
 
 	overlayDir := repoRoot
 	if dir != "." {
 		overlayDir = repoRoot + "/" + dir
 	}
-	kf, err := findKustomization(fs, overlayDir, overlay)
-	if err != nil {
-		return nil, err
-	}
-
-	if err := refuseRemote(fs, overlayDir); err != nil {
-		return nil, err
-	}
-
 	synth := types.Kustomization{
 		TypeMeta: types.TypeMeta{
 			APIVersion: types.KustomizationVersion,
@@ -177,23 +167,59 @@ func Build(files map[string][]byte, overlay string, images []Image) ([]byte, err
 	if err != nil {
 		return nil, errors.Wrap(err, "cannot write synthetic kustomization")
 	}
+
+	// With load restrictions on, kustomize reads only files in or below the
+	// kustomization directories the overlay reaches, so only those are
+	// copied into the in-memory file system. Should that ever fall short,
+	// the build is retried with the whole tree, so the result (output or
+	// error) is always the one the whole tree gives.
+	out, err := t.build(sk, roots)
+	if err != nil && roots != nil {
+		out, err = t.build(sk, nil)
+	}
+	if err != nil {
+		return nil, errors.Wrapf(explainKustomizeError(err, t.files, overlayDir), "cannot build overlay %q", overlay)
+	}
+	return out, nil
+}
+
+// build runs kustomize over the synthetic kustomization sk and the files in
+// or below roots (all files when roots is nil).
+func (t *tree) build(sk []byte, roots map[string]bool) ([]byte, error) {
+	fs := filesys.MakeFsInMemory()
+	for _, p := range t.paths {
+		if roots != nil && !underAny(p, roots) {
+			continue
+		}
+		if err := fs.WriteFile(repoRoot+"/"+p, t.files[p]); err != nil {
+			return nil, errors.Wrapf(err, "cannot write source file %q", p)
+		}
+	}
 	if err := fs.WriteFile(renderRoot+"/"+konfig.DefaultKustomizationFileName(), sk); err != nil {
 		return nil, errors.Wrap(err, "cannot write synthetic kustomization")
 	}
-
 	opts := krusty.MakeDefaultOptions()
 	// What the kustomize CLI does: legacy order unless the kustomization
 	// sets sortOptions.
 	opts.Reorder = krusty.ReorderOptionUnspecified
 	m, err := krusty.MakeKustomizer(opts).Run(fs, renderRoot)
 	if err != nil {
-		return nil, errors.Wrapf(explainKustomizeError(err, files, overlayDir), "cannot build overlay %q", overlay)
+		return nil, err
 	}
-	out, err := m.AsYaml()
-	if err != nil {
-		return nil, errors.Wrapf(err, "cannot write overlay %q as YAML", overlay)
+	return m.AsYaml()
+}
+
+// underAny reports whether file p is in or below one of dirs.
+func underAny(p string, dirs map[string]bool) bool {
+	if dirs["."] {
+		return true
 	}
-	return out, nil
+	for d := path.Dir(p); d != "."; d = path.Dir(d) {
+		if dirs[d] {
+			return true
+		}
+	}
+	return false
 }
 
 // cleanOverlay returns the overlay as a clean repository-relative path
@@ -222,18 +248,6 @@ func cleanRepoPath(p string) (string, error) {
 		return "", errors.Errorf("cannot read source file %q: its path must be relative to the repository root", p)
 	}
 	return c, nil
-}
-
-// findKustomization returns the content of the overlay's kustomization
-// file, or an *OverlayNotFoundError.
-func findKustomization(fs filesys.FileSystem, dir, overlay string) ([]byte, error) {
-	if !fs.IsDir(dir) {
-		return nil, &OverlayNotFoundError{Overlay: overlay}
-	}
-	if c, _ := readKustomization(fs, dir); c != nil {
-		return c, nil
-	}
-	return nil, &OverlayNotFoundError{Overlay: overlay, NoKustomization: true}
 }
 
 // kustomizeImages returns the image overrides sorted by repository, with

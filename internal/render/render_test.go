@@ -195,6 +195,18 @@ func TestBuild(t *testing.T) {
 			images:  []Image{{Repository: "ghcr.io/acme/guestbook", Tag: "1.2.0"}},
 			want:    want{out: rendered("dev-", 2, "ghcr.io/acme/guestbook:1.2.0", "ghcr.io/acme/sidecar:0.1.0")},
 		},
+		"GeneratorFileAndComponent": {
+			// Files a kustomization loads from its own directory, and a
+			// component in a sibling directory, are in the trimmed tree.
+			files: fixture(func(f map[string][]byte) {
+				f["overlays/dev/kustomization.yaml"] = []byte("resources: [../../base]\ncomponents: [../../components/prefix]\nconfigMapGenerator:\n- name: cfg\n  files: [app.properties]\ngeneratorOptions: {disableNameSuffixHash: true}\n")
+				f["overlays/dev/app.properties"] = []byte("a=1\n")
+				f["components/prefix/kustomization.yaml"] = []byte("apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nnamePrefix: c-\n")
+			}),
+			overlay: "overlays/dev",
+			want: want{out: "apiVersion: v1\ndata:\n  app.properties: |\n    a=1\nkind: ConfigMap\nmetadata:\n  name: c-cfg\n---\n" +
+				rendered("c-", 1, "ghcr.io/acme/guestbook:1.0.0", "ghcr.io/acme/sidecar:0.1.0")},
+		},
 		"RootOverlay": {
 			files: fixture(func(f map[string][]byte) {
 				f["kustomization.yml"] = []byte("resources: [base]\nnamePrefix: root-\n")
@@ -460,5 +472,62 @@ func TestBuildDoesNotModifyInput(t *testing.T) {
 	}
 	if diff := cmp.Diff(wantImages, images); diff != "" {
 		t.Errorf("images: -want, +got:\n%s", diff)
+	}
+}
+
+// TestTrimmedTreeBuildsAlike checks that building from only the directories
+// the overlay reaches gives the bytes the whole tree gives.
+func TestTrimmedTreeBuildsAlike(t *testing.T) {
+	files := benchFixture(12)
+	for k, v := range fixture() {
+		files[k] = v
+	}
+	files["unrelated/kustomization.yaml"] = []byte("resources: [[[\n")
+	tr, err := newTree(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, overlay := range []string{"overlays/dev", "overlays/prod", "overlays/bench"} {
+		roots, err := tr.walk(overlay)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if roots["unrelated"] || roots["."] {
+			t.Errorf("walk(%q) = %v: reaches directories the overlay does not", overlay, roots)
+		}
+		sk := []byte("resources: [../repo/" + overlay + "]\n")
+		trimmed, err := tr.build(sk, roots)
+		if err != nil {
+			t.Fatalf("build(%q, trimmed): %v", overlay, err)
+		}
+		whole, err := tr.build(sk, nil)
+		if err != nil {
+			t.Fatalf("build(%q, whole): %v", overlay, err)
+		}
+		if diff := cmp.Diff(string(whole), string(trimmed)); diff != "" {
+			t.Errorf("build(%q): -whole, +trimmed:\n%s", overlay, diff)
+		}
+	}
+}
+
+func TestUnderAny(t *testing.T) {
+	dirs := map[string]bool{"base": true, "overlays/dev": true}
+	cases := map[string]bool{
+		"base/a.yaml":              true,
+		"base/sub/b.yaml":          true,
+		"overlays/dev/k.yaml":      true,
+		"overlays/prod/k.yaml":     false,
+		"baseline/a.yaml":          false,
+		"kustomization.yaml":       false,
+		"overlays/dev2/k.yaml":     false,
+		"overlays/dev/deep/x.yaml": true,
+	}
+	for p, want := range cases {
+		if diff := cmp.Diff(want, underAny(p, dirs)); diff != "" {
+			t.Errorf("underAny(%q): -want, +got:\n%s", p, diff)
+		}
+	}
+	if !underAny("anything", map[string]bool{".": true}) {
+		t.Errorf("underAny with the root: want true")
 	}
 }
