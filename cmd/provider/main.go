@@ -1,0 +1,94 @@
+// Command provider runs provider-k8sta: the Ticket and Subscription
+// controllers and the webhook receiver.
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/alecthomas/kong"
+	"go.uber.org/zap/zapcore"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/feature"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
+
+	"github.com/k8sta/k8sta/apis"
+	"github.com/k8sta/k8sta/internal/argocd"
+	xcontroller "github.com/k8sta/k8sta/internal/controller"
+	"github.com/k8sta/k8sta/internal/controller/ticket"
+	"github.com/k8sta/k8sta/internal/gitrepo"
+)
+
+type cli struct {
+	Debug            bool          `help:"Log at debug level."`
+	Poll             time.Duration `default:"1m" help:"How often each resource is re-checked when no watch event arrives (the safety net)."`
+	MaxReconcileRate int           `default:"100" help:"The global maximum rate per second at which resources may be checked."`
+	CacheDir         string        `default:"${cache_dir}" help:"Directory holding one cached clone per config repository."`
+	AuthorName       string        `default:"K8sTA" help:"Author name of rendered commits."`
+	AuthorEmail      string        `default:"k8sta@k8sta.io" help:"Author email of rendered commits."`
+	MetricsAddress   string        `default:":8080" help:"Address the metrics server binds to."`
+	HealthAddress    string        `default:":8081" help:"Address the health probes bind to."`
+	LeaderElection   bool          `help:"Use leader election, for running more than one replica."`
+}
+
+func main() {
+	var c cli
+	kctx := kong.Parse(&c, kong.Description("provider-k8sta: moves changes through a Track of Argo CD environments."),
+		kong.Vars{"cache_dir": filepath.Join(os.TempDir(), "k8sta-repos")})
+	kctx.FatalIfErrorf(c.run())
+}
+
+func (c *cli) run() error {
+	level := zapcore.InfoLevel
+	if c.Debug {
+		level = zapcore.DebugLevel
+	}
+	zl := zap.New(zap.Level(level))
+	ctrl.SetLogger(zl)
+	log := logging.NewLogrLogger(zl.WithName("provider-k8sta"))
+
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, apis.AddToScheme, argocd.AddToScheme} {
+		if err := add(scheme); err != nil {
+			return err
+		}
+	}
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return err
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: c.MetricsAddress},
+		HealthProbeBindAddress: c.HealthAddress,
+		LeaderElection:         c.LeaderElection,
+		LeaderElectionID:       "crossplane-leader-election-provider-k8sta",
+	})
+	if err != nil {
+		return err
+	}
+	o := ticket.Options{
+		Options: controller.Options{
+			Logger:                  log,
+			MaxConcurrentReconciles: 10,
+			PollInterval:            c.Poll,
+			GlobalRateLimiter:       ratelimiter.NewGlobal(c.MaxReconcileRate),
+			Features:                &feature.Flags{},
+		},
+		Repos:  gitrepo.NewCache(c.CacheDir),
+		Author: gitrepo.Signature{Name: c.AuthorName, Email: c.AuthorEmail},
+	}
+	if err := xcontroller.Setup(mgr, o); err != nil {
+		return err
+	}
+	log.Info("starting provider-k8sta", "cacheDir", c.CacheDir)
+	return mgr.Start(ctrl.SetupSignalHandler())
+}

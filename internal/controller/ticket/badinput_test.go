@@ -1,0 +1,150 @@
+package ticket
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/k8sta/k8sta/apis/v1alpha1"
+	"github.com/k8sta/k8sta/internal/testing/gitserver"
+)
+
+const password = "s3cr3t-Pa55w0rd-never-printed"
+
+// Bad input gets a condition that names the field and the fix, and nothing
+// is half-applied: no rendered branch is pushed and no Application patched.
+// No credential appears in a condition or an Event.
+func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
+	cases := map[string]struct {
+		server []gitserver.Option
+		// prepare returns the branch the Application tracks and edits the Ticket.
+		prepare func(t *testing.T, f *fixture) (branch string, app bool, mutate func(*v1alpha1.Ticket))
+		// appRepo, when set, is the repository the Application deploys.
+		appRepo string
+		want    []string
+	}{
+		"OverlayMissing": {
+			prepare: func(_ *testing.T, _ *fixture) (string, bool, func(*v1alpha1.Ticket)) {
+				return "env/dev", true, func(tk *v1alpha1.Ticket) { tk.Spec.ForProvider.Overlay = "overlays/qa" }
+			},
+			want: []string{`spec.forProvider.overlay "overlays/qa" does not exist`},
+		},
+		"KustomizeError": {
+			prepare: func(t *testing.T, f *fixture) (string, bool, func(*v1alpha1.Ticket)) {
+				commit := f.git.Commit(t, f.repo, "main", map[string][]byte{
+					"overlays/broken/kustomization.yaml": []byte("resources:\n- ../../base\n- missing.yaml\n"),
+				}, "add a broken overlay")
+				return "env/dev", true, func(tk *v1alpha1.Ticket) {
+					tk.Spec.ForProvider.Overlay = "overlays/broken"
+					tk.Spec.ForProvider.Change = change(commit, "1.2.3")
+				}
+			},
+			want: []string{"overlays/broken", "missing.yaml"},
+		},
+		"UnknownApplication": {
+			prepare: func(_ *testing.T, _ *fixture) (string, bool, func(*v1alpha1.Ticket)) {
+				return "env/dev", false, nil
+			},
+			want: []string{"argocd/guestbook-dev not found", "spec.forProvider.applications[0]"},
+		},
+		"CommitNotInRepository": {
+			prepare: func(_ *testing.T, _ *fixture) (string, bool, func(*v1alpha1.Ticket)) {
+				return "env/dev", true, func(tk *v1alpha1.Ticket) {
+					tk.Spec.ForProvider.Change = change(strings.Repeat("ab", 20), "1.2.3")
+				}
+			},
+			want: []string{"spec.forProvider.change.commit " + strings.Repeat("ab", 20) + " is not in"},
+		},
+		"InvalidBranch": {
+			prepare: func(_ *testing.T, _ *fixture) (string, bool, func(*v1alpha1.Ticket)) {
+				return "env/..dev", true, func(tk *v1alpha1.Ticket) { tk.Spec.ForProvider.Branch = "env/..dev" }
+			},
+			want: []string{`spec.forProvider.branch "env/..dev" is not a valid git branch name`},
+		},
+		"Unreachable": {
+			prepare: func(_ *testing.T, f *fixture) (string, bool, func(*v1alpha1.Ticket)) {
+				return "env/dev", true, func(tk *v1alpha1.Ticket) {
+					tk.Spec.ForProvider.Repo.URL = "http://127.0.0.1:1/acme/config.git"
+				}
+			},
+			appRepo: "http://127.0.0.1:1/acme/config.git",
+			want: []string{"cannot reach spec.forProvider.repo.url"},
+		},
+		"BadCredentials": {
+			server: []gitserver.Option{gitserver.WithBasicAuth("k8sta", "the-right-one")},
+			prepare: func(t *testing.T, f *fixture) (string, bool, func(*v1alpha1.Ticket)) {
+				ctx := context.Background()
+				must(t, kube.Create(ctx, &corev1.Secret{
+					ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "git"},
+					Data:       map[string][]byte{"username": []byte("k8sta"), "password": []byte(password)},
+				}))
+				must(t, kube.Create(ctx, &v1alpha1.ProviderConfig{
+					ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "with-git"},
+					Spec:       v1alpha1.ProviderConfigSpec{Git: &v1alpha1.GitCredentials{SecretRef: v1alpha1.SecretReference{Name: "git"}}},
+				}))
+				return "env/dev", true, func(tk *v1alpha1.Ticket) { tk.Spec.ProviderConfigReference.Name = "with-git" }
+			},
+			want: []string{"git credentials were refused", "spec.git.secretRef"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, tc.server...)
+			branch, withApp, mutate := tc.prepare(t, f)
+			var app *unstructured.Unstructured
+			if withApp {
+				app = f.application("guestbook-dev", branch, func(u *unstructured.Unstructured) {
+					if tc.appRepo != "" {
+						_ = unstructured.SetNestedField(u.Object, tc.appRepo, "spec", "source", "repoURL")
+					}
+				})
+			}
+			tk := f.ticketWith("guestbook-dev", change(f.source, "1.2.3"), mutate, "guestbook-dev")
+			key := client.ObjectKeyFromObject(tk)
+
+			var synced xpv2.Condition
+			eventually(t, "Synced False", func() (bool, string) {
+				synced = condition(getTicket(t, key), xpv2.TypeSynced)
+				return synced.Status == corev1.ConditionFalse, synced.Message
+			})
+			for _, w := range tc.want {
+				if !strings.Contains(synced.Message, w) {
+					t.Errorf("Synced message %q does not say %q", synced.Message, w)
+				}
+			}
+			if ready := condition(getTicket(t, key), xpv2.TypeReady); ready.Status == corev1.ConditionTrue {
+				t.Error("Ready is True for bad input")
+			}
+			if f.branchExists(branch) && branch != "env/..dev" {
+				t.Errorf("rendered branch %s was pushed", branch)
+			}
+			if app != nil && getApp(t, "guestbook-dev").GetResourceVersion() != app.GetResourceVersion() {
+				t.Error("the Application was patched")
+			}
+			assertNoSecretLeaked(t, f.ns, key)
+		})
+	}
+}
+
+func assertNoSecretLeaked(t *testing.T, ns string, key client.ObjectKey) {
+	t.Helper()
+	tk := getTicket(t, key)
+	for _, c := range tk.Status.Conditions {
+		if strings.Contains(c.Message, password) {
+			t.Errorf("condition %s leaks the password: %q", c.Type, c.Message)
+		}
+	}
+	events := &corev1.EventList{}
+	must(t, kube.List(context.Background(), events, client.InNamespace(ns)))
+	for _, e := range events.Items {
+		if strings.Contains(e.Message, password) {
+			t.Errorf("event %s leaks the password: %q", e.Name, e.Message)
+		}
+	}
+}

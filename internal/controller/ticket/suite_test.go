@@ -1,0 +1,244 @@
+package ticket
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/feature"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
+
+	"github.com/k8sta/k8sta/apis"
+	"github.com/k8sta/k8sta/apis/v1alpha1"
+	"github.com/k8sta/k8sta/internal/argocd"
+	"github.com/k8sta/k8sta/internal/controller/config"
+	"github.com/k8sta/k8sta/internal/gitrepo"
+	"github.com/k8sta/k8sta/internal/testing/gitserver"
+	"github.com/k8sta/k8sta/internal/testing/kubeenv"
+)
+
+// These tests run the Ticket controller against a real kube-apiserver with
+// Argo CD's real Application CRD, and real git repositories served over smart
+// HTTP. Argo CD itself is not running: where a test needs Argo CD to act, it
+// writes the Application's operation state and status the way Argo CD's
+// application-controller does, and says so.
+
+var (
+	env  *kubeenv.Environment
+	kube client.Client
+)
+
+const argocdNamespace = "argocd"
+
+func TestMain(m *testing.M) {
+	kubeenv.Main(m, &env, setup)
+}
+
+func setup(e *kubeenv.Environment) (func(), error) {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, apis.AddToScheme, argocd.AddToScheme} {
+		if err := add(s); err != nil {
+			return nil, err
+		}
+	}
+	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{Scheme: s, Metrics: metricsserver.Options{BindAddress: "0"}})
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "k8sta-ticket-test-")
+	if err != nil {
+		return nil, err
+	}
+	o := Options{
+		Options: controller.Options{
+			Logger:                  logging.NewNopLogger(),
+			MaxConcurrentReconciles: 4,
+			// An hour: progress in these tests must come from watches, never from polling.
+			PollInterval: time.Hour,
+			Features:     &feature.Flags{},
+		},
+		Repos:  gitrepo.NewCache(dir),
+		Author: gitrepo.Signature{Name: "K8sTA", Email: "k8sta@k8sta.io"},
+	}
+	if err := config.Setup(mgr, o.Options); err != nil {
+		return nil, err
+	}
+	if err := Setup(mgr, o); err != nil {
+		return nil, err
+	}
+	kube = mgr.GetClient()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := mgr.Start(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "manager stopped:", err)
+		}
+	}()
+	direct, err := client.New(e.Config, client.Options{Scheme: s})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	kube = direct
+	if err := kube.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: argocdNamespace}}); err != nil {
+		cancel()
+		return nil, err
+	}
+	return func() { cancel(); <-done; _ = os.RemoveAll(dir) }, nil
+}
+
+var seq atomic.Int64
+
+// fixture is one Track's worth of world: a namespace, a config repository on
+// the git server, a ProviderConfig, and Applications.
+type fixture struct {
+	t      *testing.T
+	ns     string
+	git    *gitserver.Server
+	repo   string
+	source string // head commit of main
+}
+
+func newFixture(t *testing.T, opts ...gitserver.Option) *fixture {
+	t.Helper()
+	n := seq.Add(1)
+	f := &fixture{t: t, ns: fmt.Sprintf("team-%d", n), git: gitserver.New(t, opts...), repo: fmt.Sprintf("config-%d", n)}
+	f.source = f.git.CreateRepo(t, f.repo, gitserver.KustomizeTree())
+	ctx := context.Background()
+	must(t, kube.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: f.ns}}))
+	must(t, kube.Create(ctx, &v1alpha1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "default"}}))
+	return f
+}
+
+func (f *fixture) url() string { return f.git.URL(f.repo) }
+
+func (f *fixture) branchExists(branch string) bool {
+	return exec.Command("git", "-C", f.git.Path(f.repo), "rev-parse", "--verify", "--quiet", "refs/heads/"+branch).Run() == nil
+}
+
+func (f *fixture) track() string { return f.ns + "/guestbook" }
+
+// application creates an Argo CD Application that authorizes this fixture's
+// Track and tracks branch of the fixture's repository.
+func (f *fixture) application(name, branch string, mutate ...func(*unstructured.Unstructured)) *unstructured.Unstructured {
+	f.t.Helper()
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "argoproj.io/v1alpha1",
+		"kind":       "Application",
+		"metadata": map[string]any{
+			"name":        name,
+			"namespace":   argocdNamespace,
+			"annotations": map[string]any{argocd.AuthorizedTracksAnnotation: f.track()},
+		},
+		"spec": map[string]any{
+			"project":     "default",
+			"source":      map[string]any{"repoURL": f.url(), "targetRevision": branch, "path": "."},
+			"destination": map[string]any{"server": "https://kubernetes.default.svc", "namespace": "guestbook"},
+			"syncPolicy":  map[string]any{"syncOptions": []any{"CreateNamespace=true"}},
+		},
+	}}
+	for _, m := range mutate {
+		m(u)
+	}
+	must(f.t, kube.Create(context.Background(), u))
+	return u
+}
+
+// ticket creates a Ticket for station dev delivering change.
+func (f *fixture) ticket(name string, change v1alpha1.Change, apps ...string) *v1alpha1.Ticket {
+	return f.ticketWith(name, change, nil, apps...)
+}
+
+// ticketWith is ticket with mutate applied before the Ticket is created.
+func (f *fixture) ticketWith(name string, change v1alpha1.Change, mutate func(*v1alpha1.Ticket), apps ...string) *v1alpha1.Ticket {
+	f.t.Helper()
+	t := &v1alpha1.Ticket{
+		ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: name},
+		Spec: v1alpha1.TicketSpec{
+			ManagedResourceSpec: xpv2.ManagedResourceSpec{ProviderConfigReference: &xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: "default"}},
+			ForProvider: v1alpha1.TicketParameters{
+				Track:   "guestbook",
+				Station: "dev",
+				Change:  change,
+				Repo:    v1alpha1.Repository{URL: f.url(), SourceBranch: "main"},
+				Overlay: "overlays/dev",
+				Branch:  "env/dev",
+			},
+		},
+	}
+	for _, a := range apps {
+		t.Spec.ForProvider.Applications = append(t.Spec.ForProvider.Applications, v1alpha1.ApplicationReference{Name: a, Namespace: argocdNamespace})
+	}
+	if mutate != nil {
+		mutate(t)
+	}
+	must(f.t, kube.Create(context.Background(), t))
+	return t
+}
+
+func change(commit, tag string) v1alpha1.Change {
+	imgs := []v1alpha1.Image{{Repository: "ghcr.io/acme/guestbook", Tag: tag}}
+	return v1alpha1.Change{ID: v1alpha1.ChangeID(commit, imgs), Commit: commit, Images: imgs}
+}
+
+func getTicket(t *testing.T, key client.ObjectKey) *v1alpha1.Ticket {
+	t.Helper()
+	tk := &v1alpha1.Ticket{}
+	must(t, kube.Get(context.Background(), key, tk))
+	return tk
+}
+
+func getApp(t *testing.T, name string) *unstructured.Unstructured {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(schema.GroupVersionKind{Group: "argoproj.io", Version: "v1alpha1", Kind: "Application"})
+	must(t, kube.Get(context.Background(), types.NamespacedName{Namespace: argocdNamespace, Name: name}, u))
+	return u
+}
+
+// eventually polls cond until it holds or 30 s pass. Tests wait on the
+// apiserver this way; they never assert on how long something took.
+func eventually(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	last := ""
+	for time.Now().Before(deadline) {
+		ok, why := cond()
+		if ok {
+			return
+		}
+		last = why
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s; last: %s", what, last)
+}
+
+func condition(tk *v1alpha1.Ticket, ct xpv2.ConditionType) xpv2.Condition {
+	return tk.GetCondition(ct)
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,408 @@
+// Package ticket is the Ticket controller: it glues gitrepo, render and argocd
+// to crossplane-runtime's managed reconciler.
+package ticket
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	kerrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+
+	"github.com/k8sta/k8sta/apis/v1alpha1"
+	"github.com/k8sta/k8sta/internal/argocd"
+	"github.com/k8sta/k8sta/internal/controller/credentials"
+	"github.com/k8sta/k8sta/internal/gitrepo"
+	"github.com/k8sta/k8sta/internal/render"
+)
+
+// indexApplications indexes Tickets by the "<namespace>/<name>" of each
+// Application they deliver to, so an Application event wakes exactly them.
+const indexApplications = "spec.forProvider.applications"
+
+// Options configure the Ticket controller.
+type Options struct {
+	controller.Options
+
+	// Repos is the clone cache shared with the Subscription controller.
+	Repos *gitrepo.Cache
+
+	// Author signs rendered commits.
+	Author gitrepo.Signature
+}
+
+// Setup adds the Ticket controller to mgr. It watches Argo CD Applications in
+// the provider's own cluster: a status change of an Application reconciles the
+// Tickets that reference it at once, and polling is only the safety net.
+func Setup(mgr ctrl.Manager, o Options) error {
+	name := managed.ControllerName(v1alpha1.TicketKind)
+
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Ticket{}, indexApplications, applicationKeys); err != nil {
+		return errors.Wrap(err, "cannot index Tickets by Application")
+	}
+
+	c := &connector{kube: mgr.GetClient(), repos: o.Repos, author: o.Author, argo: newArgoClients(mgr.GetClient(), mgr.GetScheme())}
+	r := managed.NewReconciler(mgr, resource.ManagedKind(v1alpha1.TicketGroupVersionKind),
+		managed.WithTypedExternalConnector[*v1alpha1.Ticket](c),
+		managed.WithLogger(o.Logger.WithValues("controller", name)),
+		managed.WithRecorder(event.NewAPIRecorder(mgr.GetEventRecorderFor(name))),
+		managed.WithPollInterval(o.PollInterval),
+		managed.WithManagementPolicies(),
+	)
+
+	return ctrl.NewControllerManagedBy(mgr).
+		Named(name).
+		WithOptions(o.ForControllerRuntime()).
+		For(&v1alpha1.Ticket{}, builder.WithPredicates(resource.DesiredStateChanged())).
+		Watches(&argocd.Application{}, handler.EnqueueRequestsFromMapFunc(ticketsFor(mgr.GetClient()))).
+		Complete(r)
+}
+
+func applicationKeys(o client.Object) []string {
+	t, ok := o.(*v1alpha1.Ticket)
+	if !ok {
+		return nil
+	}
+	keys := make([]string, 0, len(t.Spec.ForProvider.Applications))
+	for _, a := range t.Spec.ForProvider.Applications {
+		keys = append(keys, applicationKey(a))
+	}
+	return keys
+}
+
+func applicationKey(a v1alpha1.ApplicationReference) string {
+	ns := a.Namespace
+	if ns == "" {
+		ns = "argocd"
+	}
+	return ns + "/" + a.Name
+}
+
+func ticketsFor(c client.Client) handler.MapFunc {
+	return func(ctx context.Context, app client.Object) []reconcile.Request {
+		l := &v1alpha1.TicketList{}
+		if err := c.List(ctx, l, client.MatchingFields{indexApplications: app.GetNamespace() + "/" + app.GetName()}); err != nil {
+			return nil
+		}
+		reqs := make([]reconcile.Request, 0, len(l.Items))
+		for _, t := range l.Items {
+			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: t.Namespace, Name: t.Name}})
+		}
+		return reqs
+	}
+}
+
+type connector struct {
+	kube   client.Client
+	repos  *gitrepo.Cache
+	author gitrepo.Signature
+	argo   *argoClients
+}
+
+func (c *connector) Connect(ctx context.Context, t *v1alpha1.Ticket) (managed.TypedExternalClient[*v1alpha1.Ticket], error) {
+	creds, err := credentials.Resolve(ctx, c.kube, t)
+	if err != nil {
+		return nil, err
+	}
+	argo, err := c.argo.For(creds.ArgoCDKubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	return &external{
+		repo:   c.repos.Repo(t.Spec.ForProvider.Repo.URL),
+		auth:   creds.Git,
+		author: c.author,
+		argo:   argo,
+		now:    time.Now,
+	}, nil
+}
+
+// external delivers one Ticket's change during one reconcile. Observe leaves
+// what it learnt in the fields below for Update.
+type external struct {
+	repo   *gitrepo.Repo
+	auth   gitrepo.Auth
+	author gitrepo.Signature
+	argo   client.Client
+	now    func() time.Time
+
+	apps     []*argocd.Application
+	sources  []int
+	rendered string
+}
+
+func (e *external) Observe(ctx context.Context, t *v1alpha1.Ticket) (managed.ExternalObservation, error) {
+	if meta.WasDeleted(t) {
+		// The rendered branch is left alone: Argo CD would prune what it deploys.
+		return managed.ExternalObservation{ResourceExists: false}, nil
+	}
+	p := t.Spec.ForProvider
+	at := &t.Status.AtProvider
+
+	if err := e.loadApplications(ctx, t); err != nil {
+		return block(t, err)
+	}
+	head, rec, err := e.renderedHead(ctx, p)
+	if err != nil {
+		return block(t, err)
+	}
+	if rec == nil || rec.ChangeID != p.Change.ID {
+		at.Phase = v1alpha1.PhaseRendering
+		at.VerifiedAt = nil
+		t.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf("rendering change %s into %s", p.Change.ID, p.Branch)))
+		return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false}, nil
+	}
+	e.rendered = head
+	at.RenderedCommit = head
+	at.Change = recordChange(*rec, p.Change)
+
+	return e.judge(t), nil
+}
+
+// judge records where each Application stands and says whether any of them
+// still has to be asked to sync or refresh.
+func (e *external) judge(t *v1alpha1.Ticket) managed.ExternalObservation {
+	at := &t.Status.AtProvider
+	info := t.Name + "/" + t.Spec.ForProvider.Change.ID
+	upToDate := true
+	var failed, waiting []string
+	at.Applications = make([]v1alpha1.ApplicationStatus, len(e.apps))
+	for i, app := range e.apps {
+		v := argocd.Judge(app, e.rendered, e.sources[i], info)
+		at.Applications[i] = v1alpha1.ApplicationStatus{Name: app.Name, Namespace: app.Namespace, Sync: v.Sync, Health: v.Health, Revision: v.Revision, Message: v.Message}
+		switch v.State {
+		case argocd.NeedsSync, argocd.NeedsRefresh:
+			upToDate = false
+			waiting = append(waiting, v.Message)
+		case argocd.Failed:
+			failed = append(failed, v.Message)
+		case argocd.Waiting:
+			waiting = append(waiting, v.Message)
+		}
+	}
+	switch {
+	case len(failed) > 0:
+		at.Phase = v1alpha1.PhaseFailed
+		at.VerifiedAt = nil
+		t.SetConditions(xpv2.Unavailable().WithMessage(strings.Join(failed, "; ")))
+	case len(waiting) > 0:
+		at.Phase = v1alpha1.PhaseProgressing
+		if !upToDate {
+			at.Phase = v1alpha1.PhaseSyncing
+		}
+		at.VerifiedAt = nil
+		t.SetConditions(xpv2.Unavailable().WithMessage(strings.Join(waiting, "; ")))
+	default:
+		at.Phase = v1alpha1.PhaseVerified
+		if at.VerifiedAt == nil {
+			now := metav1.NewTime(e.now())
+			at.VerifiedAt = &now
+		}
+		t.SetConditions(xpv2.Available())
+	}
+	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: upToDate}
+}
+
+func (e *external) Create(ctx context.Context, t *v1alpha1.Ticket) (managed.ExternalCreation, error) {
+	_, err := e.Update(ctx, t)
+	return managed.ExternalCreation{}, err
+}
+
+func (e *external) Update(ctx context.Context, t *v1alpha1.Ticket) (managed.ExternalUpdate, error) {
+	if e.rendered == "" {
+		commit, err := e.render(ctx, t)
+		if err != nil {
+			t.Status.AtProvider.Phase = v1alpha1.PhaseFailed
+			t.SetConditions(xpv2.Unavailable().WithMessage(err.Error()))
+			return managed.ExternalUpdate{}, err
+		}
+		e.rendered = commit
+		t.Status.AtProvider.RenderedCommit = commit
+		t.Status.AtProvider.Change = t.Spec.ForProvider.Change.DeepCopy()
+	}
+
+	info := t.Name + "/" + t.Spec.ForProvider.Change.ID
+	for i, app := range e.apps {
+		switch argocd.Judge(app, e.rendered, e.sources[i], info).State {
+		case argocd.NeedsSync:
+			if err := argocd.Trigger(ctx, e.argo, app, e.rendered, e.sources[i], info); err != nil {
+				return managed.ExternalUpdate{}, errors.Wrapf(err, "cannot sync Application %s/%s", app.Namespace, app.Name)
+			}
+		case argocd.NeedsRefresh:
+			if err := argocd.Refresh(ctx, e.argo, app); err != nil {
+				return managed.ExternalUpdate{}, errors.Wrapf(err, "cannot refresh Application %s/%s", app.Namespace, app.Name)
+			}
+		}
+	}
+	t.Status.AtProvider.Phase = v1alpha1.PhaseSyncing
+	t.Status.AtProvider.VerifiedAt = nil
+	t.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf("asked Argo CD to sync %s", short(e.rendered))))
+	return managed.ExternalUpdate{}, nil
+}
+
+func (e *external) Delete(_ context.Context, _ *v1alpha1.Ticket) (managed.ExternalDelete, error) {
+	return managed.ExternalDelete{}, nil
+}
+
+func (e *external) Disconnect(_ context.Context) error { return nil }
+
+// loadApplications reads every Application and checks that this Ticket may
+// sync it, before anything is rendered or patched.
+func (e *external) loadApplications(ctx context.Context, t *v1alpha1.Ticket) error {
+	p := t.Spec.ForProvider
+	e.apps = make([]*argocd.Application, len(p.Applications))
+	e.sources = make([]int, len(p.Applications))
+	for i, ref := range p.Applications {
+		app := &argocd.Application{}
+		key := types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}
+		if key.Namespace == "" {
+			key.Namespace = "argocd"
+		}
+		if err := e.argo.Get(ctx, key, app); err != nil {
+			if kerrors.IsNotFound(err) {
+				return errors.Errorf("Application %s not found: create it, or fix spec.forProvider.applications[%d]", key, i)
+			}
+			return errors.Wrapf(err, "cannot get Application %s", key)
+		}
+		idx, err := argocd.Authorize(app, t.Namespace+"/"+p.Track, p.Repo.URL, p.Branch)
+		if err != nil {
+			return err
+		}
+		e.apps[i], e.sources[i] = app, idx
+	}
+	return nil
+}
+
+// renderedHead returns the head of the rendered branch and the change record
+// it holds. It answers from the cached clone when that already holds this
+// change, and fetches otherwise.
+func (e *external) renderedHead(ctx context.Context, p v1alpha1.TicketParameters) (string, *render.Record, error) {
+	head, rec, err := e.readHead(p.Branch)
+	if err == nil && rec != nil && rec.ChangeID == p.Change.ID {
+		return head, rec, nil
+	}
+	if errors.Is(err, gitrepo.ErrInvalidBranch) {
+		return "", nil, errors.Errorf("spec.forProvider.branch %q is not a valid git branch name: use a name such as env/dev", p.Branch)
+	}
+	if err := e.repo.Fetch(ctx, e.auth); err != nil {
+		return "", nil, repoError(err, p.Repo.URL)
+	}
+	return e.readHead(p.Branch)
+}
+
+func (e *external) readHead(branch string) (string, *render.Record, error) {
+	head, ok, err := e.repo.Head(branch)
+	if err != nil || !ok {
+		return "", nil, err
+	}
+	data, found, err := e.repo.ReadFile(head, render.RecordPath)
+	if err != nil || !found {
+		return head, nil, err
+	}
+	rec, err := render.ParseRecord(data)
+	if err != nil {
+		// A rendered branch whose record we cannot read is re-rendered.
+		return head, nil, nil //nolint:nilerr // see above
+	}
+	return head, &rec, nil
+}
+
+// render builds the station's overlay at the change's commit and publishes it
+// to the rendered branch, unless the branch already holds the change.
+func (e *external) render(ctx context.Context, t *v1alpha1.Ticket) (string, error) {
+	p := t.Spec.ForProvider
+	if !e.repo.HasCommit(p.Change.Commit) {
+		if err := e.repo.Fetch(ctx, e.auth); err != nil {
+			return "", repoError(err, p.Repo.URL)
+		}
+	}
+	files, err := e.repo.Files(p.Change.Commit)
+	if errors.Is(err, gitrepo.ErrCommitNotFound) {
+		return "", errors.Errorf("spec.forProvider.change.commit %s is not in %s: push it to the source branch, or fix the change", p.Change.Commit, p.Repo.URL)
+	}
+	if err != nil {
+		return "", errors.Wrapf(err, "cannot read commit %s", short(p.Change.Commit))
+	}
+	images := make([]render.Image, len(p.Change.Images))
+	for i, img := range p.Change.Images {
+		images[i] = render.Image{Repository: img.Repository, Tag: img.Tag, Digest: img.Digest}
+	}
+	manifests, err := render.Build(files, p.Overlay, images)
+	if errors.Is(err, render.ErrOverlayNotFound) {
+		return "", errors.Errorf("spec.forProvider.overlay %q does not exist at commit %s: set it to a directory holding a kustomization.yaml", p.Overlay, short(p.Change.Commit))
+	}
+	if err != nil {
+		return "", errors.Wrapf(err, "cannot render spec.forProvider.overlay %q at commit %s", p.Overlay, short(p.Change.Commit))
+	}
+	rec := render.Record{Track: t.Namespace + "/" + p.Track, Station: p.Station, ChangeID: p.Change.ID, Commit: p.Change.Commit, Images: images, Overlay: p.Overlay}
+	commit, _, err := e.repo.Publish(ctx, e.auth, p.Branch, e.author, func(head string) (map[string][]byte, string, error) {
+		if head != "" {
+			if data, found, err := e.repo.ReadFile(head, render.RecordPath); err == nil && found {
+				if r, err := render.ParseRecord(data); err == nil && r.ChangeID == rec.ChangeID {
+					return nil, "", nil
+				}
+			}
+		}
+		return render.Tree(manifests, rec), render.CommitMessage(rec), nil
+	})
+	if err != nil {
+		return "", repoError(errors.Wrapf(err, "cannot push %s", p.Branch), p.Repo.URL)
+	}
+	return commit, nil
+}
+
+func repoError(err error, url string) error {
+	switch {
+	case errors.Is(err, gitrepo.ErrAuth):
+		return errors.Wrap(err, "git credentials were refused: check the Secret named by the ProviderConfig's spec.git.secretRef")
+	case errors.Is(err, gitrepo.ErrUnreachable):
+		return errors.Wrap(err, "cannot reach spec.forProvider.repo.url: check the URL and the network")
+	case errors.Is(err, gitrepo.ErrInvalidBranch):
+		return errors.Wrap(err, "spec.forProvider.branch is not a valid git branch name")
+	}
+	return err
+}
+
+// block marks a Ticket that cannot proceed until its input is fixed. Nothing
+// has been rendered, pushed or patched when this is called.
+func block(t *v1alpha1.Ticket, err error) (managed.ExternalObservation, error) {
+	t.Status.AtProvider.Phase = v1alpha1.PhaseBlocked
+	t.Status.AtProvider.VerifiedAt = nil
+	t.SetConditions(xpv2.Unavailable().WithMessage(err.Error()))
+	return managed.ExternalObservation{}, err
+}
+
+func recordChange(rec render.Record, spec v1alpha1.Change) *v1alpha1.Change {
+	c := &v1alpha1.Change{ID: rec.ChangeID, Commit: rec.Commit}
+	for _, i := range rec.Images {
+		c.Images = append(c.Images, v1alpha1.Image{Repository: i.Repository, Tag: i.Tag, Digest: i.Digest})
+	}
+	if rec.ChangeID == spec.ID {
+		c.DiscoveredAt = spec.DiscoveredAt
+	}
+	return c
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
