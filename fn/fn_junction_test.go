@@ -1,0 +1,189 @@
+package fn
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+	"github.com/crossplane/function-sdk-go/response"
+
+	"github.com/k8sta/k8sta/apis/v1alpha1"
+)
+
+func junctionSub(t testing.TB, paths ...string) *fnv1.Resource {
+	ov := make([]string, 0, len(paths))
+	for _, p := range paths {
+		ov = append(ov, fmt.Sprintf("{station: %s, overlay: overlays/%s}", p, p[strings.LastIndex(p, ".")+1:]))
+	}
+	return &fnv1.Resource{Ready: rTrue, Resource: y(t, `apiVersion: provider.k8sta.io/v1alpha1
+kind: Subscription
+metadata: {namespace: team-a}
+spec:
+  forProvider:
+    track: guestbook
+    repo: {url: `+repoURL+`, sourceBranch: main}
+    images: [{repository: ghcr.io/acme/guestbook, strategy: SemVer}]
+    git: {}
+    overlays: [`+strings.Join(ov, ", ")+`]
+  providerConfigRef: {kind: ProviderConfig, name: default}
+`)}
+}
+
+// jt is a desired Ticket of section track at path.
+func jt(t testing.TB, track, path string, c *v1alpha1.Change, ready fnv1.Ready) *fnv1.Resource {
+	s := path[strings.LastIndex(path, ".")+1:]
+	return ticketWant(t, track, path, "overlays/"+s, "app-"+s, c, ready)
+}
+
+func tracks(t testing.TB, docs ...string) map[string]*fnv1.Resources {
+	rs := &fnv1.Resources{}
+	for _, d := range docs {
+		rs.Items = append(rs.Items, &fnv1.Resource{Resource: y(t, d)})
+	}
+	return map[string]*fnv1.Resources{RequirementTracks: rs}
+}
+
+func TestRunFunctionJunctions(t *testing.T) {
+	A, Z := changeA, change("v0.9.0", 9*time.Hour)
+	def := response.DefaultTTL
+	ns := "team-a"
+	requirements := &fnv1.Requirements{Resources: map[string]*fnv1.ResourceSelector{
+		RequirementTracks: {ApiVersion: "k8sta.io/v1alpha1", Kind: "Track", Namespace: &ns},
+	}}
+	rsp := func(resources map[string]*fnv1.Resource, status *structpb.Struct, conds ...*fnv1.Condition) *fnv1.RunFunctionResponse {
+		r := &fnv1.RunFunctionResponse{Meta: ttl(def), Desired: &fnv1.State{Resources: resources}, Conditions: conds, Requirements: requirements}
+		if status != nil {
+			r.Desired.Composite = &fnv1.Resource{Resource: status}
+		}
+		return r
+	}
+	invalidRsp := func(observed map[string]*fnv1.Resource, reason, message string) *fnv1.RunFunctionResponse {
+		c := condWant(TypeValid, falseS, reason, message+". Nothing composed was changed until this is fixed.")
+		desired := map[string]*fnv1.Resource{}
+		for n, r := range observed {
+			desired[n] = PassThrough(r.GetResource())
+		}
+		r := rsp(desired, nil, c)
+		r.Results = []*fnv1.Result{{Severity: fnv1.Severity_SEVERITY_WARNING, Message: c.GetMessage(), Target: fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum()}}
+		return r
+	}
+
+	root := trackYAML("guestbook", true, st("dev"), "{name: regions, tracks: [guestbook-us, guestbook-eu]}")
+	us := trackYAML("guestbook-us", false, st("us-staging"), st("us-prod"))
+	eu := trackYAML("guestbook-eu", false, st("eu-staging"), st("eu-prod"))
+	sub := junctionSub(t, "dev", "regions.guestbook-us.us-staging", "regions.guestbook-us.us-prod", "regions.guestbook-eu.eu-staging", "regions.guestbook-eu.eu-prod")
+	devOnly := observed(t, subscriptionResource(t, A, ""), verifiedTicket("dev", A, time.Hour))
+
+	nestedRoot := trackYAML("guestbook", true, st("dev"), st("regions", "tracks: [guestbook-us]"))
+	nestedUS := trackYAML("guestbook-us", false, st("us-prod"), "{name: zones, tracks: [guestbook-us-east]}")
+	nestedEast := trackYAML("guestbook-us-east", false, st("east-prod"))
+
+	cases := map[string]struct {
+		reason   string
+		xr       string
+		observed map[string]*fnv1.Resource
+		required map[string]*fnv1.Resources
+		want     *fnv1.RunFunctionResponse
+	}{
+		"SectionsNotFetchedYet": {
+			reason:   "Before Crossplane has fetched the sections the function asks for them and keeps what is composed; that is no error.",
+			xr:       root,
+			observed: devOnly,
+			want: rsp(map[string]*fnv1.Resource{NameSubscription: PassThrough(devOnly[NameSubscription].GetResource()), "ticket-dev": PassThrough(devOnly["ticket-dev"].GetResource())}, nil,
+				condWant(TypeValid, unknownS, ReasonFetching, "waiting for Crossplane to fetch the Tracks that junctions feed")),
+		},
+		"BranchesProgressIndependently": {
+			reason: "The junction without Applications passes dev's verified change to the first station of each branch; us-staging failing halts us-prod only, eu moves on.",
+			xr:     root,
+			observed: observed(t, subscriptionResource(t, A, ""), verifiedTicket("dev", A, time.Hour),
+				obsTicket{path: "regions.guestbook-us.us-staging", spec: A, live: A, ready: "False", phase: v1alpha1.PhaseFailed, message: "app-us-staging: Degraded"},
+				verifiedTicket("regions.guestbook-us.us-prod", Z, time.Hour),
+				verifiedTicket("regions.guestbook-eu.eu-staging", A, time.Minute),
+				verifiedTicket("regions.guestbook-eu.eu-prod", Z, time.Hour)),
+			required: tracks(t, us, eu),
+			want: rsp(map[string]*fnv1.Resource{
+				NameSubscription:                         sub,
+				"ticket-dev":                             tk(t, "dev", A, rTrue),
+				"ticket-regions.guestbook-us.us-staging": jt(t, "guestbook-us", "regions.guestbook-us.us-staging", A, rFalse),
+				"ticket-regions.guestbook-us.us-prod":    jt(t, "guestbook-us", "regions.guestbook-us.us-prod", Z, rTrue),
+				"ticket-regions.guestbook-eu.eu-staging": jt(t, "guestbook-eu", "regions.guestbook-eu.eu-staging", A, rTrue),
+				"ticket-regions.guestbook-eu.eu-prod":    jt(t, "guestbook-eu", "regions.guestbook-eu.eu-prod", A, rTrue),
+			}, stationsWant(t, "dev "+A.ID+" Verified",
+				"regions.guestbook-us.us-staging "+A.ID+" Failed", "regions.guestbook-us.us-prod "+Z.ID+" Verified",
+				"regions.guestbook-eu.eu-staging "+A.ID+" Verified", "regions.guestbook-eu.eu-prod "+A.ID+" Pending"),
+				valid, condWant(TypePromoted, falseS, ReasonHalted,
+					"regions.guestbook-us.us-staging: Ticket Failed change "+A.ID+": app-us-staging: Degraded; the stations after it are halted; "+
+						"regions.guestbook-eu.eu-prod: Ticket is being given change "+A.ID)),
+		},
+		"NestedJunction": {
+			reason: "A junction station with Applications gets its Ticket first; junctions nest, and paths name every junction and section on the way.",
+			xr:     nestedRoot,
+			observed: observed(t, subscriptionResource(t, A, ""), verifiedTicket("dev", A, time.Hour), verifiedTicket("regions", A, time.Hour),
+				verifiedTicket("regions.guestbook-us.us-prod", A, time.Hour)),
+			required: tracks(t, nestedUS, nestedEast, nestedRoot),
+			want: rsp(map[string]*fnv1.Resource{
+				NameSubscription:                      junctionSub(t, "dev", "regions", "regions.guestbook-us.us-prod", "regions.guestbook-us.zones.guestbook-us-east.east-prod"),
+				"ticket-dev":                          tk(t, "dev", A, rTrue),
+				"ticket-regions":                      tk(t, "regions", A, rTrue),
+				"ticket-regions.guestbook-us.us-prod": jt(t, "guestbook-us", "regions.guestbook-us.us-prod", A, rTrue),
+				"ticket-regions.guestbook-us.zones.guestbook-us-east.east-prod": jt(t, "guestbook-us-east", "regions.guestbook-us.zones.guestbook-us-east.east-prod", A, rFalse),
+			}, stationsWant(t, "dev "+A.ID+" Verified", "regions "+A.ID+" Verified", "regions.guestbook-us.us-prod "+A.ID+" Verified",
+				"regions.guestbook-us.zones.guestbook-us-east.east-prod "+A.ID+" Pending"),
+				valid, condWant(TypePromoted, falseS, ReasonProgressing, "regions.guestbook-us.zones.guestbook-us-east.east-prod: Ticket is being given change "+A.ID)),
+		},
+		"Cycle": {
+			reason:   "A junction cycle is named, and nothing composed is dropped or changed.",
+			xr:       root,
+			observed: devOnly,
+			required: tracks(t, trackYAML("guestbook-us", false, st("us-prod"), "{name: back, tracks: [guestbook]}"), eu, root),
+			want: invalidRsp(devOnly, ReasonCycle,
+				"junction cycle guestbook → guestbook-us → guestbook: station back of Track guestbook-us leads back to Track guestbook; remove guestbook from that station's tracks"),
+		},
+		"MissingSection": {
+			reason:   "A junction naming a Track that does not exist is an error that says what to do.",
+			xr:       root,
+			observed: devOnly,
+			required: tracks(t, us),
+			want: invalidRsp(devOnly, ReasonMissingTrack,
+				"station regions of Track guestbook feeds Track guestbook-eu, which does not exist in this namespace: create it or remove it from the station's tracks"),
+		},
+		"SectionWithSubscriptions": {
+			reason:   "A section must not have subscriptions of its own.",
+			xr:       root,
+			observed: devOnly,
+			required: tracks(t, us, trackYAML("guestbook-eu", true, st("eu-staging"))),
+			want: invalidRsp(devOnly, ReasonSectionHasSubscriptions,
+				"Track guestbook-eu is a section (station regions of Track guestbook feeds it) but has subscriptions: a section is fed only by its junction; remove spec.subscriptions from Track guestbook-eu"),
+		},
+		"DuplicateBranch": {
+			reason:   "Two stations writing one rendered branch is an error naming both.",
+			xr:       root,
+			observed: devOnly,
+			required: tracks(t, us, trackYAML("guestbook-eu", false, st("eu-staging", "branch: env/us-prod"))),
+			want: invalidRsp(devOnly, ReasonDuplicateBranch,
+				"stations regions.guestbook-us.us-prod and regions.guestbook-eu.eu-staging both write rendered branch env/us-prod of "+repoURL+": set branch on one of them"),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			req := &fnv1.RunFunctionRequest{
+				Observed:          &fnv1.State{Composite: &fnv1.Resource{Resource: y(t, tc.xr)}, Resources: tc.observed},
+				RequiredResources: tc.required,
+			}
+			got, err := New(WithClock(func() time.Time { return now })).RunFunction(context.Background(), req)
+			if err != nil {
+				t.Fatalf("RunFunction: %v", err)
+			}
+			if diff := cmp.Diff(tc.want, got, protocmp.Transform()); diff != "" {
+				t.Errorf("%s\nRunFunction(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
