@@ -17,6 +17,7 @@ const (
 
 // An UnauthorizedError tells why a Track may not sync an Application and what
 // to set on the Application to allow it.
+// +kubebuilder:object:generate=false
 type UnauthorizedError struct {
 	// Application is the Application's "<namespace>/<name>".
 	Application string

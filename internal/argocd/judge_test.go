@@ -256,7 +256,7 @@ func TestJudge(t *testing.T) {
 				Message: appText + "has no sync of " + rev + " yet (last operation: phase Succeeded, requested " + oldRev + ", synced " + oldRev + ")"},
 		},
 		"MultiSourceOurOperationRunning": {
-			app: multi(judged(ptr(multiOp("1.2.3", rev)), nil, SyncStatus{Status: "OutOfSync", Revisions: []string{"1.2.3", oldRev}}, healthy, &t0)),
+			app:         multi(judged(ptr(multiOp("1.2.3", rev)), nil, SyncStatus{Status: "OutOfSync", Revisions: []string{"1.2.3", oldRev}}, healthy, &t0)),
 			sourceIndex: 1,
 			want: Verdict{State: Waiting, Sync: "OutOfSync", Health: HealthHealthy, Revision: oldRev,
 				Message: appText + "is syncing " + rev + " (sync running)"},

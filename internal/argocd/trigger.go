@@ -81,17 +81,20 @@ func Refresh(ctx context.Context, c client.Client, app *Application) error {
 }
 
 // triggerPatchBody is the merge patch Trigger sends.
+// +kubebuilder:object:generate=false
 type triggerPatchBody struct {
 	Metadata  triggerPatchMeta   `json:"metadata"`
 	Operation Operation          `json:"operation"`
 	Status    triggerPatchStatus `json:"status"`
 }
 
+// +kubebuilder:object:generate=false
 type triggerPatchMeta struct {
 	ResourceVersion string            `json:"resourceVersion"`
 	Annotations     map[string]string `json:"annotations"`
 }
 
+// +kubebuilder:object:generate=false
 type triggerPatchStatus struct {
 	OperationState *OperationState `json:"operationState"` // always null
 }

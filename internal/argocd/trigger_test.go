@@ -292,7 +292,9 @@ func TestTrigger(t *testing.T) {
 		wantTriggered bool
 		wantLabels    map[string]string
 		wantCounts    counts
-		wantState     State
+		// wantBefore is Judge's state before Trigger; empty: NeedsSync.
+		wantBefore State
+		wantState  State
 	}{
 		"SingleSource": {
 			yaml:        singleSourceYAML,
@@ -358,13 +360,61 @@ func TestTrigger(t *testing.T) {
 			wantCounts: counts{Patches: 1, Conflicts: 1},
 			wantState:  Waiting,
 		},
+		"OperationRunning": {
+			// Another actor's operation is never replaced: nothing is sent.
+			yaml: singleSourceYAML + `
+operation:
+  initiatedBy:
+    username: alice
+  sync:
+    revision: main
+`,
+			wantOperation: map[string]any{
+				"initiatedBy": map[string]any{"username": "alice"},
+				"sync":        map[string]any{"revision": "main"},
+			},
+			wantLabels: map[string]string{"app.kubernetes.io/part-of": "guestbook"},
+			wantCounts: counts{},
+			wantBefore: Waiting,
+			wantState:  Waiting,
+		},
+		"FailedSyncIsSyncedAgain": {
+			// A deliberate re-sync of a failed revision, even after a conflict:
+			// the Application still is what the caller judged.
+			yaml: strings.NewReplacer(
+				"phase: Succeeded", "phase: Failed",
+				`revision: "0000000000000000000000000000000000000000"`, `revision: "`+rev+`"`,
+				"value: team-a/guestbook-dev/beef", "value: "+ticket,
+			).Replace(singleSourceYAML),
+			meanwhile: func(t *testing.T, name string) {
+				t.Helper()
+				labelPatch := []byte(`{"metadata":{"labels":{"meanwhile":"yes"}}}`)
+				a := &Application{ObjectMeta: metav1.ObjectMeta{Namespace: "argocd", Name: name}}
+				if err := c.Patch(ctx, a, client.RawPatch(types.MergePatchType, labelPatch)); err != nil {
+					t.Fatalf("cannot change the Application meanwhile: %v", err)
+				}
+			},
+			wantOperation: ourOperation(map[string]any{
+				"revision":    rev,
+				"syncOptions": []any{"CreateNamespace=true", "ServerSideApply=true"},
+			}, specRetry),
+			wantTriggered: true,
+			wantLabels:    map[string]string{"app.kubernetes.io/part-of": "guestbook", "meanwhile": "yes"},
+			wantCounts:    counts{Patches: 2, Conflicts: 1},
+			wantBefore:    Failed,
+			wantState:     Waiting,
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			appName := "trigger-" + strings.ToLower(name)
 			a, before := createApp(t, c, appName, tc.yaml)
-			if got := Judge(a, rev, tc.sourceIndex, ticket).State; got != NeedsSync {
-				t.Fatalf("Judge before Trigger: got %s, want %s", got, NeedsSync)
+			wantBefore := tc.wantBefore
+			if wantBefore == "" {
+				wantBefore = NeedsSync
+			}
+			if got := Judge(a, rev, tc.sourceIndex, ticket).State; got != wantBefore {
+				t.Fatalf("Judge before Trigger: got %s, want %s", got, wantBefore)
 			}
 			if tc.meanwhile != nil {
 				tc.meanwhile(t, appName)
@@ -416,4 +466,148 @@ func TestTrigger(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestTriggerRefusesWhatItCannotLock(t *testing.T) {
+	c := realAPIServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	a, _ := createApp(t, c, "trigger-refuses", singleSourceYAML)
+
+	cases := map[string]struct {
+		app         func() *Application
+		sourceIndex int
+		want        string
+	}{
+		"NoResourceVersion": {
+			app: func() *Application {
+				b := a.DeepCopy()
+				b.SetResourceVersion("")
+				return b
+			},
+			want: "cannot trigger a sync of Application argocd/trigger-refuses: the Application has no resourceVersion to lock the patch on",
+		},
+		"SingleSourceIndex": {
+			app:         a.DeepCopy,
+			sourceIndex: 1,
+			want:        "cannot trigger a sync of Application argocd/trigger-refuses: the Application has a single source, not source #1",
+		},
+		"MultiSourceIndex": {
+			app: func() *Application {
+				b := a.DeepCopy()
+				b.Spec.Source, b.Spec.Sources = nil, []ApplicationSource{src(testRepo, testBranch)}
+				return b
+			},
+			sourceIndex: 1,
+			want:        "cannot trigger a sync of Application argocd/trigger-refuses: the Application has no source #1: it has 1",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			pc := &patchCounter{}
+			err := Trigger(ctx, pc.client(c), tc.app(), rev, tc.sourceIndex, ticket)
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("Trigger(...): -want, +got error:\n%s", diff)
+			}
+			if patches, _ := pc.conflicts(); patches != 0 {
+				t.Errorf("Trigger(...) sent %d patches, want none", patches)
+			}
+		})
+	}
+	if got := field(getUnstructured(t, c, "trigger-refuses"), "operation"); got != nil {
+		t.Errorf(".operation: want none, got %v", got)
+	}
+}
+
+func TestRefresh(t *testing.T) {
+	c := realAPIServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	a, before := createApp(t, c, "refresh", singleSourceYAML)
+	// A stale resourceVersion: Refresh does not lock, it only sets an annotation.
+	stale := a.DeepCopy()
+	if err := c.Patch(ctx, a, client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"labels":{"meanwhile":"yes"}}}`))); err != nil {
+		t.Fatalf("cannot change the Application meanwhile: %v", err)
+	}
+	before.SetLabels(map[string]string{"app.kubernetes.io/part-of": "guestbook", "meanwhile": "yes"})
+
+	if err := Refresh(ctx, c, stale); err != nil {
+		t.Fatalf("Refresh(...): %v", err)
+	}
+	after := getUnstructured(t, c, "refresh")
+
+	want := before.DeepCopy()
+	ann := want.GetAnnotations()
+	ann[RefreshAnnotation] = RefreshHard
+	want.SetAnnotations(ann)
+	ignore := func(u *unstructured.Unstructured) map[string]any {
+		o := u.DeepCopy()
+		o.SetResourceVersion("")
+		o.SetManagedFields(nil)
+		o.SetGeneration(0)
+		return o.Object
+	}
+	if diff := cmp.Diff(ignore(want), ignore(after)); diff != "" {
+		t.Errorf("Refresh(...) changed more than the refresh annotation: -want, +got:\n%s", diff)
+	}
+	if diff := cmp.Diff(after.GetResourceVersion(), stale.GetResourceVersion()); diff != "" {
+		t.Errorf("app not updated to what the API server returned: -want, +got:\n%s", diff)
+	}
+}
+
+func TestSchemeListsAndWatches(t *testing.T) {
+	c := realAPIServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	w, err := c.Watch(ctx, &ApplicationList{}, client.InNamespace("argocd"))
+	if err != nil {
+		t.Fatalf("Watch(ApplicationList): %v", err)
+	}
+	defer w.Stop()
+	a, _ := createApp(t, c, "listed", multiSourceYAML)
+	for ev := range w.ResultChan() {
+		if got, ok := ev.Object.(*Application); ok && got.GetName() == "listed" {
+			if diff := cmp.Diff(a.Spec, got.Spec); diff != "" {
+				t.Errorf("watched Application: -want, +got spec:\n%s", diff)
+			}
+			break
+		}
+	}
+
+	l := &ApplicationList{}
+	if err := c.List(ctx, l, client.InNamespace("argocd")); err != nil {
+		t.Fatalf("List(ApplicationList): %v", err)
+	}
+	for _, got := range l.Items {
+		if got.GetName() != "listed" {
+			continue
+		}
+		want := &Application{
+			Spec: ApplicationSpec{Sources: []ApplicationSource{
+				{RepoURL: "https://charts.example.com/helm", TargetRevision: "1.2.3"},
+				{RepoURL: "https://GIT.example.com/acme/guestbook-config/", Path: ".", TargetRevision: "refs/heads/env/dev"},
+				{RepoURL: "https://git.example.com/acme/values.git"},
+			}},
+			Status: ApplicationStatus{
+				Sync:   SyncStatus{Status: "OutOfSync", Revisions: []string{"1.2.3", rev, "3333333333333333333333333333333333333333"}},
+				Health: HealthStatus{Status: HealthHealthy},
+			},
+		}
+		if diff := cmp.Diff(want.Spec, got.Spec); diff != "" {
+			t.Errorf("listed Application: -want, +got spec:\n%s", diff)
+		}
+		if diff := cmp.Diff(want.Status, got.Status); diff != "" {
+			t.Errorf("listed Application: -want, +got status:\n%s", diff)
+		}
+		if i, err := Authorize(&got, testTrack, testRepo, testBranch); err != nil || i != 1 {
+			t.Errorf("Authorize(listed): got %d, %v; want 1, nil", i, err)
+		}
+		return
+	}
+	t.Errorf("List(ApplicationList): Application listed not found among %d", len(l.Items))
 }
