@@ -531,3 +531,28 @@ func TestUnderAny(t *testing.T) {
 		t.Errorf("underAny with the root: want true")
 	}
 }
+
+// TestBuildConcurrent runs Builds side by side (run with -race): a
+// controller renders several Tickets at once.
+func TestBuildConcurrent(t *testing.T) {
+	files := fixture()
+	want, err := Build(files, "overlays/prod", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		go func() {
+			got, err := Build(files, "overlays/prod", nil)
+			if err == nil && !bytes.Equal(want, got) {
+				err = errors.New("concurrent Build gave different bytes")
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
