@@ -15,9 +15,10 @@ import (
 // and health with status.reconciledAt.
 
 // argoStartOperation takes the pending .operation and marks it Running.
-func argoStartOperation(t *testing.T, name string) (revision string) {
+func (f *fixture) argoStartOperation(name string) (revision string) {
+	t := f.t
 	t.Helper()
-	u := getApp(t, name)
+	u := f.app(name)
 	op, ok, _ := unstructured.NestedMap(u.Object, "operation")
 	if !ok {
 		t.Fatalf("Application %s has no pending operation", name)
@@ -36,9 +37,10 @@ func argoStartOperation(t *testing.T, name string) (revision string) {
 
 // argoFinishSync completes the running operation: Succeeded, Synced to
 // revision, with the given health.
-func argoFinishSync(t *testing.T, name, revision, health, healthMessage string) {
+func (f *fixture) argoFinishSync(name, revision, health, healthMessage string) {
+	t := f.t
 	t.Helper()
-	u := getApp(t, name)
+	u := f.app(name)
 	finished := now()
 	must(t, unstructured.SetNestedField(u.Object, "Succeeded", "status", "operationState", "phase"))
 	must(t, unstructured.SetNestedField(u.Object, "successfully synced (all tasks run)", "status", "operationState", "message"))
@@ -50,9 +52,9 @@ func argoFinishSync(t *testing.T, name, revision, health, healthMessage string) 
 
 // argoReportHealth is a later refresh of the Application: new health,
 // reconciledAt moved on.
-func argoReportHealth(t *testing.T, name, health, message string) {
-	t.Helper()
-	argoSetHealth(t, getApp(t, name), health, message)
+func (f *fixture) argoReportHealth(name, health, message string) {
+	f.t.Helper()
+	argoSetHealth(f.t, f.app(name), health, message)
 }
 
 func argoSetHealth(t *testing.T, u *unstructured.Unstructured, health, message string) {
@@ -67,9 +69,10 @@ func argoSetHealth(t *testing.T, u *unstructured.Unstructured, health, message s
 }
 
 // argoOutOfSync is what Argo CD reports before anything was synced.
-func argoOutOfSync(t *testing.T, name string) {
+func (f *fixture) argoOutOfSync(name string) {
+	t := f.t
 	t.Helper()
-	u := getApp(t, name)
+	u := f.app(name)
 	must(t, unstructured.SetNestedMap(u.Object, map[string]any{"status": "OutOfSync"}, "status", "sync"))
 	argoSetHealth(t, u, "Missing", "")
 }

@@ -19,13 +19,13 @@ import (
 func TestTicketNeverPatchesAnApplicationItMayNotSync(t *testing.T) {
 	cases := map[string]struct {
 		mutate func(f *fixture) func(*unstructured.Unstructured)
-		want   []string
+		want   []string // APP stands for the Application's namespace/name
 	}{
 		"NoAnnotation": {
 			mutate: func(*fixture) func(*unstructured.Unstructured) {
 				return func(u *unstructured.Unstructured) { u.SetAnnotations(nil) }
 			},
-			want: []string{"argocd/guestbook-dev", argocd.AuthorizedTracksAnnotation},
+			want: []string{"APP", argocd.AuthorizedTracksAnnotation},
 		},
 		"AnotherTrack": {
 			mutate: func(*fixture) func(*unstructured.Unstructured) {
@@ -33,7 +33,7 @@ func TestTicketNeverPatchesAnApplicationItMayNotSync(t *testing.T) {
 					u.SetAnnotations(map[string]string{argocd.AuthorizedTracksAnnotation: "team-x/guestbook"})
 				}
 			},
-			want: []string{"argocd/guestbook-dev", argocd.AuthorizedTracksAnnotation},
+			want: []string{"APP", argocd.AuthorizedTracksAnnotation},
 		},
 		"AnotherRepository": {
 			mutate: func(*fixture) func(*unstructured.Unstructured) {
@@ -41,7 +41,7 @@ func TestTicketNeverPatchesAnApplicationItMayNotSync(t *testing.T) {
 					_ = unstructured.SetNestedField(u.Object, "https://git.example.com/acme/other.git", "spec", "source", "repoURL")
 				}
 			},
-			want: []string{"argocd/guestbook-dev", "repoURL"},
+			want: []string{"APP", "repoURL"},
 		},
 		"AnotherBranch": {
 			mutate: func(*fixture) func(*unstructured.Unstructured) {
@@ -49,7 +49,7 @@ func TestTicketNeverPatchesAnApplicationItMayNotSync(t *testing.T) {
 					_ = unstructured.SetNestedField(u.Object, "env/prod", "spec", "source", "targetRevision")
 				}
 			},
-			want: []string{"argocd/guestbook-dev", "targetRevision", "env/dev"},
+			want: []string{"APP", "targetRevision", "env/dev"},
 		},
 	}
 	for name, tc := range cases {
@@ -68,12 +68,13 @@ func TestTicketNeverPatchesAnApplicationItMayNotSync(t *testing.T) {
 				t.Errorf("Ready = %s, want False", c.Status)
 			}
 			for _, w := range tc.want {
+				w = strings.ReplaceAll(w, "APP", f.argoNS+"/guestbook-dev")
 				if !strings.Contains(c.Message, w) {
 					t.Errorf("Ready message %q does not name %q", c.Message, w)
 				}
 			}
 			requestReconcile(t, key, "again")
-			after := getApp(t, "guestbook-dev")
+			after := f.app("guestbook-dev")
 			if after.GetResourceVersion() != before.GetResourceVersion() {
 				t.Errorf("Application was modified: %v", after.Object)
 			}

@@ -51,7 +51,7 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 			prepare: func(_ *testing.T, _ *fixture) (string, bool, func(*v1alpha1.Ticket)) {
 				return "env/dev", false, nil
 			},
-			want: []string{"argocd/guestbook-dev not found", "spec.forProvider.applications[0]"},
+			want: []string{"APP not found", "spec.forProvider.applications[0]"},
 		},
 		"CommitNotInRepository": {
 			prepare: func(_ *testing.T, _ *fixture) (string, bool, func(*v1alpha1.Ticket)) {
@@ -74,7 +74,7 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 				}
 			},
 			appRepo: "http://127.0.0.1:1/acme/config.git",
-			want: []string{"cannot reach spec.forProvider.repo.url"},
+			want:    []string{"cannot reach spec.forProvider.repo.url"},
 		},
 		"BadCredentials": {
 			server: []gitserver.Option{gitserver.WithBasicAuth("k8sta", "the-right-one")},
@@ -114,6 +114,7 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 				return synced.Status == corev1.ConditionFalse, synced.Message
 			})
 			for _, w := range tc.want {
+				w = strings.ReplaceAll(w, "APP", f.argoNS+"/guestbook-dev")
 				if !strings.Contains(synced.Message, w) {
 					t.Errorf("Synced message %q does not say %q", synced.Message, w)
 				}
@@ -124,7 +125,7 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 			if f.branchExists(branch) && branch != "env/..dev" {
 				t.Errorf("rendered branch %s was pushed", branch)
 			}
-			if app != nil && getApp(t, "guestbook-dev").GetResourceVersion() != app.GetResourceVersion() {
+			if app != nil && f.app("guestbook-dev").GetResourceVersion() != app.GetResourceVersion() {
 				t.Error("the Application was patched")
 			}
 			assertNoSecretLeaked(t, f.ns, key)

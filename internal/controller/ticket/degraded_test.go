@@ -19,19 +19,19 @@ func TestTicketIsNotReadyWhenAnApplicationIsDegraded(t *testing.T) {
 	tk := f.ticket("guestbook-prod", change(f.source, "1.2.3"), "guestbook-prod")
 	key := client.ObjectKeyFromObject(tk)
 	eventually(t, "an operation", func() (bool, string) {
-		_, ok := getApp(t, "guestbook-prod").Object["operation"]
+		_, ok := f.app("guestbook-prod").Object["operation"]
 		return ok, "no operation"
 	})
-	rev := argoStartOperation(t, "guestbook-prod")
+	rev := f.argoStartOperation("guestbook-prod")
 	const why = `Deployment "guestbook" exceeded its progress deadline`
-	argoFinishSync(t, "guestbook-prod", rev, "Degraded", why)
+	f.argoFinishSync("guestbook-prod", rev, "Degraded", why)
 
 	eventually(t, "phase Failed", func() (bool, string) {
 		tk := getTicket(t, key)
 		return tk.Status.AtProvider.Phase == v1alpha1.PhaseFailed, tk.Status.AtProvider.Phase
 	})
 	c := condition(getTicket(t, key), xpv2.TypeReady)
-	if c.Status != corev1.ConditionFalse || !strings.Contains(c.Message, "argocd/guestbook-prod") || !strings.Contains(c.Message, why) {
+	if c.Status != corev1.ConditionFalse || !strings.Contains(c.Message, f.argoNS+"/guestbook-prod") || !strings.Contains(c.Message, why) {
 		t.Errorf("Ready = %s %q, want False naming argocd/guestbook-prod and %q", c.Status, c.Message, why)
 	}
 	if getTicket(t, key).Status.AtProvider.VerifiedAt != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
@@ -21,18 +22,18 @@ func TestTicketReconciledAgainMakesNoCommitAndNoSecondSync(t *testing.T) {
 	tk := f.ticket("guestbook-dev", change(f.source, "1.2.3"), "guestbook-dev")
 	key := client.ObjectKeyFromObject(tk)
 	eventually(t, "an operation", func() (bool, string) {
-		_, ok := getApp(t, "guestbook-dev").Object["operation"]
+		_, ok := f.app("guestbook-dev").Object["operation"]
 		return ok, "no operation"
 	})
-	rev := argoStartOperation(t, "guestbook-dev")
-	argoFinishSync(t, "guestbook-dev", rev, "Healthy", "")
+	rev := f.argoStartOperation("guestbook-dev")
+	f.argoFinishSync("guestbook-dev", rev, "Healthy", "")
 	eventually(t, "Ready", func() (bool, string) {
 		c := condition(getTicket(t, key), xpv2.TypeReady)
 		return c.Status == corev1.ConditionTrue, c.Message
 	})
 
 	commits := f.git.Log(t, f.repo, "env/dev")
-	opState, _, _ := unstructured.NestedMap(getApp(t, "guestbook-dev").Object, "status", "operationState")
+	opState, _, _ := unstructured.NestedMap(f.app("guestbook-dev").Object, "status", "operationState")
 
 	for _, token := range []string{"again-1", "again-2"} {
 		requestReconcile(t, key, token)
@@ -41,7 +42,7 @@ func TestTicketReconciledAgainMakesNoCommitAndNoSecondSync(t *testing.T) {
 	if diff := cmp.Diff(commits, f.git.Log(t, f.repo, "env/dev")); diff != "" {
 		t.Errorf("rendered branch changed on a second reconcile: -before +after:\n%s", diff)
 	}
-	app := getApp(t, "guestbook-dev")
+	app := f.app("guestbook-dev")
 	if op, ok := app.Object["operation"]; ok {
 		t.Errorf("a second sync was requested: %v", op)
 	}
@@ -58,9 +59,11 @@ func TestTicketReconciledAgainMakesNoCommitAndNoSecondSync(t *testing.T) {
 // reconcile and waits until it has handled it.
 func requestReconcile(t *testing.T, key client.ObjectKey, token string) {
 	t.Helper()
-	tk := getTicket(t, key)
-	meta.SetReconcileRequest(tk, token)
-	must(t, kube.Update(context.Background(), tk))
+	must(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		tk := getTicket(t, key)
+		meta.SetReconcileRequest(tk, token)
+		return kube.Update(context.Background(), tk)
+	}))
 	eventually(t, "reconcile "+token, func() (bool, string) {
 		got := getTicket(t, key).Status.LastHandledReconcileAt
 		return got == token, got

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -17,20 +18,22 @@ func TestTicketRerendersANewChange(t *testing.T) {
 	tk := f.ticket("guestbook-dev", change(f.source, "1.2.3"), "guestbook-dev")
 	key := client.ObjectKeyFromObject(tk)
 	eventually(t, "the first operation", func() (bool, string) {
-		_, ok := getApp(t, "guestbook-dev").Object["operation"]
+		_, ok := f.app("guestbook-dev").Object["operation"]
 		return ok, "no operation"
 	})
-	first := argoStartOperation(t, "guestbook-dev")
-	argoFinishSync(t, "guestbook-dev", first, "Healthy", "")
+	first := f.argoStartOperation("guestbook-dev")
+	f.argoFinishSync("guestbook-dev", first, "Healthy", "")
 
 	next := change(f.source, "1.3.0")
-	tk = getTicket(t, key)
-	tk.Spec.ForProvider.Change = next
-	must(t, kube.Update(context.Background(), tk))
+	must(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		tk := getTicket(t, key)
+		tk.Spec.ForProvider.Change = next
+		return kube.Update(context.Background(), tk)
+	}))
 
 	var second string
 	eventually(t, "a sync of the new rendered commit", func() (bool, string) {
-		second, _, _ = unstructured.NestedString(getApp(t, "guestbook-dev").Object, "operation", "sync", "revision")
+		second, _, _ = unstructured.NestedString(f.app("guestbook-dev").Object, "operation", "sync", "revision")
 		return second != "" && second != first, second
 	})
 	if head := f.git.Head(t, f.repo, "env/dev"); head != second {

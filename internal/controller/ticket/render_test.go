@@ -22,7 +22,7 @@ func TestTicketRendersPushesAndSyncsTheRenderedCommit(t *testing.T) {
 
 	var op map[string]any
 	eventually(t, "an operation on guestbook-dev", func() (bool, string) {
-		op, _, _ = unstructured.NestedMap(getApp(t, "guestbook-dev").Object, "operation")
+		op, _, _ = unstructured.NestedMap(f.app("guestbook-dev").Object, "operation")
 		return op != nil, "no operation yet"
 	})
 
@@ -35,7 +35,7 @@ func TestTicketRendersPushesAndSyncsTheRenderedCommit(t *testing.T) {
 	if diff := cmp.Diff(want, op); diff != "" {
 		t.Errorf("operation: -want +got:\n%s", diff)
 	}
-	if got := getApp(t, "guestbook-dev").GetAnnotations()["argocd.argoproj.io/refresh"]; got != "hard" {
+	if got := f.app("guestbook-dev").GetAnnotations()["argocd.argoproj.io/refresh"]; got != "hard" {
 		t.Errorf("refresh annotation = %q, want hard", got)
 	}
 

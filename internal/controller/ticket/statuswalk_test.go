@@ -19,21 +19,21 @@ func TestTicketBecomesReadyWhenEveryApplicationIsSyncedAndHealthy(t *testing.T) 
 	f := newFixture(t)
 	f.application("guestbook-int-a", "env/dev")
 	f.application("guestbook-int-b", "env/dev")
-	argoOutOfSync(t, "guestbook-int-a")
-	argoOutOfSync(t, "guestbook-int-b")
+	f.argoOutOfSync("guestbook-int-a")
+	f.argoOutOfSync("guestbook-int-b")
 	tk := f.ticket("guestbook-int", change(f.source, "1.2.3"), "guestbook-int-a", "guestbook-int-b")
 	key := client.ObjectKeyFromObject(tk)
 
 	for _, app := range []string{"guestbook-int-a", "guestbook-int-b"} {
 		eventually(t, "an operation on "+app, func() (bool, string) {
-			_, ok := getApp(t, app).Object["operation"]
+			_, ok := f.app(app).Object["operation"]
 			return ok, "no operation"
 		})
 	}
-	revA := argoStartOperation(t, "guestbook-int-a")
-	revB := argoStartOperation(t, "guestbook-int-b")
-	argoFinishSync(t, "guestbook-int-a", revA, "Progressing", "")
-	argoFinishSync(t, "guestbook-int-b", revB, "Healthy", "")
+	revA := f.argoStartOperation("guestbook-int-a")
+	revB := f.argoStartOperation("guestbook-int-b")
+	f.argoFinishSync("guestbook-int-a", revA, "Progressing", "")
+	f.argoFinishSync("guestbook-int-b", revB, "Healthy", "")
 	eventually(t, "phase Progressing", func() (bool, string) {
 		tk := getTicket(t, key)
 		return tk.Status.AtProvider.Phase == v1alpha1.PhaseProgressing, tk.Status.AtProvider.Phase
@@ -42,7 +42,7 @@ func TestTicketBecomesReadyWhenEveryApplicationIsSyncedAndHealthy(t *testing.T) 
 		t.Fatalf("Ready = %s while guestbook-int-a is Progressing, want False", got)
 	}
 
-	argoReportHealth(t, "guestbook-int-a", "Healthy", "")
+	f.argoReportHealth("guestbook-int-a", "Healthy", "")
 	lastChange := time.Now()
 	eventually(t, "Ready", func() (bool, string) {
 		c := condition(getTicket(t, key), xpv2.TypeReady)

@@ -46,8 +46,6 @@ var (
 	kube client.Client
 )
 
-const argocdNamespace = "argocd"
-
 func TestMain(m *testing.M) {
 	kubeenv.Main(m, &env, setup)
 }
@@ -99,10 +97,6 @@ func setup(e *kubeenv.Environment) (func(), error) {
 		return nil, err
 	}
 	kube = direct
-	if err := kube.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: argocdNamespace}}); err != nil {
-		cancel()
-		return nil, err
-	}
 	return func() { cancel(); <-done; _ = os.RemoveAll(dir) }, nil
 }
 
@@ -113,6 +107,7 @@ var seq atomic.Int64
 type fixture struct {
 	t      *testing.T
 	ns     string
+	argoNS string // where this fixture's Applications live
 	git    *gitserver.Server
 	repo   string
 	source string // head commit of main
@@ -121,10 +116,11 @@ type fixture struct {
 func newFixture(t *testing.T, opts ...gitserver.Option) *fixture {
 	t.Helper()
 	n := seq.Add(1)
-	f := &fixture{t: t, ns: fmt.Sprintf("team-%d", n), git: gitserver.New(t, opts...), repo: fmt.Sprintf("config-%d", n)}
+	f := &fixture{t: t, ns: fmt.Sprintf("team-%d", n), argoNS: fmt.Sprintf("argocd-%d", n), git: gitserver.New(t, opts...), repo: fmt.Sprintf("config-%d", n)}
 	f.source = f.git.CreateRepo(t, f.repo, gitserver.KustomizeTree())
 	ctx := context.Background()
 	must(t, kube.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: f.ns}}))
+	must(t, kube.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: f.argoNS}}))
 	must(t, kube.Create(ctx, &v1alpha1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "default"}}))
 	return f
 }
@@ -146,7 +142,7 @@ func (f *fixture) application(name, branch string, mutate ...func(*unstructured.
 		"kind":       "Application",
 		"metadata": map[string]any{
 			"name":        name,
-			"namespace":   argocdNamespace,
+			"namespace":   f.argoNS,
 			"annotations": map[string]any{argocd.AuthorizedTracksAnnotation: f.track()},
 		},
 		"spec": map[string]any{
@@ -186,7 +182,7 @@ func (f *fixture) ticketWith(name string, change v1alpha1.Change, mutate func(*v
 		},
 	}
 	for _, a := range apps {
-		t.Spec.ForProvider.Applications = append(t.Spec.ForProvider.Applications, v1alpha1.ApplicationReference{Name: a, Namespace: argocdNamespace})
+		t.Spec.ForProvider.Applications = append(t.Spec.ForProvider.Applications, v1alpha1.ApplicationReference{Name: a, Namespace: f.argoNS})
 	}
 	if mutate != nil {
 		mutate(t)
@@ -207,11 +203,11 @@ func getTicket(t *testing.T, key client.ObjectKey) *v1alpha1.Ticket {
 	return tk
 }
 
-func getApp(t *testing.T, name string) *unstructured.Unstructured {
-	t.Helper()
+func (f *fixture) app(name string) *unstructured.Unstructured {
+	f.t.Helper()
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(schema.GroupVersionKind{Group: "argoproj.io", Version: "v1alpha1", Kind: "Application"})
-	must(t, kube.Get(context.Background(), types.NamespacedName{Namespace: argocdNamespace, Name: name}, u))
+	must(f.t, kube.Get(context.Background(), types.NamespacedName{Namespace: f.argoNS, Name: name}, u))
 	return u
 }
 
