@@ -44,9 +44,12 @@ type ObservedTicket struct {
 func (t *ObservedTicket) IsReady() bool { return t != nil && t.Ready == "True" }
 
 // ParseTicket reads an observed Ticket.
-func ParseTicket(r *structpb.Struct) *ObservedTicket {
+func ParseTicket(r *structpb.Struct) *ObservedTicket { return parseTicket(r, nil) }
+
+// parseTicket reads an observed Ticket, decoding each change id once.
+func parseTicket(r *structpb.Struct, changes map[string]*v1alpha1.Change) *ObservedTicket {
 	t := &ObservedTicket{
-		Change:     decodeChange(obj(r, "spec", "forProvider", "change")),
+		Change:     decodeChangeCached(obj(r, "spec", "forProvider", "change"), changes),
 		LiveID:     str(r, "status", "atProvider", "change", "id"),
 		Phase:      str(r, "status", "atProvider", "phase"),
 		VerifiedAt: timestamp(r, "status", "atProvider", "verifiedAt"),
@@ -88,15 +91,31 @@ type Observed struct {
 // ParseObserved reads the observed composed resources.
 func ParseObserved(ocs map[string]*fnv1.Resource) Observed {
 	o := Observed{Tickets: make(map[string]*ObservedTicket, len(ocs))}
+	changes := map[string]*v1alpha1.Change{}
 	for name, r := range ocs {
 		switch {
 		case name == NameSubscription:
 			o.Subscription = ParseSubscription(r.GetResource())
 		case strings.HasPrefix(name, PrefixTicket):
-			o.Tickets[strings.TrimPrefix(name, PrefixTicket)] = ParseTicket(r.GetResource())
+			o.Tickets[strings.TrimPrefix(name, PrefixTicket)] = parseTicket(r.GetResource(), changes)
 		}
 	}
 	return o
+}
+
+// decodeChangeCached decodes a change, or returns the one decoded before
+// with the same id: an id is a hash of the commit and images.
+func decodeChangeCached(s *structpb.Struct, changes map[string]*v1alpha1.Change) *v1alpha1.Change {
+	if changes == nil {
+		return decodeChange(s)
+	}
+	id := str(s, "id")
+	if c, ok := changes[id]; ok {
+		return c
+	}
+	c := decodeChange(s)
+	changes[id] = c
+	return c
 }
 
 // readiness of an observed composed resource: ready when its Ready condition
@@ -128,21 +147,61 @@ func managed(kind, namespace string, forProvider map[string]*structpb.Value, pcr
 	}}
 }
 
-// DesiredTicket is the Ticket that delivers change c to station s.
-func DesiredTicket(namespace string, s *Stop, c *v1alpha1.Change) *structpb.Struct {
+// A Composer builds the desired composed resources of one Track. It encodes
+// what many Tickets share (a change, a Track's repository) once: a 200-station
+// Track would otherwise spend most of its time building equal values. The
+// values it returns share those parts and must not be modified.
+type Composer struct {
+	namespace string
+	changes   map[string]*structpb.Value
+	tracks    map[*Track][2]*structpb.Value
+}
+
+// NewComposer returns a Composer of resources in namespace.
+func NewComposer(namespace string) *Composer {
+	return &Composer{namespace: namespace, changes: map[string]*structpb.Value{}, tracks: map[*Track][2]*structpb.Value{}}
+}
+
+func (c *Composer) change(ch *v1alpha1.Change) *structpb.Value {
+	v, ok := c.changes[ch.ID]
+	if !ok {
+		v = encodeChange(ch)
+		c.changes[ch.ID] = v
+	}
+	return v
+}
+
+// track is the repo and providerConfigRef of t.
+func (c *Composer) track(t *Track) (*structpb.Value, *structpb.Value) {
+	v, ok := c.tracks[t]
+	if !ok {
+		v = [2]*structpb.Value{repo(t), providerConfigRef(t)}
+		c.tracks[t] = v
+	}
+	return v[0], v[1]
+}
+
+// Ticket is the Ticket that delivers change ch to station s.
+func (c *Composer) Ticket(s *Stop, ch *v1alpha1.Change) *structpb.Struct {
 	apps := make([]*structpb.Value, 0, len(s.Station.Applications))
 	for _, a := range s.Station.Applications {
 		apps = append(apps, structv(map[string]*structpb.Value{"name": sv(a.Name), "namespace": sv(a.Namespace)}))
 	}
-	return managed(kindTicket, namespace, map[string]*structpb.Value{
+	r, pcr := c.track(s.Track)
+	return managed(kindTicket, c.namespace, map[string]*structpb.Value{
 		"track":        sv(s.Track.Name),
 		"station":      sv(s.Path),
-		"change":       encodeChange(c),
-		"repo":         repo(s.Track),
+		"change":       c.change(ch),
+		"repo":         r,
 		"overlay":      sv(s.Station.Overlay),
 		"branch":       sv(s.Station.Branch),
 		"applications": listv(apps),
-	}, providerConfigRef(s.Track))
+	}, pcr)
+}
+
+// DesiredTicket is the Ticket that delivers change c to station s.
+func DesiredTicket(namespace string, s *Stop, c *v1alpha1.Change) *structpb.Struct {
+	return NewComposer(namespace).Ticket(s, c)
 }
 
 // DesiredSubscription is the Subscription of root, told every station's

@@ -106,13 +106,14 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	// 4. Compose the Subscription and a Ticket for every station a change
 	// has reached.
 	desired := desiredResources(rsp)
+	c := NewComposer(namespace)
 	desired[NameSubscription] = &fnv1.Resource{Resource: DesiredSubscription(namespace, root, x.Stops), Ready: ready(observed[NameSubscription])}
 	for _, st := range p.Stations {
 		if st.Change == nil {
 			continue
 		}
 		n := TicketName(st.Stop.Path)
-		desired[n] = &fnv1.Resource{Resource: DesiredTicket(namespace, st.Stop, st.Change), Ready: ready(observed[n])}
+		desired[n] = &fnv1.Resource{Resource: c.Ticket(st.Stop, st.Change), Ready: ready(observed[n])}
 	}
 
 	// 5. Report each station and what holds the Track back, and come back

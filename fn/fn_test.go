@@ -215,7 +215,7 @@ func TestRunFunction(t *testing.T) {
 		"Section": {
 			reason: "A Track without subscriptions composed on its own is a section: it composes nothing and says so.",
 			args:   args{xr: trackYAML("guestbook-us", false, st("us-prod"))},
-			want: want{rsp: &fnv1.RunFunctionResponse{Meta: ttl(def), Conditions: []*fnv1.Condition{SectionCondition("guestbook-us")}}},
+			want:   want{rsp: &fnv1.RunFunctionResponse{Meta: ttl(def), Conditions: []*fnv1.Condition{SectionCondition("guestbook-us")}}},
 		},
 	}
 	for name, tc := range cases {

@@ -1,0 +1,117 @@
+package fn
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+)
+
+// benchTrack builds a Track tree with n Tickets: a root Track and sections
+// nested three junction levels deep, fan sections per junction, the Tickets
+// spread over all Tracks. Every Ticket verified change A; the Subscription
+// found B. It returns the request.
+func benchTrack(b *testing.B, n, fan int) *fnv1.RunFunctionRequest {
+	b.Helper()
+	type tr struct {
+		name     string
+		level    int
+		children []string
+		stations []string
+	}
+	all := []*tr{{name: "guestbook"}}
+	for i := 0; i < len(all); i++ {
+		if all[i].level == 3 {
+			continue
+		}
+		for j := 0; j < fan; j++ {
+			c := &tr{name: fmt.Sprintf("%s-%d", all[i].name, j), level: all[i].level + 1}
+			all[i].children = append(all[i].children, c.name)
+			all = append(all, c)
+		}
+	}
+	for i := 0; i < n; i++ {
+		t := all[i%len(all)]
+		t.stations = append(t.stations, fmt.Sprintf("s%d", len(t.stations)))
+	}
+
+	A, B := changeA, changeB
+	observed := map[string]*fnv1.Resource{NameSubscription: subscriptionResource(b, B, "")}
+	required := &fnv1.Resources{}
+	var xr string
+	var walk func(t *tr, prefix string)
+	walk = func(t *tr, prefix string) {
+		for _, s := range t.stations {
+			observed[TicketName(prefix+s)] = verifiedTicket(prefix+s, A, time.Hour).resource(b)
+		}
+		for _, c := range t.children {
+			for _, ct := range all {
+				if ct.name == c {
+					walk(ct, prefix+"fan."+c+".")
+				}
+			}
+		}
+	}
+	walk(all[0], "")
+	for i, t := range all {
+		ss := make([]string, 0, len(t.stations)+1)
+		for _, s := range t.stations {
+			ss = append(ss, fmt.Sprintf("{name: %s, overlay: overlays/%s, branch: env/%s-%s, applications: [{name: %s-%s}]}", s, s, t.name, s, t.name, s))
+		}
+		if len(t.children) > 0 {
+			ss = append(ss, "{name: fan, tracks: ["+strings.Join(t.children, ", ")+"]}")
+		}
+		doc := trackYAML(t.name, i == 0, ss...)
+		if i == 0 {
+			xr = doc
+			continue
+		}
+		required.Items = append(required.Items, &fnv1.Resource{Resource: y(b, doc)})
+	}
+	return &fnv1.RunFunctionRequest{
+		Observed:          &fnv1.State{Composite: &fnv1.Resource{Resource: y(b, xr)}, Resources: observed},
+		RequiredResources: map[string]*fnv1.Resources{RequirementTracks: required},
+	}
+}
+
+// cpuTime is the user and system CPU time of this process.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func BenchmarkRunFunction(b *testing.B) {
+	for _, bc := range []struct{ tickets, fan int }{{10, 1}, {50, 2}, {200, 3}} {
+		b.Run(fmt.Sprintf("tickets=%d", bc.tickets), func(b *testing.B) {
+			req := benchTrack(b, bc.tickets, bc.fan)
+			f := New(WithClock(func() time.Time { return now }))
+			rsp, err := f.RunFunction(context.Background(), req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			// The Subscription and a Ticket per station, no problem found.
+			if got := len(rsp.GetDesired().GetResources()); got != bc.tickets+1 {
+				b.Fatalf("want %d desired resources, got %d: %v", bc.tickets+1, got, rsp.GetConditions())
+			}
+			b.ReportAllocs()
+			cpu0 := cpuTime(b)
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := f.RunFunction(context.Background(), req); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			// CPU time per call, which a busy machine does not inflate as
+			// it does ns/op (wall time).
+			b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
