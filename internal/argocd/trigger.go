@@ -129,6 +129,7 @@ func triggerPatch(app *Application, revision string, sourceIndex int, info strin
 	}
 	if p := app.Spec.SyncPolicy; p != nil {
 		sync.SyncOptions = p.SyncOptions
+		sync.Prune = p.Automated != nil && p.Automated.Prune
 		if len(p.Retry) > 0 && string(p.Retry) != "null" {
 			op.Retry = p.Retry
 		}

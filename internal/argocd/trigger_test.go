@@ -302,6 +302,7 @@ func TestTrigger(t *testing.T) {
 			wantOperation: ourOperation(map[string]any{
 				"revision":    rev,
 				"syncOptions": []any{"CreateNamespace=true", "ServerSideApply=true"},
+				"prune":       true,
 			}, specRetry),
 			wantTriggered: true,
 			wantLabels:    map[string]string{"app.kubernetes.io/part-of": "guestbook"},
@@ -333,6 +334,7 @@ func TestTrigger(t *testing.T) {
 			wantOperation: ourOperation(map[string]any{
 				"revision":    rev,
 				"syncOptions": []any{"CreateNamespace=true", "ServerSideApply=true"},
+				"prune":       true,
 			}, specRetry),
 			wantTriggered: true,
 			// The change made meanwhile is kept.
@@ -397,6 +399,7 @@ operation:
 			wantOperation: ourOperation(map[string]any{
 				"revision":    rev,
 				"syncOptions": []any{"CreateNamespace=true", "ServerSideApply=true"},
+				"prune":       true,
 			}, specRetry),
 			wantTriggered: true,
 			wantLabels:    map[string]string{"app.kubernetes.io/part-of": "guestbook", "meanwhile": "yes"},

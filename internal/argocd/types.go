@@ -155,6 +155,10 @@ type SyncOperation struct {
 	Revision    string   `json:"revision,omitempty"`
 	Revisions   []string `json:"revisions,omitempty"`
 	SyncOptions []string `json:"syncOptions,omitempty"`
+	// Prune is copied from spec.syncPolicy.automated.prune, as Argo CD's own
+	// automated sync does: without it a resource dropped from the rendered
+	// branch would leave the Application OutOfSync for good.
+	Prune bool `json:"prune,omitempty"`
 }
 
 // OperationInitiator tells who started an operation.
