@@ -57,6 +57,9 @@ type SectionLookup func(name string) (*structpb.Struct, bool)
 // Expand expands root's junctions recursively, looking sections up with
 // lookup. It returns every problem it finds rather than the first.
 func Expand(root *Track, lookup SectionLookup) (*Expansion, []TrackError) {
+	if lookup == nil {
+		lookup = func(string) (*structpb.Struct, bool) { return nil, false }
+	}
 	e := &expander{root: root, lookup: lookup, parsed: map[string]*Track{}, seen: map[string]bool{}}
 	x := &Expansion{}
 	x.Line = e.line(root, "", []string{root.Name}, 0, &x.Stops)

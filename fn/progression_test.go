@@ -1,0 +1,200 @@
+package fn
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/types/known/structpb"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/k8sta/k8sta/apis/v1alpha1"
+)
+
+func verified(c *v1alpha1.Change, d time.Duration) *ObservedTicket {
+	return &ObservedTicket{Change: c, LiveID: c.ID, Phase: v1alpha1.PhaseVerified, VerifiedAt: ago(d), Ready: "True"}
+}
+
+func TestProgress(t *testing.T) {
+	A, B, C := changeA, changeB, changeC
+	oc := func(stations []string, d time.Duration) []v1alpha1.OverlayChange {
+		return []v1alpha1.OverlayChange{{Commit: overlayCommit, Stations: stations, DiscoveredAt: ago(d)}}
+	}
+	type want struct {
+		changes map[string]string // path → change id, "" for none
+		phases  map[string]string
+		holds   []Hold
+		requeue time.Duration
+	}
+	id := func(c *v1alpha1.Change) string { return c.ID }
+	cases := map[string]struct {
+		reason   string
+		root     string
+		sections map[string]string
+		observed Observed
+		want     want
+	}{
+		"NewestOvertakesAtStation1": {
+			reason: "Station 1 always takes the newest change, even while an older one is still on its way there.",
+			root:   trackYAML("t", true, st("dev"), st("prod")),
+			observed: Observed{Subscription: &ObservedSubscription{Newest: B}, Tickets: map[string]*ObservedTicket{
+				"dev": {Change: A, Phase: v1alpha1.PhaseSyncing, Ready: "False"},
+			}},
+			want: want{
+				changes: map[string]string{"dev": id(B), "prod": ""},
+				phases:  map[string]string{"dev": PhasePending, "prod": PhaseWaiting},
+				holds:   []Hold{{Path: "dev", Reason: ReasonProgressing, Message: "dev: Ticket is being given change " + B.ID}},
+			},
+		},
+		"StaleStatusIsNotVerified": {
+			reason: "A Ticket Ready for an older change than the one it was given has verified nothing.",
+			root:   trackYAML("t", true, st("dev"), st("prod")),
+			observed: Observed{Subscription: &ObservedSubscription{Newest: B}, Tickets: map[string]*ObservedTicket{
+				"dev": {Change: B, LiveID: A.ID, Phase: v1alpha1.PhaseRendering, Ready: "True"},
+			}},
+			want: want{
+				changes: map[string]string{"dev": id(B), "prod": ""},
+				phases:  map[string]string{"dev": v1alpha1.PhaseRendering, "prod": PhaseWaiting},
+				holds:   []Hold{{Path: "dev", Reason: ReasonProgressing, Message: "dev: Ticket not Ready for change " + B.ID + ": no Ready condition yet"}},
+			},
+		},
+		"SoakFallsBackToReadySince": {
+			reason: "Without verifiedAt the soak counts from the Ready condition's last transition.",
+			root:   trackYAML("t", true, st("dev", "soak: 1h"), st("prod")),
+			observed: Observed{Subscription: &ObservedSubscription{Newest: A}, Tickets: map[string]*ObservedTicket{
+				"dev": {Change: A, LiveID: A.ID, Ready: "True", ReadySince: ago(20 * time.Minute)},
+			}},
+			want: want{
+				changes: map[string]string{"dev": id(A), "prod": ""},
+				phases:  map[string]string{"dev": PhaseSoaking, "prod": PhaseWaiting},
+				holds:   []Hold{{Path: "dev", Reason: ReasonSoaking, Message: "dev: change " + A.ID + " soaks until 2026-11-25T12:40:00Z"}},
+				requeue: 40 * time.Minute,
+			},
+		},
+		"ShortestSoakRequeues": {
+			reason:   "Of several pending soaks the one that ends first sets the requeue.",
+			root:     trackYAML("t", true, st("dev", "soak: 10m"), "{name: j, tracks: [s]}"),
+			sections: map[string]string{"s": trackYAML("s", false, st("x", "soak: 10m"))},
+			observed: Observed{Subscription: &ObservedSubscription{Newest: B}, Tickets: map[string]*ObservedTicket{
+				"dev": verified(B, 2*time.Minute), "j.s.x": verified(A, 9*time.Minute),
+			}},
+			want: want{
+				changes: map[string]string{"dev": id(B), "j.s.x": id(A)},
+				phases:  map[string]string{"dev": PhaseSoaking, "j.s.x": PhaseSoaking},
+				holds:   []Hold{{Path: "dev", Reason: ReasonSoaking, Message: "dev: change " + B.ID + " soaks until 2026-11-25T12:08:00Z"}},
+				requeue: time.Minute,
+			},
+		},
+		"PinnedJunctionStopsFlow": {
+			reason:   "A pinned junction without Applications holds nothing, and nothing flows past it.",
+			root:     trackYAML("t", true, st("dev"), "{name: j, tracks: [s], pin: "+A.ID+"}"),
+			sections: map[string]string{"s": trackYAML("s", false, st("x"))},
+			observed: Observed{Subscription: &ObservedSubscription{Newest: B}, Tickets: map[string]*ObservedTicket{
+				"dev": verified(B, time.Hour), "j.s.x": verified(A, time.Hour),
+			}},
+			want: want{
+				changes: map[string]string{"dev": id(B), "j.s.x": id(A)},
+				phases:  map[string]string{"dev": v1alpha1.PhaseVerified, "j.s.x": v1alpha1.PhaseVerified},
+				holds:   []Hold{{Path: "j", Reason: ReasonPinned, Message: "j: pinned to change " + A.ID + ": nothing flows past it"}},
+			},
+		},
+		"PinUnknown": {
+			reason: "A pin naming a change no one holds keeps what the station has, and says so.",
+			root:   trackYAML("t", true, st("dev", "pin: feedfeedfeed"), st("prod")),
+			observed: Observed{Subscription: &ObservedSubscription{Newest: B}, Tickets: map[string]*ObservedTicket{
+				"dev": verified(A, time.Hour),
+			}},
+			want: want{
+				changes: map[string]string{"dev": id(A), "prod": ""},
+				phases:  map[string]string{"dev": v1alpha1.PhaseVerified, "prod": PhaseWaiting},
+				holds: []Hold{{Path: "dev", Reason: ReasonPinned,
+					Message: "dev: pinned to change feedfeedfeed, which no Ticket or the Subscription of this Track holds: holding change " + A.ID}},
+			},
+		},
+		"JunctionTicketFeedsBranches": {
+			reason:   "A junction with Applications passes on only what its own Ticket verified; until then the branches keep theirs.",
+			root:     trackYAML("t", true, st("dev"), st("j", "tracks: [s1, s2]")),
+			sections: map[string]string{"s1": trackYAML("s1", false, st("x")), "s2": trackYAML("s2", false, st("why"))},
+			observed: Observed{Subscription: &ObservedSubscription{Newest: B}, Tickets: map[string]*ObservedTicket{
+				"dev": verified(B, time.Hour), "j": verified(A, time.Hour), "j.s1.x": verified(A, time.Hour),
+			}},
+			want: want{
+				changes: map[string]string{"dev": id(B), "j": id(B), "j.s1.x": id(A), "j.s2.why": id(A)},
+				phases:  map[string]string{"dev": v1alpha1.PhaseVerified, "j": PhasePending, "j.s1.x": v1alpha1.PhaseVerified, "j.s2.why": PhasePending},
+				holds:   []Hold{{Path: "j", Reason: ReasonProgressing, Message: "j: Ticket is being given change " + B.ID}},
+			},
+		},
+		"OverlayBeforeCurrentIgnored": {
+			reason: "An overlay-only commit discovered before the station's change is already part of it.",
+			root:   trackYAML("t", true, st("dev")),
+			observed: Observed{Subscription: &ObservedSubscription{Newest: C, OverlayChanges: oc([]string{"dev"}, 2*time.Hour)}, Tickets: map[string]*ObservedTicket{
+				"dev": verified(C, time.Minute),
+			}},
+			want: want{changes: map[string]string{"dev": id(C)}, phases: map[string]string{"dev": v1alpha1.PhaseVerified}},
+		},
+		"OverlayReappliedOnNewerChange": {
+			reason: "A newer change from upstream replaces the overlay-only change, which is then applied on top if it is newer still.",
+			root:   trackYAML("t", true, st("dev"), st("prod")),
+			observed: Observed{Subscription: &ObservedSubscription{Newest: B, OverlayChanges: oc([]string{"prod"}, 30*time.Minute)}, Tickets: map[string]*ObservedTicket{
+				"dev": verified(B, time.Hour), "prod": verified(overlaid(A), time.Hour),
+			}},
+			want: want{
+				changes: map[string]string{"dev": id(B), "prod": overlaid(B).ID},
+				phases:  map[string]string{"dev": v1alpha1.PhaseVerified, "prod": PhasePending},
+				holds:   []Hold{{Path: "prod", Reason: ReasonProgressing, Message: "prod: Ticket is being given change " + overlaid(B).ID}},
+			},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			root, err := ParseTrack("t", obj(y(t, tc.root), "spec"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			x, errs := Expand(root, func(n string) (*structpb.Struct, bool) {
+				s, ok := tc.sections[n]
+				if !ok {
+					return nil, false
+				}
+				return obj(y(t, s), "spec"), true
+			})
+			if len(errs) > 0 {
+				t.Fatal(errs)
+			}
+			if tc.observed.Tickets == nil {
+				tc.observed.Tickets = map[string]*ObservedTicket{}
+			}
+			p := Progress(x, tc.observed, now)
+			got := want{changes: map[string]string{}, phases: map[string]string{}, holds: p.Holds, requeue: p.Requeue}
+			for _, s := range p.Stations {
+				got.changes[s.Stop.Path] = ""
+				if s.Change != nil {
+					got.changes[s.Stop.Path] = s.Change.ID
+				}
+				got.phases[s.Stop.Path] = s.Phase
+			}
+			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(want{})); diff != "" {
+				t.Errorf("%s\nProgress(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestBefore(t *testing.T) {
+	t1, t2 := ago(time.Hour), ago(time.Minute)
+	for name, tc := range map[string]struct {
+		a, b *metav1.Time
+		want bool
+	}{
+		"Earlier":      {a: t1, b: t2, want: true},
+		"Later":        {a: t2, b: t1, want: false},
+		"UnknownFirst": {a: nil, b: t1, want: true},
+		"UnknownLast":  {a: t1, b: nil, want: false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, before(tc.a, tc.b)); diff != "" {
+				t.Errorf("before(...): -want, +got:\n%s", diff)
+			}
+		})
+	}
+}

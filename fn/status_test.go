@@ -1,0 +1,110 @@
+package fn
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+
+	"github.com/k8sta/k8sta/apis/v1alpha1"
+)
+
+func TestPromotedCondition(t *testing.T) {
+	h := func(path, reason string) Hold { return Hold{Path: path, Reason: reason, Message: path + ": " + reason} }
+	cases := map[string]struct {
+		reason string
+		p      *Progression
+		want   *fnv1.Condition
+	}{
+		"Promoted": {
+			reason: "No hold: every station holds its newest verified change.",
+			p:      &Progression{Stations: make([]StationState, 4)},
+			want:   cond(TypePromoted, fnv1.Status_STATUS_CONDITION_TRUE, ReasonPromoted, "every station (4) holds its newest verified change"),
+		},
+		"MostSevereReason": {
+			reason: "The reason is the most severe hold's; the message names every hold in order.",
+			p:      &Progression{Holds: []Hold{h("a", ReasonSoaking), h("b", ReasonHalted), h("c", ReasonProgressing)}},
+			want:   cond(TypePromoted, fnv1.Status_STATUS_CONDITION_FALSE, ReasonHalted, "a: Soaking; b: Halted; c: Progressing"),
+		},
+		"ManyHolds": {
+			reason: "Past five holds the message counts the rest.",
+			p: &Progression{Holds: []Hold{h("a", ReasonWaiting), h("b", ReasonWaiting), h("c", ReasonWaiting), h("d", ReasonWaiting),
+				h("e", ReasonWaiting), h("f", ReasonPinned), h("g", ReasonWaiting)}},
+			want: cond(TypePromoted, fnv1.Status_STATUS_CONDITION_FALSE, ReasonPinned, "a: Waiting; b: Waiting; c: Waiting; d: Waiting; e: Waiting; and 2 more"),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, PromotedCondition(tc.p), protocmp.Transform()); diff != "" {
+				t.Errorf("%s\nPromotedCondition(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestValidCondition(t *testing.T) {
+	cases := map[string]struct {
+		errs []TrackError
+		want *fnv1.Condition
+	}{
+		"Valid": {want: cond(TypeValid, fnv1.Status_STATUS_CONDITION_TRUE, ReasonValid, "")},
+		"Problems": {
+			errs: []TrackError{{Reason: ReasonCycle, Message: "one"}, {Reason: ReasonMissingTrack, Message: "two"}},
+			want: cond(TypeValid, fnv1.Status_STATUS_CONDITION_FALSE, ReasonCycle, "one; two. Nothing composed was changed until this is fixed."),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, ValidCondition(tc.errs), protocmp.Transform()); diff != "" {
+				t.Errorf("ValidCondition(...): -want, +got:\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestStationsStatus(t *testing.T) {
+	stop := func(p string) *Stop { return &Stop{Path: p} }
+	p := &Progression{Stations: []StationState{
+		{Stop: stop("dev"), Change: changeA, Phase: v1alpha1.PhaseVerified},
+		{Stop: stop("int"), Change: changeA, Phase: v1alpha1.PhaseSyncing},
+		{Stop: stop("prod"), Phase: PhaseWaiting},
+	}}
+	cases := map[string]struct {
+		reason string
+		prev   string
+		want   string
+	}{
+		"First": {
+			reason: "Without a previous status every station is in its phase since now.",
+			want: `[{path: dev, change: ` + changeA.ID + `, phase: Verified, since: "2026-11-25T12:00:00Z"},
+				{path: int, change: ` + changeA.ID + `, phase: Syncing, since: "2026-11-25T12:00:00Z"},
+				{path: prod, phase: Waiting, since: "2026-11-25T12:00:00Z"}]`,
+		},
+		"CarriedOver": {
+			reason: "A station with the same change and phase as before keeps its since; one whose phase changed starts again.",
+			prev: `[{path: dev, change: ` + changeA.ID + `, phase: Verified, since: "2026-11-25T10:00:00Z"},
+				{path: int, change: ` + changeA.ID + `, phase: Rendering, since: "2026-11-25T11:00:00Z"},
+				{path: prod, phase: Waiting, since: "2026-11-25T09:00:00Z"}]`,
+			want: `[{path: dev, change: ` + changeA.ID + `, phase: Verified, since: "2026-11-25T10:00:00Z"},
+				{path: int, change: ` + changeA.ID + `, phase: Syncing, since: "2026-11-25T12:00:00Z"},
+				{path: prod, phase: Waiting, since: "2026-11-25T09:00:00Z"}]`,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			var prev []*structpb.Value
+			if tc.prev != "" {
+				prev = list(y(t, "l: "+tc.prev), "l")
+			}
+			got := StationsStatus(p, prev, now.Add(0*time.Second))
+			want := val(y(t, "l: "+tc.want), "l")
+			if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
+				t.Errorf("%s\nStationsStatus(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
