@@ -96,7 +96,12 @@ type OverlayChange struct {
 // A SourceStatus is the state of one polled source (an image repository or
 // the config repository).
 type SourceStatus struct {
+	// Source is an image repository or the config repository's URL.
 	Source string `json:"source"`
+	// Revision is what was last seen there: tag@digest for an image, the
+	// source branch's head commit for the config repository.
+	// +optional
+	Revision string `json:"revision,omitempty"`
 	// +optional
 	LastPolled *metav1.Time `json:"lastPolled,omitempty"`
 	// +optional

@@ -23,7 +23,6 @@ import (
 	"github.com/k8sta/k8sta/apis"
 	"github.com/k8sta/k8sta/internal/argocd"
 	xcontroller "github.com/k8sta/k8sta/internal/controller"
-	"github.com/k8sta/k8sta/internal/controller/ticket"
 	"github.com/k8sta/k8sta/internal/gitrepo"
 )
 
@@ -37,6 +36,9 @@ type cli struct {
 	MetricsAddress   string        `default:":8080" help:"Address the metrics server binds to."`
 	HealthAddress    string        `default:":8081" help:"Address the health probes bind to."`
 	LeaderElection   bool          `help:"Use leader election, for running more than one replica."`
+
+	MinSubscriptionInterval time.Duration `default:"30s" help:"The floor under every Subscription's poll interval."`
+	InsecureRegistry        []string      `help:"A registry host (host:port) reached over plain HTTP; repeat for more. Loopback registries always are."`
 }
 
 func main() {
@@ -75,7 +77,7 @@ func (c *cli) run() error {
 	if err != nil {
 		return err
 	}
-	o := ticket.Options{
+	o := xcontroller.Options{
 		Options: controller.Options{
 			Logger:                  log,
 			MaxConcurrentReconciles: 10,
@@ -83,8 +85,10 @@ func (c *cli) run() error {
 			GlobalRateLimiter:       ratelimiter.NewGlobal(c.MaxReconcileRate),
 			Features:                &feature.Flags{},
 		},
-		Repos:  gitrepo.NewCache(c.CacheDir),
-		Author: gitrepo.Signature{Name: c.AuthorName, Email: c.AuthorEmail},
+		Repos:                   gitrepo.NewCache(c.CacheDir),
+		Author:                  gitrepo.Signature{Name: c.AuthorName, Email: c.AuthorEmail},
+		MinSubscriptionInterval: c.MinSubscriptionInterval,
+		InsecureRegistries:      c.InsecureRegistry,
 	}
 	if err := xcontroller.Setup(mgr, o); err != nil {
 		return err

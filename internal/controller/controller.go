@@ -2,16 +2,48 @@
 package controller
 
 import (
+	"time"
+
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
 
 	"github.com/k8sta/k8sta/internal/controller/config"
+	"github.com/k8sta/k8sta/internal/controller/subscription"
 	"github.com/k8sta/k8sta/internal/controller/ticket"
+	"github.com/k8sta/k8sta/internal/gitrepo"
 )
 
+// Options configure every controller.
+type Options struct {
+	controller.Options
+
+	// Repos is the one clone cache every controller shares.
+	Repos *gitrepo.Cache
+	// Author signs rendered commits.
+	Author gitrepo.Signature
+	// MinSubscriptionInterval is the floor under Subscription poll intervals.
+	MinSubscriptionInterval time.Duration
+	// InsecureRegistries are registry hosts reached over plain HTTP.
+	InsecureRegistries []string
+	// WakeSubscriptions carries Subscriptions that webhooks wake.
+	WakeSubscriptions <-chan event.GenericEvent
+}
+
 // Setup adds every controller to mgr.
-func Setup(mgr ctrl.Manager, o ticket.Options) error {
+func Setup(mgr ctrl.Manager, o Options) error {
 	if err := config.Setup(mgr, o.Options); err != nil {
 		return err
 	}
-	return ticket.Setup(mgr, o)
+	if err := ticket.Setup(mgr, ticket.Options{Options: o.Options, Repos: o.Repos, Author: o.Author}); err != nil {
+		return err
+	}
+	return subscription.Setup(mgr, subscription.Options{
+		Options:            o.Options,
+		Repos:              o.Repos,
+		MinInterval:        o.MinSubscriptionInterval,
+		InsecureRegistries: o.InsecureRegistries,
+		Wake:               o.WakeSubscriptions,
+	})
 }

@@ -3,6 +3,7 @@ package ticket
 import (
 	"context"
 	"fmt"
+	"github.com/go-logr/logr"
 	"os"
 	"os/exec"
 	"sync/atomic"
@@ -51,6 +52,7 @@ func TestMain(m *testing.M) {
 }
 
 func setup(e *kubeenv.Environment) (func(), error) {
+	ctrl.SetLogger(logr.Discard())
 	s := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, apis.AddToScheme, argocd.AddToScheme} {
 		if err := add(s); err != nil {

@@ -1,0 +1,328 @@
+// Package subscription is the Subscription controller: it glues the registry
+// and gitrepo libraries to crossplane-runtime's managed reconciler, and turns
+// what they see into the newest change for a Track.
+package subscription
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	xpevent "github.com/crossplane/crossplane-runtime/v2/pkg/event"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+
+	"github.com/k8sta/k8sta/apis/v1alpha1"
+	"github.com/k8sta/k8sta/internal/controller/credentials"
+	"github.com/k8sta/k8sta/internal/discover"
+	"github.com/k8sta/k8sta/internal/gitrepo"
+	"github.com/k8sta/k8sta/internal/registry"
+)
+
+// maxOverlayChanges bounds status.atProvider.overlayChanges.
+const maxOverlayChanges = 20
+
+// DefaultInterval is the poll interval of a Subscription that sets none.
+const DefaultInterval = 5 * time.Minute
+
+// Options configure the Subscription controller.
+type Options struct {
+	controller.Options
+
+	// Repos is the clone cache shared with the Ticket controller.
+	Repos *gitrepo.Cache
+
+	// MinInterval is the floor under every Subscription's poll interval.
+	MinInterval time.Duration
+
+	// InsecureRegistries are registry hosts reached over plain HTTP.
+	InsecureRegistries []string
+
+	// Wake carries Subscriptions that a webhook says have news: each is
+	// reconciled, and so polled, at once.
+	Wake <-chan event.GenericEvent
+}
+
+// Setup adds the Subscription controller to mgr.
+func Setup(mgr ctrl.Manager, o Options) error {
+	name := managed.ControllerName(v1alpha1.SubscriptionKind)
+	c := &connector{kube: mgr.GetClient(), repos: o.Repos, registries: newRegistryClients(o.InsecureRegistries)}
+	r := managed.NewReconciler(mgr, resource.ManagedKind(v1alpha1.SubscriptionGroupVersionKind),
+		managed.WithTypedExternalConnector[*v1alpha1.Subscription](c),
+		managed.WithLogger(o.Logger.WithValues("controller", name)),
+		managed.WithRecorder(xpevent.NewAPIRecorder(mgr.GetEventRecorderFor(name))),
+		managed.WithPollInterval(DefaultInterval),
+		managed.WithPollIntervalHook(func(mg resource.Managed, _ time.Duration) time.Duration {
+			return Interval(mg.(*v1alpha1.Subscription), o.MinInterval)
+		}),
+		managed.WithManagementPolicies(),
+	)
+	b := ctrl.NewControllerManagedBy(mgr).
+		Named(name).
+		WithOptions(o.ForControllerRuntime()).
+		For(&v1alpha1.Subscription{}, builder.WithPredicates(resource.DesiredStateChanged()))
+	if o.Wake != nil {
+		b = b.WatchesRawSource(source.Channel(o.Wake, &handler.EnqueueRequestForObject{}))
+	}
+	return b.Complete(r)
+}
+
+// Interval is how often s is polled: its own interval, never under floor.
+func Interval(s *v1alpha1.Subscription, floor time.Duration) time.Duration {
+	d := DefaultInterval
+	if i := s.Spec.ForProvider.Interval; i != nil && i.Duration > 0 {
+		d = i.Duration
+	}
+	return max(d, floor)
+}
+
+type connector struct {
+	kube       client.Client
+	repos      *gitrepo.Cache
+	registries *registryClients
+}
+
+func (c *connector) Connect(ctx context.Context, s *v1alpha1.Subscription) (managed.TypedExternalClient[*v1alpha1.Subscription], error) {
+	creds, err := credentials.Resolve(ctx, c.kube, s)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := c.registries.For(creds.DockerConfigs)
+	if err != nil {
+		return nil, err
+	}
+	return &external{repo: c.repos.Repo(s.Spec.ForProvider.Repo.URL), auth: creds.Git, registry: reg, now: time.Now}, nil
+}
+
+type external struct {
+	repo     *gitrepo.Repo
+	auth     gitrepo.Auth
+	registry *registry.Client
+	now      func() time.Time
+}
+
+// Observe polls every source and records the newest change. A Subscription
+// has no external resource to create or update: everything happens here.
+func (e *external) Observe(ctx context.Context, s *v1alpha1.Subscription) (managed.ExternalObservation, error) {
+	if meta.WasDeleted(s) {
+		return managed.ExternalObservation{ResourceExists: false}, nil
+	}
+	p := s.Spec.ForProvider
+	policies, err := registry.Policies(p.Images)
+	if err != nil {
+		s.SetConditions(xpv2.Unavailable().WithMessage(err.Error()))
+		return managed.ExternalObservation{}, err
+	}
+	at := &s.Status.AtProvider
+	now := metav1.NewTime(e.now())
+	sources := map[string]v1alpha1.SourceStatus{}
+	for _, st := range at.Sources {
+		sources[st.Source] = st
+	}
+	var problems []string
+
+	images := e.pollImages(ctx, policies, at.Newest, sources, now, &problems)
+
+	commit := ""
+	if at.Newest != nil {
+		commit = at.Newest.Commit
+	}
+	if p.Git != nil || commit == "" {
+		var overlayChanges []v1alpha1.OverlayChange
+		commit, overlayChanges = e.pollSourceBranch(ctx, p, commit, sources, now, &problems)
+		at.OverlayChanges = append(at.OverlayChanges, overlayChanges...)
+		if n := len(at.OverlayChanges); n > maxOverlayChanges {
+			at.OverlayChanges = at.OverlayChanges[n-maxOverlayChanges:]
+		}
+	}
+
+	if commit != "" {
+		if id := v1alpha1.ChangeID(commit, images); at.Newest == nil || at.Newest.ID != id {
+			at.Newest = &v1alpha1.Change{ID: id, Commit: commit, Images: images, DiscoveredAt: &now}
+		}
+	}
+
+	at.Sources = at.Sources[:0]
+	for _, name := range sourceOrder(p) {
+		if st, ok := sources[name]; ok {
+			at.Sources = append(at.Sources, st)
+		}
+	}
+	if len(problems) > 0 {
+		s.SetConditions(xpv2.Unavailable().WithMessage(strings.Join(problems, "; ")))
+	} else {
+		s.SetConditions(xpv2.Available())
+	}
+	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true}, nil
+}
+
+// pollImages selects the newest image of every policy. A source that fails
+// keeps its last known image, and says why in its status.
+func (e *external) pollImages(ctx context.Context, policies []registry.Policy, newest *v1alpha1.Change, sources map[string]v1alpha1.SourceStatus, now metav1.Time, problems *[]string) []v1alpha1.Image {
+	known := map[string]v1alpha1.Image{}
+	if newest != nil {
+		for _, i := range newest.Images {
+			known[i.Repository] = i
+		}
+	}
+	images := make([]v1alpha1.Image, 0, len(policies))
+	for _, pol := range policies {
+		st := v1alpha1.SourceStatus{Source: pol.Repository, LastPolled: &now, Revision: sources[pol.Repository].Revision}
+		sel, err := e.registry.Select(ctx, pol)
+		if err != nil {
+			st.LastError = err.Error()
+			*problems = append(*problems, pol.Repository+": "+err.Error())
+			if i, ok := known[pol.Repository]; ok {
+				images = append(images, i)
+			}
+		} else {
+			img := sel.Image()
+			st.Revision = img.Tag + "@" + img.Digest
+			images = append(images, img)
+		}
+		sources[pol.Repository] = st
+	}
+	return images
+}
+
+// pollSourceBranch follows the source branch from the last head seen. It
+// returns the commit the newest change renders from, and the overlay-only
+// commits found on the way.
+func (e *external) pollSourceBranch(ctx context.Context, p v1alpha1.SubscriptionParameters, commit string, sources map[string]v1alpha1.SourceStatus, now metav1.Time, problems *[]string) (string, []v1alpha1.OverlayChange) {
+	url, branch := p.Repo.URL, sourceBranch(p)
+	st := v1alpha1.SourceStatus{Source: url, LastPolled: &now, Revision: sources[url].Revision}
+	defer func() { sources[url] = st }()
+	fail := func(msg string) (string, []v1alpha1.OverlayChange) {
+		st.LastError = msg
+		*problems = append(*problems, msg)
+		return commit, nil
+	}
+
+	if err := e.repo.Fetch(ctx, e.auth); err != nil {
+		return fail(fmt.Sprintf("cannot fetch spec.forProvider.repo.url: %s", err))
+	}
+	head, ok, err := e.repo.Head(branch)
+	if err != nil {
+		return fail(fmt.Sprintf("spec.forProvider.repo.sourceBranch %q: %s", branch, err))
+	}
+	if !ok {
+		return fail(fmt.Sprintf("spec.forProvider.repo.sourceBranch %q does not exist in %s: push it, or name another branch", branch, e.repo.URL()))
+	}
+	last := st.Revision
+	st.Revision = head
+	if commit == "" || last == "" {
+		return head, nil
+	}
+	if last == head {
+		return commit, nil
+	}
+	commits, err := e.repo.CommitsSince(last, head)
+	if errors.Is(err, gitrepo.ErrNotAncestor) || errors.Is(err, gitrepo.ErrCommitNotFound) {
+		// History was rewritten: what was seen is gone. Start again from the
+		// new head, and say so rather than guess which commits are new.
+		st.LastError = fmt.Sprintf("history of %s was rewritten (force push): %s is no longer an ancestor of %s; following %s from now on", branch, short(last), short(head), short(head))
+		return head, nil
+	}
+	if err != nil {
+		return fail(fmt.Sprintf("cannot read the history of %s: %s", branch, err))
+	}
+	overlays := make([]discover.Overlay, len(p.Overlays))
+	for i, o := range p.Overlays {
+		overlays[i] = discover.Overlay{Station: o.Station, Dir: o.Overlay}
+	}
+	c := discover.Classify(commits, overlays)
+	if c.Base != "" {
+		commit = c.Base
+	}
+	changes := make([]v1alpha1.OverlayChange, 0, len(c.Overlays))
+	for _, o := range c.Overlays {
+		changes = append(changes, v1alpha1.OverlayChange{Commit: o.Commit, Stations: o.Stations, DiscoveredAt: &now})
+	}
+	return commit, changes
+}
+
+func (e *external) Create(context.Context, *v1alpha1.Subscription) (managed.ExternalCreation, error) {
+	return managed.ExternalCreation{}, nil
+}
+
+func (e *external) Update(context.Context, *v1alpha1.Subscription) (managed.ExternalUpdate, error) {
+	return managed.ExternalUpdate{}, nil
+}
+
+func (e *external) Delete(context.Context, *v1alpha1.Subscription) (managed.ExternalDelete, error) {
+	return managed.ExternalDelete{}, nil
+}
+
+func (e *external) Disconnect(context.Context) error { return nil }
+
+func sourceBranch(p v1alpha1.SubscriptionParameters) string {
+	if p.Repo.SourceBranch == "" {
+		return "main"
+	}
+	return p.Repo.SourceBranch
+}
+
+func sourceOrder(p v1alpha1.SubscriptionParameters) []string {
+	names := make([]string, 0, len(p.Images)+1)
+	for _, i := range p.Images {
+		names = append(names, i.Repository)
+	}
+	return append(names, p.Repo.URL)
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
+
+// registryClients keeps one registry client, and so one tag→digest cache,
+// per set of pull secrets.
+type registryClients struct {
+	insecure []string
+	mu       sync.Mutex
+	clients  map[[sha256.Size]byte]*registry.Client
+}
+
+func newRegistryClients(insecure []string) *registryClients {
+	return &registryClients{insecure: insecure, clients: map[[sha256.Size]byte]*registry.Client{}}
+}
+
+func (r *registryClients) For(configs [][]byte) (*registry.Client, error) {
+	h := sha256.New()
+	for _, c := range configs {
+		h.Write(c)
+		h.Write([]byte{0})
+	}
+	var key [sha256.Size]byte
+	copy(key[:], h.Sum(nil))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c, ok := r.clients[key]; ok {
+		return c, nil
+	}
+	kc, err := registry.NewKeychain(configs...)
+	if err != nil {
+		return nil, errors.Wrap(err, "cannot read the registry pull secrets named by spec.registries")
+	}
+	c := registry.NewClient(registry.WithKeychain(kc), registry.WithInsecureRegistries(r.insecure...))
+	r.clients[key] = c
+	return c, nil
+}
