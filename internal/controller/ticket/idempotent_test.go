@@ -15,7 +15,8 @@ import (
 )
 
 // Reconciling a Ticket again for the change it already delivered makes no
-// commit and asks Argo CD for no second sync.
+// commit, asks Argo CD for no second sync, and makes no git request at all:
+// the cached clone already holds the rendered change.
 func TestTicketReconciledAgainMakesNoCommitAndNoSecondSync(t *testing.T) {
 	f := newFixture(t)
 	f.application("guestbook-dev", "env/dev")
@@ -35,8 +36,12 @@ func TestTicketReconciledAgainMakesNoCommitAndNoSecondSync(t *testing.T) {
 	commits := f.git.Log(t, f.repo, "env/dev")
 	opState, _, _ := unstructured.NestedMap(f.app("guestbook-dev").Object, "status", "operationState")
 
+	requests := f.git.Requests()
 	for _, token := range []string{"again-1", "again-2"} {
 		requestReconcile(t, key, token)
+	}
+	if n := f.git.Requests() - requests; n != 0 {
+		t.Errorf("two reconciles of a delivered change made %d git requests, want 0", n)
 	}
 
 	if diff := cmp.Diff(commits, f.git.Log(t, f.repo, "env/dev")); diff != "" {

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -33,7 +34,13 @@ type Server struct {
 	auth bool
 
 	stderr lockedBuffer
+
+	requests atomic.Int64
 }
+
+// Requests is how many HTTP requests the server has answered, so that tests
+// can prove a code path makes no git network call.
+func (s *Server) Requests() int64 { return s.requests.Load() }
 
 // lockedBuffer collects git http-backend's stderr, shown when a test fails.
 type lockedBuffer struct {
@@ -68,6 +75,9 @@ func WithBasicAuth(user, pass string) Option {
 func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	if _, err := os.Stat(HTTPBackend); err != nil {
+		if os.Getenv("K8STA_REQUIRE_INTEGRATION") == "1" {
+			t.Fatalf("git http-backend is required (K8STA_REQUIRE_INTEGRATION=1) but not available: %v", err)
+		}
 		t.Skipf("git http-backend not available: %v", err)
 	}
 	s := &Server{root: t.TempDir()}
@@ -104,6 +114,11 @@ func New(t testing.TB, opts ...Option) *Server {
 			backend.ServeHTTP(w, r)
 		})
 	}
+	served := h
+	h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.requests.Add(1)
+		served.ServeHTTP(w, r)
+	})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("cannot listen: %v", err)
