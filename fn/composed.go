@@ -48,11 +48,13 @@ func ParseTicket(r *structpb.Struct) *ObservedTicket { return parseTicket(r, nil
 
 // parseTicket reads an observed Ticket, decoding each change id once.
 func parseTicket(r *structpb.Struct, changes map[string]*v1alpha1.Change) *ObservedTicket {
+	st := obj(r, "status")
+	ap := obj(st, "atProvider")
 	t := &ObservedTicket{
 		Change:     decodeChangeCached(obj(r, "spec", "forProvider", "change"), changes),
-		LiveID:     str(r, "status", "atProvider", "change", "id"),
-		Phase:      str(r, "status", "atProvider", "phase"),
-		VerifiedAt: timestamp(r, "status", "atProvider", "verifiedAt"),
+		LiveID:     str(ap, "change", "id"),
+		Phase:      str(ap, "phase"),
+		VerifiedAt: timestamp(ap, "verifiedAt"),
 	}
 	if c := condition(r, "Ready"); c != nil {
 		t.Ready, t.ReadyReason, t.ReadyMessage = str(c, "status"), str(c, "reason"), str(c, "message")
@@ -154,12 +156,70 @@ func managed(kind, namespace string, forProvider map[string]*structpb.Value, pcr
 type Composer struct {
 	namespace string
 	changes   map[string]*structpb.Value
-	tracks    map[*Track][2]*structpb.Value
+	tracks    map[*Track][3]*structpb.Value
+	static    [3]*structpb.Value // apiVersion, kind Ticket, metadata
+	slab      slab
 }
 
 // NewComposer returns a Composer of resources in namespace.
 func NewComposer(namespace string) *Composer {
-	return &Composer{namespace: namespace, changes: map[string]*structpb.Value{}, tracks: map[*Track][2]*structpb.Value{}}
+	c := &Composer{namespace: namespace, changes: map[string]*structpb.Value{}, tracks: map[*Track][3]*structpb.Value{}}
+	c.static = [3]*structpb.Value{sv(apiVersionProvider), sv(kindTicket), structv(map[string]*structpb.Value{"namespace": sv(namespace)})}
+	return c
+}
+
+// A slab allocates the protobuf values of many Tickets in a few large
+// blocks rather than one by one.
+type slab struct {
+	vals    []structpb.Value
+	strs    []structpb.Value_StringValue
+	structs []structpb.Value_StructValue
+	objs    []structpb.Struct
+}
+
+const slabSize = 256
+
+func (a *slab) value() *structpb.Value {
+	if len(a.vals) == 0 {
+		a.vals = make([]structpb.Value, slabSize)
+	}
+	v := &a.vals[0]
+	a.vals = a.vals[1:]
+	return v
+}
+
+func (a *slab) str(s string) *structpb.Value {
+	if len(a.strs) == 0 {
+		a.strs = make([]structpb.Value_StringValue, slabSize)
+	}
+	w := &a.strs[0]
+	a.strs = a.strs[1:]
+	w.StringValue = s
+	v := a.value()
+	v.Kind = w
+	return v
+}
+
+func (a *slab) object(f map[string]*structpb.Value) *structpb.Struct {
+	if len(a.objs) == 0 {
+		a.objs = make([]structpb.Struct, slabSize)
+	}
+	o := &a.objs[0]
+	a.objs = a.objs[1:]
+	o.Fields = f
+	return o
+}
+
+func (a *slab) obj(f map[string]*structpb.Value) *structpb.Value {
+	if len(a.structs) == 0 {
+		a.structs = make([]structpb.Value_StructValue, slabSize)
+	}
+	w := &a.structs[0]
+	a.structs = a.structs[1:]
+	w.StructValue = a.object(f)
+	v := a.value()
+	v.Kind = w
+	return v
 }
 
 func (c *Composer) change(ch *v1alpha1.Change) *structpb.Value {
@@ -171,32 +231,41 @@ func (c *Composer) change(ch *v1alpha1.Change) *structpb.Value {
 	return v
 }
 
-// track is the repo and providerConfigRef of t.
-func (c *Composer) track(t *Track) (*structpb.Value, *structpb.Value) {
+// track is the name, repo and providerConfigRef of t.
+func (c *Composer) track(t *Track) [3]*structpb.Value {
 	v, ok := c.tracks[t]
 	if !ok {
-		v = [2]*structpb.Value{repo(t), providerConfigRef(t)}
+		v = [3]*structpb.Value{sv(t.Name), repo(t), providerConfigRef(t)}
 		c.tracks[t] = v
 	}
-	return v[0], v[1]
+	return v
 }
 
 // Ticket is the Ticket that delivers change ch to station s.
 func (c *Composer) Ticket(s *Stop, ch *v1alpha1.Change) *structpb.Struct {
-	apps := make([]*structpb.Value, 0, len(s.Station.Applications))
-	for _, a := range s.Station.Applications {
-		apps = append(apps, structv(map[string]*structpb.Value{"name": sv(a.Name), "namespace": sv(a.Namespace)}))
+	a := &c.slab
+	apps := make([]*structpb.Value, len(s.Station.Applications))
+	for i, app := range s.Station.Applications {
+		apps[i] = a.obj(map[string]*structpb.Value{"name": a.str(app.Name), "namespace": a.str(app.Namespace)})
 	}
-	r, pcr := c.track(s.Track)
-	return managed(kindTicket, c.namespace, map[string]*structpb.Value{
-		"track":        sv(s.Track.Name),
-		"station":      sv(s.Path),
-		"change":       c.change(ch),
-		"repo":         r,
-		"overlay":      sv(s.Station.Overlay),
-		"branch":       sv(s.Station.Branch),
-		"applications": listv(apps),
-	}, pcr)
+	t := c.track(s.Track)
+	return a.object(map[string]*structpb.Value{
+		"apiVersion": c.static[0],
+		"kind":       c.static[1],
+		"metadata":   c.static[2],
+		"spec": a.obj(map[string]*structpb.Value{
+			"forProvider": a.obj(map[string]*structpb.Value{
+				"track":        t[0],
+				"station":      a.str(s.Path),
+				"change":       c.change(ch),
+				"repo":         t[1],
+				"overlay":      a.str(s.Station.Overlay),
+				"branch":       a.str(s.Station.Branch),
+				"applications": listv(apps),
+			}),
+			"providerConfigRef": t[2],
+		}),
+	})
 }
 
 // DesiredTicket is the Ticket that delivers change c to station s.

@@ -101,11 +101,12 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	// 3. Work out every station's change from the observed Subscription
 	// and Tickets.
 	now := f.now()
-	p := Progress(x, ParseObserved(observed), now)
+	o := ParseObserved(observed)
+	p := Progress(x, o, now)
 
 	// 4. Compose the Subscription and a Ticket for every station a change
 	// has reached.
-	desired := desiredResources(rsp)
+	desired := desiredResources(rsp, len(p.Stations)+1)
 	c := NewComposer(namespace)
 	desired[NameSubscription] = &fnv1.Resource{Resource: DesiredSubscription(namespace, root, x.Stops), Ready: ready(observed[NameSubscription])}
 	for _, st := range p.Stations {
@@ -113,7 +114,11 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 			continue
 		}
 		n := TicketName(st.Stop.Path)
-		desired[n] = &fnv1.Resource{Resource: c.Ticket(st.Stop, st.Change), Ready: ready(observed[n])}
+		r := &fnv1.Resource{Resource: c.Ticket(st.Stop, st.Change), Ready: fnv1.Ready_READY_FALSE}
+		if o.Tickets[st.Stop.Path].IsReady() {
+			r.Ready = fnv1.Ready_READY_TRUE
+		}
+		desired[n] = r
 	}
 
 	// 5. Report each station and what holds the Track back, and come back
@@ -169,7 +174,7 @@ func invalid(rsp *fnv1.RunFunctionResponse, xr *structpb.Struct, observed map[st
 // passThrough keeps every observed composed resource and the stations'
 // status as they are.
 func passThrough(rsp *fnv1.RunFunctionResponse, xr *structpb.Struct, observed map[string]*fnv1.Resource) *fnv1.RunFunctionResponse {
-	desired := desiredResources(rsp)
+	desired := desiredResources(rsp, len(observed))
 	for n, r := range observed {
 		if _, ok := desired[n]; !ok {
 			desired[n] = PassThrough(r.GetResource())
@@ -181,12 +186,12 @@ func passThrough(rsp *fnv1.RunFunctionResponse, xr *structpb.Struct, observed ma
 	return rsp
 }
 
-func desiredResources(rsp *fnv1.RunFunctionResponse) map[string]*fnv1.Resource {
+func desiredResources(rsp *fnv1.RunFunctionResponse, size int) map[string]*fnv1.Resource {
 	if rsp.Desired == nil {
 		rsp.Desired = &fnv1.State{}
 	}
 	if rsp.Desired.Resources == nil {
-		rsp.Desired.Resources = map[string]*fnv1.Resource{}
+		rsp.Desired.Resources = make(map[string]*fnv1.Resource, size)
 	}
 	return rsp.Desired.Resources
 }

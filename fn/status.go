@@ -91,6 +91,7 @@ func StationsStatus(p *Progression, prev []*structpb.Value, now time.Time) *stru
 		old[str(v.GetStructValue(), "path")] = v.GetStructValue()
 	}
 	out := make([]*structpb.Value, 0, len(p.Stations))
+	nowv := timev(now)
 	for _, st := range p.Stations {
 		id := ""
 		if st.Change != nil {
@@ -100,7 +101,7 @@ func StationsStatus(p *Progression, prev []*structpb.Value, now time.Time) *stru
 		if id != "" {
 			f["change"] = sv(id)
 		}
-		since := timev(now)
+		since := nowv
 		if o := old[st.Stop.Path]; o != nil && str(o, "change") == id && str(o, "phase") == st.Phase && str(o, "since") != "" {
 			since = sv(str(o, "since"))
 		}

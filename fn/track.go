@@ -2,7 +2,6 @@ package fn
 
 import (
 	"fmt"
-	"regexp"
 	"time"
 
 	"google.golang.org/protobuf/types/known/structpb"
@@ -60,7 +59,18 @@ type TrackError struct {
 
 func (e TrackError) Error() string { return e.Message }
 
-var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+// isDNSLabel reports whether s is a DNS label (RFC 1123).
+func isDNSLabel(s string) bool {
+	if len(s) == 0 || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
 
 // ParseTrack reads and validates a Track's spec and applies its defaults.
 // The XRD validates the same rules; they are checked again here because
@@ -119,7 +129,7 @@ func parseStation(v *structpb.Struct) (Station, error) {
 		Tracks:  strs(v, "tracks"),
 		Pin:     str(v, "pin"),
 	}
-	if !dnsLabel.MatchString(s.Name) || len(s.Name) > 63 {
+	if !isDNSLabel(s.Name) {
 		return s, fmt.Errorf("name %q is not a DNS label (lower-case letters, digits and '-', at most 63)", s.Name)
 	}
 	if s.Branch == "" {
