@@ -241,3 +241,35 @@ var overlayCommit = "0123456789abcdef0123456789abcdef01234567"
 func overlaid(c *v1alpha1.Change) *v1alpha1.Change {
 	return &v1alpha1.Change{ID: v1alpha1.ChangeID(overlayCommit, c.Images), Commit: overlayCommit, Images: c.Images, DiscoveredAt: c.DiscoveredAt}
 }
+
+func TestIdentity(t *testing.T) {
+	cases := map[string]struct {
+		reason   string
+		xr       string
+		name, ns string
+	}{
+		"Namespaced": {
+			reason: "A Track XR is named and namespaced as it is.",
+			xr:     `{metadata: {name: guestbook, namespace: team-a}}`,
+			name:   "guestbook", ns: "team-a",
+		},
+		"LegacyClaim": {
+			reason: "A legacy XTrack takes its claim's name and namespace.",
+			xr:     `{metadata: {name: guestbook-xk2v9, labels: {crossplane.io/claim-name: guestbook, crossplane.io/claim-namespace: team-a}}}`,
+			name:   "guestbook", ns: "team-a",
+		},
+		"LegacyWithoutClaim": {
+			reason: "An XTrack created without a claim has no namespace for its Tickets.",
+			xr:     `{metadata: {name: guestbook-xk2v9}}`,
+			name:   "guestbook-xk2v9", ns: "",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			n, ns := identity(y(t, tc.xr))
+			if diff := cmp.Diff([]string{tc.name, tc.ns}, []string{n, ns}); diff != "" {
+				t.Errorf("%s\nidentity(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
