@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"time"
@@ -12,7 +13,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
@@ -23,6 +26,7 @@ import (
 	"github.com/k8sta/k8sta/apis"
 	"github.com/k8sta/k8sta/internal/argocd"
 	xcontroller "github.com/k8sta/k8sta/internal/controller"
+	"github.com/k8sta/k8sta/internal/controller/subscription"
 	"github.com/k8sta/k8sta/internal/gitrepo"
 )
 
@@ -37,6 +41,7 @@ type cli struct {
 	HealthAddress    string        `default:":8081" help:"Address the health probes bind to."`
 	LeaderElection   bool          `help:"Use leader election, for running more than one replica."`
 
+	WebhookAddress          string        `default:":8090" help:"Address the webhook receiver binds to (registries and git hosts post to /hook/<kind>/...)."`
 	MinSubscriptionInterval time.Duration `default:"30s" help:"The floor under every Subscription's poll interval."`
 	InsecureRegistry        []string      `help:"A registry host (host:port) reached over plain HTTP; repeat for more. Loopback registries always are."`
 }
@@ -77,6 +82,13 @@ func (c *cli) run() error {
 	if err != nil {
 		return err
 	}
+	wake := make(chan event.GenericEvent, 1024)
+	receiver := subscription.NewWebhookReceiver(mgr.GetAPIReader(), wake)
+	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		return receiver.ListenAndServe(ctx, c.WebhookAddress)
+	})); err != nil {
+		return err
+	}
 	o := xcontroller.Options{
 		Options: controller.Options{
 			Logger:                  log,
@@ -89,6 +101,7 @@ func (c *cli) run() error {
 		Author:                  gitrepo.Signature{Name: c.AuthorName, Email: c.AuthorEmail},
 		MinSubscriptionInterval: c.MinSubscriptionInterval,
 		InsecureRegistries:      c.InsecureRegistry,
+		WakeSubscriptions:       wake,
 	}
 	if err := xcontroller.Setup(mgr, o); err != nil {
 		return err

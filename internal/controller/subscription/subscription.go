@@ -107,6 +107,9 @@ func (c *connector) Connect(ctx context.Context, s *v1alpha1.Subscription) (mana
 	if err != nil {
 		return nil, err
 	}
+	if err := ensureWebhookSecret(ctx, c.kube, s); err != nil {
+		return nil, err
+	}
 	return &external{repo: c.repos.Repo(s.Spec.ForProvider.Repo.URL), auth: creds.Git, registry: reg, now: time.Now}, nil
 }
 
@@ -130,6 +133,7 @@ func (e *external) Observe(ctx context.Context, s *v1alpha1.Subscription) (manag
 		return managed.ExternalObservation{}, err
 	}
 	at := &s.Status.AtProvider
+	at.WebhookURLs = WebhookURLs(s)
 	now := metav1.NewTime(e.now())
 	sources := map[string]v1alpha1.SourceStatus{}
 	for _, st := range at.Sources {
