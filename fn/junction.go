@@ -147,12 +147,12 @@ func (e *expander) section(t *Track, s *Station, name string, stack []string, de
 
 // duplicates reports stations that write one rendered branch.
 func (e *expander) duplicates(stops []*Stop) {
-	first := make(map[string]string, len(stops))
+	first := make(map[[2]string]string, len(stops))
 	for _, s := range stops {
 		if !s.HasTicket() {
 			continue
 		}
-		k := s.Track.Repo.URL + "\x00" + s.Station.Branch
+		k := [2]string{s.Track.Repo.URL, s.Station.Branch}
 		if p, ok := first[k]; ok {
 			e.fail(ReasonDuplicateBranch, "stations %s and %s both write rendered branch %s of %s: set branch on one of them",
 				p, s.Path, s.Station.Branch, s.Track.Repo.URL)
