@@ -62,35 +62,68 @@ var (
 // "ssh://git@github.com:22/acme/app" all give "github.com/acme/app".
 func NormalizeGitURL(s string) string {
 	s = strings.ToLower(strings.TrimSpace(s))
-	scp := false
-	if i := strings.Index(s, "://"); i >= 0 {
-		s = s[i+3:]
-	} else if c := strings.IndexByte(s, ':'); c >= 0 && (strings.IndexByte(s, '/') < 0 || c < strings.IndexByte(s, '/')) {
-		scp = true // user@host:path
-	}
 	if i := strings.IndexAny(s, "?#"); i >= 0 {
 		s = s[:i]
 	}
+	slash := strings.IndexByte(s, '/')
+	scp := false
+	if i := strings.Index(s, "://"); i >= 0 && (slash < 0 || i < slash) {
+		s = s[i+3:]
+	} else if c := colonOutsideBrackets(s); c >= 0 && (slash < 0 || c < slash) {
+		scp = true // user@host:path
+	}
 	var host, path string
 	if scp {
-		host, path, _ = strings.Cut(s, ":")
+		c := colonOutsideBrackets(s)
+		host, path = s[:c], s[c+1:]
 	} else {
 		host, path, _ = strings.Cut(s, "/")
 	}
 	if i := strings.LastIndexByte(host, '@'); i >= 0 {
 		host = host[i+1:]
 	}
-	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
-		host = host[:i]
+	if strings.HasPrefix(host, "[") {
+		if i := strings.IndexByte(host, ']'); i >= 0 {
+			host = host[:i+1]
+		}
+	} else {
+		host, _, _ = strings.Cut(host, ":") // drop a port
 	}
 	host = strings.TrimSpace(host)
-	path = strings.Trim(strings.TrimSpace(path), "/")
-	path = strings.TrimSuffix(path, ".git")
-	path = strings.Trim(strings.TrimSpace(path), "/")
+	// Trim slashes, spaces and ".git" until none is left, so that a
+	// normalized URL normalizes to itself.
+	for {
+		trimmed := strings.TrimSuffix(strings.Trim(strings.TrimSpace(path), "/"), ".git")
+		if trimmed == path {
+			break
+		}
+		path = trimmed
+	}
 	if path == "" {
 		return host
 	}
 	return host + "/" + path
+}
+
+// colonOutsideBrackets is the index of the first ':' that is not inside an
+// IPv6 literal ([::1]), or -1.
+func colonOutsideBrackets(s string) int {
+	depth := 0
+	for i, r := range s {
+		switch r {
+		case '[':
+			depth++
+		case ']':
+			if depth > 0 {
+				depth--
+			}
+		case ':':
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 // appendUnique appends normalized, non-empty values not yet present.
