@@ -10,6 +10,15 @@ export K8STA_CACHE := $(CACHE)
 FUZZTIME ?= 10s
 GO_TEST_FLAGS ?= -timeout 30m
 
+# The version of every package and runtime image, in one place: binaries
+# (-X main.version), image labels, image tags and .xpkg names. A tag v* gives
+# `git describe` (v0.1.0, v0.1.0-3-gabc1234-dirty); without one, a semver
+# prerelease of v0.0.0 naming the commit (v0.0.0-gabc1234[-dirty]), which
+# `>=v0.0.0-0` accepts. Override: make xpkg VERSION=v0.1.0
+VERSION ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null || \
+  echo "v0.0.0-g$$(git rev-parse --short=7 HEAD 2>/dev/null || echo unknown)$$(git diff --quiet HEAD -- 2>/dev/null || echo -dirty)")
+VERSION := $(VERSION)
+
 .PHONY: all
 all: generate build
 
@@ -22,6 +31,57 @@ generate: ## Generate deepcopy functions, CRDs and managed-resource methods.
 build: ## Build the provider and function binaries into bin/.
 	CGO_ENABLED=0 go build -trimpath -o bin/provider ./cmd/provider
 	CGO_ENABLED=0 go build -trimpath -o bin/function ./cmd/function
+
+# Packages and runtime images: no Docker, no registry. The runtime images are
+# described by cluster/images/<name>/image.yaml and built by cluster/images/build;
+# `crossplane xpkg build` (the CLI from hack/crossplane-cli.sh) embeds them.
+OUTPUT ?= _output
+IMAGE_GOOS ?= linux
+IMAGE_GOARCH ?= amd64
+IMAGE_SOURCE ?= https://github.com/k8sta/k8sta
+CA_CERTIFICATES ?= /etc/ssl/certs/ca-certificates.crt
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+GIT_COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+IMAGE_LDFLAGS ?= -s -w -X main.version=$(VERSION)
+IMAGE_BIN := $(OUTPUT)/bin/$(IMAGE_GOOS)_$(IMAGE_GOARCH)
+XPKG_STAGE := $(OUTPUT)/xpkg/stage
+
+.PHONY: images
+images: ## Build the provider and function runtime images into _output/images/ (no Docker).
+	@mkdir -p $(IMAGE_BIN) $(OUTPUT)/images
+	for b in provider function; do \
+	  GOOS=$(IMAGE_GOOS) GOARCH=$(IMAGE_GOARCH) CGO_ENABLED=0 \
+	    go build -trimpath -ldflags '$(IMAGE_LDFLAGS)' -o $(IMAGE_BIN)/$$b ./cmd/$$b || exit 1; \
+	done
+	go build -o $(OUTPUT)/bin/image-build ./cluster/images/build
+	for b in provider function; do \
+	  $(OUTPUT)/bin/image-build image -spec cluster/images/$$b-k8sta/image.yaml -binary $(IMAGE_BIN)/$$b \
+	    -version $(VERSION) -source $(IMAGE_SOURCE) -revision '$(GIT_COMMIT)' -created $(SOURCE_DATE_EPOCH) \
+	    -ca-certificates $(CA_CERTIFICATES) -o $(OUTPUT)/images/$$b-k8sta.tar || exit 1; \
+	done
+
+.PHONY: xpkg
+xpkg: images ## Build provider-, function- and configuration-k8sta into _output/xpkg/<name>-$(VERSION).xpkg and check them.
+	@# The provider's root is staged: crossplane.yaml + the generated CRDs, and
+	@# nothing else (xpkg build walks every subdirectory of --package-root).
+	@# --examples-root names a directory that never exists: examples/ holds
+	@# render fixtures, not install examples.
+	rm -rf $(XPKG_STAGE) && mkdir -p $(XPKG_STAGE)/provider/crds
+	cp package/provider/crossplane.yaml $(XPKG_STAGE)/provider/
+	cp package/crds/*.yaml $(XPKG_STAGE)/provider/crds/
+	xp=$$(hack/crossplane-cli.sh) && noex=$(XPKG_STAGE)/no-examples && \
+	$$xp xpkg build --package-root=$(XPKG_STAGE)/provider --examples-root=$$noex \
+	  --embed-runtime-image-tarball=$(OUTPUT)/images/provider-k8sta.tar -o $(OUTPUT)/xpkg/provider-k8sta-$(VERSION).xpkg && \
+	$$xp xpkg build --package-root=package/function --examples-root=$$noex \
+	  --embed-runtime-image-tarball=$(OUTPUT)/images/function-k8sta.tar -o $(OUTPUT)/xpkg/function-k8sta-$(VERSION).xpkg && \
+	$$xp xpkg build --package-root=package/configuration --examples-root=$$noex \
+	  -o $(OUTPUT)/xpkg/configuration-k8sta-$(VERSION).xpkg
+	$(OUTPUT)/bin/image-build check -kind Provider -name provider-k8sta -want-kinds CustomResourceDefinition \
+	  -spec cluster/images/provider-k8sta/image.yaml -version $(VERSION) $(OUTPUT)/xpkg/provider-k8sta-$(VERSION).xpkg
+	$(OUTPUT)/bin/image-build check -kind Function -name function-k8sta \
+	  -spec cluster/images/function-k8sta/image.yaml -version $(VERSION) $(OUTPUT)/xpkg/function-k8sta-$(VERSION).xpkg
+	$(OUTPUT)/bin/image-build check -kind Configuration -name configuration-k8sta \
+	  -want-kinds CompositeResourceDefinition,Composition $(OUTPUT)/xpkg/configuration-k8sta-$(VERSION).xpkg
 
 .PHONY: lint
 lint: ## gofmt, go vet, and a check that generated files are not stale.
