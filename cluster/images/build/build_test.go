@@ -23,9 +23,18 @@ import (
 
 var (
 	tinyOnce sync.Once
+	tinyDir  string
 	tinyPath string
 	tinyErr  error
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if tinyDir != "" {
+		_ = os.RemoveAll(tinyDir)
+	}
+	os.Exit(code)
+}
 
 // tinyBinary builds (once) a static linux/amd64 Go program that does nothing.
 func tinyBinary(t *testing.T) string {
@@ -36,6 +45,7 @@ func tinyBinary(t *testing.T) string {
 			tinyErr = err
 			return
 		}
+		tinyDir = dir
 		src := filepath.Join(dir, "src")
 		if err := os.MkdirAll(src, 0o750); err != nil {
 			tinyErr = err
