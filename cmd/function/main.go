@@ -10,6 +10,9 @@ import (
 	"github.com/k8sta/k8sta/fn"
 )
 
+// version is set at build time (make images: -X main.version).
+var version = "dev"
+
 // CLI of function-k8sta, as function-template-go has it.
 type CLI struct {
 	Debug bool `help:"Emit debug logs in addition to info logs." short:"d"`
@@ -28,6 +31,7 @@ func (c *CLI) Run() error {
 	if err != nil {
 		return err
 	}
+	log.Info("starting function-k8sta", "version", version, "address", c.Address)
 	return function.Serve(fn.New(fn.WithLogger(log)),
 		function.Listen(c.Network, c.Address),
 		function.MTLSCertificates(c.TLSCertsDir),

@@ -30,6 +30,9 @@ import (
 	"github.com/k8sta/k8sta/internal/gitrepo"
 )
 
+// version is set at build time (make images: -X main.version).
+var version = "dev"
+
 type cli struct {
 	Debug            bool          `help:"Log at debug level."`
 	Poll             time.Duration `default:"1m" help:"How often each resource is re-checked when no watch event arrives (the safety net)."`
@@ -106,6 +109,6 @@ func (c *cli) run() error {
 	if err := xcontroller.Setup(mgr, o); err != nil {
 		return err
 	}
-	log.Info("starting provider-k8sta", "cacheDir", c.CacheDir)
+	log.Info("starting provider-k8sta", "version", version, "cacheDir", c.CacheDir, "webhookAddress", c.WebhookAddress)
 	return mgr.Start(ctrl.SetupSignalHandler())
 }
