@@ -115,7 +115,8 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		}
 		n := TicketName(st.Stop.Path)
 		r := &fnv1.Resource{Resource: c.Ticket(st.Stop, st.Change), Ready: fnv1.Ready_READY_FALSE}
-		if o.Tickets[st.Stop.Path].IsReady() {
+		// Ready for the change it is given now, not the one before it.
+		if t := o.Tickets[st.Stop.Path]; t.IsReady() && t.LiveID == st.Change.ID && t.Change != nil && t.Change.ID == st.Change.ID {
 			r.Ready = fnv1.Ready_READY_TRUE
 		}
 		desired[n] = r

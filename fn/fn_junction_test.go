@@ -114,7 +114,7 @@ func TestRunFunctionJunctions(t *testing.T) {
 				"ticket-regions.guestbook-us.us-staging": jt(t, "guestbook-us", "regions.guestbook-us.us-staging", A, rFalse),
 				"ticket-regions.guestbook-us.us-prod":    jt(t, "guestbook-us", "regions.guestbook-us.us-prod", Z, rTrue),
 				"ticket-regions.guestbook-eu.eu-staging": jt(t, "guestbook-eu", "regions.guestbook-eu.eu-staging", A, rTrue),
-				"ticket-regions.guestbook-eu.eu-prod":    jt(t, "guestbook-eu", "regions.guestbook-eu.eu-prod", A, rTrue),
+				"ticket-regions.guestbook-eu.eu-prod":    jt(t, "guestbook-eu", "regions.guestbook-eu.eu-prod", A, rFalse),
 			}, stationsWant(t, "dev "+A.ID+" Verified",
 				"regions.guestbook-us.us-staging "+A.ID+" Failed", "regions.guestbook-us.us-prod "+Z.ID+" Verified",
 				"regions.guestbook-eu.eu-staging "+A.ID+" Verified", "regions.guestbook-eu.eu-prod "+A.ID+" Pending"),

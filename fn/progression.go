@@ -230,8 +230,15 @@ func (p *progressor) overlay(path string, c *v1alpha1.Change) *v1alpha1.Change {
 	if c == nil {
 		return nil
 	}
+	base := p.baseOf(path, c)
 	for _, oc := range p.overlays[path] {
 		if !before(c.DiscoveredAt, oc.DiscoveredAt) || oc.Commit == c.Commit {
+			continue
+		}
+		// The overlay commit's tree holds the base before it: only a station
+		// that already holds that base may render it, or a base change would
+		// skip the stations in front of it.
+		if oc.BaseCommit != "" && oc.BaseCommit != base {
 			continue
 		}
 		// The derived change keeps the discovery time of the change it is
@@ -240,6 +247,17 @@ func (p *progressor) overlay(path string, c *v1alpha1.Change) *v1alpha1.Change {
 		c = &v1alpha1.Change{ID: v1alpha1.ChangeID(oc.Commit, c.Images), Commit: oc.Commit, Images: c.Images, DiscoveredAt: c.DiscoveredAt}
 	}
 	return c
+}
+
+// baseOf is the base commit of c: the commit itself for a change from
+// upstream, the base of the overlay commit for an overlay-only change.
+func (p *progressor) baseOf(path string, c *v1alpha1.Change) string {
+	for _, oc := range p.overlays[path] {
+		if oc.Commit == c.Commit && oc.BaseCommit != "" {
+			return oc.BaseCommit
+		}
+	}
+	return c.Commit
 }
 
 // isOverlay reports whether c is an overlay-only change of the station at

@@ -132,6 +132,20 @@ func TestProgress(t *testing.T) {
 			}},
 			want: want{changes: map[string]string{"dev": id(C)}, phases: map[string]string{"dev": v1alpha1.PhaseVerified}},
 		},
+		"OverlayOnANewerBaseWaitsForIt": {
+			reason: "An overlay-only commit made on top of base B does not reach a station that still holds A: B's base would skip dev's verification.",
+			root:   trackYAML("t", true, st("dev"), st("prod")),
+			observed: Observed{Subscription: &ObservedSubscription{Newest: B, OverlayChanges: []v1alpha1.OverlayChange{
+				{Commit: overlayCommit, BaseCommit: B.Commit, Stations: []string{"prod"}, DiscoveredAt: ago(30 * time.Minute)},
+			}}, Tickets: map[string]*ObservedTicket{
+				"dev": {Change: B, Phase: v1alpha1.PhaseProgressing, Ready: "False"}, "prod": verified(A, time.Hour),
+			}},
+			want: want{
+				changes: map[string]string{"dev": id(B), "prod": id(A)},
+				phases:  map[string]string{"dev": v1alpha1.PhaseProgressing, "prod": v1alpha1.PhaseVerified},
+				holds:   []Hold{{Path: "dev", Reason: ReasonProgressing, Message: "dev: Ticket not Ready for change " + B.ID + ": no Ready condition yet"}},
+			},
+		},
 		"OverlayReappliedOnNewerChange": {
 			reason: "A newer change from upstream replaces the overlay-only change, which is then applied on top if it is newer still.",
 			root:   trackYAML("t", true, st("dev"), st("prod")),

@@ -88,6 +88,11 @@ type SubscriptionParameters struct {
 // overlays: it goes to those stations directly.
 type OverlayChange struct {
 	Commit string `json:"commit"`
+	// BaseCommit is the last base commit before Commit: a station takes the
+	// overlay change only while it holds that base, so that no base change
+	// reaches it before the stations in front of it verified it.
+	// +optional
+	BaseCommit string `json:"baseCommit,omitempty"`
 	// +listType=atomic
 	Stations     []string     `json:"stations"`
 	DiscoveredAt *metav1.Time `json:"discoveredAt,omitempty"`

@@ -10,12 +10,13 @@ import (
 
 	"github.com/alecthomas/kong"
 	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
@@ -76,7 +77,10 @@ func (c *cli) run() error {
 		return err
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
+		Scheme: scheme,
+		// Secrets are read one at a time, when a ProviderConfig names them:
+		// caching them would mean watching every Secret of the cluster.
+		Client:                 client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
 		Metrics:                metricsserver.Options{BindAddress: c.MetricsAddress},
 		HealthProbeBindAddress: c.HealthAddress,
 		LeaderElection:         c.LeaderElection,
@@ -87,7 +91,7 @@ func (c *cli) run() error {
 	}
 	wake := make(chan event.GenericEvent, 1024)
 	receiver := subscription.NewWebhookReceiver(mgr.GetAPIReader(), wake)
-	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+	if err := mgr.Add(everyReplica(func(ctx context.Context) error {
 		return receiver.ListenAndServe(ctx, c.WebhookAddress)
 	})); err != nil {
 		return err
@@ -112,3 +116,11 @@ func (c *cli) run() error {
 	log.Info("starting provider-k8sta", "version", version, "cacheDir", c.CacheDir, "webhookAddress", c.WebhookAddress)
 	return mgr.Start(ctrl.SetupSignalHandler())
 }
+
+// everyReplica runs on every replica, leader or not, so that a webhook sent
+// to any replica is answered; only the leader's controllers act on it.
+type everyReplica func(ctx context.Context) error
+
+func (f everyReplica) Start(ctx context.Context) error { return f(ctx) }
+
+func (everyReplica) NeedLeaderElection() bool { return false }

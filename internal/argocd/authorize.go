@@ -143,13 +143,17 @@ func NormalizeRepoURL(u string) string {
 			host, userinfo = userinfo, ""
 		}
 		authority = strings.ToLower(host)
-		if hasUser {
+		scheme = strings.ToLower(scheme)
+		// A password or token in the URL is a credential, never part of
+		// the repository's identity; over HTTP the user name is not either.
+		userinfo, _, _ = strings.Cut(userinfo, ":")
+		if hasUser && scheme != "http" && scheme != "https" {
 			authority = userinfo + "@" + authority
 		}
 		if path != "" {
 			authority += "/" + path
 		}
-		return strings.ToLower(scheme) + "://" + authority
+		return scheme + "://" + authority
 	}
 	// scp-like: [user@]host:path
 	if hostPart, path, ok := strings.Cut(u, ":"); ok && !strings.Contains(hostPart, "/") {

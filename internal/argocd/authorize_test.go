@@ -176,16 +176,18 @@ func TestAuthorize(t *testing.T) {
 
 func TestNormalizeRepoURL(t *testing.T) {
 	cases := map[string]string{
-		"https://GitHub.com/Acme/X.git":         "https://github.com/Acme/X",
-		"HTTPS://github.com/acme/x/":            "https://github.com/acme/x",
-		"https://github.com/acme/x.git/":        "https://github.com/acme/x",
-		" https://github.com/acme/x ":           "https://github.com/acme/x",
-		"https://User@GitHub.com:443/acme/x":    "https://User@github.com:443/acme/x",
-		"ssh://git@GitHub.com/acme/x.git":       "ssh://git@github.com/acme/x",
-		"git@GitHub.com:acme/x.git":             "git@github.com:acme/x",
-		"GitHub.com:acme/x":                     "github.com:acme/x",
-		"file:///srv/git/Guestbook-Config.git/": "file:///srv/git/Guestbook-Config",
-		"/srv/git/x.git":                        "/srv/git/x",
+		"https://GitHub.com/Acme/X.git":          "https://github.com/Acme/X",
+		"HTTPS://github.com/acme/x/":             "https://github.com/acme/x",
+		"https://github.com/acme/x.git/":         "https://github.com/acme/x",
+		" https://github.com/acme/x ":            "https://github.com/acme/x",
+		"https://User@GitHub.com:443/acme/x":     "https://github.com:443/acme/x",
+		"https://x-access-token:s3cr3t@h/acme/x": "https://h/acme/x",
+		"ssh://git:s3cr3t@h/acme/x":              "ssh://git@h/acme/x",
+		"ssh://git@GitHub.com/acme/x.git":        "ssh://git@github.com/acme/x",
+		"git@GitHub.com:acme/x.git":              "git@github.com:acme/x",
+		"GitHub.com:acme/x":                      "github.com:acme/x",
+		"file:///srv/git/Guestbook-Config.git/":  "file:///srv/git/Guestbook-Config",
+		"/srv/git/x.git":                         "/srv/git/x",
 	}
 	for in, want := range cases {
 		if diff := cmp.Diff(want, NormalizeRepoURL(in)); diff != "" {

@@ -21,6 +21,8 @@ type Overlay struct {
 type OverlayCommit struct {
 	Commit   string
 	Stations []string
+	// Base is the last base commit before Commit.
+	Base string
 }
 
 // Classified is a run of source-branch commits, sorted by what they touch.
@@ -32,21 +34,21 @@ type Classified struct {
 	Overlays []OverlayCommit
 }
 
-// Classify sorts commits (oldest first) by the paths they change. K8sTA's
-// own commits, known by their trailer, are skipped: they are never a human's
-// change.
-func Classify(commits []gitrepo.Commit, overlays []Overlay) Classified {
+// Classify sorts commits (oldest first) by the paths they change; base is
+// the last base commit before them. K8sTA's own commits, known by their
+// trailer, are skipped: they are never a human's change.
+func Classify(commits []gitrepo.Commit, overlays []Overlay, base string) Classified {
 	var c Classified
 	for _, cm := range commits {
 		if render.IsOwnCommit(cm.Message) || len(cm.Paths) == 0 {
 			continue
 		}
-		stations, base := owners(cm.Paths, overlays)
-		if base {
-			c.Base = cm.Hash
+		stations, touchesBase := owners(cm.Paths, overlays)
+		if touchesBase {
+			c.Base, base = cm.Hash, cm.Hash
 			continue
 		}
-		c.Overlays = append(c.Overlays, OverlayCommit{Commit: cm.Hash, Stations: stations})
+		c.Overlays = append(c.Overlays, OverlayCommit{Commit: cm.Hash, Stations: stations, Base: base})
 	}
 	return c
 }

@@ -34,13 +34,24 @@ func TestClassify(t *testing.T) {
 		},
 		"OverlayOnly": {
 			commits: []gitrepo.Commit{{Hash: "o1", Message: "eu replicas", Paths: []string{"overlays/eu/replicas.yaml"}}},
-			want:    Classified{Overlays: []OverlayCommit{{Commit: "o1", Stations: []string{"regions.guestbook-eu.prod"}}}},
+			want:    Classified{Overlays: []OverlayCommit{{Commit: "o1", Stations: []string{"regions.guestbook-eu.prod"}, Base: "b0"}}},
 		},
 		"TwoOverlays": {
 			commits: []gitrepo.Commit{{Hash: "o1", Message: "both", Paths: []string{"overlays/eu/a.yaml", "overlays/us/a.yaml"}}},
 			want: Classified{Overlays: []OverlayCommit{{Commit: "o1", Stations: []string{
 				"regions.guestbook-eu.prod", "regions.guestbook-us.prod",
-			}}}},
+			}, Base: "b0"}}},
+		},
+		"OverlayAfterBaseKeepsThatBase": {
+			commits: []gitrepo.Commit{
+				{Hash: "o1", Message: "dev before", Paths: []string{"overlays/dev/a.yaml"}},
+				{Hash: "b1", Message: "base", Paths: []string{"base/a.yaml"}},
+				{Hash: "o2", Message: "dev after", Paths: []string{"overlays/dev/a.yaml"}},
+			},
+			want: Classified{Base: "b1", Overlays: []OverlayCommit{
+				{Commit: "o1", Stations: []string{"dev"}, Base: "b0"},
+				{Commit: "o2", Stations: []string{"dev"}, Base: "b1"},
+			}},
 		},
 		"MixedIsBase": {
 			commits: []gitrepo.Commit{{Hash: "m1", Message: "mixed", Paths: []string{"base/a.yaml", "overlays/dev/a.yaml"}}},
@@ -63,7 +74,7 @@ func TestClassify(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got := Classify(tc.commits, overlays)
+			got := Classify(tc.commits, overlays, "b0")
 			if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("Classify: -want +got:\n%s", diff)
 			}

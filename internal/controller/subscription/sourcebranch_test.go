@@ -26,7 +26,7 @@ func TestSubscriptionClassifiesSourceBranchCommits(t *testing.T) {
 	if got.Newest.ID != first.ID {
 		t.Errorf("an overlay-only commit changed the newest change: %s → %s", first.ID, got.Newest.ID)
 	}
-	if diff := cmp.Diff([]v1alpha1.OverlayChange{{Commit: overlay, Stations: []string{"prod"}}}, got.OverlayChanges,
+	if diff := cmp.Diff([]v1alpha1.OverlayChange{{Commit: overlay, BaseCommit: first.Commit, Stations: []string{"prod"}}}, got.OverlayChanges,
 		cmpopts.IgnoreFields(v1alpha1.OverlayChange{}, "DiscoveredAt")); diff != "" {
 		t.Errorf("overlayChanges: -want +got:\n%s", diff)
 	}

@@ -142,6 +142,9 @@ func (e *external) Observe(ctx context.Context, s *v1alpha1.Subscription) (manag
 	var problems []string
 
 	images := e.pollImages(ctx, policies, at.Newest, sources, now, &problems)
+	// A change is published only with an image for every subscribed
+	// repository: otherwise station 1 would render the overlay's default.
+	complete := len(images) == len(policies)
 
 	commit := ""
 	if at.Newest != nil {
@@ -156,14 +159,14 @@ func (e *external) Observe(ctx context.Context, s *v1alpha1.Subscription) (manag
 		}
 	}
 
-	if commit != "" {
+	if commit != "" && complete {
 		if id := v1alpha1.ChangeID(commit, images); at.Newest == nil || at.Newest.ID != id {
 			at.Newest = &v1alpha1.Change{ID: id, Commit: commit, Images: images, DiscoveredAt: &now}
 		}
 	}
 
 	at.Sources = at.Sources[:0]
-	for _, name := range sourceOrder(p) {
+	for _, name := range sourceOrder(p, e.repo.URL()) {
 		if st, ok := sources[name]; ok {
 			at.Sources = append(at.Sources, st)
 		}
@@ -209,7 +212,7 @@ func (e *external) pollImages(ctx context.Context, policies []registry.Policy, n
 // returns the commit the newest change renders from, and the overlay-only
 // commits found on the way.
 func (e *external) pollSourceBranch(ctx context.Context, p v1alpha1.SubscriptionParameters, commit string, sources map[string]v1alpha1.SourceStatus, now metav1.Time, problems *[]string) (string, []v1alpha1.OverlayChange) {
-	url, branch := p.Repo.URL, sourceBranch(p)
+	url, branch := e.repo.URL(), sourceBranch(p)
 	st := v1alpha1.SourceStatus{Source: url, LastPolled: &now, Revision: sources[url].Revision}
 	defer func() { sources[url] = st }()
 	fail := func(msg string) (string, []v1alpha1.OverlayChange) {
@@ -250,13 +253,13 @@ func (e *external) pollSourceBranch(ctx context.Context, p v1alpha1.Subscription
 	for i, o := range p.Overlays {
 		overlays[i] = discover.Overlay{Station: o.Station, Dir: o.Overlay}
 	}
-	c := discover.Classify(commits, overlays)
+	c := discover.Classify(commits, overlays, commit)
 	if c.Base != "" {
 		commit = c.Base
 	}
 	changes := make([]v1alpha1.OverlayChange, 0, len(c.Overlays))
 	for _, o := range c.Overlays {
-		changes = append(changes, v1alpha1.OverlayChange{Commit: o.Commit, Stations: o.Stations, DiscoveredAt: &now})
+		changes = append(changes, v1alpha1.OverlayChange{Commit: o.Commit, BaseCommit: o.Base, Stations: o.Stations, DiscoveredAt: &now})
 	}
 	return commit, changes
 }
@@ -282,12 +285,12 @@ func sourceBranch(p v1alpha1.SubscriptionParameters) string {
 	return p.Repo.SourceBranch
 }
 
-func sourceOrder(p v1alpha1.SubscriptionParameters) []string {
+func sourceOrder(p v1alpha1.SubscriptionParameters, repoURL string) []string {
 	names := make([]string, 0, len(p.Images)+1)
 	for _, i := range p.Images {
 		names = append(names, i.Repository)
 	}
-	return append(names, p.Repo.URL)
+	return append(names, repoURL)
 }
 
 func short(sha string) string {

@@ -93,7 +93,9 @@ func NewWebhookReceiver(reader client.Reader, wake chan<- event.GenericEvent) *w
 			return nil, webhook.ErrNotFound
 		}
 		sec := &corev1.Secret{}
-		if err := reader.Get(ctx, types.NamespacedName{Namespace: key.Namespace, Name: key.Name + "-webhook"}, sec); err != nil {
+		s := &v1alpha1.Subscription{}
+		s.SetName(key.Name)
+		if err := reader.Get(ctx, types.NamespacedName{Namespace: key.Namespace, Name: WebhookSecretName(s)}, sec); err != nil {
 			if kerrors.IsNotFound(err) {
 				return nil, webhook.ErrNotFound
 			}

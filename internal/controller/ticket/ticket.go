@@ -33,6 +33,10 @@ import (
 	"github.com/k8sta/k8sta/internal/render"
 )
 
+// errApplicationNotFound marks a Ticket that names an Application that does
+// not exist: bad input, not a passing failure.
+var errApplicationNotFound = errors.New("no such Application")
+
 // indexApplications indexes Tickets by the "<namespace>/<name>" of each
 // Application they deliver to, so an Application event wakes exactly them.
 const indexApplications = "spec.forProvider.applications"
@@ -157,11 +161,17 @@ func (e *external) Observe(ctx context.Context, t *v1alpha1.Ticket) (managed.Ext
 	at := &t.Status.AtProvider
 
 	if err := e.loadApplications(ctx, t); err != nil {
-		return block(t, err)
+		if argocd.IsUnauthorized(err) || errors.Is(err, errApplicationNotFound) {
+			return block(t, err)
+		}
+		return managed.ExternalObservation{}, err
 	}
 	head, rec, err := e.renderedHead(ctx, p)
 	if err != nil {
 		return block(t, err)
+	}
+	if rec != nil && (rec.Track != t.Namespace+"/"+p.Track || rec.Station != p.Station) {
+		return block(t, errors.Errorf("spec.forProvider.branch %s is rendered by track %s station %s: give each station its own rendered branch (spec.stations[].branch on the Track)", p.Branch, rec.Track, rec.Station))
 	}
 	if rec == nil || rec.ChangeID != p.Change.ID {
 		at.Phase = v1alpha1.PhaseRendering
@@ -277,11 +287,11 @@ func (e *external) loadApplications(ctx context.Context, t *v1alpha1.Ticket) err
 		}
 		if err := e.argo.Get(ctx, key, app); err != nil {
 			if kerrors.IsNotFound(err) {
-				return errors.Errorf("Application %s not found: create it, or fix spec.forProvider.applications[%d]", key, i)
+				return errors.Wrapf(errApplicationNotFound, "Application %s not found: create it, or fix spec.forProvider.applications[%d]", key, i)
 			}
 			return errors.Wrapf(err, "cannot get Application %s", key)
 		}
-		idx, err := argocd.Authorize(app, t.Namespace+"/"+p.Track, p.Repo.URL, p.Branch)
+		idx, err := argocd.Authorize(app, t.Namespace+"/"+p.Track, e.repo.URL(), p.Branch)
 		if err != nil {
 			return err
 		}
@@ -302,7 +312,7 @@ func (e *external) renderedHead(ctx context.Context, p v1alpha1.TicketParameters
 		return "", nil, errors.Errorf("spec.forProvider.branch %q is not a valid git branch name: use a name such as env/dev", p.Branch)
 	}
 	if err := e.repo.Fetch(ctx, e.auth); err != nil {
-		return "", nil, repoError(err, p.Repo.URL)
+		return "", nil, repoError(err)
 	}
 	return e.readHead(p.Branch)
 }
@@ -330,12 +340,12 @@ func (e *external) render(ctx context.Context, t *v1alpha1.Ticket) (string, erro
 	p := t.Spec.ForProvider
 	if !e.repo.HasCommit(p.Change.Commit) {
 		if err := e.repo.Fetch(ctx, e.auth); err != nil {
-			return "", repoError(err, p.Repo.URL)
+			return "", repoError(err)
 		}
 	}
 	files, err := e.repo.Files(p.Change.Commit)
 	if errors.Is(err, gitrepo.ErrCommitNotFound) {
-		return "", errors.Errorf("spec.forProvider.change.commit %s is not in %s: push it to the source branch, or fix the change", p.Change.Commit, p.Repo.URL)
+		return "", errors.Errorf("spec.forProvider.change.commit %s is not in %s: push it to the source branch, or fix the change", p.Change.Commit, e.repo.URL())
 	}
 	if err != nil {
 		return "", errors.Wrapf(err, "cannot read commit %s", short(p.Change.Commit))
@@ -363,12 +373,12 @@ func (e *external) render(ctx context.Context, t *v1alpha1.Ticket) (string, erro
 		return render.Tree(manifests, rec), render.CommitMessage(rec), nil
 	})
 	if err != nil {
-		return "", repoError(errors.Wrapf(err, "cannot push %s", p.Branch), p.Repo.URL)
+		return "", repoError(errors.Wrapf(err, "cannot push %s", p.Branch))
 	}
 	return commit, nil
 }
 
-func repoError(err error, url string) error {
+func repoError(err error) error {
 	switch {
 	case errors.Is(err, gitrepo.ErrAuth):
 		return errors.Wrap(err, "git credentials were refused: check the Secret named by the ProviderConfig's spec.git.secretRef")
