@@ -1,0 +1,129 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/base64"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// An image pushed to the registry, announced by its webhook, moves dev →
+// int (both Applications) → us and eu in parallel: every Argo CD
+// Application ends Synced to its station's rendered commit and Healthy,
+// every rendered branch holds the image, and `crossplane beta trace` lists
+// every Ticket Ready. The lead time and K8sTA's share of each hop are logged.
+func TestImagePushPromotesThroughTheTrack(t *testing.T) {
+	w := newWorld(t)
+	w.push("1.0.0")
+	w.install()
+
+	stations := w.stations()
+	eventually(t, 5*time.Minute, "every station Ready for 1.0.0", func() (bool, string) {
+		return w.allReady("1.0.0")
+	})
+
+	w.push("1.1.0")
+	sent := w.notifyRegistryPush("1.1.0")
+	rendered := map[string]time.Time{}
+	ready := map[string]time.Time{}
+	oldCommit := map[string]string{}
+	for p, tk := range w.tickets() {
+		oldCommit[p], _, _ = unstructured.NestedString(tk.Object, "status", "atProvider", "renderedCommit")
+	}
+	eventually(t, 5*time.Minute, "every station Ready for 1.1.0", func() (bool, string) {
+		now := time.Now()
+		for p, tk := range w.tickets() {
+			c, _, _ := unstructured.NestedString(tk.Object, "status", "atProvider", "renderedCommit")
+			if _, seen := rendered[p]; !seen && c != "" && c != oldCommit[p] {
+				rendered[p] = now
+			}
+			if _, seen := ready[p]; !seen && readyFor(tk, "1.1.0") {
+				ready[p] = now
+			}
+		}
+		return w.allReady("1.1.0")
+	})
+
+	for _, s := range stations {
+		tk := w.tickets()[s.path]
+		commit, _, _ := unstructured.NestedString(tk.Object, "status", "atProvider", "renderedCommit")
+		if head := w.git.Head(t, w.repo, s.branch); head != commit {
+			t.Errorf("%s: Ticket rendered %s, branch %s is at %s", s.path, commit, s.branch, head)
+		}
+		if m := string(w.git.Files(t, w.repo, s.branch)["manifests.yaml"]); !strings.Contains(m, w.image+":1.1.0") {
+			t.Errorf("%s: %s does not hold %s:1.1.0", s.path, s.branch, w.image)
+		}
+		for _, a := range s.apps {
+			app := w.app(a)
+			sync, _, _ := unstructured.NestedString(app.Object, "status", "sync", "status")
+			rev, _, _ := unstructured.NestedString(app.Object, "status", "sync", "revision")
+			health, _, _ := unstructured.NestedString(app.Object, "status", "health", "status")
+			if sync != "Synced" || rev != commit || health != "Healthy" {
+				t.Errorf("Application %s: %s at %s, %s; want Synced at %s, Healthy", a, sync, rev, health, commit)
+			}
+		}
+	}
+
+	out, err := st.crossplane("beta", "trace", "track", "guestbook", "-n", w.ns)
+	if err != nil {
+		t.Fatalf("crossplane beta trace: %v\n%s", err, out)
+	}
+	t.Logf("crossplane beta trace track guestbook -n %s:\n%s", w.ns, out)
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "Ticket/") && !tracedReady(line) {
+			t.Errorf("trace shows a Ticket that is not Synced and Ready: %s", line)
+		}
+	}
+	if n := strings.Count(out, "Ticket/"); n != len(stations) {
+		t.Errorf("trace lists %d Tickets, want %d", n, len(stations))
+	}
+
+	last := time.Time{}
+	for _, at := range ready {
+		if at.After(last) {
+			last = at
+		}
+	}
+	t.Logf("MEASURED: webhook → last station Healthy: %v", last.Sub(sent))
+	hops := []struct{ from, to string }{{"dev", "int"}, {"int", "regions.guestbook-us.us"}, {"int", "regions.guestbook-eu.eu"}}
+	t.Logf("MEASURED: webhook → dev pushed: %v", rendered["dev"].Sub(sent))
+	for _, h := range hops {
+		t.Logf("MEASURED: K8sTA hop %s Ready → %s pushed: %v", h.from, h.to, rendered[h.to].Sub(ready[h.from]))
+	}
+}
+
+// allReady reports whether every station's Ticket is Ready for tag.
+func (w *world) allReady(tag string) (bool, string) {
+	tks := w.tickets()
+	var waiting []string
+	for _, s := range w.stations() {
+		if !readyFor(tks[s.path], tag) {
+			waiting = append(waiting, s.path)
+		}
+	}
+	sort.Strings(waiting)
+	return len(waiting) == 0, "waiting for " + strings.Join(waiting, ", ")
+}
+
+// tracedReady reads the SYNCED and READY columns of a trace line.
+func tracedReady(line string) bool {
+	f := strings.Fields(line)
+	for i := 0; i+1 < len(f); i++ {
+		if f[i] == "True" && f[i+1] == "True" {
+			return true
+		}
+	}
+	return false
+}
+
+func decodeBase64(t *testing.T, s string) string {
+	t.Helper()
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+	must(t, err)
+	return string(b)
+}

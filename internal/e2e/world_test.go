@@ -1,0 +1,276 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
+
+	"github.com/k8sta/k8sta/internal/testing/gitserver"
+)
+
+var seq atomic.Int64
+
+// world is one team's Track tree: dev → int (two Applications) → regions,
+// a junction to the sections guestbook-us and guestbook-eu.
+type world struct {
+	t     *testing.T
+	ns    string
+	git   *gitserver.Server
+	repo  string
+	image string // 127.0.0.1:PORT/acme/guestbook-N in the stack's registry
+}
+
+// station is one station's Applications and rendered branch.
+type station struct {
+	path, track, branch string
+	apps                []string
+}
+
+func (w *world) stations() []station {
+	return []station{
+		{path: "dev", track: "guestbook", branch: "env/dev", apps: []string{w.ns + "-dev"}},
+		{path: "int", track: "guestbook", branch: "env/int", apps: []string{w.ns + "-int-a", w.ns + "-int-b"}},
+		{path: "regions.guestbook-us.us", track: "guestbook-us", branch: "env/us", apps: []string{w.ns + "-us"}},
+		{path: "regions.guestbook-eu.eu", track: "guestbook-eu", branch: "env/eu", apps: []string{w.ns + "-eu"}},
+	}
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	n := seq.Add(1)
+	w := &world{t: t, ns: fmt.Sprintf("team-%d", n), git: gitserver.New(t), repo: "guestbook-config",
+		image: fmt.Sprintf("%s/acme/guestbook-%d", st.env["REGISTRY"], n)}
+	w.git.CreateRepo(t, w.repo, w.configRepo())
+	return w
+}
+
+// configRepo is the team's config repository: a kustomize base whose
+// Deployment has no replicas (no kubelet runs here, and a Deployment with
+// none is Healthy at once), and one overlay per station.
+func (w *world) configRepo() map[string][]byte {
+	files := map[string][]byte{
+		"base/kustomization.yaml": []byte("resources:\n- deployment.yaml\n- configmap.yaml\n"),
+		"base/deployment.yaml": []byte(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: guestbook
+spec:
+  replicas: 0
+  progressDeadlineSeconds: 15
+  selector: {matchLabels: {app: guestbook}}
+  template:
+    metadata: {labels: {app: guestbook}}
+    spec:
+      containers:
+      - name: guestbook
+        image: ` + w.image + `:0.0.0
+`),
+		"base/configmap.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: guestbook\ndata:\n  greeting: hello\n"),
+	}
+	for _, s := range []string{"dev", "int", "us", "eu"} {
+		files["overlays/"+s+"/kustomization.yaml"] = []byte("resources:\n- ../../base\nlabels:\n- pairs: {station: " + s + "}\n")
+	}
+	return files
+}
+
+// install creates the namespace, the ProviderConfig, the Applications (in
+// argocd, opted in), the sections and the Track.
+func (w *world) install() {
+	w.t.Helper()
+	ctx := context.Background()
+	w.apply(&corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: metav1.ObjectMeta{Name: w.ns}})
+	w.applyYAML(fmt.Sprintf("apiVersion: provider.k8sta.io/v1alpha1\nkind: ProviderConfig\nmetadata: {name: default, namespace: %s}\nspec: {}\n", w.ns))
+	for _, s := range w.stations() {
+		for _, app := range s.apps {
+			w.applyYAML(fmt.Sprintf(`apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: %s
+  namespace: argocd
+  annotations: {k8sta.io/authorized-tracks: %s/%s}
+spec:
+  project: default
+  source: {repoURL: %s, targetRevision: %s, path: .}
+  destination: {server: https://kubernetes.default.svc, namespace: %s}
+  syncPolicy: {syncOptions: [CreateNamespace=true]}
+`, app, w.ns, s.track, w.git.URL(w.repo), s.branch, app))
+		}
+	}
+	for _, sec := range []string{"us", "eu"} {
+		w.applyYAML(fmt.Sprintf(`apiVersion: k8sta.io/v1alpha1
+kind: Track
+metadata: {name: guestbook-%s, namespace: %s}
+spec:
+  repo: {url: %s}
+  stations:
+  - {name: %s, overlay: overlays/%s, applications: [{name: %s-%s, namespace: argocd}]}
+`, sec, w.ns, w.git.URL(w.repo), sec, sec, w.ns, sec))
+	}
+	w.applyYAML(fmt.Sprintf(`apiVersion: k8sta.io/v1alpha1
+kind: Track
+metadata: {name: guestbook, namespace: %s}
+spec:
+  repo: {url: %s, sourceBranch: main}
+  subscriptions:
+    images: [{repository: %s, strategy: SemVer}]
+    git: {}
+  stations:
+  - {name: dev, overlay: overlays/dev, applications: [{name: %s-dev, namespace: argocd}]}
+  - {name: int, overlay: overlays/int, applications: [{name: %s-int-a, namespace: argocd}, {name: %s-int-b, namespace: argocd}]}
+  - {name: regions, tracks: [guestbook-us, guestbook-eu]}
+  providerConfigRef: {name: default}
+`, w.ns, w.git.URL(w.repo), w.image, w.ns, w.ns, w.ns))
+	_ = ctx
+}
+
+func (w *world) apply(o any) {
+	w.t.Helper()
+	b, err := yaml.Marshal(o)
+	must(w.t, err)
+	w.applyYAML(string(b))
+}
+
+func (w *world) applyYAML(doc string) {
+	w.t.Helper()
+	u := &unstructured.Unstructured{}
+	must(w.t, yaml.Unmarshal([]byte(doc), &u.Object))
+	gvk := u.GroupVersionKind()
+	gvr := schema.GroupVersionResource{Group: gvk.Group, Version: gvk.Version, Resource: strings.ToLower(gvk.Kind) + "s"}
+	var err error
+	if u.GetNamespace() == "" {
+		_, err = st.kube.Resource(gvr).Create(context.Background(), u, metav1.CreateOptions{})
+	} else {
+		_, err = st.kube.Resource(gvr).Namespace(u.GetNamespace()).Create(context.Background(), u, metav1.CreateOptions{})
+	}
+	if err != nil {
+		w.t.Fatalf("cannot create %s %s/%s: %v", gvk.Kind, u.GetNamespace(), u.GetName(), err)
+	}
+}
+
+// push pushes a new image as tag to the stack's registry.
+func (w *world) push(tag string) {
+	w.t.Helper()
+	img, err := random.Image(256, 1)
+	must(w.t, err)
+	ref, err := name.ParseReference(w.image+":"+tag, name.Insecure)
+	must(w.t, err)
+	must(w.t, remote.Write(ref, img))
+}
+
+// subscription is the Track's composed Subscription.
+func (w *world) subscription() *unstructured.Unstructured {
+	w.t.Helper()
+	var sub *unstructured.Unstructured
+	eventually(w.t, 2*time.Minute, "the composed Subscription", func() (bool, string) {
+		l, err := st.kube.Resource(subscriptionGVR).Namespace(w.ns).List(context.Background(), metav1.ListOptions{})
+		if err != nil || len(l.Items) == 0 {
+			return false, fmt.Sprint(err)
+		}
+		sub = &l.Items[0]
+		return true, ""
+	})
+	return sub
+}
+
+// notifyRegistryPush sends the registry's push webhook to the provider, as
+// a distribution registry would, authenticated by the Subscription's token.
+func (w *world) notifyRegistryPush(tag string) time.Time {
+	w.t.Helper()
+	sub := w.subscription()
+	out, err := st.kubectl("get", "secret", "-n", w.ns, sub.GetName()+"-webhook", "-o", "jsonpath={.data.token}")
+	must(w.t, err)
+	token := decodeBase64(w.t, out)
+	host, repo, _ := strings.Cut(w.image, "/")
+	body := fmt.Sprintf(`{"events":[{"action":"push","target":{"mediaType":"application/vnd.oci.image.manifest.v1+json","repository":%q,"tag":%q},"request":{"host":%q}}]}`, repo, tag, host)
+	url := fmt.Sprintf("%s/hook/distribution/%s.%s/%s", st.webhook, w.ns, sub.GetName(), token)
+	sent := time.Now()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	must(w.t, err)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		w.t.Fatalf("webhook: HTTP %d, want 200", resp.StatusCode)
+	}
+	return sent
+}
+
+// tickets returns the Track's Tickets by station path.
+func (w *world) tickets() map[string]*unstructured.Unstructured {
+	w.t.Helper()
+	l, err := st.kube.Resource(ticketGVR).Namespace(w.ns).List(context.Background(), metav1.ListOptions{})
+	must(w.t, err)
+	out := map[string]*unstructured.Unstructured{}
+	for i := range l.Items {
+		p, _, _ := unstructured.NestedString(l.Items[i].Object, "spec", "forProvider", "station")
+		out[p] = &l.Items[i]
+	}
+	return out
+}
+
+// readyFor reports whether a Ticket is Ready for the change whose image has tag.
+func readyFor(t *unstructured.Unstructured, tag string) bool {
+	if t == nil || ticketTag(t, "spec", "forProvider", "change") != tag || ticketTag(t, "status", "atProvider", "change") != tag {
+		return false
+	}
+	conds, _, _ := unstructured.NestedSlice(t.Object, "status", "conditions")
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		if m["type"] == "Ready" && m["status"] == "True" {
+			return true
+		}
+	}
+	return false
+}
+
+func ticketTag(t *unstructured.Unstructured, fields ...string) string {
+	imgs, _, _ := unstructured.NestedSlice(t.Object, append(fields, "images")...)
+	if len(imgs) == 0 {
+		return ""
+	}
+	m, _ := imgs[0].(map[string]any)
+	tag, _ := m["tag"].(string)
+	return tag
+}
+
+func (w *world) app(name string) *unstructured.Unstructured {
+	w.t.Helper()
+	u, err := st.kube.Resource(applicationGVR).Namespace("argocd").Get(context.Background(), name, metav1.GetOptions{})
+	must(w.t, err)
+	return u
+}
+
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	last := ""
+	for time.Now().Before(deadline) {
+		ok, why := cond()
+		if ok {
+			return
+		}
+		last = why
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %v waiting for %s; last: %s", timeout, what, last)
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
