@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Builds (once, cached, flock-guarded) everything the local end-to-end stack runs
+# besides K8sTA itself, and prints shell assignments naming them:
+#
+#   KUBE_BIN_DIR        kube-apiserver, kube-controller-manager, kubectl, etcd (hack/kube-binaries.sh)
+#   ARGOCD_BIN          the Argo CD v3.2.11 multi-call binary (hack/tools/argocd)
+#   ARGOCD_MODULE_DIR   the argo-cd module in the module cache (manifests/crds, manifests/base)
+#   CROSSPLANE_CORE_BIN Crossplane core v2.4.0 (hack/tools/crossplane-core)
+#   CROSSPLANE_MODULE_DIR the crossplane module in the module cache (cluster/crds)
+#   CROSSPLANE_CLI      the crossplane CLI v2.2.1 (hack/crossplane-cli.sh; xpkg install, trace)
+#   CRANE_BIN           crane v0.21.9 (local OCI registry, pushes)
+#   REDIS_SERVER        redis-server (Debian apt; installed when missing)
+#
+#   eval "$(hack/stack/tools.sh)"
+#
+# Progress goes to stderr; only the assignments go to stdout.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cache=${K8STA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/k8sta}
+mkdir -p "$cache"
+
+argocd_version=v3.2.11
+crossplane_version=v2.4.0
+crane_version=v0.21.9
+
+say() { echo ">> tools: $*" >&2; }
+
+# Builds run with GOWORK off and never touch the main module's go.mod.
+export GOWORK=off
+export CGO_ENABLED=0
+
+# --- kube-apiserver, kube-controller-manager, kubectl, etcd -----------------------
+say "kube binaries (hack/kube-binaries.sh)"
+kube_dir=$("$root/hack/kube-binaries.sh")
+
+# --- argocd ----------------------------------------------------------------------
+argocd_dir=$cache/argocd-$argocd_version
+mkdir -p "$argocd_dir"
+(
+  exec 9>"$argocd_dir/.lock"
+  flock 9
+  if [ ! -x "$argocd_dir/argocd" ]; then
+    say "building argocd $argocd_version (about 4 minutes and 2.6 GB of RAM, once) into $argocd_dir"
+    cd "$root/hack/tools/argocd"
+    go build -trimpath \
+      -ldflags "-s -w -X github.com/argoproj/argo-cd/v3/common.version=${argocd_version#v} -X github.com/argoproj/argo-cd/v3/common.gitTag=$argocd_version" \
+      -o "$argocd_dir/argocd.tmp" github.com/argoproj/argo-cd/v3/cmd
+    mv "$argocd_dir/argocd.tmp" "$argocd_dir/argocd"
+  fi
+  # The binary picks its role from argv[0].
+  for role in argocd-application-controller argocd-repo-server; do
+    [ -L "$argocd_dir/$role" ] || ln -sfn argocd "$argocd_dir/$role"
+  done
+)
+argocd_module=$(cd "$root/hack/tools/argocd" && go list -m -f '{{.Dir}}' github.com/argoproj/argo-cd/v3)
+if [ -z "$argocd_module" ] || [ ! -d "$argocd_module/manifests/crds" ]; then
+  (cd "$root/hack/tools/argocd" && go mod download github.com/argoproj/argo-cd/v3)
+  argocd_module=$(cd "$root/hack/tools/argocd" && go list -m -f '{{.Dir}}' github.com/argoproj/argo-cd/v3)
+fi
+
+# --- crossplane core ---------------------------------------------------------------
+xp_dir=$cache/crossplane-core-$crossplane_version
+mkdir -p "$xp_dir"
+(
+  exec 9>"$xp_dir/.lock"
+  flock 9
+  if [ ! -x "$xp_dir/crossplane" ]; then
+    say "building crossplane core $crossplane_version (about 3 minutes, once) into $xp_dir"
+    cd "$root/hack/tools/crossplane-core"
+    go build -trimpath \
+      -ldflags "-s -w -X github.com/crossplane/crossplane/v2/internal/version.version=$crossplane_version" \
+      -o "$xp_dir/crossplane.tmp" github.com/crossplane/crossplane/v2/cmd/crossplane
+    mv "$xp_dir/crossplane.tmp" "$xp_dir/crossplane"
+  fi
+)
+xp_module=$(cd "$root/hack/tools/crossplane-core" && go list -m -f '{{.Dir}}' github.com/crossplane/crossplane/v2)
+if [ -z "$xp_module" ] || [ ! -d "$xp_module/cluster/crds" ]; then
+  (cd "$root/hack/tools/crossplane-core" && go mod download github.com/crossplane/crossplane/v2)
+  xp_module=$(cd "$root/hack/tools/crossplane-core" && go list -m -f '{{.Dir}}' github.com/crossplane/crossplane/v2)
+fi
+
+# --- crossplane CLI (xpkg install, beta trace) --------------------------------------
+say "crossplane CLI (hack/crossplane-cli.sh)"
+xp_cli=$("$root/hack/crossplane-cli.sh")
+
+# --- crane ---------------------------------------------------------------------------
+crane_dir=$cache/crane-$crane_version
+mkdir -p "$crane_dir"
+(
+  exec 9>"$crane_dir/.lock"
+  flock 9
+  if [ ! -x "$crane_dir/crane" ]; then
+    say "building crane $crane_version (about 1 minute, once) into $crane_dir"
+    # go-containerregistry has no replace directives, so `go install X@v` works and
+    # leaves every go.mod alone.
+    GOBIN="$crane_dir" go install -trimpath -ldflags "-s -w" \
+      "github.com/google/go-containerregistry/cmd/crane@$crane_version"
+  fi
+)
+
+# --- redis-server ---------------------------------------------------------------------
+redis=$(command -v redis-server || true)
+if [ -z "$redis" ]; then
+  (
+    exec 9>"$cache/.apt.lock"
+    flock 9
+    if ! command -v redis-server >/dev/null; then
+      sudo=""
+      [ "$(id -u)" -eq 0 ] || sudo=sudo
+      say "installing redis-server with apt-get (once)"
+      $sudo apt-get update -qq >&2
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends redis-server >&2
+      # Debian starts a system-wide redis on 6379 from the package's service; the
+      # stack runs its own on a free port and never needs that one.
+    fi
+  )
+  redis=$(command -v redis-server)
+fi
+
+cat <<EOF
+KUBE_BIN_DIR=$kube_dir
+ARGOCD_BIN=$argocd_dir/argocd
+ARGOCD_MODULE_DIR=$argocd_module
+CROSSPLANE_CORE_BIN=$xp_dir/crossplane
+CROSSPLANE_MODULE_DIR=$xp_module
+CROSSPLANE_CLI=$xp_cli
+CRANE_BIN=$crane_dir/crane
+REDIS_SERVER=$redis
+EOF
