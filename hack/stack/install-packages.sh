@@ -101,12 +101,17 @@ FUNCTION_PORT=${FUNCTION_PORT:-}
 if [ -f "$pk/env" ]; then FUNCTION_PORT=$(sed -n 's/^export FUNCTION_PORT=//p' "$pk/env"); fi
 [ -n "$FUNCTION_PORT" ] || FUNCTION_PORT=$(free_port)
 FUNCTION_METRICS_PORT=$(free_port)
+PROVIDER_WEBHOOK_PORT=${PROVIDER_WEBHOOK_PORT:-}
+if [ -f "$pk/env" ]; then PROVIDER_WEBHOOK_PORT=$(sed -n 's/^export PROVIDER_WEBHOOK_PORT=//p' "$pk/env"); fi
+[ -n "$PROVIDER_WEBHOOK_PORT" ] || PROVIDER_WEBHOOK_PORT=$(free_port)
 cat >"$pk/env" <<EOF
 # Written by hack/stack/install-packages.sh; source it after STATE_DIR/env.
 export K8STA_VERSION=$version
 export REGISTRY_PORT=$REGISTRY_PORT
 export REGISTRY=$registry
 export FUNCTION_PORT=$FUNCTION_PORT
+export PROVIDER_WEBHOOK_PORT=$PROVIDER_WEBHOOK_PORT
+export PROVIDER_WEBHOOK_URL=http://127.0.0.1:$PROVIDER_WEBHOOK_PORT
 export K8STA_PROVIDER_CACHE_DIR=$pk/provider-cache
 EOF
 
@@ -211,9 +216,13 @@ if pid_alive provider; then
 else
   stop provider
   mkdir -p "$pk/provider-cache"
+  provider_args=(--metrics-address 127.0.0.1:0 --health-address 127.0.0.1:0 --cache-dir "$pk/provider-cache")
+  # The webhook receiver (a fixed :8090 by default) on a free loopback port.
+  if "$provider_bin" --help 2>&1 | grep -q -- --webhook-address; then
+    provider_args+=(--webhook-address "127.0.0.1:$PROVIDER_WEBHOOK_PORT")
+  fi
   # shellcheck disable=SC2086
-  start provider env KUBECONFIG="$KUBECONFIG" "$provider_bin" \
-    --metrics-address 127.0.0.1:0 --health-address 127.0.0.1:0 --cache-dir "$pk/provider-cache" ${K8STA_PROVIDER_ARGS:-}
+  start provider env KUBECONFIG="$KUBECONFIG" "$provider_bin" "${provider_args[@]}" ${K8STA_PROVIDER_ARGS:-}
 fi
 
 # --- everything Healthy ---------------------------------------------------------------------------

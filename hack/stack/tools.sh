@@ -40,13 +40,13 @@ mkdir -p "$argocd_dir"
 (
   exec 9>"$argocd_dir/.lock"
   flock 9
-  if [ ! -x "$argocd_dir/argocd" ]; then
+  ldflags="-s -w -X github.com/argoproj/argo-cd/v3/common.version=${argocd_version#v} -X github.com/argoproj/argo-cd/v3/common.gitTag=$argocd_version"
+  if [ ! -x "$argocd_dir/argocd" ] || [ "$(cat "$argocd_dir/.ldflags" 2>/dev/null)" != "$ldflags" ]; then
     say "building argocd $argocd_version (about 4 minutes and 2.6 GB of RAM, once) into $argocd_dir"
     cd "$root/hack/tools/argocd"
-    go build -trimpath \
-      -ldflags "-s -w -X github.com/argoproj/argo-cd/v3/common.version=${argocd_version#v} -X github.com/argoproj/argo-cd/v3/common.gitTag=$argocd_version" \
-      -o "$argocd_dir/argocd.tmp" github.com/argoproj/argo-cd/v3/cmd
+    go build -trimpath -ldflags "$ldflags" -o "$argocd_dir/argocd.tmp" github.com/argoproj/argo-cd/v3/cmd
     mv "$argocd_dir/argocd.tmp" "$argocd_dir/argocd"
+    echo "$ldflags" >"$argocd_dir/.ldflags"
   fi
   # The binary picks its role from argv[0].
   for role in argocd-application-controller argocd-repo-server; do
@@ -65,13 +65,15 @@ mkdir -p "$xp_dir"
 (
   exec 9>"$xp_dir/.lock"
   flock 9
-  if [ ! -x "$xp_dir/crossplane" ]; then
+  # The version matters: Crossplane checks packages' spec.crossplane.version
+  # constraints against it ("invalid semantic version" when empty).
+  ldflags="-s -w -X github.com/crossplane/crossplane-runtime/v2/pkg/version.version=$crossplane_version"
+  if [ ! -x "$xp_dir/crossplane" ] || [ "$(cat "$xp_dir/.ldflags" 2>/dev/null)" != "$ldflags" ]; then
     say "building crossplane core $crossplane_version (about 3 minutes, once) into $xp_dir"
     cd "$root/hack/tools/crossplane-core"
-    go build -trimpath \
-      -ldflags "-s -w -X github.com/crossplane/crossplane/v2/internal/version.version=$crossplane_version" \
-      -o "$xp_dir/crossplane.tmp" github.com/crossplane/crossplane/v2/cmd/crossplane
+    go build -trimpath -ldflags "$ldflags" -o "$xp_dir/crossplane.tmp" github.com/crossplane/crossplane/v2/cmd/crossplane
     mv "$xp_dir/crossplane.tmp" "$xp_dir/crossplane"
+    echo "$ldflags" >"$xp_dir/.ldflags"
   fi
 )
 xp_module=$(cd "$root/hack/tools/crossplane-core" && go list -m -f '{{.Dir}}' github.com/crossplane/crossplane/v2)
