@@ -101,18 +101,18 @@ mkdir -p "$crane_dir"
   fi
 )
 
-# --- redis-server ---------------------------------------------------------------------
+# --- redis-server and openssl (Debian packages) ------------------------------------------
 redis=$(command -v redis-server || true)
-if [ -z "$redis" ]; then
+if [ -z "$redis" ] || ! command -v openssl >/dev/null; then
   (
     exec 9>"$cache/.apt.lock"
     flock 9
-    if ! command -v redis-server >/dev/null; then
+    if ! command -v redis-server >/dev/null || ! command -v openssl >/dev/null; then
       sudo=""
       [ "$(id -u)" -eq 0 ] || sudo=sudo
-      say "installing redis-server with apt-get (once)"
+      say "installing redis-server and openssl with apt-get (once)"
       $sudo apt-get update -qq >&2
-      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends redis-server >&2
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends redis-server openssl >&2
       # Debian starts a system-wide redis on 6379 from the package's service; the
       # stack runs its own on a free port and never needs that one.
     fi

@@ -11,7 +11,6 @@ package e2e
 import (
 	"bufio"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,18 +63,13 @@ func startStack() (*stack, error) {
 		return nil, err
 	}
 	s := &stack{dir: dir, env: map[string]string{}}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	s.webhook = fmt.Sprintf("http://127.0.0.1:%d", port)
 	root := repoRoot()
 	for _, step := range []struct {
 		script string
 		env    []string
 	}{
 		{"hack/stack/up.sh", nil},
-		{"hack/stack/install-packages.sh", []string{fmt.Sprintf("K8STA_PROVIDER_ARGS=--webhook-address=127.0.0.1:%d --min-subscription-interval=1s --poll=30s", port)}},
+		{"hack/stack/install-packages.sh", []string{"K8STA_REQUIRE_PACKAGES=1", "K8STA_PROVIDER_ARGS=--min-subscription-interval=1s --poll=30s"}},
 	} {
 		cmd := exec.Command("bash", filepath.Join(root, step.script), dir)
 		cmd.Dir = root
@@ -90,6 +84,7 @@ func startStack() (*stack, error) {
 			return s, err
 		}
 	}
+	s.webhook = s.env["PROVIDER_WEBHOOK_URL"]
 	cfg, err := clientcmd.BuildConfigFromFlags("", s.env["KUBECONFIG"])
 	if err != nil {
 		return s, err
@@ -137,15 +132,6 @@ func readEnv(path string, into map[string]string) error {
 		}
 	}
 	return sc.Err()
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 var (
