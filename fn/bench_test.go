@@ -41,7 +41,7 @@ func benchTrack(b *testing.B, n, fan int) *fnv1.RunFunctionRequest {
 
 	A, B := changeA, changeB
 	observed := map[string]*fnv1.Resource{NameSubscription: subscriptionResource(b, B, "")}
-	required := &fnv1.Resources{}
+	required := map[string]*fnv1.Resources{}
 	var xr string
 	var walk func(t *tr, prefix string)
 	walk = func(t *tr, prefix string) {
@@ -70,11 +70,11 @@ func benchTrack(b *testing.B, n, fan int) *fnv1.RunFunctionRequest {
 			xr = doc
 			continue
 		}
-		required.Items = append(required.Items, &fnv1.Resource{Resource: y(b, doc)})
+		required[RequirementTracks+"."+t.name] = &fnv1.Resources{Items: []*fnv1.Resource{{Resource: y(b, doc)}}}
 	}
 	return &fnv1.RunFunctionRequest{
 		Observed:          &fnv1.State{Composite: &fnv1.Resource{Resource: y(b, xr)}, Resources: observed},
-		RequiredResources: map[string]*fnv1.Resources{RequirementTracks: required},
+		RequiredResources: required,
 	}
 }
 

@@ -16,11 +16,14 @@ import (
 	"github.com/crossplane/function-sdk-go/response"
 )
 
-// RequirementTracks names the required resources that hold the Tracks of the
-// root Track's namespace. They are asked for all at once rather than by name:
-// Crossplane re-runs a function at most five times to satisfy requirements,
-// which would stop junctions nested deeper than four levels from ever being
-// expanded.
+// RequirementTracks prefixes the required resources that hold the sections,
+// one requirement per section name ("tracks.<name>"). They are asked for by
+// name, not as all Tracks of the namespace: with realtime compositions
+// Crossplane watches what a function requires, and a Track requiring itself
+// would wake itself with every status write until Crossplane's circuit
+// breaker opens. Each call discovers one level of nesting, and Crossplane
+// re-runs a function at most five times for its requirements, so junctions
+// nest at most four levels deep in practice.
 const RequirementTracks = "tracks"
 
 // Labels Crossplane sets on a legacy XR created through a claim.
@@ -81,16 +84,13 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	// has fetched them, keep everything as it is.
 	var lookup SectionLookup
 	if HasJunctions(root) {
-		rsp.Requirements = &fnv1.Requirements{Resources: map[string]*fnv1.ResourceSelector{
-			RequirementTracks: {ApiVersion: str(xr, "apiVersion"), Kind: "Track", Namespace: &namespace},
-		}}
-		tracks, fetched := req.GetRequiredResources()[RequirementTracks]
-		if !fetched {
+		var pending bool
+		rsp.Requirements, lookup, pending = requireSections(req, root, str(xr, "apiVersion"), namespace)
+		if pending {
 			log.Debug("Waiting for Crossplane to fetch the sections")
 			rsp.Conditions = append(rsp.GetConditions(), cond(TypeValid, fnv1.Status_STATUS_CONDITION_UNKNOWN, ReasonFetching, "waiting for Crossplane to fetch the Tracks that junctions feed"))
 			return passThrough(rsp, xr, observed), nil
 		}
-		lookup = sections(tracks)
 	}
 	x, errs := Expand(root, lookup)
 	if len(errs) > 0 {
@@ -152,16 +152,51 @@ func asTrackError(err error) TrackError {
 	return TrackError{Reason: ReasonInvalidTrack, Message: err.Error()}
 }
 
-// sections indexes the fetched Tracks by name.
-func sections(rs *fnv1.Resources) SectionLookup {
-	m := make(map[string]*structpb.Struct, len(rs.GetItems()))
-	for _, r := range rs.GetItems() {
-		m[str(r.GetResource(), "metadata", "name")] = obj(r.GetResource(), "spec")
+// requireSections asks Crossplane for every section the Track tree names,
+// each by name: a Track never asks for itself, so its own status writes
+// never wake it. Each call discovers one more level of nesting; pending is
+// true while a named section has not been fetched yet. A section Crossplane
+// fetched and found absent is left to Expand to report.
+func requireSections(req *fnv1.RunFunctionRequest, root *Track, apiVersion, namespace string) (*fnv1.Requirements, SectionLookup, bool) {
+	fetched := req.GetRequiredResources()
+	specs := map[string]*structpb.Struct{}
+	rq := &fnv1.Requirements{Resources: map[string]*fnv1.ResourceSelector{}}
+	pending := false
+	queue := junctionTracks(root)
+	for len(queue) > 0 {
+		name := queue[0]
+		queue = queue[1:]
+		key := RequirementTracks + "." + name
+		if _, ok := rq.GetResources()[key]; ok {
+			continue
+		}
+		rq.Resources[key] = &fnv1.ResourceSelector{ApiVersion: apiVersion, Kind: "Track", Namespace: &namespace, Match: &fnv1.ResourceSelector_MatchName{MatchName: name}}
+		rs, ok := fetched[key]
+		if !ok {
+			pending = true
+			continue
+		}
+		for _, r := range rs.GetItems() {
+			spec := obj(r.GetResource(), "spec")
+			specs[name] = spec
+			if t, err := ParseTrack(name, spec); err == nil {
+				queue = append(queue, junctionTracks(t)...)
+			}
+		}
 	}
-	return func(name string) (*structpb.Struct, bool) {
-		s, ok := m[name]
+	return rq, func(name string) (*structpb.Struct, bool) {
+		s, ok := specs[name]
 		return s, ok
+	}, pending
+}
+
+// junctionTracks are the Tracks t's junctions feed.
+func junctionTracks(t *Track) []string {
+	var names []string
+	for i := range t.Stations {
+		names = append(names, t.Stations[i].Tracks...)
 	}
+	return names
 }
 
 // invalid reports the problems and keeps everything composed as it is.

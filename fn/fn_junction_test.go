@@ -42,21 +42,39 @@ func jt(t testing.TB, track, path string, c *v1alpha1.Change, ready fnv1.Ready) 
 	return ticketWant(t, track, path, "overlays/"+s, "app-"+s, c, ready)
 }
 
+// tracks is what Crossplane fetched for the function's requirements: each
+// Track under its own name.
 func tracks(t testing.TB, docs ...string) map[string]*fnv1.Resources {
-	rs := &fnv1.Resources{}
+	m := map[string]*fnv1.Resources{}
 	for _, d := range docs {
-		rs.Items = append(rs.Items, &fnv1.Resource{Resource: y(t, d)})
+		r := y(t, d)
+		m[RequirementTracks+"."+str(r, "metadata", "name")] = &fnv1.Resources{Items: []*fnv1.Resource{{Resource: r}}}
 	}
-	return map[string]*fnv1.Resources{RequirementTracks: rs}
+	return m
+}
+
+// absent adds what Crossplane returns for a required Track that does not exist.
+func absent(m map[string]*fnv1.Resources, names ...string) map[string]*fnv1.Resources {
+	for _, n := range names {
+		m[RequirementTracks+"."+n] = &fnv1.Resources{}
+	}
+	return m
+}
+
+// requiring is the function's requirements for the named sections.
+func requiring(names ...string) *fnv1.Requirements {
+	ns := "team-a"
+	r := &fnv1.Requirements{Resources: map[string]*fnv1.ResourceSelector{}}
+	for _, n := range names {
+		r.Resources[RequirementTracks+"."+n] = &fnv1.ResourceSelector{ApiVersion: "k8sta.io/v1alpha1", Kind: "Track", Namespace: &ns, Match: &fnv1.ResourceSelector_MatchName{MatchName: n}}
+	}
+	return r
 }
 
 func TestRunFunctionJunctions(t *testing.T) {
 	A, Z := changeA, change("v0.9.0", 9*time.Hour)
 	def := response.DefaultTTL
-	ns := "team-a"
-	requirements := &fnv1.Requirements{Resources: map[string]*fnv1.ResourceSelector{
-		RequirementTracks: {ApiVersion: "k8sta.io/v1alpha1", Kind: "Track", Namespace: &ns},
-	}}
+	requirements := requiring("guestbook-us", "guestbook-eu")
 	rsp := func(resources map[string]*fnv1.Resource, status *structpb.Struct, conds ...*fnv1.Condition) *fnv1.RunFunctionResponse {
 		r := &fnv1.RunFunctionResponse{Meta: ttl(def), Desired: &fnv1.State{Resources: resources}, Conditions: conds, Requirements: requirements}
 		if status != nil {
@@ -90,6 +108,9 @@ func TestRunFunctionJunctions(t *testing.T) {
 		xr       string
 		observed map[string]*fnv1.Resource
 		required map[string]*fnv1.Resources
+		// requires, when set, are the sections the function asks for;
+		// guestbook-us and guestbook-eu otherwise.
+		requires []string
 		want     *fnv1.RunFunctionResponse
 	}{
 		"SectionsNotFetchedYet": {
@@ -128,6 +149,7 @@ func TestRunFunctionJunctions(t *testing.T) {
 			observed: observed(t, subscriptionResource(t, A, ""), verifiedTicket("dev", A, time.Hour), verifiedTicket("regions", A, time.Hour),
 				verifiedTicket("regions.guestbook-us.us-prod", A, time.Hour)),
 			required: tracks(t, nestedUS, nestedEast, nestedRoot),
+			requires: []string{"guestbook-us", "guestbook-us-east"},
 			want: rsp(map[string]*fnv1.Resource{
 				NameSubscription:                      junctionSub(t, "dev", "regions", "regions.guestbook-us.us-prod", "regions.guestbook-us.zones.guestbook-us-east.east-prod"),
 				"ticket-dev":                          tk(t, "dev", A, rTrue),
@@ -143,6 +165,7 @@ func TestRunFunctionJunctions(t *testing.T) {
 			xr:       root,
 			observed: devOnly,
 			required: tracks(t, trackYAML("guestbook-us", false, st("us-prod"), "{name: back, tracks: [guestbook]}"), eu, root),
+			requires: []string{"guestbook-us", "guestbook-eu", "guestbook"},
 			want: invalidRsp(devOnly, ReasonCycle,
 				"junction cycle guestbook → guestbook-us → guestbook: station back of Track guestbook-us leads back to Track guestbook; remove guestbook from that station's tracks"),
 		},
@@ -150,7 +173,7 @@ func TestRunFunctionJunctions(t *testing.T) {
 			reason:   "A junction naming a Track that does not exist is an error that says what to do.",
 			xr:       root,
 			observed: devOnly,
-			required: tracks(t, us),
+			required: absent(tracks(t, us), "guestbook-eu"),
 			want: invalidRsp(devOnly, ReasonMissingTrack,
 				"station regions of Track guestbook feeds Track guestbook-eu, which does not exist in this namespace: create it or remove it from the station's tracks"),
 		},
@@ -180,6 +203,9 @@ func TestRunFunctionJunctions(t *testing.T) {
 			got, err := New(WithClock(func() time.Time { return now })).RunFunction(context.Background(), req)
 			if err != nil {
 				t.Fatalf("RunFunction: %v", err)
+			}
+			if tc.requires != nil {
+				tc.want.Requirements = requiring(tc.requires...)
 			}
 			if diff := cmp.Diff(tc.want, got, protocmp.Transform()); diff != "" {
 				t.Errorf("%s\nRunFunction(...): -want, +got:\n%s", tc.reason, diff)
