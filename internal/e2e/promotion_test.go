@@ -55,8 +55,10 @@ func TestImagePushPromotesThroughTheTrack(t *testing.T) {
 		if head := w.git.Head(t, w.repo, s.branch); head != commit {
 			t.Errorf("%s: Ticket rendered %s, branch %s is at %s", s.path, commit, s.branch, head)
 		}
-		if m := string(w.git.Files(t, w.repo, s.branch)["manifests.yaml"]); !strings.Contains(m, w.image+":1.1.0") {
-			t.Errorf("%s: %s does not hold %s:1.1.0", s.path, s.branch, w.image)
+		// The change pins the tag's digest, which kustomize renders as image@digest.
+		digest := ticketImage(tk, "digest")
+		if m := string(w.git.Files(t, w.repo, s.branch)["manifests.yaml"]); digest == "" || !strings.Contains(m, w.image+"@"+digest) {
+			t.Errorf("%s: %s does not hold %s:1.1.0 (%s)", s.path, s.branch, w.image, digest)
 		}
 		for _, a := range s.apps {
 			app := w.app(a)
@@ -119,6 +121,17 @@ func tracedReady(line string) bool {
 		}
 	}
 	return false
+}
+
+// ticketImage is a field of the first image of the change live at a Ticket.
+func ticketImage(t *unstructured.Unstructured, field string) string {
+	imgs, _, _ := unstructured.NestedSlice(t.Object, "status", "atProvider", "change", "images")
+	if len(imgs) == 0 {
+		return ""
+	}
+	m, _ := imgs[0].(map[string]any)
+	v, _ := m[field].(string)
+	return v
 }
 
 func decodeBase64(t *testing.T, s string) string {
