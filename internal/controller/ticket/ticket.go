@@ -196,15 +196,20 @@ func (e *external) judge(t *v1alpha1.Ticket) managed.ExternalObservation {
 	at.Applications = make([]v1alpha1.ApplicationStatus, len(e.apps))
 	for i, app := range e.apps {
 		v := argocd.Judge(app, e.rendered, e.sources[i], info)
-		at.Applications[i] = v1alpha1.ApplicationStatus{Name: app.Name, Namespace: app.Namespace, Sync: v.Sync, Health: v.Health, Revision: v.Revision, Message: v.Message}
+		at.Applications[i] = v1alpha1.ApplicationStatus{Name: app.Name, Namespace: app.Namespace, Sync: v.Sync, Health: v.Health, Revision: v.Revision}
+		// While an Application is on its way, the status says only where it
+		// stands: Argo CD rewrites its operation message many times a sync,
+		// and every Ticket status write wakes the Track's composition, whose
+		// circuit breaker would open on that churn.
 		switch v.State {
 		case argocd.NeedsSync, argocd.NeedsRefresh:
 			upToDate = false
-			waiting = append(waiting, v.Message)
+			waiting = append(waiting, onItsWay(app, v))
 		case argocd.Failed:
+			at.Applications[i].Message = v.Message
 			failed = append(failed, v.Message)
 		case argocd.Waiting:
-			waiting = append(waiting, v.Message)
+			waiting = append(waiting, onItsWay(app, v))
 		}
 	}
 	switch {
@@ -228,6 +233,17 @@ func (e *external) judge(t *v1alpha1.Ticket) managed.ExternalObservation {
 		t.SetConditions(xpv2.Available())
 	}
 	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: upToDate}
+}
+
+func onItsWay(app *argocd.Application, v argocd.Verdict) string {
+	return fmt.Sprintf("waiting for Application %s/%s: %s, %s", app.Namespace, app.Name, orUnknown(v.Sync), orUnknown(v.Health))
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "Unknown"
+	}
+	return s
 }
 
 func (e *external) Create(ctx context.Context, t *v1alpha1.Ticket) (managed.ExternalCreation, error) {
