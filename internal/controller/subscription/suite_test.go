@@ -195,17 +195,7 @@ func newest(t *testing.T, key client.ObjectKey) *v1alpha1.Change {
 
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	last := ""
-	for time.Now().Before(deadline) {
-		ok, why := cond()
-		if ok {
-			return
-		}
-		last = why
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s; last: %s", what, last)
+	kubeenv.Eventually(t, what, cond)
 }
 
 func must(t testing.TB, err error) {

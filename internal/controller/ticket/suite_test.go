@@ -213,21 +213,9 @@ func (f *fixture) app(name string) *unstructured.Unstructured {
 	return u
 }
 
-// eventually polls cond until it holds or 30 s pass. Tests wait on the
-// apiserver this way; they never assert on how long something took.
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	last := ""
-	for time.Now().Before(deadline) {
-		ok, why := cond()
-		if ok {
-			return
-		}
-		last = why
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s; last: %s", what, last)
+	kubeenv.Eventually(t, what, cond)
 }
 
 func condition(tk *v1alpha1.Ticket, ct xpv2.ConditionType) xpv2.Condition {
