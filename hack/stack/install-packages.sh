@@ -217,10 +217,9 @@ else
   stop provider
   mkdir -p "$pk/provider-cache"
   provider_args=(--metrics-address 127.0.0.1:0 --health-address 127.0.0.1:0 --cache-dir "$pk/provider-cache")
-  # The webhook receiver (a fixed :8090 by default) on a free loopback port.
-  if "$provider_bin" --help 2>&1 | grep -q -- --webhook-address; then
-    provider_args+=(--webhook-address "127.0.0.1:$PROVIDER_WEBHOOK_PORT")
-  fi
+  # The webhook receiver (:8090 on every interface by default) on a free
+  # loopback port.
+  provider_args+=(--webhook-address "127.0.0.1:$PROVIDER_WEBHOOK_PORT")
   # shellcheck disable=SC2086
   start provider env KUBECONFIG="$KUBECONFIG" "$provider_bin" "${provider_args[@]}" ${K8STA_PROVIDER_ARGS:-}
 fi
