@@ -242,10 +242,14 @@ type entry struct {
 	from     string // host file to copy instead of data
 }
 
+// imageHome is the runtime user's home inside the image; nothing on the
+// build host is read from or written to it.
+const imageHome = "/home/nonroot"
+
 // rootfs returns the image's single layer.
 func rootfs(s Spec, o Options, created time.Time) (v1.Layer, error) {
 	uid, gid, _ := s.ids() // Validate checked.
-	home := "/home/nonroot"
+	home := imageHome
 	entries := []entry{
 		{name: "etc/passwd", mode: 0o644, data: fmt.Appendf(nil, "root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:%d:%d:nonroot:%s:/sbin/nologin\n", uid, gid, home)},
 		{name: "etc/group", mode: 0o644, data: fmt.Appendf(nil, "root:x:0:\nnonroot:x:%d:\n", gid)},
