@@ -292,6 +292,16 @@ func parseDistribution(body []byte) (Event, string, error) {
 
 const zeroSHA = "0000000000000000000000000000000000000000"
 
+// bareBranch is a branch name as a payload gives it, without "refs/heads/",
+// or "" when it names no branch (an empty name, another kind of ref).
+func bareBranch(name string) string {
+	name = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(name), "refs/heads/"))
+	if strings.HasPrefix(name, "refs/") {
+		return ""
+	}
+	return name
+}
+
 // branchOf returns the branch of a ref, or a reason to ignore it.
 func branchOf(ref string) (string, string) {
 	switch {
@@ -516,8 +526,8 @@ func parseBitbucket(h http.Header, body []byte) (Event, string, error) {
 	var branches []string
 	if p.Push != nil {
 		for _, c := range p.Push.Changes {
-			if c.New != nil && c.New.Type == "branch" && c.New.Name != "" {
-				branches = appendUnique(branches, c.New.Name)
+			if c.New != nil && c.New.Type == "branch" {
+				branches = appendUnique(branches, bareBranch(c.New.Name))
 			}
 		}
 	}
@@ -525,9 +535,9 @@ func parseBitbucket(h http.Header, body []byte) (Event, string, error) {
 		if c.Type == "DELETE" || !strings.EqualFold(c.Ref.Type, "BRANCH") {
 			continue
 		}
-		b := c.Ref.DisplayID
+		b := bareBranch(c.Ref.DisplayID)
 		if b == "" {
-			b = strings.TrimPrefix(c.Ref.ID, "refs/heads/")
+			b = bareBranch(c.Ref.ID)
 		}
 		branches = appendUnique(branches, b)
 	}
