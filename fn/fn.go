@@ -129,10 +129,28 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		return rsp, nil
 	}
 	rsp.Conditions = append(rsp.GetConditions(), ValidCondition(nil), PromotedCondition(p))
-	if p.Requeue > 0 && p.Requeue < response.DefaultTTL {
-		rsp.Meta.Ttl = durationpb.New((p.Requeue + time.Second - 1).Truncate(time.Second))
-	}
+	rsp.Meta.Ttl = durationpb.New(cacheFor(p))
 	return rsp, nil
+}
+
+// InFlightTTL is how soon Crossplane calls the function again while a
+// station delivers a change. Composed-resource watches wake the Track at
+// once; this bounds the wait when Crossplane's XR circuit breaker drops
+// those events (it opens on bursts, such as a Track's first promotion, and
+// stays open for minutes).
+const InFlightTTL = time.Second
+
+// cacheFor is how long Crossplane may cache the result: until the next soak
+// ends, and no longer than InFlightTTL while a station delivers a change.
+func cacheFor(p *Progression) time.Duration {
+	d := response.DefaultTTL
+	if p.Requeue > 0 && p.Requeue < d {
+		d = (p.Requeue + time.Second - 1).Truncate(time.Second)
+	}
+	if p.InFlight && InFlightTTL < d {
+		d = InFlightTTL
+	}
+	return d
 }
 
 // identity is the Track's name and the namespace of its Tickets: the claim's

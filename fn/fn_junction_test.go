@@ -75,8 +75,8 @@ func TestRunFunctionJunctions(t *testing.T) {
 	A, Z := changeA, change("v0.9.0", 9*time.Hour)
 	def := response.DefaultTTL
 	requirements := requiring("guestbook-us", "guestbook-eu")
-	rsp := func(resources map[string]*fnv1.Resource, status *structpb.Struct, conds ...*fnv1.Condition) *fnv1.RunFunctionResponse {
-		r := &fnv1.RunFunctionResponse{Meta: ttl(def), Desired: &fnv1.State{Resources: resources}, Conditions: conds, Requirements: requirements}
+	rsp := func(ttlD time.Duration, resources map[string]*fnv1.Resource, status *structpb.Struct, conds ...*fnv1.Condition) *fnv1.RunFunctionResponse {
+		r := &fnv1.RunFunctionResponse{Meta: ttl(ttlD), Desired: &fnv1.State{Resources: resources}, Conditions: conds, Requirements: requirements}
 		if status != nil {
 			r.Desired.Composite = &fnv1.Resource{Resource: status}
 		}
@@ -88,7 +88,7 @@ func TestRunFunctionJunctions(t *testing.T) {
 		for n, r := range observed {
 			desired[n] = PassThrough(r.GetResource())
 		}
-		r := rsp(desired, nil, c)
+		r := rsp(def, desired, nil, c)
 		r.Results = []*fnv1.Result{{Severity: fnv1.Severity_SEVERITY_WARNING, Message: c.GetMessage(), Target: fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum()}}
 		return r
 	}
@@ -117,7 +117,7 @@ func TestRunFunctionJunctions(t *testing.T) {
 			reason:   "Before Crossplane has fetched the sections the function asks for them and keeps what is composed; that is no error.",
 			xr:       root,
 			observed: devOnly,
-			want: rsp(map[string]*fnv1.Resource{NameSubscription: PassThrough(devOnly[NameSubscription].GetResource()), "ticket-dev": PassThrough(devOnly["ticket-dev"].GetResource())}, nil,
+			want: rsp(def, map[string]*fnv1.Resource{NameSubscription: PassThrough(devOnly[NameSubscription].GetResource()), "ticket-dev": PassThrough(devOnly["ticket-dev"].GetResource())}, nil,
 				condWant(TypeValid, unknownS, ReasonFetching, "waiting for Crossplane to fetch the Tracks that junctions feed")),
 		},
 		"BranchesProgressIndependently": {
@@ -129,7 +129,7 @@ func TestRunFunctionJunctions(t *testing.T) {
 				verifiedTicket("regions.guestbook-eu.eu-staging", A, time.Minute),
 				verifiedTicket("regions.guestbook-eu.eu-prod", Z, time.Hour)),
 			required: tracks(t, us, eu),
-			want: rsp(map[string]*fnv1.Resource{
+			want: rsp(InFlightTTL, map[string]*fnv1.Resource{
 				NameSubscription:                         sub,
 				"ticket-dev":                             tk(t, "dev", A, rTrue),
 				"ticket-regions.guestbook-us.us-staging": jt(t, "guestbook-us", "regions.guestbook-us.us-staging", A, rFalse),
@@ -138,10 +138,10 @@ func TestRunFunctionJunctions(t *testing.T) {
 				"ticket-regions.guestbook-eu.eu-prod":    jt(t, "guestbook-eu", "regions.guestbook-eu.eu-prod", A, rFalse),
 			}, stationsWant(t, "dev "+A.ID+" Verified",
 				"regions.guestbook-us.us-staging "+A.ID+" Failed", "regions.guestbook-us.us-prod "+Z.ID+" Verified",
-				"regions.guestbook-eu.eu-staging "+A.ID+" Verified", "regions.guestbook-eu.eu-prod "+A.ID+" Pending"),
+				"regions.guestbook-eu.eu-staging "+A.ID+" Verified", "regions.guestbook-eu.eu-prod "+A.ID+" Progressing"),
 				valid, condWant(TypePromoted, falseS, ReasonHalted,
 					"regions.guestbook-us.us-staging: Ticket Failed change "+A.ID+": app-us-staging: Degraded; the stations after it are halted; "+
-						"regions.guestbook-eu.eu-prod: Ticket is being given change "+A.ID)),
+						"regions.guestbook-eu.eu-prod: Ticket is delivering change "+A.ID)),
 		},
 		"NestedJunction": {
 			reason: "A junction station with Applications gets its Ticket first; junctions nest, and paths name every junction and section on the way.",
@@ -150,15 +150,15 @@ func TestRunFunctionJunctions(t *testing.T) {
 				verifiedTicket("regions.guestbook-us.us-prod", A, time.Hour)),
 			required: tracks(t, nestedUS, nestedEast, nestedRoot),
 			requires: []string{"guestbook-us", "guestbook-us-east"},
-			want: rsp(map[string]*fnv1.Resource{
+			want: rsp(InFlightTTL, map[string]*fnv1.Resource{
 				NameSubscription:                      junctionSub(t, "dev", "regions", "regions.guestbook-us.us-prod", "regions.guestbook-us.zones.guestbook-us-east.east-prod"),
 				"ticket-dev":                          tk(t, "dev", A, rTrue),
 				"ticket-regions":                      tk(t, "regions", A, rTrue),
 				"ticket-regions.guestbook-us.us-prod": jt(t, "guestbook-us", "regions.guestbook-us.us-prod", A, rTrue),
 				"ticket-regions.guestbook-us.zones.guestbook-us-east.east-prod": jt(t, "guestbook-us-east", "regions.guestbook-us.zones.guestbook-us-east.east-prod", A, rFalse),
 			}, stationsWant(t, "dev "+A.ID+" Verified", "regions "+A.ID+" Verified", "regions.guestbook-us.us-prod "+A.ID+" Verified",
-				"regions.guestbook-us.zones.guestbook-us-east.east-prod "+A.ID+" Pending"),
-				valid, condWant(TypePromoted, falseS, ReasonProgressing, "regions.guestbook-us.zones.guestbook-us-east.east-prod: Ticket is being given change "+A.ID)),
+				"regions.guestbook-us.zones.guestbook-us-east.east-prod "+A.ID+" Progressing"),
+				valid, condWant(TypePromoted, falseS, ReasonProgressing, "regions.guestbook-us.zones.guestbook-us-east.east-prod: Ticket is delivering change "+A.ID)),
 		},
 		"Cycle": {
 			reason:   "A junction cycle is named, and nothing composed is dropped or changed.",

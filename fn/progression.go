@@ -21,7 +21,6 @@ const (
 // Station phases the Track reports besides a Ticket's own.
 const (
 	PhaseWaiting = "Waiting" // no change has reached the station yet
-	PhasePending = "Pending" // the Ticket is being given a new change
 	PhaseSoaking = "Soaking" // verified, soak not yet elapsed
 )
 
@@ -50,6 +49,9 @@ type Progression struct {
 	Holds []Hold
 	// Requeue is when the next pending soak ends; 0 if none is pending.
 	Requeue time.Duration
+	// InFlight is true while a station delivers a change it has not
+	// verified yet.
+	InFlight bool
 }
 
 // Progress moves changes down the expanded Track. Station 1 takes the
@@ -79,7 +81,7 @@ func Progress(x *Expansion, o Observed, now time.Time) *Progression {
 
 	p.line(x.Line, newest, true, true)
 
-	out := &Progression{Stations: make([]StationState, 0, len(x.Stops)), Holds: p.holds, Requeue: p.requeue}
+	out := &Progression{Stations: make([]StationState, 0, len(x.Stops)), Holds: p.holds, Requeue: p.requeue, InFlight: p.inFlight}
 	for _, s := range x.Stops {
 		if st, ok := p.states[s.Path]; ok {
 			out.Stations = append(out.Stations, *st)
@@ -96,6 +98,7 @@ type progressor struct {
 	states   map[string]*StationState
 	holds    []Hold
 	requeue  time.Duration
+	inFlight bool
 }
 
 func (p *progressor) learn(c *v1alpha1.Change) {
@@ -175,16 +178,13 @@ func (p *progressor) stop(s *Stop, in *v1alpha1.Change, walking, first bool) (*v
 			walking = p.hold(walking, s.Path, ReasonWaiting, "waiting for its first change")
 		}
 	case held == nil || held.ID != desired.ID:
-		st.Phase = PhasePending
-		walking = p.hold(walking, s.Path, ReasonProgressing, "Ticket is being given change %s", desired.ID)
+		walking = p.delivering(st, walking)
 	case t.Phase == v1alpha1.PhaseFailed || t.Phase == v1alpha1.PhaseBlocked:
 		st.Phase = t.Phase
 		walking = p.hold(walking, s.Path, ReasonHalted, "Ticket %s change %s: %s; the stations after it are halted",
 			t.Phase, desired.ID, orDefault(t.ReadyMessage, t.ReadyReason))
 	case !t.IsReady() || t.LiveID != desired.ID:
-		st.Phase = orDefault(t.Phase, v1alpha1.PhaseRendering)
-		walking = p.hold(walking, s.Path, ReasonProgressing, "Ticket not Ready for change %s: %s",
-			desired.ID, orDefault(t.ReadyMessage, orDefault(t.ReadyReason, "no Ready condition yet")))
+		walking = p.delivering(st, walking)
 	case remaining > 0:
 		st.Phase = PhaseSoaking
 		walking = p.hold(walking, s.Path, ReasonSoaking, "change %s soaks until %s",
@@ -200,6 +200,17 @@ func (p *progressor) stop(s *Stop, in *v1alpha1.Change, walking, first bool) (*v
 		st.Phase = orDefault(t.Phase, v1alpha1.PhaseVerified)
 	}
 	return out, walking
+}
+
+// delivering marks a station that has been given a change its Ticket has
+// not verified yet. It is one phase from the moment the station is given the
+// change until then: the Ticket's own phase and conditions tell the steps,
+// and a Track status write per step would wake the Track again and spend its
+// circuit breaker's budget.
+func (p *progressor) delivering(st *StationState, walking bool) bool {
+	st.Phase = v1alpha1.PhaseProgressing
+	p.inFlight = true
+	return p.hold(walking, st.Stop.Path, ReasonProgressing, "Ticket is delivering change %s", st.Change.ID)
 }
 
 // verified is the change Ticket t has verified at station s: Ready for

@@ -42,8 +42,8 @@ func TestProgress(t *testing.T) {
 			}},
 			want: want{
 				changes: map[string]string{"dev": id(B), "prod": ""},
-				phases:  map[string]string{"dev": PhasePending, "prod": PhaseWaiting},
-				holds:   []Hold{{Path: "dev", Reason: ReasonProgressing, Message: "dev: Ticket is being given change " + B.ID}},
+				phases:  map[string]string{"dev": v1alpha1.PhaseProgressing, "prod": PhaseWaiting},
+				holds:   []Hold{{Path: "dev", Reason: ReasonProgressing, Message: "dev: Ticket is delivering change " + B.ID}},
 			},
 		},
 		"StaleStatusIsNotVerified": {
@@ -54,8 +54,8 @@ func TestProgress(t *testing.T) {
 			}},
 			want: want{
 				changes: map[string]string{"dev": id(B), "prod": ""},
-				phases:  map[string]string{"dev": v1alpha1.PhaseRendering, "prod": PhaseWaiting},
-				holds:   []Hold{{Path: "dev", Reason: ReasonProgressing, Message: "dev: Ticket not Ready for change " + B.ID + ": no Ready condition yet"}},
+				phases:  map[string]string{"dev": v1alpha1.PhaseProgressing, "prod": PhaseWaiting},
+				holds:   []Hold{{Path: "dev", Reason: ReasonProgressing, Message: "dev: Ticket is delivering change " + B.ID}},
 			},
 		},
 		"SoakFallsBackToReadySince": {
@@ -120,8 +120,8 @@ func TestProgress(t *testing.T) {
 			}},
 			want: want{
 				changes: map[string]string{"dev": id(B), "j": id(B), "j.s1.x": id(A), "j.s2.why": id(A)},
-				phases:  map[string]string{"dev": v1alpha1.PhaseVerified, "j": PhasePending, "j.s1.x": v1alpha1.PhaseVerified, "j.s2.why": PhasePending},
-				holds:   []Hold{{Path: "j", Reason: ReasonProgressing, Message: "j: Ticket is being given change " + B.ID}},
+				phases:  map[string]string{"dev": v1alpha1.PhaseVerified, "j": v1alpha1.PhaseProgressing, "j.s1.x": v1alpha1.PhaseVerified, "j.s2.why": v1alpha1.PhaseProgressing},
+				holds:   []Hold{{Path: "j", Reason: ReasonProgressing, Message: "j: Ticket is delivering change " + B.ID}},
 			},
 		},
 		"OverlayBeforeCurrentIgnored": {
@@ -143,7 +143,7 @@ func TestProgress(t *testing.T) {
 			want: want{
 				changes: map[string]string{"dev": id(B), "prod": id(A)},
 				phases:  map[string]string{"dev": v1alpha1.PhaseProgressing, "prod": v1alpha1.PhaseVerified},
-				holds:   []Hold{{Path: "dev", Reason: ReasonProgressing, Message: "dev: Ticket not Ready for change " + B.ID + ": no Ready condition yet"}},
+				holds:   []Hold{{Path: "dev", Reason: ReasonProgressing, Message: "dev: Ticket is delivering change " + B.ID}},
 			},
 		},
 		"OverlayReappliedOnNewerChange": {
@@ -154,8 +154,8 @@ func TestProgress(t *testing.T) {
 			}},
 			want: want{
 				changes: map[string]string{"dev": id(B), "prod": overlaid(B).ID},
-				phases:  map[string]string{"dev": v1alpha1.PhaseVerified, "prod": PhasePending},
-				holds:   []Hold{{Path: "prod", Reason: ReasonProgressing, Message: "prod: Ticket is being given change " + overlaid(B).ID}},
+				phases:  map[string]string{"dev": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseProgressing},
+				holds:   []Hold{{Path: "prod", Reason: ReasonProgressing, Message: "prod: Ticket is delivering change " + overlaid(B).ID}},
 			},
 		},
 	}

@@ -19,6 +19,7 @@ import (
 // every Ticket Ready. The lead time and K8sTA's share of each hop are logged.
 func TestImagePushPromotesThroughTheTrack(t *testing.T) {
 	w := newWorld(t)
+	tally := tallyBreaker(t, w.ns)
 	w.push("1.0.0")
 	w.install()
 
@@ -26,6 +27,8 @@ func TestImagePushPromotesThroughTheTrack(t *testing.T) {
 	eventually(t, 5*time.Minute, "every station Ready for 1.0.0", func() (bool, string) {
 		return w.allReady("1.0.0")
 	})
+	n, by := tally.reset()
+	t.Logf("MEASURED: circuit-breaker tokens for the Track's install and first promotion: %d (Crossplane allows a burst of 100, +1/s):%s", n, by)
 
 	w.push("1.1.0")
 	sent := w.notifyRegistryPush("1.1.0")
@@ -48,6 +51,8 @@ func TestImagePushPromotesThroughTheTrack(t *testing.T) {
 		}
 		return w.allReady("1.1.0")
 	})
+	n, by = tally.reset()
+	t.Logf("MEASURED: circuit-breaker tokens for the promotion of 1.1.0: %d:%s", n, by)
 
 	for _, s := range stations {
 		tk := w.tickets()[s.path]

@@ -69,6 +69,10 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		managed.WithRecorder(event.NewAPIRecorder(mgr.GetEventRecorderFor(name))),
 		managed.WithPollInterval(o.PollInterval),
 		managed.WithManagementPolicies(),
+		// No external-name annotation: a Ticket names nothing outside the
+		// cluster, and each write of one wakes the Track that composes it,
+		// spending its circuit breaker's budget.
+		managed.WithInitializers(),
 	)
 
 	return ctrl.NewControllerManagedBy(mgr).
@@ -277,9 +281,9 @@ func (e *external) Update(ctx context.Context, t *v1alpha1.Ticket) (managed.Exte
 			}
 		}
 	}
-	t.Status.AtProvider.Phase = v1alpha1.PhaseSyncing
-	t.Status.AtProvider.VerifiedAt = nil
-	t.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf("asked Argo CD to sync %s", short(e.rendered))))
+	// The status says at once what the next Observe would: a status write
+	// of its own for "asked Argo CD" would wake the Track for nothing.
+	e.judge(t)
 	return managed.ExternalUpdate{}, nil
 }
 
