@@ -14,7 +14,10 @@
 # dead stack is stopped and started afresh. On failure everything started is
 # stopped again (K8STA_STACK_KEEP_ON_FAILURE=1 keeps it for a post-mortem).
 #
-# Knobs: K8STA_STACK_TIMEOUT (seconds per readiness wait, default 120).
+# Knobs: K8STA_STACK_TIMEOUT (seconds per readiness wait, default 120),
+# K8STA_CROSSPLANE_ARGS (extra flags for `crossplane core start`, e.g.
+# --circuit-breaker-burst=1000 to take Crossplane's XR circuit breaker out of
+# a measurement).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -328,7 +331,7 @@ start crossplane env "${xp_env[@]}" \
   METRICS_PORT="$CROSSPLANE_METRICS_PORT" \
   HEALTH_PROBE_PORT="$CROSSPLANE_HEALTH_PORT" \
   WEBHOOK_PORT="$CROSSPLANE_WEBHOOK_PORT" \
-  "$CROSSPLANE_CORE_BIN" core start --package-runtime='Function=External;Provider=External'
+  "$CROSSPLANE_CORE_BIN" core start --package-runtime='Function=External;Provider=External' ${K8STA_CROSSPLANE_ARGS:-}
 wait_for crossplane "$timeout" "http://127.0.0.1:$CROSSPLANE_HEALTH_PORT/readyz" \
   http_ok "http://127.0.0.1:$CROSSPLANE_HEALTH_PORT/readyz"
 wait_for crossplane "$timeout" "Crossplane package CRDs Established" \
