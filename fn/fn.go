@@ -124,33 +124,14 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 
 	// 5. Report each station and what holds the Track back, and come back
 	// when the next soak ends.
-	if err := setStatus(rsp, "stations", StationsStatus(p, list(xr, "status", "stations"), now)); err != nil {
+	stations := StationsStatus(p, list(xr, "status", "stations"), now)
+	if err := setStatus(rsp, "stations", stations); err != nil {
 		response.Fatal(rsp, errors.Wrap(err, "cannot set Track status"))
 		return rsp, nil
 	}
 	rsp.Conditions = append(rsp.GetConditions(), ValidCondition(nil), PromotedCondition(p))
-	rsp.Meta.Ttl = durationpb.New(cacheFor(p))
+	rsp.Meta.Ttl = durationpb.New(CacheFor(p, stations, now))
 	return rsp, nil
-}
-
-// InFlightTTL is how soon Crossplane calls the function again while a
-// station delivers a change. Composed-resource watches wake the Track at
-// once; this bounds the wait when Crossplane's XR circuit breaker drops
-// those events (it opens on bursts, such as a Track's first promotion, and
-// stays open for minutes).
-const InFlightTTL = time.Second
-
-// cacheFor is how long Crossplane may cache the result: until the next soak
-// ends, and no longer than InFlightTTL while a station delivers a change.
-func cacheFor(p *Progression) time.Duration {
-	d := response.DefaultTTL
-	if p.Requeue > 0 && p.Requeue < d {
-		d = (p.Requeue + time.Second - 1).Truncate(time.Second)
-	}
-	if p.InFlight && InFlightTTL < d {
-		d = InFlightTTL
-	}
-	return d
 }
 
 // identity is the Track's name and the namespace of its Tickets: the claim's
