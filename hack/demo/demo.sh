@@ -87,7 +87,7 @@ if [ -f "$demo/done" ] && stack_up; then
   exit 0
 fi
 if [ -f "$STATE/.k8sta-stack" ] && [ -d "$STATE/pids" ] && [ -n "$(ls -A "$STATE/pids")" ]; then
-  say "an unfinished demo or stack runs in $STATE: stopping it and starting afresh"
+  say "an unfinished or partly stopped demo (or a stack) runs in $STATE: stopping it and starting afresh"
   "$stack_root/hack/stack/down.sh" "$STATE"
 fi
 rm -rf "$demo"
@@ -96,18 +96,23 @@ on_exit() {
   local rc=$?
   [ $rc -eq 0 ] && return
   echo >&2
+  local what="failed (exit $rc)"
+  [ $rc -ne 130 ] || what="interrupted"
   if [ "${K8STA_DEMO_KEEP_ON_FAILURE:-}" = 1 ]; then
-    say "failed (exit $rc); K8STA_DEMO_KEEP_ON_FAILURE=1: leaving it running; export KUBECONFIG=$STATE/kubeconfig; logs in $STATE/logs; stop it with: hack/stack/down.sh $STATE"
+    say "$what; K8STA_DEMO_KEEP_ON_FAILURE=1: leaving it running; export KUBECONFIG=$STATE/kubeconfig; logs in $STATE/logs; stop it with: hack/stack/down.sh $STATE"
   else
-    say "failed (exit $rc): stopping what it started (K8STA_DEMO_KEEP_ON_FAILURE=1 keeps it); logs stay in $STATE/logs"
+    say "$what: stopping what it started (K8STA_DEMO_KEEP_ON_FAILURE=1 keeps it); logs stay in $STATE/logs"
     "$stack_root/hack/stack/down.sh" "$STATE" || true
   fi
 }
 trap on_exit EXIT
+# Ctrl-C stops what the demo started too: its processes run in their own
+# sessions and would outlive it.
+trap 'exit 130' INT TERM
 
 # --- the stack ----------------------------------------------------------------------
 step "the local stack: kube-apiserver, etcd, kube-controller-manager, Argo CD, Crossplane core (hack/stack/up.sh)"
-say "a cold first run builds the tools once into ${K8STA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/k8sta} (20-40 minutes on 2 cores; a line per tool); later runs start in a minute or two"
+say "a cold first run builds the tools once into ${K8STA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/k8sta} (20-25 minutes on 2 idle cores, longer on busy ones; a line per tool); later runs start in a minute or two"
 "$stack_root/hack/stack/up.sh" "$STATE"
 source "$STATE/env"
 
@@ -175,7 +180,7 @@ say "applying hack/demo/platform/track.yaml (as $demo/manifests/track.yaml)"
 k apply -f "$demo/manifests/track.yaml" >&2
 
 step "the Track's first change: $IMAGE:1.0.0 to every station"
-"$helper" watch -kubeconfig "$KUBECONFIG" -namespace "$ns" -track "$track" -tag 1.0.0 -timeout "$promotion_timeout" -track-grace 0
+"$helper" watch -kubeconfig "$KUBECONFIG" -namespace "$ns" -track "$track" -tag 1.0.0 -timeout "$promotion_timeout"
 
 # --- a new image --------------------------------------------------------------------------
 step "a new image: push $IMAGE:1.1.0 and send the registry's webhook to the provider"
