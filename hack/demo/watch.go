@@ -50,6 +50,7 @@ func watch(args []string) error {
 	var tr *unstructured.Unstructured
 	var stationsDone time.Time
 	printedTrackWait := false
+	responsive := ""
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		views, tr, err = observe(ctx, kube, *ns, *track, *tag)
@@ -72,6 +73,18 @@ func watch(args []string) error {
 					printed[v.path] = line
 				}
 				allDone = allDone && v.done
+			}
+			// Crossplane stops reacting to every watch event of an XR that
+			// receives too many and composes it only periodically: the pauses
+			// between hops would be a mystery without this line.
+			if r := conditionStatus(tr, "Responsive"); r != "" && r != responsive {
+				if r == "False" {
+					say("[%s] Track %s/%s: Crossplane's watch circuit breaker is open (%s): it composes the Track only periodically now, so a hop can wait up to a minute",
+						elapsed(time.Since(start)), *ns, *track, conditionField(tr, "Responsive", "message"))
+				} else if responsive == "False" {
+					say("[%s] Track %s/%s: Crossplane's watch circuit breaker is closed again", elapsed(time.Since(start)), *ns, *track)
+				}
+				responsive = r
 			}
 			if allDone && stationsDone.IsZero() {
 				stationsDone = time.Now()
@@ -216,6 +229,11 @@ func condition(u *unstructured.Unstructured, typ string) map[string]any {
 func conditionStatus(u *unstructured.Unstructured, typ string) string {
 	s, _ := condition(u, typ)["status"].(string)
 	return s
+}
+
+func conditionField(u *unstructured.Unstructured, typ, field string) string {
+	v, _ := condition(u, typ)[field].(string)
+	return v
 }
 
 func conditionMessage(u *unstructured.Unstructured, typ string) string {
