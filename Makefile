@@ -135,9 +135,16 @@ e2e: build xpkg ## End-to-end scenarios on the local stack (real Crossplane, rea
 	K8STA_VERSION=$(VERSION) K8STA_PROVIDER_BIN=$(CURDIR)/bin/provider K8STA_FUNCTION_BIN=$(CURDIR)/bin/function \
 	  go test -tags e2e -count=1 -timeout 30m -v ./internal/e2e/
 
-.PHONY: demo
-demo: ## The main job on an embedded default (see README).
-	@echo "make demo arrives with the end-to-end stack (issue 5); until then, see README 'Try it'." >&2; exit 1
+DEMO_DIR ?= $(OUTPUT)/demo
+
+.PHONY: demo demo-down
+demo: ## The main job on an embedded default, no cluster needed: a Track promotes a new image (see README); leaves the stack running.
+	@echo ">> demo: building the provider, the function and their packages (make build xpkg)" >&2
+	@$(MAKE) --no-print-directory build xpkg VERSION=$(VERSION)
+	@K8STA_VERSION=$(VERSION) K8STA_PROVIDER_BIN=$(CURDIR)/bin/provider K8STA_FUNCTION_BIN=$(CURDIR)/bin/function \
+	  hack/demo/demo.sh $(DEMO_DIR)
+demo-down: ## Stop what `make demo` left running.
+	hack/stack/down.sh $(DEMO_DIR)
 
 .PHONY: help
 help:
