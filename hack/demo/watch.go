@@ -75,11 +75,12 @@ func watch(args []string) error {
 				allDone = allDone && v.done
 			}
 			// Crossplane stops reacting to every watch event of an XR that
-			// receives too many and composes it only periodically: the pauses
-			// between hops would be a mystery without this line.
+			// receives too many; the function then has the Track composed
+			// every second while a station delivers. Say so, or a slower hop
+			// would be a mystery.
 			if r := conditionStatus(tr, "Responsive"); r != "" && r != responsive {
 				if r == "False" {
-					say("[%s] Track %s/%s: Crossplane's watch circuit breaker is open (%s): it composes the Track only periodically now, so a hop can wait up to a minute",
+					say("[%s] Track %s/%s: Crossplane's watch circuit breaker is open (%s): the Track is composed every second while a station delivers, so a hop may wait about a second",
 						elapsed(time.Since(start)), *ns, *track, conditionField(tr, "Responsive", "message"))
 				} else if responsive == "False" {
 					say("[%s] Track %s/%s: Crossplane's watch circuit breaker is closed again", elapsed(time.Since(start)), *ns, *track)
