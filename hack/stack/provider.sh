@@ -30,9 +30,17 @@ exec 8>"$STATE/.lock"
 flock -w 60 8 || die "another up.sh, down.sh, install-packages.sh or provider.sh holds $STATE/.lock"
 
 # running: the recorded provider runs. A SIGKILLed process stays a zombie
-# until its parent (here PID 1, which reaps now and then) reaps it: it is dead.
+# until its parent (here PID 1, which reaps now and then) reaps it: it is dead
+# once its last thread is (a zombie thread-group leader may outlive the others
+# only briefly, and they hold its sockets meanwhile).
 zombie() { [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
 running() { pid_alive provider && ! zombie "$(recorded_pid provider)"; }
+dead() {
+  kill -0 -- "-$1" 2>/dev/null || return 0
+  zombie "$1" && [ "$(pgrep -g "$1" | wc -l)" -le 1 ] && [ "$(find "/proc/$1/task" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)" -le 1 ]
+}
+# listener: the pid listening on the webhook port, if any.
+listener() { ss -Htlnp "sport = :$webhook_port" | sed -n 's/.*pid=\([0-9]*\),.*/\1/p' | head -n1; }
 
 kill_provider() {
   if ! running; then
@@ -43,13 +51,11 @@ kill_provider() {
   pid=$(recorded_pid provider)
   say "killing provider (SIGKILL to process group $pid)"
   kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-  # Gone, or a zombie nobody reaped yet (dead all the same).
   for _ in $(seq 1 100); do
-    kill -0 -- "-$pid" 2>/dev/null || return 0
-    zombie "$pid" && [ "$(pgrep -g "$pid" | wc -l)" -le 1 ] && return 0
+    if dead "$pid" && [ -z "$(listener)" ]; then return 0; fi
     sleep 0.05
   done
-  die "process group $pid still exists 5 s after SIGKILL"
+  die "process group $pid still exists, or 127.0.0.1:$webhook_port is still bound, 5 s after SIGKILL"
 }
 
 start_provider() {
@@ -58,11 +64,13 @@ start_provider() {
     return 0
   fi
   [ -s "$argv_file" ] || die "no recorded provider command in $argv_file (install-packages.sh writes it)"
-  local argv=()
+  local argv=() pid
   mapfile -d '' -t argv <"$argv_file"
   start provider "${argv[@]}"
-  listening() { ss -Htln "sport = :$webhook_port" | grep -q .; }
-  wait_for provider "$timeout" "webhook listener on 127.0.0.1:$webhook_port" listening
+  pid=$(recorded_pid provider)
+  ours() { [ "$(listener)" = "$pid" ]; }
+  wait_for provider "$timeout" "webhook listener on 127.0.0.1:$webhook_port (pid $pid)" ours
+  say "provider runs (pid $pid)"
 }
 
 case $action in

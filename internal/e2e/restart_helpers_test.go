@@ -157,10 +157,10 @@ type appWatch struct {
 	notify func(app string, op syncRecord)
 
 	mu       sync.Mutex
-	lastOp   map[string]string // app → last .operation seen, as a key
+	lastOp   map[string]string // app → last .operation seen, as a key ("" for none)
 	requests map[string][]syncRecord
-	runs     map[string]map[string]syncRecord // app → startedAt → run
-	before   map[string]string                // app → operationState.startedAt when the watch began
+	lastRun  map[string]string       // app → last operationState seen, as a key ("" for none)
+	runs     map[string][]syncRecord // app → every operationState that appeared
 	events   int
 	errs     []string
 }
@@ -170,7 +170,7 @@ type appWatch struct {
 func (w *world) watchApps(notify func(app string, op syncRecord)) *appWatch {
 	w.t.Helper()
 	aw := &appWatch{apps: map[string]bool{}, done: make(chan struct{}), notify: notify,
-		lastOp: map[string]string{}, requests: map[string][]syncRecord{}, runs: map[string]map[string]syncRecord{}, before: map[string]string{}}
+		lastOp: map[string]string{}, requests: map[string][]syncRecord{}, lastRun: map[string]string{}, runs: map[string][]syncRecord{}}
 	for _, s := range w.stations() {
 		for _, a := range s.apps {
 			aw.apps[a] = true
@@ -235,27 +235,34 @@ func (aw *appWatch) observe(u *unstructured.Unstructured, live bool) {
 	aw.mu.Lock()
 	aw.events++
 	if op, ok, _ := unstructured.NestedMap(u.Object, "operation"); ok && op != nil {
+		// A request is an operation that appears, or one that now asks for
+		// another revision (Argo CD may clear the revision on a retry: not
+		// a new request).
 		r := opRecord(op)
-		key := r.String()
-		if aw.lastOp[name] != key && live {
+		last, had := aw.lastOp[name]
+		key := "requested " + r.revision
+		if live && (!had || last == "" || r.revision != "" && key != last) {
 			aw.requests[name] = append(aw.requests[name], r)
 			req = &r
 		}
-		aw.lastOp[name] = key
+		if r.revision != "" || last == "" {
+			aw.lastOp[name] = key
+		}
 	} else {
 		aw.lastOp[name] = ""
 	}
-	if stOp, ok, _ := unstructured.NestedMap(u.Object, "status", "operationState", "operation"); ok {
+	// A run is an operationState that appears (K8sTA's trigger clears the
+	// last one) or starts anew (another startedAt), whatever its phase.
+	if stOp, ok, _ := unstructured.NestedMap(u.Object, "status", "operationState", "operation"); ok && stOp != nil {
 		r := opRecord(stOp)
 		r.startedAt, _, _ = unstructured.NestedString(u.Object, "status", "operationState", "startedAt")
-		if !live {
-			aw.before[name] = r.startedAt
-		} else if r.startedAt != "" && r.startedAt != aw.before[name] {
-			if aw.runs[name] == nil {
-				aw.runs[name] = map[string]syncRecord{}
-			}
-			aw.runs[name][r.startedAt] = r
+		key := "started " + r.startedAt
+		if aw.lastRun[name] != key && live {
+			aw.runs[name] = append(aw.runs[name], r)
 		}
+		aw.lastRun[name] = key
+	} else {
+		aw.lastRun[name] = ""
 	}
 	aw.mu.Unlock()
 	if req != nil && aw.notify != nil {
