@@ -36,6 +36,18 @@ import (
 // before the webhook to the end (requests and runs, whoever asked), from
 // Argo CD's status.history, and from the final operationState. The
 // Applications have no automated sync policy: K8sTA's are the only syncs.
+//
+// What each count alone would miss, and what covers it: status.history holds
+// only syncs that succeeded, and only the last revisionHistoryLimit of them;
+// operationState only the last operation. The watch sees every version of
+// every Application from a resourceVersion listed before the webhook (a lost
+// watch is an error), so it counts a second request even while it is pending,
+// running or failed, and a run even when K8sTA's trigger cleared the state of
+// the one before (which a re-trigger does). A second sync asked for after the
+// promotion completed: the watch goes on for one poll interval of the
+// provider (every Ticket is re-observed by then) after every Ticket is Ready.
+// Made to re-sync each Ready Ticket once after a restart, the provider fails
+// all three counts.
 func TestProviderKilledMidPromotion(t *testing.T) {
 	w := newWorld(t)
 	w.push("1.0.0")
