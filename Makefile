@@ -130,10 +130,10 @@ stack-packages: build xpkg ## Install K8sTA's packages into the local stack and 
 	K8STA_VERSION=$(VERSION) K8STA_REQUIRE_PACKAGES=1 K8STA_PROVIDER_BIN=$(CURDIR)/bin/provider K8STA_FUNCTION_BIN=$(CURDIR)/bin/function hack/stack/install-packages.sh $(STACK_DIR)
 
 .PHONY: e2e
-e2e: build xpkg ## End-to-end scenarios on the local stack (real Crossplane, real Argo CD); starts and stops it.
+e2e: build xpkg ## End-to-end scenarios on the local stack (real Crossplane, real Argo CD); starts and stops it. E2E_RUN=regexp picks scenarios.
 	hack/stack/tools.sh >/dev/null
 	K8STA_VERSION=$(VERSION) K8STA_PROVIDER_BIN=$(CURDIR)/bin/provider K8STA_FUNCTION_BIN=$(CURDIR)/bin/function \
-	  go test -tags e2e -count=1 -timeout 30m -v ./internal/e2e/
+	  go test -tags e2e -count=1 -timeout 30m -v $(if $(E2E_RUN),-run '$(E2E_RUN)') ./internal/e2e/
 
 DEMO_DIR ?= $(OUTPUT)/demo
 

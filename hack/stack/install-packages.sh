@@ -221,7 +221,10 @@ else
   # loopback port.
   provider_args+=(--webhook-address "127.0.0.1:$PROVIDER_WEBHOOK_PORT")
   # shellcheck disable=SC2086
-  start provider env KUBECONFIG="$KUBECONFIG" "$provider_bin" "${provider_args[@]}" ${K8STA_PROVIDER_ARGS:-}
+  provider_cmd=(env KUBECONFIG="$KUBECONFIG" "$provider_bin" "${provider_args[@]}" ${K8STA_PROVIDER_ARGS:-})
+  # provider.sh restarts it with exactly this command.
+  printf '%s\0' "${provider_cmd[@]}" >"$pk/provider.argv"
+  start provider "${provider_cmd[@]}"
 fi
 
 # --- everything Healthy ---------------------------------------------------------------------------
