@@ -103,13 +103,14 @@ tools: ## Build (once) the binaries the tests run.
 	@hack/crossplane-cli.sh >/dev/null
 
 .PHONY: test
-test: lint tools ## Unit, integration (real apiserver, git, registry, crossplane render) and bounded fuzz tests.
+test: lint tools ## Unit, integration (real apiserver, git, registry, crossplane render), bounded fuzz and end-to-end tests.
 	KUBEBUILDER_ASSETS=$$(hack/kube-binaries.sh) \
 	ARGOCD_CRDS=$$(hack/argocd-crds.sh) \
 	CROSSPLANE_CLI=$$(hack/crossplane-cli.sh) \
 	K8STA_REQUIRE_INTEGRATION=1 \
 	  go test $(GO_TEST_FLAGS) ./...
 	FUZZTIME=$(FUZZTIME) hack/fuzz.sh
+	$(MAKE) --no-print-directory e2e
 
 .PHONY: bench
 bench: tools ## Run every benchmark once.
