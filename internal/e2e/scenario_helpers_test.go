@@ -120,21 +120,6 @@ func (w *world) appState(name string) (sync, revision, health string) {
 	return sync, revision, health
 }
 
-// resourceHealth is the health status and message Argo CD reports for one
-// of an Application's resources.
-func (w *world) resourceHealth(app, kind, name string) (string, string) {
-	rs, _, _ := unstructured.NestedSlice(w.app(app).Object, "status", "resources")
-	for _, r := range rs {
-		m, _ := r.(map[string]any)
-		if m["kind"] == kind && m["name"] == name {
-			h, _, _ := unstructured.NestedString(m, "health", "status")
-			msg, _, _ := unstructured.NestedString(m, "health", "message")
-			return h, msg
-		}
-	}
-	return "", ""
-}
-
 // checkDelivered asserts that the station's rendered branch head is the
 // Ticket's rendered commit, that the branch's manifests hold every string
 // of want, and that every Application is Synced to that commit and Healthy.
