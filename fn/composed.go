@@ -77,6 +77,7 @@ func ParseSubscription(r *structpb.Struct) *ObservedSubscription {
 		oc := v.GetStructValue()
 		s.OverlayChanges = append(s.OverlayChanges, v1alpha1.OverlayChange{
 			Commit:       str(oc, "commit"),
+			BaseCommit:   str(oc, "baseCommit"),
 			Stations:     strs(oc, "stations"),
 			DiscoveredAt: timestamp(oc, "discoveredAt"),
 		})

@@ -50,6 +50,12 @@ func TestParseSubscription(t *testing.T) {
 		want *ObservedSubscription
 	}{
 		"NothingYet": {in: subscriptionResource(t, nil, ""), want: &ObservedSubscription{}},
+		"OverlayOnItsBase": {
+			in: subscriptionResource(t, changeA, `[{commit: "`+overlayCommit+`", baseCommit: "`+changeA.Commit+`", stations: [prod], discoveredAt: "2026-11-25T11:30:00Z"}]`),
+			want: &ObservedSubscription{Newest: changeA, OverlayChanges: []v1alpha1.OverlayChange{
+				{Commit: overlayCommit, BaseCommit: changeA.Commit, Stations: []string{"prod"}, DiscoveredAt: &at},
+			}},
+		},
 		"NewestAndOverlays": {
 			in: subscriptionResource(t, changeA, `[{commit: "`+overlayCommit+`", stations: [int, prod], discoveredAt: "2026-11-25T11:30:00Z"}]`),
 			want: &ObservedSubscription{Newest: changeA, OverlayChanges: []v1alpha1.OverlayChange{

@@ -164,8 +164,8 @@ func (p *progressor) stop(s *Stop, in *v1alpha1.Change, walking, first bool) (*v
 	if remaining > 0 && (p.requeue == 0 || remaining < p.requeue) {
 		p.requeue = remaining
 	}
-	out := verified
-	if pin != "" || (out != nil && p.isOverlay(s.Path, out)) {
+	out := p.upstream(s.Path, verified)
+	if pin != "" {
 		out = nil
 	}
 
@@ -235,21 +235,32 @@ func (p *progressor) verified(s *Stop, t *ObservedTicket) (*v1alpha1.Change, tim
 	return t.Change, 0
 }
 
-// overlay applies the overlay-only changes discovered after c to c: the
-// station renders the overlay commit with the images it already has.
+// overlay applies the station's overlay-only changes made on c's base to
+// c, oldest first: the station renders the newest overlay commit with c's
+// images.
 func (p *progressor) overlay(path string, c *v1alpha1.Change) *v1alpha1.Change {
 	if c == nil {
 		return nil
 	}
 	base := p.baseOf(path, c)
 	for _, oc := range p.overlays[path] {
-		if !before(c.DiscoveredAt, oc.DiscoveredAt) || oc.Commit == c.Commit {
+		if oc.Commit == c.Commit {
 			continue
 		}
-		// The overlay commit's tree holds the base before it: only a station
-		// that already holds that base may render it, or a base change would
-		// skip the stations in front of it.
-		if oc.BaseCommit != "" && oc.BaseCommit != base {
+		switch {
+		case oc.BaseCommit != "":
+			// The overlay commit's tree is its base with the station's
+			// overlay changed. It applies to every change that renders
+			// exactly that base, whenever that change was discovered: a new
+			// image keeps the base commit, and must not undo the overlay.
+			// Only a station that already holds that base may render it, or
+			// a base change would skip the stations in front of it; a newer
+			// base commit already holds the overlay commit.
+			if oc.BaseCommit != base {
+				continue
+			}
+		case !before(c.DiscoveredAt, oc.DiscoveredAt):
+			// No base recorded: only discovery order tells.
 			continue
 		}
 		// The derived change keeps the discovery time of the change it is
@@ -271,15 +282,29 @@ func (p *progressor) baseOf(path string, c *v1alpha1.Change) string {
 	return c.Commit
 }
 
-// isOverlay reports whether c is an overlay-only change of the station at
-// path, which never moves further down.
-func (p *progressor) isOverlay(path string, c *v1alpha1.Change) bool {
+// upstream is what a station that verified c passes on: c itself, or for
+// an overlay-only change of the station at path (which never moves further
+// down) the change from upstream it was derived from: its base commit with
+// the same images. Without a recorded base that change is unknown, and
+// nothing is passed on.
+func (p *progressor) upstream(path string, c *v1alpha1.Change) *v1alpha1.Change {
+	if c == nil {
+		return nil
+	}
 	for _, oc := range p.overlays[path] {
-		if oc.Commit == c.Commit && before(c.DiscoveredAt, oc.DiscoveredAt) {
-			return true
+		if oc.Commit != c.Commit {
+			continue
+		}
+		// A change derived from a newer upstream change keeps that change's
+		// discovery time: with a recorded base, the commit alone tells.
+		if oc.BaseCommit != "" {
+			return &v1alpha1.Change{ID: v1alpha1.ChangeID(oc.BaseCommit, c.Images), Commit: oc.BaseCommit, Images: c.Images, DiscoveredAt: c.DiscoveredAt}
+		}
+		if before(c.DiscoveredAt, oc.DiscoveredAt) {
+			return nil
 		}
 	}
-	return false
+	return c
 }
 
 // before reports whether a is before b; an unknown time is before any known.

@@ -17,6 +17,13 @@ func verified(c *v1alpha1.Change, d time.Duration) *ObservedTicket {
 
 func TestProgress(t *testing.T) {
 	A, B, C := changeA, changeB, changeC
+	// A2 is a newer image on A's commit; onA an overlay-only commit for
+	// prod made on A's commit, discovered between A and A2.
+	A2 := change("v1.0.1", time.Hour)
+	if A2.Commit != A.Commit {
+		t.Fatal("A2 must render A's commit")
+	}
+	onA := []v1alpha1.OverlayChange{{Commit: overlayCommit, BaseCommit: A.Commit, Stations: []string{"prod"}, DiscoveredAt: ago(2 * time.Hour)}}
 	oc := func(stations []string, d time.Duration) []v1alpha1.OverlayChange {
 		return []v1alpha1.OverlayChange{{Commit: overlayCommit, Stations: stations, DiscoveredAt: ago(d)}}
 	}
@@ -156,6 +163,41 @@ func TestProgress(t *testing.T) {
 				changes: map[string]string{"dev": id(B), "prod": overlaid(B).ID},
 				phases:  map[string]string{"dev": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseProgressing},
 				holds:   []Hold{{Path: "prod", Reason: ReasonProgressing, Message: "prod: Ticket is delivering change " + overlaid(B).ID}},
+			},
+		},
+		"OverlaySurvivesANewImage": {
+			reason: "A new image keeps the base commit, which the overlay-only commit was made on: the station renders the overlay commit with the new image, whenever it was discovered, and does not undo its overlay.",
+			root:   trackYAML("t", true, st("dev"), st("prod"), st("last")),
+			observed: Observed{Subscription: &ObservedSubscription{Newest: A2, OverlayChanges: onA}, Tickets: map[string]*ObservedTicket{
+				"dev": verified(A2, time.Hour), "prod": verified(overlaid(A), time.Hour), "last": verified(A, time.Hour),
+			}},
+			want: want{
+				changes: map[string]string{"dev": id(A2), "prod": overlaid(A2).ID, "last": id(A)},
+				phases:  map[string]string{"dev": v1alpha1.PhaseVerified, "prod": PhasePending, "last": v1alpha1.PhaseVerified},
+				holds:   []Hold{{Path: "prod", Reason: ReasonProgressing, Message: "prod: Ticket is being given change " + overlaid(A2).ID}},
+			},
+		},
+		"OverlayStationPassesOnItsUpstreamChange": {
+			reason: "A station that verified its overlay-only change passes on the change from upstream it was derived from, never its overlay commit.",
+			root:   trackYAML("t", true, st("dev"), st("prod"), st("last")),
+			observed: Observed{Subscription: &ObservedSubscription{Newest: A2, OverlayChanges: onA}, Tickets: map[string]*ObservedTicket{
+				"dev": verified(A2, time.Hour), "prod": verified(overlaid(A2), time.Hour), "last": verified(A, time.Hour),
+			}},
+			want: want{
+				changes: map[string]string{"dev": id(A2), "prod": overlaid(A2).ID, "last": id(A2)},
+				phases:  map[string]string{"dev": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseVerified, "last": PhasePending},
+				holds:   []Hold{{Path: "last", Reason: ReasonProgressing, Message: "last: Ticket is being given change " + id(A2)}},
+			},
+		},
+		"OverlayStationHoldsItsOwnChange": {
+			reason: "A station that verified its overlay-only change on the change the next station already has passes nothing new on.",
+			root:   trackYAML("t", true, st("dev"), st("prod"), st("last")),
+			observed: Observed{Subscription: &ObservedSubscription{Newest: A, OverlayChanges: onA}, Tickets: map[string]*ObservedTicket{
+				"dev": verified(A, time.Hour), "prod": verified(overlaid(A), time.Hour), "last": verified(A, time.Hour),
+			}},
+			want: want{
+				changes: map[string]string{"dev": id(A), "prod": overlaid(A).ID, "last": id(A)},
+				phases:  map[string]string{"dev": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseVerified, "last": v1alpha1.PhaseVerified},
 			},
 		},
 	}

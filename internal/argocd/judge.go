@@ -141,16 +141,17 @@ func Judge(app *Application, revision string, sourceIndex int, info string) Verd
 		return verdict(Waiting, "is %s at %s, waiting for %s at %s",
 			orNone(v.Sync), orNone(v.Revision), SyncStatusSynced, revision)
 	}
+	// Argo CD 3 no longer writes an Application-level health message.
+	msg := ""
+	if app.Status.Health.Message != "" {
+		msg = ": " + app.Status.Health.Message
+	}
 	switch v.Health {
 	case HealthHealthy:
 		return verdict(Healthy, "is %s and %s at %s", SyncStatusSynced, HealthHealthy, revision)
 	case HealthDegraded:
-		return verdict(Failed, "is %s at %s: %s", HealthDegraded, revision, app.Status.Health.Message)
+		return verdict(Failed, "is %s at %s%s", HealthDegraded, revision, msg)
 	default:
-		msg := ""
-		if app.Status.Health.Message != "" {
-			msg = ": " + app.Status.Health.Message
-		}
 		return verdict(Waiting, "is %s at %s%s", orNone(v.Health), revision, msg)
 	}
 }

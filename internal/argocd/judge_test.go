@@ -233,6 +233,12 @@ func TestJudge(t *testing.T) {
 			want: Verdict{State: Failed, Sync: SyncStatusSynced, Health: HealthDegraded, Revision: rev,
 				Message: appText + "is Degraded at " + rev + ": Deployment \"guestbook\" exceeded its progress deadline"},
 		},
+		"DegradedWithoutMessage": {
+			// Argo CD 3 keeps health messages off the Application.
+			app: judged(nil, done, synced, HealthStatus{Status: HealthDegraded}, &t2),
+			want: Verdict{State: Failed, Sync: SyncStatusSynced, Health: HealthDegraded, Revision: rev,
+				Message: appText + "is Degraded at " + rev},
+		},
 		"Healthy": {
 			app: judged(nil, done, synced, healthy, &t2),
 			want: Verdict{State: Healthy, Sync: SyncStatusSynced, Health: HealthHealthy, Revision: rev,
