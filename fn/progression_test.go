@@ -173,8 +173,8 @@ func TestProgress(t *testing.T) {
 			}},
 			want: want{
 				changes: map[string]string{"dev": id(A2), "prod": overlaid(A2).ID, "last": id(A)},
-				phases:  map[string]string{"dev": v1alpha1.PhaseVerified, "prod": PhasePending, "last": v1alpha1.PhaseVerified},
-				holds:   []Hold{{Path: "prod", Reason: ReasonProgressing, Message: "prod: Ticket is being given change " + overlaid(A2).ID}},
+				phases:  map[string]string{"dev": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseProgressing, "last": v1alpha1.PhaseVerified},
+				holds:   []Hold{{Path: "prod", Reason: ReasonProgressing, Message: "prod: Ticket is delivering change " + overlaid(A2).ID}},
 			},
 		},
 		"OverlayStationPassesOnItsUpstreamChange": {
@@ -185,8 +185,8 @@ func TestProgress(t *testing.T) {
 			}},
 			want: want{
 				changes: map[string]string{"dev": id(A2), "prod": overlaid(A2).ID, "last": id(A2)},
-				phases:  map[string]string{"dev": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseVerified, "last": PhasePending},
-				holds:   []Hold{{Path: "last", Reason: ReasonProgressing, Message: "last: Ticket is being given change " + id(A2)}},
+				phases:  map[string]string{"dev": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseVerified, "last": v1alpha1.PhaseProgressing},
+				holds:   []Hold{{Path: "last", Reason: ReasonProgressing, Message: "last: Ticket is delivering change " + id(A2)}},
 			},
 		},
 		"OverlayStationHoldsItsOwnChange": {
