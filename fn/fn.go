@@ -130,7 +130,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		return rsp, nil
 	}
 	rsp.Conditions = append(rsp.GetConditions(), ValidCondition(nil), PromotedCondition(p))
-	rsp.Meta.Ttl = durationpb.New(CacheFor(p, stations, now))
+	rsp.Meta.Ttl = durationpb.New(CacheFor(xr, p, stations, now))
 	return rsp, nil
 }
 

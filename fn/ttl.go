@@ -16,23 +16,42 @@ import (
 // a Track's first promotion.
 const InFlightTTL = time.Second
 
+// typeResponsive is the condition in which Crossplane reports its XR circuit
+// breaker: False while it drops the composite's watch events.
+const typeResponsive = "Responsive"
+
 // breakerCooldown is how long Crossplane's XR circuit breaker stays open
 // (its --circuit-breaker-cooldown default). A station delivering for longer,
 // such as a canary analysis, is watched again by then: no need to poll it.
 const breakerCooldown = 5 * time.Minute
 
-// CacheFor is how long Crossplane may cache the function's result: until
-// the next soak ends, and no longer than InFlightTTL while a station has
-// been delivering its change for less than breakerCooldown.
-func CacheFor(p *Progression, stations *structpb.Value, now time.Time) time.Duration {
+// CacheFor is how long Crossplane may cache the function's result for the
+// Track xr: until the next soak ends, and no longer than InFlightTTL while
+// Crossplane's circuit breaker drops the Track's events (a new change from
+// the Subscription would otherwise wait for the TTL) or a station has been
+// delivering its change for less than breakerCooldown (the breaker may have
+// opened on the very writes that delivery caused).
+func CacheFor(xr *structpb.Struct, p *Progression, stations *structpb.Value, now time.Time) time.Duration {
 	d := response.DefaultTTL
 	if p.Requeue > 0 && p.Requeue < d {
 		d = (p.Requeue + time.Second - 1).Truncate(time.Second)
 	}
-	if p.InFlight && deliveringFor(stations, now) < breakerCooldown && InFlightTTL < d {
+	delivering := p.InFlight && deliveringFor(stations, now) < breakerCooldown
+	if (delivering || breakerOpen(xr)) && InFlightTTL < d {
 		d = InFlightTTL
 	}
 	return d
+}
+
+// breakerOpen reports whether Crossplane says, in the Track's Responsive
+// condition, that its XR circuit breaker is dropping the Track's events.
+func breakerOpen(xr *structpb.Struct) bool {
+	for _, c := range list(xr, "status", "conditions") {
+		if s := c.GetStructValue(); str(s, "type") == typeResponsive {
+			return str(s, "status") == "False"
+		}
+	}
+	return false
 }
 
 // deliveringFor is how long the most recently started of the stations

@@ -6,6 +6,7 @@ import (
 
 	"github.com/crossplane/function-sdk-go/response"
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
@@ -16,6 +17,7 @@ func TestCacheFor(t *testing.T) {
 	}
 	cases := map[string]struct {
 		reason   string
+		xr       string
 		p        *Progression
 		stations []*structpb.Value
 		want     time.Duration
@@ -50,6 +52,20 @@ func TestCacheFor(t *testing.T) {
 			stations: []*structpb.Value{station("Progressing", 10*time.Minute), station("Progressing", time.Second)},
 			want:     InFlightTTL,
 		},
+		"BreakerOpen": {
+			reason:   "While Crossplane's breaker drops the Track's events, an idle Track is polled every InFlightTTL too: a new change must not wait for the TTL.",
+			xr:       `{"status": {"conditions": [{"type": "Responsive", "status": "False", "reason": "WatchCircuitOpen"}]}}`,
+			p:        &Progression{},
+			stations: []*structpb.Value{station("Verified", time.Minute)},
+			want:     InFlightTTL,
+		},
+		"BreakerClosed": {
+			reason:   "A closed breaker lets the watches do the work.",
+			xr:       `{"status": {"conditions": [{"type": "Responsive", "status": "True", "reason": "WatchCircuitClosed"}]}}`,
+			p:        &Progression{},
+			stations: []*structpb.Value{station("Verified", time.Minute)},
+			want:     response.DefaultTTL,
+		},
 		"NoSince": {
 			reason:   "A station without a readable since is taken as just started.",
 			p:        &Progression{InFlight: true},
@@ -59,7 +75,13 @@ func TestCacheFor(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got := CacheFor(tc.p, listv(tc.stations), now)
+			xr := &structpb.Struct{}
+			if tc.xr != "" {
+				if err := protojson.Unmarshal([]byte(tc.xr), xr); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := CacheFor(xr, tc.p, listv(tc.stations), now)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("%s\nCacheFor(...): -want, +got:\n%s", tc.reason, diff)
 			}
