@@ -69,10 +69,6 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		managed.WithRecorder(event.NewAPIRecorder(mgr.GetEventRecorderFor(name))),
 		managed.WithPollInterval(o.PollInterval),
 		managed.WithManagementPolicies(),
-		// No external-name annotation: a Ticket names nothing outside the
-		// cluster, and each write of one wakes the Track that composes it,
-		// spending its circuit breaker's budget.
-		managed.WithInitializers(),
 	)
 
 	return ctrl.NewControllerManagedBy(mgr).
