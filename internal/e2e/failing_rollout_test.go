@@ -46,9 +46,7 @@ patches:
 	byPath := w.stationsByPath()
 	dev, intS := byPath["dev"], byPath["int"]
 	later := []station{byPath["regions.guestbook-us.us"], byPath["regions.guestbook-eu.eu"]}
-	eventually(t, 8*time.Minute, "every station Ready for 1.0.0", func() (bool, string) {
-		return w.allReady("1.0.0")
-	})
+	w.waitAllReady("1.0.0")
 	held := map[string]frozen{}
 	for _, s := range later {
 		held[s.path] = w.freeze(s)

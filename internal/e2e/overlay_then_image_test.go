@@ -16,11 +16,7 @@ import (
 func TestOverlayCommitSurvivesTheNextImage(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	w.push("1.0.0")
-	w.install()
-	eventually(t, 8*time.Minute, "every station Ready for 1.0.0", func() (bool, string) {
-		return w.allReady("1.0.0")
-	})
+	w.installWith("1.0.0")
 	base := specChange(w.tickets()["dev"], "commit")
 
 	overlay := w.git.Commit(t, w.repo, "main", map[string][]byte{

@@ -20,13 +20,8 @@ import (
 func TestImagePushPromotesThroughTheTrack(t *testing.T) {
 	w := newWorld(t)
 	tally := tallyBreaker(t, w.ns)
-	w.push("1.0.0")
-	w.install()
-
+	w.installWith("1.0.0")
 	stations := w.stations()
-	eventually(t, 5*time.Minute, "every station Ready for 1.0.0", func() (bool, string) {
-		return w.allReady("1.0.0")
-	})
 	n, by := tally.reset()
 	t.Logf("MEASURED: circuit-breaker tokens for the Track's install and first promotion: %d (Crossplane allows a burst of 100, +1/s):%s", n, by)
 

@@ -50,11 +50,7 @@ import (
 // all three counts.
 func TestProviderKilledMidPromotion(t *testing.T) {
 	w := newWorld(t)
-	w.push("1.0.0")
-	w.install()
-	eventually(t, 8*time.Minute, "every station Ready for 1.0.0", func() (bool, string) {
-		return w.allReady("1.0.0")
-	})
+	w.installWith("1.0.0")
 	// Whatever happens below, the next test finds a running provider.
 	t.Cleanup(func() {
 		if out, err := st.provider("start"); err != nil {

@@ -23,13 +23,9 @@ import (
 func TestSourceCommitPromotesThroughTheTrack(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	w.push("1.0.0")
-	w.install()
+	w.installWith("1.0.0")
 	stations := w.stations()
 	byPath := w.stationsByPath()
-	eventually(t, 8*time.Minute, "every station Ready for 1.0.0", func() (bool, string) {
-		return w.allReady("1.0.0")
-	})
 
 	// A commit to the base: every station must render it.
 	base := w.git.Commit(t, w.repo, "main", map[string][]byte{

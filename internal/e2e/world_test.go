@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/k8sta/k8sta/internal/testing/gitserver"
+	"github.com/k8sta/k8sta/internal/testing/kubeenv"
 )
 
 var seq atomic.Int64
@@ -137,6 +138,23 @@ spec:
   providerConfigRef: {name: default}
 `, w.ns, w.git.URL(w.repo), w.image, w.ns, w.ns, w.ns))
 	_ = ctx
+}
+
+// installWith pushes the image's first tag, installs the Track and waits
+// until every station is Ready for it: where every scenario starts.
+func (w *world) installWith(tag string) {
+	w.t.Helper()
+	w.push(tag)
+	w.install()
+	w.waitAllReady(tag)
+}
+
+// waitAllReady waits until every station's Ticket is Ready for tag.
+func (w *world) waitAllReady(tag string) {
+	w.t.Helper()
+	eventually(w.t, 8*time.Minute, "every station Ready for "+tag, func() (bool, string) {
+		return w.allReady(tag)
+	})
 }
 
 func (w *world) apply(o any) {
@@ -259,17 +277,7 @@ func (w *world) app(name string) *unstructured.Unstructured {
 
 func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	last := ""
-	for time.Now().Before(deadline) {
-		ok, why := cond()
-		if ok {
-			return
-		}
-		last = why
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %v waiting for %s; last: %s", timeout, what, last)
+	kubeenv.EventuallyWithin(t, timeout, what, cond)
 }
 
 func must(t testing.TB, err error) {

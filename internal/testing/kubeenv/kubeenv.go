@@ -109,7 +109,14 @@ func repoRoot() string {
 // never assert on how long something took.
 func Eventually(t testing.TB, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	EventuallyWithin(t, 30*time.Second, what, cond)
+}
+
+// EventuallyWithin is Eventually with its own deadline, for waits on a
+// whole stack (Argo CD syncs, Crossplane compositions).
+func EventuallyWithin(t testing.TB, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
 	last := ""
 	for time.Now().Before(deadline) {
 		ok, why := cond()
@@ -119,5 +126,5 @@ func Eventually(t testing.TB, what string, cond func() (bool, string)) {
 		last = why
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("timed out waiting for %s; last: %s", what, last)
+	t.Fatalf("timed out after %v waiting for %s; last: %s", timeout, what, last)
 }
