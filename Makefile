@@ -7,7 +7,7 @@
 SHELL := /usr/bin/env bash -o pipefail
 CACHE ?= $(or $(K8STA_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/k8sta)
 export K8STA_CACHE := $(CACHE)
-FUZZTIME ?= 10s
+FUZZEXECS ?= 50000
 GO_TEST_FLAGS ?= -timeout 30m
 
 # The version of every package and runtime image, in one place: binaries
@@ -109,7 +109,7 @@ test: lint tools ## Unit, integration (real apiserver, git, registry, crossplane
 	CROSSPLANE_CLI=$$(hack/crossplane-cli.sh) \
 	K8STA_REQUIRE_INTEGRATION=1 \
 	  go test $(GO_TEST_FLAGS) ./...
-	FUZZTIME=$(FUZZTIME) hack/fuzz.sh
+	FUZZEXECS=$(FUZZEXECS) hack/fuzz.sh
 	$(MAKE) --no-print-directory e2e
 
 .PHONY: bench
