@@ -48,6 +48,9 @@ const (
 	ReasonDuplicateBranch         = "DuplicateBranch"
 	ReasonTooDeep                 = "JunctionsTooDeep"
 	ReasonRepoMismatch            = "SectionRepoMismatch"
+	ReasonSharedSection           = "SharedSection"
+	ReasonTooManyStations         = "TooManyStations"
+	ReasonBranchIsSource          = "RenderedBranchIsSourceBranch"
 )
 
 // A TrackError is a problem with a Track tree the user must fix. It becomes
@@ -58,6 +61,32 @@ type TrackError struct {
 }
 
 func (e TrackError) Error() string { return e.Message }
+
+// maxProblems is how many problems the Valid condition names; it counts the
+// rest. A Track tree can have thousands, and the condition is written to
+// the Track, its claim and an Event.
+const maxProblems = 5
+
+// Problems are what keeps a Track tree from being expanded: the first
+// maxProblems found, and how many more there are.
+type Problems struct {
+	First []TrackError
+	More  int
+}
+
+// Problem is p alone.
+func Problem(p TrackError) Problems { return Problems{First: []TrackError{p}} }
+
+// None reports whether there are no problems.
+func (p Problems) None() bool { return len(p.First) == 0 }
+
+func (p *Problems) add(e TrackError) {
+	if len(p.First) == maxProblems {
+		p.More++
+		return
+	}
+	p.First = append(p.First, e)
+}
 
 // isDNSLabel reports whether s is a DNS label (RFC 1123).
 func isDNSLabel(s string) bool {
