@@ -27,12 +27,6 @@ import (
 // nest at most four levels deep in practice.
 const RequirementTracks = "tracks"
 
-// Labels Crossplane sets on a legacy XR created through a claim.
-const (
-	labelClaimName      = "crossplane.io/claim-name"
-	labelClaimNamespace = "crossplane.io/claim-namespace"
-)
-
 // Function is function-k8sta.
 type Function struct {
 	fnv1.UnimplementedFunctionRunnerServiceServer
@@ -140,14 +134,21 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	return rsp, nil
 }
 
-// identity is the Track's name and the namespace of its Tickets: the claim's
-// for a legacy XTrack.
+// identity is the Track's name and the namespace of its Tickets: for a
+// legacy XTrack, the name and namespace of the claim in its
+// spec.claimRef. Crossplane's claim controller writes that reference and
+// strips it from what a claim's spec propagates; the claim-name and
+// claim-namespace labels are not used, as labels propagate from the claim
+// and anyone who can label the XR can set them.
 func identity(xr *structpb.Struct) (name, namespace string) {
 	name, namespace = str(xr, "metadata", "name"), str(xr, "metadata", "namespace")
-	if n := str(xr, "metadata", "labels", labelClaimName); n != "" && namespace == "" {
-		name, namespace = n, str(xr, "metadata", "labels", labelClaimNamespace)
+	if namespace != "" {
+		return name, namespace
 	}
-	return name, namespace
+	if n, ns := str(xr, "spec", "claimRef", "name"), str(xr, "spec", "claimRef", "namespace"); n != "" && ns != "" {
+		return n, ns
+	}
+	return name, ""
 }
 
 func asTrackError(err error) TrackError {

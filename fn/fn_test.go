@@ -2,6 +2,7 @@ package fn
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,6 +29,14 @@ var (
 func linear(t testing.TB, pins ...string) string {
 	prodExtra := pins
 	return trackYAML("guestbook", true, st("dev"), st("int", "soak: 10m"), st("prod", prodExtra...))
+}
+
+// legacy is the cluster-scoped XTrack a claim guestbook in team-a makes of
+// Track doc, with claim labels that name Track payments of team-b.
+func legacy(doc string) string {
+	doc = strings.Replace(doc, "metadata: {name: guestbook, namespace: team-a}",
+		"metadata: {name: guestbook-xk2v9, labels: {crossplane.io/claim-name: payments, crossplane.io/claim-namespace: team-b}}", 1)
+	return strings.Replace(doc, "spec:\n", "spec:\n  claimRef: {apiVersion: legacy.k8sta.io/v1alpha1, kind: Track, name: guestbook, namespace: team-a}\n", 1)
 }
 
 func linearSub(t testing.TB, ready fnv1.Ready) *fnv1.Resource {
@@ -97,6 +106,13 @@ func TestRunFunction(t *testing.T) {
 		"LinearFirstChange": {
 			reason: "Station 1 takes the Subscription's newest change: its Ticket is created.",
 			args:   args{xr: linear(t), observed: observed(t, subscriptionResource(t, A, ""))},
+			want: want{rsp: rsp(InFlightTTL, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rFalse)},
+				stationsWant(t, "dev "+A.ID+" Progressing", "int - Waiting", "prod - Waiting"),
+				valid, condWant(TypePromoted, falseS, ReasonProgressing, "dev: Ticket is delivering change "+A.ID))},
+		},
+		"LegacyClaimLabelsIgnored": {
+			reason: "A legacy XTrack whose claim labels name team-b composes its Subscription and Tickets in team-a, its claim reference's namespace, for Track guestbook.",
+			args:   args{xr: legacy(linear(t)), observed: observed(t, subscriptionResource(t, A, ""))},
 			want: want{rsp: rsp(InFlightTTL, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rFalse)},
 				stationsWant(t, "dev "+A.ID+" Progressing", "int - Waiting", "prod - Waiting"),
 				valid, condWant(TypePromoted, falseS, ReasonProgressing, "dev: Ticket is delivering change "+A.ID))},
@@ -254,14 +270,30 @@ func TestIdentity(t *testing.T) {
 			name:   "guestbook", ns: "team-a",
 		},
 		"LegacyClaim": {
-			reason: "A legacy XTrack takes its claim's name and namespace.",
-			xr:     `{metadata: {name: guestbook-xk2v9, labels: {crossplane.io/claim-name: guestbook, crossplane.io/claim-namespace: team-a}}}`,
+			reason: "A legacy XTrack takes its claim's name and namespace from its claim reference.",
+			xr:     `{metadata: {name: guestbook-xk2v9}, spec: {claimRef: {apiVersion: legacy.k8sta.io/v1alpha1, kind: Track, name: guestbook, namespace: team-a}}}`,
 			name:   "guestbook", ns: "team-a",
+		},
+		"LegacyLabelsIgnored": {
+			reason: "The claim labels of a legacy XTrack, which anyone who can label it sets, do not move its Tickets to another namespace: the claim reference does.",
+			xr: `{metadata: {name: guestbook-xk2v9, labels: {crossplane.io/claim-name: payments, crossplane.io/claim-namespace: team-b}},
+				spec: {claimRef: {apiVersion: legacy.k8sta.io/v1alpha1, kind: Track, name: guestbook, namespace: team-a}}}`,
+			name: "guestbook", ns: "team-a",
+		},
+		"LegacyLabelsOnly": {
+			reason: "Claim labels without a claim reference give no namespace.",
+			xr:     `{metadata: {name: guestbook-xk2v9, labels: {crossplane.io/claim-name: guestbook, crossplane.io/claim-namespace: team-a}}}`,
+			name:   "guestbook-xk2v9", ns: "",
 		},
 		"LegacyWithoutClaim": {
 			reason: "An XTrack created without a claim has no namespace for its Tickets.",
 			xr:     `{metadata: {name: guestbook-xk2v9}}`,
 			name:   "guestbook-xk2v9", ns: "",
+		},
+		"NamespacedClaimRefIgnored": {
+			reason: "A namespaced Track is never moved by a claim reference written into its spec.",
+			xr:     `{metadata: {name: guestbook, namespace: team-a}, spec: {claimRef: {name: payments, namespace: team-b}}}`,
+			name:   "guestbook", ns: "team-a",
 		},
 	}
 	for name, tc := range cases {
