@@ -305,3 +305,68 @@ func TestIdentity(t *testing.T) {
 		})
 	}
 }
+
+// TestRunFunctionInvalidTrack is the function refusing what the XRD refuses,
+// for a Track that reached it without the XRD's validation (a legacy XRD,
+// an older CRD): a Valid=False condition and a warning that name the field,
+// and nothing composed changed.
+func TestRunFunctionInvalidTrack(t *testing.T) {
+	A := changeA
+	devOnly := observed(t, subscriptionResource(t, A, ""), verifiedTicket("dev", A, time.Hour))
+	invalidRsp := func(reason, message string) *fnv1.RunFunctionResponse {
+		c := condWant(TypeValid, falseS, reason, message+". Nothing composed was changed until this is fixed.")
+		desired := map[string]*fnv1.Resource{}
+		for n, r := range devOnly {
+			desired[n] = PassThrough(r.GetResource())
+		}
+		return &fnv1.RunFunctionResponse{
+			Meta: ttl(response.DefaultTTL), Desired: &fnv1.State{Resources: desired}, Conditions: []*fnv1.Condition{c},
+			Results: []*fnv1.Result{{Severity: fnv1.Severity_SEVERITY_WARNING, Message: c.GetMessage(), Target: fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum()}},
+		}
+	}
+	withURL := func(url string) string { return strings.Replace(linear(t), "url: "+repoURL, "url: '"+url+"'", 1) }
+	cases := map[string]struct {
+		reason string
+		xr     string
+		want   *fnv1.RunFunctionResponse
+	}{
+		"FileURL": {
+			reason: "A file:// repository would make the provider read its own disk.",
+			xr:     withURL("file:///var/lib/k8sta/other-team"),
+			want:   invalidRsp(ReasonInvalidTrack, "Track guestbook: spec.repo.url "+msgURLScheme),
+		},
+		"LocalPath": {
+			reason: "So would a local path.",
+			xr:     withURL("/var/lib/k8sta/other-team"),
+			want:   invalidRsp(ReasonInvalidTrack, "Track guestbook: spec.repo.url "+msgURLScheme),
+		},
+		"PlainHTTP": {
+			reason: "Plain http to a host other than loopback is refused.",
+			xr:     withURL("http://git.example.com/acme/guestbook-config.git"),
+			want:   invalidRsp(ReasonInvalidTrack, "Track guestbook: spec.repo.url "+msgURLScheme),
+		},
+		"Credentials": {
+			reason: "Credentials in the URL are refused, and neither the condition nor the warning quotes them.",
+			xr:     withURL("https://bob:s3cret@git.example.com/acme/guestbook-config.git"),
+			want:   invalidRsp(ReasonInvalidTrack, "Track guestbook: spec.repo.url "+msgURLCredentials),
+		},
+		"BranchIsSource": {
+			reason: "A station may not render to the source branch.",
+			xr:     trackYAML("guestbook", true, st("dev"), st("prod", "branch: main")),
+			want: invalidRsp(ReasonBranchIsSource,
+				"Track guestbook: spec.stations[1].branch is main, the source branch (spec.repo.sourceBranch): publishing replaces a branch's whole tree; set spec.stations[1].branch to another branch"),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			req := &fnv1.RunFunctionRequest{Observed: &fnv1.State{Composite: &fnv1.Resource{Resource: y(t, tc.xr)}, Resources: devOnly}}
+			got, err := New(WithClock(func() time.Time { return now })).RunFunction(context.Background(), req)
+			if err != nil {
+				t.Fatalf("RunFunction: %v", err)
+			}
+			if diff := cmp.Diff(tc.want, got, protocmp.Transform()); diff != "" {
+				t.Errorf("%s\nRunFunction(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
