@@ -160,6 +160,11 @@ func TestExpand(t *testing.T) {
 				Message: "Track root expands to more than 500 stations, junction branches included (j.x19.x19-s23 is the first past the limit): feed fewer sections from its junctions, or split it into Tracks with subscriptions of their own"}}}},
 		},
 		"FanOut": {
+			// Depth first: j0 feeds l1-0 to l1-19; l1-0's 20 junctions feed
+			// l2-0 to l2-19 (the first 400 leaf stations), and its other 19
+			// junctions are refused for feeding them again (380); l1-1 to
+			// l1-3 add 20 stations and 400 refusals each, l1-4 19 and 380:
+			// 500 stations, 1960 refusals, 1961 problems with the limit.
 			reason: "The Track of issue 9 (20 junction stations feeding 20 sections, two levels: 3.2 M stations expanded in full) is refused at the limit, " +
 				"with the limit first and the problems counted past five.",
 			root:     fanOutSpec(20, 2),
