@@ -115,3 +115,34 @@ func BenchmarkRunFunction(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRefuseFanOut is the function refusing the Track of issue 9: 20
+// junction stations feeding 20 sections, two levels, 3.2 M stations expanded
+// in full (2 GB and 33 s before MaxStops). Refusing it costs what composing
+// MaxStops stations does.
+func BenchmarkRefuseFanOut(b *testing.B) {
+	fan := fanOut(20, 2)
+	required := map[string]*fnv1.Resources{}
+	for name, ss := range fan {
+		if name != "" {
+			required[RequirementTracks+"."+name] = &fnv1.Resources{Items: []*fnv1.Resource{{Resource: y(b, trackYAML(name, false, ss...))}}}
+		}
+	}
+	req := &fnv1.RunFunctionRequest{
+		Observed:          &fnv1.State{Composite: &fnv1.Resource{Resource: y(b, trackYAML("guestbook", true, fan[""]...))}},
+		RequiredResources: required,
+	}
+	f := New(WithClock(func() time.Time { return now }))
+	b.ReportAllocs()
+	cpu0 := cpuTime(b)
+	for b.Loop() {
+		rsp, err := f.RunFunction(context.Background(), req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if c := rsp.GetConditions()[0]; c.GetReason() != ReasonTooManyStations {
+			b.Fatalf("want Valid reason %s, got %s: %s", ReasonTooManyStations, c.GetReason(), c.GetMessage())
+		}
+	}
+	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
+}

@@ -80,7 +80,7 @@ func TestDesiredSubscription(t *testing.T) {
 	}{
 		"ImagesOnly": {
 			reason: "git is present only when the Track follows the source branch; a ClusterProviderConfig is referenced as such.",
-			track: `{repo: {url: u, sourceBranch: trunk}, subscriptions: {images: [{repository: r, strategy: Digest, constraint: latest}]},
+			track: `{repo: {url: https://git.example.com/u, sourceBranch: trunk}, subscriptions: {images: [{repository: r, strategy: Digest, constraint: latest}]},
 				providerConfigRef: {kind: ClusterProviderConfig, name: shared}, stations: [{name: dev, overlay: o, applications: [{name: a}]}]}`,
 			want: `apiVersion: provider.k8sta.io/v1alpha1
 kind: Subscription
@@ -88,7 +88,7 @@ metadata: {namespace: ns}
 spec:
   forProvider:
     track: t
-    repo: {url: u, sourceBranch: trunk}
+    repo: {url: https://git.example.com/u, sourceBranch: trunk}
     images: [{repository: r, strategy: Digest, constraint: latest}]
     overlays: [{station: dev, overlay: o}]
   providerConfigRef: {kind: ClusterProviderConfig, name: shared}
@@ -96,14 +96,14 @@ spec:
 		},
 		"GitOnlyNoOverlays": {
 			reason: "Stations without overlays (junctions) are not listed.",
-			track:  `{repo: {url: u}, subscriptions: {git: {}}, stations: [{name: j, tracks: [x]}]}`,
+			track:  `{repo: {url: https://git.example.com/u}, subscriptions: {git: {}}, stations: [{name: j, tracks: [x]}]}`,
 			want: `apiVersion: provider.k8sta.io/v1alpha1
 kind: Subscription
 metadata: {namespace: ns}
 spec:
   forProvider:
     track: t
-    repo: {url: u, sourceBranch: main}
+    repo: {url: https://git.example.com/u, sourceBranch: main}
     git: {}
   providerConfigRef: {kind: ProviderConfig, name: default}
 `,

@@ -5,6 +5,7 @@ package fn
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -25,12 +26,6 @@ import (
 // re-runs a function at most five times for its requirements, so junctions
 // nest at most four levels deep in practice.
 const RequirementTracks = "tracks"
-
-// Labels Crossplane sets on a legacy XR created through a claim.
-const (
-	labelClaimName      = "crossplane.io/claim-name"
-	labelClaimNamespace = "crossplane.io/claim-namespace"
-)
 
 // Function is function-k8sta.
 type Function struct {
@@ -73,7 +68,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		err = TrackError{Reason: ReasonInvalidTrack, Message: "Track " + name + " has no namespace for its Tickets: compose an XTrack through its Track claim"}
 	}
 	if err != nil {
-		return invalid(rsp, xr, observed, []TrackError{asTrackError(err)}), nil
+		return invalid(rsp, xr, observed, Problem(asTrackError(err))), nil
 	}
 	if root.Subscriptions == nil {
 		rsp.Conditions = append(rsp.GetConditions(), SectionCondition(name))
@@ -84,18 +79,23 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	// has fetched them, keep everything as it is.
 	var lookup SectionLookup
 	if HasJunctions(root) {
-		var pending bool
-		rsp.Requirements, lookup, pending = requireSections(req, root, str(xr, "apiVersion"), namespace)
+		var pending, tooMany bool
+		rsp.Requirements, lookup, pending, tooMany = requireSections(req, root, str(xr, "apiVersion"), namespace)
+		if tooMany {
+			return invalid(rsp, xr, observed, Problem(TrackError{Reason: ReasonTooManyStations, Message: fmt.Sprintf(
+				"the junctions of Track %s and its sections name more than %d Tracks, so it expands to more than %d stations: feed fewer sections from its junctions, or split it into Tracks with subscriptions of their own",
+				name, MaxStops, MaxStops)})), nil
+		}
 		if pending {
 			log.Debug("Waiting for Crossplane to fetch the sections")
 			rsp.Conditions = append(rsp.GetConditions(), cond(TypeValid, fnv1.Status_STATUS_CONDITION_UNKNOWN, ReasonFetching, "waiting for Crossplane to fetch the Tracks that junctions feed"))
 			return passThrough(rsp, xr, observed), nil
 		}
 	}
-	x, errs := Expand(root, lookup)
-	if len(errs) > 0 {
-		log.Info("Cannot expand Track", "problems", len(errs), "first", errs[0].Message)
-		return invalid(rsp, xr, observed, errs), nil
+	x, problems := Expand(root, lookup)
+	if !problems.None() {
+		log.Info("Cannot expand Track", "problems", len(problems.First)+problems.More, "first", problems.First[0].Message)
+		return invalid(rsp, xr, observed, problems), nil
 	}
 
 	// 3. Work out every station's change from the observed Subscription
@@ -129,19 +129,26 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		response.Fatal(rsp, errors.Wrap(err, "cannot set Track status"))
 		return rsp, nil
 	}
-	rsp.Conditions = append(rsp.GetConditions(), ValidCondition(nil), PromotedCondition(p))
+	rsp.Conditions = append(rsp.GetConditions(), ValidCondition(Problems{}), PromotedCondition(p))
 	rsp.Meta.Ttl = durationpb.New(CacheFor(xr, p, stations, now))
 	return rsp, nil
 }
 
-// identity is the Track's name and the namespace of its Tickets: the claim's
-// for a legacy XTrack.
+// identity is the Track's name and the namespace of its Tickets: for a
+// legacy XTrack, the name and namespace of the claim in its
+// spec.claimRef. Crossplane's claim controller writes that reference and
+// strips it from what a claim's spec propagates; the claim-name and
+// claim-namespace labels are not used, as labels propagate from the claim
+// and anyone who can label the XR can set them.
 func identity(xr *structpb.Struct) (name, namespace string) {
 	name, namespace = str(xr, "metadata", "name"), str(xr, "metadata", "namespace")
-	if n := str(xr, "metadata", "labels", labelClaimName); n != "" && namespace == "" {
-		name, namespace = n, str(xr, "metadata", "labels", labelClaimNamespace)
+	if namespace != "" {
+		return name, namespace
 	}
-	return name, namespace
+	if n, ns := str(xr, "spec", "claimRef", "name"), str(xr, "spec", "claimRef", "namespace"); n != "" && ns != "" {
+		return n, ns
+	}
+	return name, ""
 }
 
 func asTrackError(err error) TrackError {
@@ -155,20 +162,33 @@ func asTrackError(err error) TrackError {
 // each by name: a Track never asks for itself, so its own status writes
 // never wake it. Each call discovers one more level of nesting; pending is
 // true while a named section has not been fetched yet. A section Crossplane
-// fetched and found absent is left to Expand to report.
-func requireSections(req *fnv1.RunFunctionRequest, root *Track, apiVersion, namespace string) (*fnv1.Requirements, SectionLookup, bool) {
+// fetched and found absent is left to Expand to report. It asks for at most
+// MaxStops sections, each once: a tree that names more has more than
+// MaxStops stations, and tooMany is true.
+func requireSections(req *fnv1.RunFunctionRequest, root *Track, apiVersion, namespace string) (rq *fnv1.Requirements, lookup SectionLookup, pending, tooMany bool) {
 	fetched := req.GetRequiredResources()
 	specs := map[string]*structpb.Struct{}
-	rq := &fnv1.Requirements{Resources: map[string]*fnv1.ResourceSelector{}}
-	pending := false
-	queue := junctionTracks(root)
-	for len(queue) > 0 {
-		name := queue[0]
-		queue = queue[1:]
-		key := RequirementTracks + "." + name
-		if _, ok := rq.GetResources()[key]; ok {
-			continue
+	rq = &fnv1.Requirements{Resources: map[string]*fnv1.ResourceSelector{}}
+	named := map[string]bool{}
+	var queue []string
+	enqueue := func(t *Track) {
+		for i := range t.Stations {
+			for _, name := range t.Stations[i].Tracks {
+				if !named[name] {
+					named[name] = true
+					queue = append(queue, name)
+				}
+			}
 		}
+	}
+	enqueue(root)
+	for ; len(queue) > 0; queue = queue[1:] {
+		if len(rq.GetResources()) == MaxStops {
+			tooMany = true
+			break
+		}
+		name := queue[0]
+		key := RequirementTracks + "." + name
 		rq.Resources[key] = &fnv1.ResourceSelector{ApiVersion: apiVersion, Kind: "Track", Namespace: &namespace, Match: &fnv1.ResourceSelector_MatchName{MatchName: name}}
 		rs, ok := fetched[key]
 		if !ok {
@@ -179,28 +199,19 @@ func requireSections(req *fnv1.RunFunctionRequest, root *Track, apiVersion, name
 			spec := obj(r.GetResource(), "spec")
 			specs[name] = spec
 			if t, err := ParseTrack(name, spec); err == nil {
-				queue = append(queue, junctionTracks(t)...)
+				enqueue(t)
 			}
 		}
 	}
 	return rq, func(name string) (*structpb.Struct, bool) {
 		s, ok := specs[name]
 		return s, ok
-	}, pending
-}
-
-// junctionTracks are the Tracks t's junctions feed.
-func junctionTracks(t *Track) []string {
-	var names []string
-	for i := range t.Stations {
-		names = append(names, t.Stations[i].Tracks...)
-	}
-	return names
+	}, pending, tooMany
 }
 
 // invalid reports the problems and keeps everything composed as it is.
-func invalid(rsp *fnv1.RunFunctionResponse, xr *structpb.Struct, observed map[string]*fnv1.Resource, errs []TrackError) *fnv1.RunFunctionResponse {
-	c := ValidCondition(errs)
+func invalid(rsp *fnv1.RunFunctionResponse, xr *structpb.Struct, observed map[string]*fnv1.Resource, p Problems) *fnv1.RunFunctionResponse {
+	c := ValidCondition(p)
 	rsp.Conditions = append(rsp.GetConditions(), c)
 	response.Warning(rsp, errors.New(c.GetMessage())).TargetCompositeAndClaim()
 	return passThrough(rsp, xr, observed)

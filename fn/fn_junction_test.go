@@ -99,6 +99,23 @@ func TestRunFunctionJunctions(t *testing.T) {
 	sub := junctionSub(t, "dev", "regions.guestbook-us.us-staging", "regions.guestbook-us.us-prod", "regions.guestbook-eu.eu-staging", "regions.guestbook-eu.eu-prod")
 	devOnly := observed(t, subscriptionResource(t, A, ""), verifiedTicket("dev", A, time.Hour))
 
+	// The Track of issue 9 and its 40 sections, which expanded in full to
+	// 3.2 M stations.
+	fan := fanOut(20, 2)
+	fanRoot := trackYAML("guestbook", true, fan[""]...)
+	fanSections := make([]string, 0, len(fan)-1)
+	fanNames := make([]string, 0, len(fan)-1)
+	for l := 1; l <= 2; l++ {
+		for k := 0; k < 20; k++ {
+			n := fmt.Sprintf("l%d-%d", l, k)
+			fanNames = append(fanNames, n)
+			fanSections = append(fanSections, trackYAML(n, false, fan[n]...))
+		}
+	}
+	shared := func(section, a, b string) string {
+		return "Track " + section + " is fed by two junctions, " + a + " and " + b + ": a section has one junction, or its stations would write their rendered branches twice; remove " + section + " from the tracks of one of them"
+	}
+
 	nestedRoot := trackYAML("guestbook", true, st("dev"), st("regions", "tracks: [guestbook-us]"))
 	nestedUS := trackYAML("guestbook-us", false, st("us-prod"), "{name: zones, tracks: [guestbook-us-east]}")
 	nestedEast := trackYAML("guestbook-us-east", false, st("east-prod"))
@@ -185,6 +202,17 @@ func TestRunFunctionJunctions(t *testing.T) {
 			want: invalidRsp(devOnly, ReasonSectionHasSubscriptions,
 				"Track guestbook-eu is a section (station regions of Track guestbook feeds it) but has subscriptions: a section is fed only by its junction; remove spec.subscriptions from Track guestbook-eu"),
 		},
+		"FanOut": {
+			reason:   "The Track of issue 9 is refused at MaxStops stations with a Valid=False condition that names the limit and the fix, the first problems, and counts the rest; nothing composed is changed.",
+			xr:       fanRoot,
+			observed: devOnly,
+			required: tracks(t, fanSections...),
+			requires: fanNames,
+			want: invalidRsp(devOnly, ReasonTooManyStations,
+				"Track guestbook expands to more than 500 stations, junction branches included (j0.l1-4.j19 is the first past the limit): feed fewer sections from its junctions, or split it into Tracks with subscriptions of their own; "+
+					shared("l2-0", "j0.l1-0.j0", "j0.l1-0.j1")+"; "+shared("l2-1", "j0.l1-0.j0", "j0.l1-0.j1")+"; "+shared("l2-2", "j0.l1-0.j0", "j0.l1-0.j1")+"; "+
+					shared("l2-3", "j0.l1-0.j0", "j0.l1-0.j1")+"; and 1956 more"),
+		},
 		"DuplicateBranch": {
 			reason:   "Two stations writing one rendered branch is an error naming both.",
 			xr:       root,
@@ -208,6 +236,81 @@ func TestRunFunctionJunctions(t *testing.T) {
 				tc.want.Requirements = requiring(tc.requires...)
 			}
 			if diff := cmp.Diff(tc.want, got, protocmp.Transform()); diff != "" {
+				t.Errorf("%s\nRunFunction(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestRunFunctionAtTheLimit(t *testing.T) {
+	// A root Track of n stations with Applications and a junction feeding
+	// 20 sections of 24 stations each: 500 stations for n = 19.
+	request := func(n int) *fnv1.RunFunctionRequest {
+		root := trackYAML("guestbook", true, append(stations("r", n), "{name: j, tracks: ["+names("x", 20)+"]}")...)
+		docs := make([]string, 0, 20)
+		for i := 0; i < 20; i++ {
+			name := fmt.Sprintf("x%d", i)
+			docs = append(docs, trackYAML(name, false, stations(name, 24)...))
+		}
+		return &fnv1.RunFunctionRequest{
+			Observed:          &fnv1.State{Composite: &fnv1.Resource{Resource: y(t, root)}},
+			RequiredResources: tracks(t, docs...),
+		}
+	}
+	// manySections is a Track whose junctions name 520 sections.
+	manySections := func() *fnv1.RunFunctionRequest {
+		ss := make([]string, 0, 26)
+		for i := 0; i < 26; i++ {
+			ss = append(ss, fmt.Sprintf("{name: j%d, tracks: [%s]}", i, names(fmt.Sprintf("x%d-", i), 20)))
+		}
+		return &fnv1.RunFunctionRequest{Observed: &fnv1.State{Composite: &fnv1.Resource{Resource: y(t, trackYAML("guestbook", true, ss...))}}}
+	}
+	type want struct {
+		valid *fnv1.Condition
+		// overlays is how many stations the desired Subscription is told.
+		overlays int
+		// requirements is how many sections the function asks for.
+		requirements int
+	}
+	cases := map[string]struct {
+		reason string
+		req    *fnv1.RunFunctionRequest
+		want   want
+	}{
+		"AtTheLimit": {
+			reason: "A Track of exactly MaxStops stations, junction branches included, composes as any other: its Subscription names every station with Applications.",
+			req:    request(19),
+			want:   want{valid: valid, overlays: 499, requirements: 20},
+		},
+		"PastTheLimit": {
+			reason: "One station more is refused, and nothing is composed.",
+			req:    request(20),
+			want: want{requirements: 20, valid: condWant(TypeValid, falseS, ReasonTooManyStations,
+				"Track guestbook expands to more than 500 stations, junction branches included (j.x19.x19-s23 is the first past the limit): feed fewer sections from its junctions, or split it into Tracks with subscriptions of their own. Nothing composed was changed until this is fixed.")},
+		},
+		"TooManySections": {
+			reason: "A Track whose junctions name more than MaxStops sections asks for MaxStops of them and is refused: it cannot have fewer stations.",
+			req:    manySections(),
+			want: want{requirements: MaxStops, valid: condWant(TypeValid, falseS, ReasonTooManyStations,
+				"the junctions of Track guestbook and its sections name more than 500 Tracks, so it expands to more than 500 stations: feed fewer sections from its junctions, or split it into Tracks with subscriptions of their own. Nothing composed was changed until this is fixed.")},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			rsp, err := New(WithClock(func() time.Time { return now })).RunFunction(context.Background(), tc.req)
+			if err != nil {
+				t.Fatalf("RunFunction: %v", err)
+			}
+			got := want{
+				overlays:     len(list(rsp.GetDesired().GetResources()[NameSubscription].GetResource(), "spec", "forProvider", "overlays")),
+				requirements: len(rsp.GetRequirements().GetResources()),
+			}
+			for _, c := range rsp.GetConditions() {
+				if c.GetType() == TypeValid {
+					got.valid = c
+				}
+			}
+			if diff := cmp.Diff(tc.want, got, protocmp.Transform(), cmp.AllowUnexported(want{})); diff != "" {
 				t.Errorf("%s\nRunFunction(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})

@@ -2,6 +2,7 @@ package fn
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,6 +29,14 @@ var (
 func linear(t testing.TB, pins ...string) string {
 	prodExtra := pins
 	return trackYAML("guestbook", true, st("dev"), st("int", "soak: 10m"), st("prod", prodExtra...))
+}
+
+// legacy is the cluster-scoped XTrack a claim guestbook in team-a makes of
+// Track doc, with claim labels that name Track payments of team-b.
+func legacy(doc string) string {
+	doc = strings.Replace(doc, "metadata: {name: guestbook, namespace: team-a}",
+		"metadata: {name: guestbook-xk2v9, labels: {crossplane.io/claim-name: payments, crossplane.io/claim-namespace: team-b}}", 1)
+	return strings.Replace(doc, "spec:\n", "spec:\n  claimRef: {apiVersion: legacy.k8sta.io/v1alpha1, kind: Track, name: guestbook, namespace: team-a}\n", 1)
 }
 
 func linearSub(t testing.TB, ready fnv1.Ready) *fnv1.Resource {
@@ -97,6 +106,13 @@ func TestRunFunction(t *testing.T) {
 		"LinearFirstChange": {
 			reason: "Station 1 takes the Subscription's newest change: its Ticket is created.",
 			args:   args{xr: linear(t), observed: observed(t, subscriptionResource(t, A, ""))},
+			want: want{rsp: rsp(InFlightTTL, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rFalse)},
+				stationsWant(t, "dev "+A.ID+" Progressing", "int - Waiting", "prod - Waiting"),
+				valid, condWant(TypePromoted, falseS, ReasonProgressing, "dev: Ticket is delivering change "+A.ID))},
+		},
+		"LegacyClaimLabelsIgnored": {
+			reason: "A legacy XTrack whose claim labels name team-b composes its Subscription and Tickets in team-a, its claim reference's namespace, for Track guestbook.",
+			args:   args{xr: legacy(linear(t)), observed: observed(t, subscriptionResource(t, A, ""))},
 			want: want{rsp: rsp(InFlightTTL, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rFalse)},
 				stationsWant(t, "dev "+A.ID+" Progressing", "int - Waiting", "prod - Waiting"),
 				valid, condWant(TypePromoted, falseS, ReasonProgressing, "dev: Ticket is delivering change "+A.ID))},
@@ -254,14 +270,30 @@ func TestIdentity(t *testing.T) {
 			name:   "guestbook", ns: "team-a",
 		},
 		"LegacyClaim": {
-			reason: "A legacy XTrack takes its claim's name and namespace.",
-			xr:     `{metadata: {name: guestbook-xk2v9, labels: {crossplane.io/claim-name: guestbook, crossplane.io/claim-namespace: team-a}}}`,
+			reason: "A legacy XTrack takes its claim's name and namespace from its claim reference.",
+			xr:     `{metadata: {name: guestbook-xk2v9}, spec: {claimRef: {apiVersion: legacy.k8sta.io/v1alpha1, kind: Track, name: guestbook, namespace: team-a}}}`,
 			name:   "guestbook", ns: "team-a",
+		},
+		"LegacyLabelsIgnored": {
+			reason: "The claim labels of a legacy XTrack, which anyone who can label it sets, do not move its Tickets to another namespace: the claim reference does.",
+			xr: `{metadata: {name: guestbook-xk2v9, labels: {crossplane.io/claim-name: payments, crossplane.io/claim-namespace: team-b}},
+				spec: {claimRef: {apiVersion: legacy.k8sta.io/v1alpha1, kind: Track, name: guestbook, namespace: team-a}}}`,
+			name: "guestbook", ns: "team-a",
+		},
+		"LegacyLabelsOnly": {
+			reason: "Claim labels without a claim reference give no namespace.",
+			xr:     `{metadata: {name: guestbook-xk2v9, labels: {crossplane.io/claim-name: guestbook, crossplane.io/claim-namespace: team-a}}}`,
+			name:   "guestbook-xk2v9", ns: "",
 		},
 		"LegacyWithoutClaim": {
 			reason: "An XTrack created without a claim has no namespace for its Tickets.",
 			xr:     `{metadata: {name: guestbook-xk2v9}}`,
 			name:   "guestbook-xk2v9", ns: "",
+		},
+		"NamespacedClaimRefIgnored": {
+			reason: "A namespaced Track is never moved by a claim reference written into its spec.",
+			xr:     `{metadata: {name: guestbook, namespace: team-a}, spec: {claimRef: {name: payments, namespace: team-b}}}`,
+			name:   "guestbook", ns: "team-a",
 		},
 	}
 	for name, tc := range cases {
@@ -269,6 +301,71 @@ func TestIdentity(t *testing.T) {
 			n, ns := identity(y(t, tc.xr))
 			if diff := cmp.Diff([]string{tc.name, tc.ns}, []string{n, ns}); diff != "" {
 				t.Errorf("%s\nidentity(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+// TestRunFunctionInvalidTrack is the function refusing what the XRD refuses,
+// for a Track that reached it without the XRD's validation (a legacy XRD,
+// an older CRD): a Valid=False condition and a warning that name the field,
+// and nothing composed changed.
+func TestRunFunctionInvalidTrack(t *testing.T) {
+	A := changeA
+	devOnly := observed(t, subscriptionResource(t, A, ""), verifiedTicket("dev", A, time.Hour))
+	invalidRsp := func(reason, message string) *fnv1.RunFunctionResponse {
+		c := condWant(TypeValid, falseS, reason, message+". Nothing composed was changed until this is fixed.")
+		desired := map[string]*fnv1.Resource{}
+		for n, r := range devOnly {
+			desired[n] = PassThrough(r.GetResource())
+		}
+		return &fnv1.RunFunctionResponse{
+			Meta: ttl(response.DefaultTTL), Desired: &fnv1.State{Resources: desired}, Conditions: []*fnv1.Condition{c},
+			Results: []*fnv1.Result{{Severity: fnv1.Severity_SEVERITY_WARNING, Message: c.GetMessage(), Target: fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum()}},
+		}
+	}
+	withURL := func(url string) string { return strings.Replace(linear(t), "url: "+repoURL, "url: '"+url+"'", 1) }
+	cases := map[string]struct {
+		reason string
+		xr     string
+		want   *fnv1.RunFunctionResponse
+	}{
+		"FileURL": {
+			reason: "A file:// repository would make the provider read its own disk.",
+			xr:     withURL("file:///var/lib/k8sta/other-team"),
+			want:   invalidRsp(ReasonInvalidTrack, "Track guestbook: spec.repo.url "+msgURLScheme),
+		},
+		"LocalPath": {
+			reason: "So would a local path.",
+			xr:     withURL("/var/lib/k8sta/other-team"),
+			want:   invalidRsp(ReasonInvalidTrack, "Track guestbook: spec.repo.url "+msgURLScheme),
+		},
+		"PlainHTTP": {
+			reason: "Plain http to a host other than loopback is refused.",
+			xr:     withURL("http://git.example.com/acme/guestbook-config.git"),
+			want:   invalidRsp(ReasonInvalidTrack, "Track guestbook: spec.repo.url "+msgURLScheme),
+		},
+		"Credentials": {
+			reason: "Credentials in the URL are refused, and neither the condition nor the warning quotes them.",
+			xr:     withURL("https://bob:s3cret@git.example.com/acme/guestbook-config.git"),
+			want:   invalidRsp(ReasonInvalidTrack, "Track guestbook: spec.repo.url "+msgURLCredentials),
+		},
+		"BranchIsSource": {
+			reason: "A station may not render to the source branch.",
+			xr:     trackYAML("guestbook", true, st("dev"), st("prod", "branch: main")),
+			want: invalidRsp(ReasonBranchIsSource,
+				"Track guestbook: spec.stations[1].branch is main, the source branch (spec.repo.sourceBranch): publishing replaces a branch's whole tree; set spec.stations[1].branch to another branch"),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			req := &fnv1.RunFunctionRequest{Observed: &fnv1.State{Composite: &fnv1.Resource{Resource: y(t, tc.xr)}, Resources: devOnly}}
+			got, err := New(WithClock(func() time.Time { return now })).RunFunction(context.Background(), req)
+			if err != nil {
+				t.Fatalf("RunFunction: %v", err)
+			}
+			if diff := cmp.Diff(tc.want, got, protocmp.Transform()); diff != "" {
+				t.Errorf("%s\nRunFunction(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})
 	}

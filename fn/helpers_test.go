@@ -173,3 +173,54 @@ func condWant(typ string, s fnv1.Status, reason, message string) *fnv1.Condition
 }
 
 func ttl(d time.Duration) *fnv1.ResponseMeta { return &fnv1.ResponseMeta{Ttl: durationpb.New(d)} }
+
+// fanOut is the Track tree of issue 9: the root Track's n stations are each
+// a junction feeding the same n sections l1-0 to l1-<n-1>, whose n stations
+// each feed the n sections of the next level, levels deep; the last level's
+// stations have Applications, each its own rendered branch. Expanded in full
+// it has n + n³ + ... + n^(2·levels+1) stations: 3,208,020 for 20 and 2.
+// It returns the root's and the sections' Track stations (YAML flow items)
+// by Track name, the root's under "".
+func fanOut(n, levels int) map[string][]string {
+	level := func(l int) []string {
+		out := make([]string, 0, n)
+		for k := 0; k < n; k++ {
+			out = append(out, fmt.Sprintf("l%d-%d", l, k))
+		}
+		return out
+	}
+	stationsOf := func(l int, track string) []string {
+		out := make([]string, 0, n)
+		for s := 0; s < n; s++ {
+			if l < levels {
+				out = append(out, fmt.Sprintf("{name: j%d, tracks: [%s]}", s, strings.Join(level(l+1), ", ")))
+				continue
+			}
+			out = append(out, fmt.Sprintf("{name: s%d, overlay: o, branch: env/%s-s%d, applications: [{name: a}]}", s, track, s))
+		}
+		return out
+	}
+	tracks := map[string][]string{"": stationsOf(0, "root")}
+	for l := 1; l <= levels; l++ {
+		for _, name := range level(l) {
+			tracks[name] = stationsOf(l, name)
+		}
+	}
+	return tracks
+}
+
+// fanOutSpec is the spec of fanOut's root Track.
+func fanOutSpec(n, levels int) string {
+	return fmt.Sprintf("{repo: {url: %s}, stations: [%s]}", repoURL, strings.Join(fanOut(n, levels)[""], ", "))
+}
+
+// fanOutSections are the specs of fanOut's sections by name.
+func fanOutSections(n, levels int) map[string]string {
+	out := map[string]string{}
+	for name, ss := range fanOut(n, levels) {
+		if name != "" {
+			out[name] = fmt.Sprintf("{repo: {url: %s}, stations: [%s]}", repoURL, strings.Join(ss, ", "))
+		}
+	}
+	return out
+}

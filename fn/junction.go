@@ -10,6 +10,14 @@ import (
 // MaxDepth is how deep junctions may nest below the root Track.
 const MaxDepth = 8
 
+// MaxStops is how many stations one Track may expand to, its own and those of
+// every section its junctions feed, junction stations included. One function
+// serves every Track of a control plane: the limit bounds what one Track
+// costs it, and a Track past it is refused with a Valid=False condition. The
+// XRD's maxItems (100 stations, 20 tracks a station) let one Track name far
+// more; this is the limit that holds for the whole tree.
+const MaxStops = 500
+
 // A Stop is one station of the expanded Track tree.
 type Stop struct {
 	// Path is the station's path from the root Track: station names joined
@@ -55,33 +63,56 @@ func HasJunctions(t *Track) bool {
 type SectionLookup func(name string) (*structpb.Struct, bool)
 
 // Expand expands root's junctions recursively, looking sections up with
-// lookup. It returns every problem it finds rather than the first.
-func Expand(root *Track, lookup SectionLookup) (*Expansion, []TrackError) {
+// lookup. It reports the first problems it finds and counts the rest.
+//
+// Its cost is linear in the stations it composes and bounded by MaxStops,
+// whatever the Tracks' fan-out: each section is expanded at most once (a
+// section fed by a second junction is a problem, found before it is expanded
+// again), every stop is checked for a duplicate rendered branch as it is
+// added, and expansion stops at the first stop past MaxStops.
+func Expand(root *Track, lookup SectionLookup) (*Expansion, Problems) {
 	if lookup == nil {
 		lookup = func(string) (*structpb.Struct, bool) { return nil, false }
 	}
-	e := &expander{root: root, lookup: lookup, parsed: map[string]*Track{}, seen: map[string]bool{}}
+	e := &expander{root: root, lookup: lookup, fedBy: map[string]string{}, branches: map[string]string{}}
 	x := &Expansion{}
 	x.Line = e.line(root, "", []string{root.Name}, 0, &x.Stops)
-	e.duplicates(x.Stops)
-	return x, e.errs
+	if e.full {
+		// The limit comes first: the problems found are only those of the
+		// stations expanded before it.
+		e.problems.First = append([]TrackError{{Reason: ReasonTooManyStations, Message: fmt.Sprintf(
+			"Track %s expands to more than %d stations, junction branches included (%s is the first past the limit): feed fewer sections from its junctions, or split it into Tracks with subscriptions of their own",
+			root.Name, MaxStops, e.pastLimit)}}, e.problems.First...)
+		if len(e.problems.First) > maxProblems {
+			e.problems.First = e.problems.First[:maxProblems]
+			e.problems.More++
+		}
+	}
+	return x, e.problems
 }
 
 type expander struct {
-	root   *Track
-	lookup SectionLookup
-	parsed map[string]*Track
-	errs   []TrackError
-	seen   map[string]bool
+	root     *Track
+	lookup   SectionLookup
+	problems Problems
+	// fedBy is the path of the junction station that feeds each section.
+	fedBy map[string]string
+	// branches is the path of the station that writes each rendered branch.
+	branches map[string]string
+	// full is true once the Track has more than MaxStops stations, and
+	// pastLimit is the path of the first station past it.
+	full      bool
+	pastLimit string
 }
 
+// fail records a problem. Past the first few it only counts it: a Track
+// tree can have thousands.
 func (e *expander) fail(reason, format string, a ...any) {
-	m := fmt.Sprintf(format, a...)
-	if e.seen[m] {
+	if len(e.problems.First) == maxProblems {
+		e.problems.More++
 		return
 	}
-	e.seen[m] = true
-	e.errs = append(e.errs, TrackError{Reason: reason, Message: m})
+	e.problems.add(TrackError{Reason: reason, Message: fmt.Sprintf(format, a...)})
 }
 
 func (e *expander) line(t *Track, prefix string, stack []string, depth int, all *[]*Stop) Line {
@@ -89,15 +120,54 @@ func (e *expander) line(t *Track, prefix string, stack []string, depth int, all 
 	for i := range t.Stations {
 		s := &t.Stations[i]
 		stop := &Stop{Path: prefix + s.Name, Track: t, Station: s}
+		if !e.add(stop, i, all) {
+			return l
+		}
 		l = append(l, stop)
-		*all = append(*all, stop)
 		for _, name := range s.Tracks {
+			if p, ok := e.fedBy[name]; ok {
+				e.fail(ReasonSharedSection, "Track %s is fed by two junctions, %s and %s: a section has one junction, or its stations would write their rendered branches twice; remove %s from the tracks of one of them",
+					name, p, stop.Path, name)
+				continue
+			}
+			e.fedBy[name] = stop.Path
 			if sec := e.section(t, s, name, stack, depth+1); sec != nil {
-				stop.Branches = append(stop.Branches, e.line(sec, stop.Path+"."+name+".", append(stack[:len(stack):len(stack)], name), depth+1, all))
+				b := e.line(sec, stop.Path+"."+name+".", append(stack[:len(stack):len(stack)], name), depth+1, all)
+				stop.Branches = append(stop.Branches, b)
+			}
+			if e.full {
+				return l
 			}
 		}
 	}
 	return l
+}
+
+// add adds stop, station i of its Track, to all unless the Track already
+// has MaxStops stations, and checks its rendered branch.
+func (e *expander) add(stop *Stop, i int, all *[]*Stop) bool {
+	if len(*all) == MaxStops {
+		e.full, e.pastLimit = true, stop.Path
+		return false
+	}
+	*all = append(*all, stop)
+	s := stop.Station
+	if stop.Track != e.root && s.Branch == e.root.Repo.SourceBranch {
+		// A section's own source branch is checked when it is parsed; a
+		// change is a commit of the root Track's.
+		e.fail(ReasonBranchIsSource, "station %s writes rendered branch %s, the source branch of Track %s: publishing replaces a branch's whole tree; set spec.stations[%d].branch of Track %s to another branch",
+			stop.Path, s.Branch, e.root.Name, i, stop.Track.Name)
+	}
+	if !stop.HasTicket() {
+		return true
+	}
+	if p, ok := e.branches[s.Branch]; ok {
+		e.fail(ReasonDuplicateBranch, "stations %s and %s both write rendered branch %s of %s: set branch on one of them",
+			p, stop.Path, s.Branch, e.root.Repo.URL)
+		return true
+	}
+	e.branches[s.Branch] = stop.Path
+	return true
 }
 
 // section returns the section Track name that station s of Track t feeds, or
@@ -115,9 +185,6 @@ func (e *expander) section(t *Track, s *Station, name string, stack []string, de
 		e.fail(ReasonTooDeep, "junctions nest deeper than %d levels (%s): station %s of Track %s feeds Track %s; flatten the Tracks",
 			MaxDepth, strings.Join(append(stack[:len(stack):len(stack)], name), " → "), s.Name, t.Name, name)
 		return nil
-	}
-	if sec, ok := e.parsed[name]; ok {
-		return sec
 	}
 	spec, ok := e.lookup(name)
 	if !ok {
@@ -141,23 +208,5 @@ func (e *expander) section(t *Track, s *Station, name string, stack []string, de
 			name, e.root.Name, sec.Repo.URL, e.root.Repo.URL, name, e.root.Repo.URL)
 		return nil
 	}
-	e.parsed[name] = sec
 	return sec
-}
-
-// duplicates reports stations that write one rendered branch.
-func (e *expander) duplicates(stops []*Stop) {
-	first := make(map[[2]string]string, len(stops))
-	for _, s := range stops {
-		if !s.HasTicket() {
-			continue
-		}
-		k := [2]string{s.Track.Repo.URL, s.Station.Branch}
-		if p, ok := first[k]; ok {
-			e.fail(ReasonDuplicateBranch, "stations %s and %s both write rendered branch %s of %s: set branch on one of them",
-				p, s.Path, s.Station.Branch, s.Track.Repo.URL)
-			continue
-		}
-		first[k] = s.Path
-	}
 }

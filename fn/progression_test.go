@@ -214,7 +214,7 @@ func TestProgress(t *testing.T) {
 				}
 				return obj(y(t, s), "spec"), true
 			})
-			if len(errs) > 0 {
+			if !errs.None() {
 				t.Fatal(errs)
 			}
 			if tc.observed.Tickets == nil {

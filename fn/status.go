@@ -38,17 +38,20 @@ func cond(typ string, s fnv1.Status, reason, message string) *fnv1.Condition {
 	return &fnv1.Condition{Type: typ, Status: s, Reason: reason, Message: &message, Target: fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum()}
 }
 
-// ValidCondition is True when the Track tree expanded, False naming every
-// problem and its fix.
-func ValidCondition(errs []TrackError) *fnv1.Condition {
-	if len(errs) == 0 {
+// ValidCondition is True when the Track tree expanded, False naming the
+// first problems and their fixes and counting the rest.
+func ValidCondition(p Problems) *fnv1.Condition {
+	if p.None() {
 		return cond(TypeValid, fnv1.Status_STATUS_CONDITION_TRUE, ReasonValid, "")
 	}
-	msgs := make([]string, 0, len(errs))
-	for _, e := range errs {
+	msgs := make([]string, 0, len(p.First)+1)
+	for _, e := range p.First {
 		msgs = append(msgs, e.Message)
 	}
-	return cond(TypeValid, fnv1.Status_STATUS_CONDITION_FALSE, errs[0].Reason,
+	if p.More > 0 {
+		msgs = append(msgs, fmt.Sprintf("and %d more", p.More))
+	}
+	return cond(TypeValid, fnv1.Status_STATUS_CONDITION_FALSE, p.First[0].Reason,
 		strings.Join(msgs, "; ")+". Nothing composed was changed until this is fixed.")
 }
 

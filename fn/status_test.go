@@ -1,6 +1,7 @@
 package fn
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -47,20 +48,37 @@ func TestPromotedCondition(t *testing.T) {
 }
 
 func TestValidCondition(t *testing.T) {
+	problems := func(n int) Problems {
+		var p Problems
+		for i := 1; i <= n; i++ {
+			p.add(TrackError{Reason: ReasonDuplicateBranch, Message: fmt.Sprint(i)})
+		}
+		return p
+	}
 	cases := map[string]struct {
-		errs []TrackError
-		want *fnv1.Condition
+		reason string
+		p      Problems
+		want   *fnv1.Condition
 	}{
-		"Valid": {want: cond(TypeValid, fnv1.Status_STATUS_CONDITION_TRUE, ReasonValid, "")},
+		"Valid": {
+			reason: "No problem: the Track is valid.",
+			want:   cond(TypeValid, fnv1.Status_STATUS_CONDITION_TRUE, ReasonValid, ""),
+		},
 		"Problems": {
-			errs: []TrackError{{Reason: ReasonCycle, Message: "one"}, {Reason: ReasonMissingTrack, Message: "two"}},
-			want: cond(TypeValid, fnv1.Status_STATUS_CONDITION_FALSE, ReasonCycle, "one; two. Nothing composed was changed until this is fixed."),
+			reason: "Every problem is named, the first one's reason is the condition's.",
+			p:      Problems{First: []TrackError{{Reason: ReasonCycle, Message: "one"}, {Reason: ReasonMissingTrack, Message: "two"}}},
+			want:   cond(TypeValid, fnv1.Status_STATUS_CONDITION_FALSE, ReasonCycle, "one; two. Nothing composed was changed until this is fixed."),
+		},
+		"ManyProblems": {
+			reason: "Past five problems only the first five are kept and named; the message counts the rest.",
+			p:      problems(10000),
+			want:   cond(TypeValid, fnv1.Status_STATUS_CONDITION_FALSE, ReasonDuplicateBranch, "1; 2; 3; 4; 5; and 9995 more. Nothing composed was changed until this is fixed."),
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, ValidCondition(tc.errs), protocmp.Transform()); diff != "" {
-				t.Errorf("ValidCondition(...): -want, +got:\n%s", diff)
+			if diff := cmp.Diff(tc.want, ValidCondition(tc.p), protocmp.Transform()); diff != "" {
+				t.Errorf("%s\nValidCondition(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})
 	}

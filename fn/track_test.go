@@ -1,6 +1,7 @@
 package fn
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -23,21 +24,21 @@ func TestParseTrack(t *testing.T) {
 	}{
 		"Defaults": {
 			reason: "Source branch, rendered branch, Application namespace and providerConfigRef get their defaults.",
-			spec:   `{repo: {url: u}, subscriptions: {git: {}}, stations: [{name: dev, overlay: o, applications: [{name: a}], soak: 90s, pin: abc}, {name: regions, tracks: [us]}]}`,
+			spec:   `{repo: {url: https://git.example.com/u}, subscriptions: {git: {}}, stations: [{name: dev, overlay: o, applications: [{name: a}], soak: 90s, pin: abcabcabcabc}, {name: regions, tracks: [us]}]}`,
 			want: want{track: &Track{
-				Name: "t", Repo: v1alpha1.Repository{URL: "u", SourceBranch: "main"},
+				Name: "t", Repo: v1alpha1.Repository{URL: "https://git.example.com/u", SourceBranch: "main"},
 				ProviderConfigRef: ProviderConfigRef{Kind: "ProviderConfig", Name: "default"},
 				Stations: []Station{
-					{Name: "dev", Overlay: "o", Branch: "env/dev", Applications: []v1alpha1.ApplicationReference{{Name: "a", Namespace: "argocd"}}, Soak: 90 * time.Second, Pin: "abc"},
+					{Name: "dev", Overlay: "o", Branch: "env/dev", Applications: []v1alpha1.ApplicationReference{{Name: "a", Namespace: "argocd"}}, Soak: 90 * time.Second, Pin: "abcabcabcabc"},
 					{Name: "regions", Branch: "env/regions", Tracks: []string{"us"}},
 				},
 			}},
 		},
 		"AsWritten": {
 			reason: "What the Track says wins over defaults.",
-			spec:   `{repo: {url: u, sourceBranch: trunk}, providerConfigRef: {kind: ClusterProviderConfig, name: shared}, stations: [{name: dev, overlay: o, branch: rendered/dev, applications: [{name: a, namespace: cd}]}]}`,
+			spec:   `{repo: {url: https://git.example.com/u, sourceBranch: trunk}, providerConfigRef: {kind: ClusterProviderConfig, name: shared}, stations: [{name: dev, overlay: o, branch: rendered/dev, applications: [{name: a, namespace: cd}]}]}`,
 			want: want{track: &Track{
-				Name: "t", Repo: v1alpha1.Repository{URL: "u", SourceBranch: "trunk"},
+				Name: "t", Repo: v1alpha1.Repository{URL: "https://git.example.com/u", SourceBranch: "trunk"},
 				ProviderConfigRef: ProviderConfigRef{Kind: "ClusterProviderConfig", Name: "shared"},
 				Stations:          []Station{{Name: "dev", Overlay: "o", Branch: "rendered/dev", Applications: []v1alpha1.ApplicationReference{{Name: "a", Namespace: "cd"}}}},
 			}},
@@ -47,28 +48,101 @@ func TestParseTrack(t *testing.T) {
 			want: want{err: TrackError{Reason: ReasonInvalidTrack, Message: "Track t: spec.repo.url is empty: set it to the config repository's URL"}},
 		},
 		"NoStations": {
-			spec: `{repo: {url: u}, stations: []}`,
+			spec: `{repo: {url: https://git.example.com/u}, stations: []}`,
 			want: want{err: TrackError{Reason: ReasonInvalidTrack, Message: "Track t: spec.stations is empty: a Track needs at least one station"}},
 		},
 		"DuplicateStation": {
-			spec: `{repo: {url: u}, stations: [{name: a, tracks: [b]}, {name: a, tracks: [c]}]}`,
+			spec: `{repo: {url: https://git.example.com/u}, stations: [{name: a, tracks: [b]}, {name: a, tracks: [c]}]}`,
 			want: want{err: TrackError{Reason: ReasonInvalidTrack, Message: `Track t: two stations are named "a": station names must be unique`}},
 		},
 		"NotADNSLabel": {
-			spec: `{repo: {url: u}, stations: [{name: A.b, tracks: [b]}]}`,
+			spec: `{repo: {url: https://git.example.com/u}, stations: [{name: A.b, tracks: [b]}]}`,
 			want: want{err: TrackError{Reason: ReasonInvalidTrack, Message: `Track t: spec.stations[0]: name "A.b" is not a DNS label (lower-case letters, digits and '-', at most 63)`}},
 		},
 		"EmptyStation": {
-			spec: `{repo: {url: u}, stations: [{name: a}]}`,
+			spec: `{repo: {url: https://git.example.com/u}, stations: [{name: a}]}`,
 			want: want{err: TrackError{Reason: ReasonInvalidTrack, Message: "Track t: spec.stations[0]: station a has neither applications nor tracks: give it one or both"}},
 		},
 		"NoOverlay": {
-			spec: `{repo: {url: u}, stations: [{name: a, applications: [{name: x}]}]}`,
+			spec: `{repo: {url: https://git.example.com/u}, stations: [{name: a, applications: [{name: x}]}]}`,
 			want: want{err: TrackError{Reason: ReasonInvalidTrack, Message: "Track t: spec.stations[0]: station a has applications but no overlay: set overlay to its kustomize directory"}},
 		},
 		"BadSoak": {
-			spec: `{repo: {url: u}, stations: [{name: a, tracks: [b], soak: soon}]}`,
+			spec: `{repo: {url: https://git.example.com/u}, stations: [{name: a, tracks: [b], soak: soon}]}`,
 			want: want{err: TrackError{Reason: ReasonInvalidTrack, Message: `Track t: spec.stations[0]: station a: soak "soon" is not a duration such as 10m or 1h30m`}},
+		},
+		"FileURL": {
+			reason: "A file:// URL would make the provider read its own disk: refused, naming the field.",
+			spec:   `{repo: {url: "file:///var/lib/k8sta"}, stations: [{name: a, tracks: [b]}]}`,
+			want:   want{err: TrackError{Reason: ReasonInvalidTrack, Message: "Track t: spec.repo.url " + msgURLScheme}},
+		},
+		"HTTPURL": {
+			reason: "Plain http to a host other than loopback is refused.",
+			spec:   `{repo: {url: "http://git.example.com/acme/app"}, stations: [{name: a, tracks: [b]}]}`,
+			want:   want{err: TrackError{Reason: ReasonInvalidTrack, Message: "Track t: spec.repo.url " + msgURLScheme}},
+		},
+		"Credentials": {
+			reason: "Credentials in the URL are refused, and the message does not quote them.",
+			spec:   `{repo: {url: "https://bob:s3cret@git.example.com/acme/app"}, stations: [{name: a, tracks: [b]}]}`,
+			want:   want{err: TrackError{Reason: ReasonInvalidTrack, Message: "Track t: spec.repo.url " + msgURLCredentials}},
+		},
+		"BadSourceBranch": {
+			reason: "The source branch must be a branch name.",
+			spec:   `{repo: {url: https://git.example.com/u, sourceBranch: "main..x"}, stations: [{name: a, tracks: [b]}]}`,
+			want:   want{err: TrackError{Reason: ReasonInvalidTrack, Message: "Track t: spec.repo.sourceBranch " + msgBranch}},
+		},
+		"BadBranch": {
+			reason: "A rendered branch must be a branch name; the message names the station's field.",
+			spec:   `{repo: {url: https://git.example.com/u}, stations: [{name: a, tracks: [b]}, {name: b, overlay: o, branch: "-f", applications: [{name: x}]}]}`,
+			want:   want{err: TrackError{Reason: ReasonInvalidTrack, Message: "Track t: spec.stations[1].branch " + msgBranch}},
+		},
+		"BranchIsSource": {
+			reason: "A station may not write the source branch: publishing would replace it.",
+			spec:   `{repo: {url: https://git.example.com/u}, stations: [{name: a, tracks: [b]}, {name: b, overlay: o, branch: main, applications: [{name: x}]}]}`,
+			want: want{err: TrackError{Reason: ReasonBranchIsSource,
+				Message: "Track t: spec.stations[1].branch is main, the source branch (spec.repo.sourceBranch): publishing replaces a branch's whole tree; set spec.stations[1].branch to another branch"}},
+		},
+		"DefaultBranchIsSource": {
+			reason: "A station's default branch env/<name> may not be the source branch either.",
+			spec:   `{repo: {url: https://git.example.com/u, sourceBranch: env/prod}, stations: [{name: prod, overlay: o, applications: [{name: x}]}]}`,
+			want: want{err: TrackError{Reason: ReasonBranchIsSource,
+				Message: "Track t: spec.stations[0].branch defaults to env/prod, the source branch (spec.repo.sourceBranch): publishing replaces a branch's whole tree; set spec.stations[0].branch to another branch"}},
+		},
+		"OverlayLeavesRepository": {
+			reason: "An overlay is a directory inside the repository.",
+			spec:   `{repo: {url: https://git.example.com/u}, stations: [{name: a, overlay: overlays/../../etc, applications: [{name: x}]}]}`,
+			want: want{err: TrackError{Reason: ReasonInvalidTrack,
+				Message: "Track t: spec.stations[0].overlay must be a directory inside the repository, relative to its root, without '..'"}},
+		},
+		"BadPin": {
+			reason: "A pin is a change id.",
+			spec:   `{repo: {url: https://git.example.com/u}, stations: [{name: a, tracks: [b], pin: latest}]}`,
+			want: want{err: TrackError{Reason: ReasonInvalidTrack,
+				Message: "Track t: spec.stations[0].pin must be a change id, 12 hexadecimal digits as status.stations[].change shows"}},
+		},
+		"TooManyStations": {
+			reason: "A Track has at most 100 stations, though a Track that skips the XRD's maxItems may have more.",
+			spec:   `{repo: {url: https://git.example.com/u}, stations: [` + strings.Join(stations("s", 101), ", ") + `]}`,
+			want: want{err: TrackError{Reason: ReasonInvalidTrack,
+				Message: "Track t: spec.stations has 101 stations, more than 100: split the Track into sections fed by a junction"}},
+		},
+		"TooManyTracks": {
+			reason: "A junction feeds at most 20 Tracks.",
+			spec:   `{repo: {url: https://git.example.com/u}, stations: [{name: j, tracks: [` + names("x", 21) + `]}]}`,
+			want: want{err: TrackError{Reason: ReasonInvalidTrack,
+				Message: "Track t: spec.stations[0].tracks names 21 Tracks, more than 20: feed fewer sections from this junction"}},
+		},
+		"TooManyApplications": {
+			reason: "A station has at most 50 Applications.",
+			spec:   `{repo: {url: https://git.example.com/u}, stations: [{name: a, overlay: o, applications: [` + strings.Repeat("{name: x}, ", 51) + `]}]}`,
+			want: want{err: TrackError{Reason: ReasonInvalidTrack,
+				Message: "Track t: spec.stations[0].applications has 51 Applications, more than 50: split the station"}},
+		},
+		"BadTrackName": {
+			reason: "A junction names Tracks by their object names.",
+			spec:   `{repo: {url: https://git.example.com/u}, stations: [{name: j, tracks: [ok, Not_A_Name]}]}`,
+			want: want{err: TrackError{Reason: ReasonInvalidTrack,
+				Message: "Track t: spec.stations[0].tracks[1] must be the name of a Track in this namespace: a DNS subdomain of at most 253 characters"}},
 		},
 	}
 	for name, tc := range cases {
@@ -89,8 +163,8 @@ func TestParseTrackSubscriptions(t *testing.T) {
 		spec string
 		want bool
 	}{
-		"Subscribes": {spec: `{repo: {url: u}, subscriptions: {images: [{repository: r}]}, stations: [{name: a, tracks: [b]}]}`, want: true},
-		"Section":    {spec: `{repo: {url: u}, stations: [{name: a, tracks: [b]}]}`, want: false},
+		"Subscribes": {spec: `{repo: {url: https://git.example.com/u}, subscriptions: {images: [{repository: r}]}, stations: [{name: a, tracks: [b]}]}`, want: true},
+		"Section":    {spec: `{repo: {url: https://git.example.com/u}, stations: [{name: a, tracks: [b]}]}`, want: false},
 	} {
 		t.Run(name, func(t *testing.T) {
 			got, err := ParseTrack("t", y(t, tc.spec))

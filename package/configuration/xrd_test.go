@@ -4,6 +4,7 @@ package configuration
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -14,6 +15,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
+)
+
+// The messages of the XRD's rules, which function-k8sta shares (fn/validate.go).
+const (
+	msgURLScheme      = "must be an https:// or ssh:// URL or git@host:org/repo; plain http:// is allowed only for 127.0.0.1, localhost and [::1], and file://, git:// and local paths are refused"
+	msgURLCredentials = "must not carry credentials (user:password@ or a token): put them in the Secret that the ProviderConfig's spec.git.secretRef names"
+	msgBranch         = "must be a git branch name such as env/prod: letters, digits, '.', '_' and '-', parts joined by '/', no part starting with '.' or '-' or ending in '.' or '.lock', no '..'"
 )
 
 func read(t *testing.T, path string) map[string]any {
@@ -105,18 +113,56 @@ func TestSchema(t *testing.T) {
 		doc     string
 		wantErr string
 	}{
-		"LinearExample":         {doc: string(mustRead(t, "../../examples/linear/track.yaml"))},
-		"JunctionExample":       {doc: strings.Replace(string(mustRead(t, "../../examples/junction/track.yaml")), "name: guestbook\n", "name: guestbook-junction\n", 1)},
-		"SectionExample":        {doc: strings.Split(string(examples), "---\n")[0]},
-		"NoStations":            {doc: track("no-stations", "{repo: {url: x}, stations: []}"), wantErr: "should have at least 1 items"},
-		"DuplicateStation":      {doc: track("dup", "{repo: {url: x}, stations: [{name: a, tracks: [b]}, {name: a, tracks: [c]}]}"), wantErr: `Duplicate value: {"name":"a"}`},
-		"NotADNSLabel":          {doc: track("label", "{repo: {url: x}, stations: [{name: Dev, tracks: [b]}]}"), wantErr: "spec.stations[0].name in body should match"},
-		"EmptyStation":          {doc: track("empty", "{repo: {url: x}, stations: [{name: a}]}"), wantErr: "a station needs applications, tracks (a junction) or both"},
-		"NoOverlay":             {doc: track("no-overlay", "{repo: {url: x}, stations: [{name: a, applications: [{name: app}]}]}"), wantErr: "a station with applications needs the overlay"},
-		"BadStrategy":           {doc: track("strategy", "{repo: {url: x}, subscriptions: {images: [{repository: r, strategy: Newest}]}, stations: [{name: a, tracks: [b]}]}"), wantErr: `Unsupported value: "Newest"`},
-		"EmptySubscriptions":    {doc: track("subs", "{repo: {url: x}, subscriptions: {}, stations: [{name: a, tracks: [b]}]}"), wantErr: "subscriptions needs images, git or both"},
-		"BadSoak":               {doc: track("soak", "{repo: {url: x}, stations: [{name: a, tracks: [b], soak: ten}]}"), wantErr: "spec.stations[0].soak in body should match"},
-		"BadProviderConfigKind": {doc: track("pc", "{repo: {url: x}, stations: [{name: a, tracks: [b]}], providerConfigRef: {name: x, kind: Secret}}"), wantErr: `Unsupported value: "Secret"`},
+		"LinearExample":      {doc: string(mustRead(t, "../../examples/linear/track.yaml"))},
+		"JunctionExample":    {doc: strings.Replace(string(mustRead(t, "../../examples/junction/track.yaml")), "name: guestbook\n", "name: guestbook-junction\n", 1)},
+		"SectionExample":     {doc: strings.Split(string(examples), "---\n")[0]},
+		"NoStations":         {doc: track("no-stations", "{repo: {url: https://git.example.com/x}, stations: []}"), wantErr: "should have at least 1 items"},
+		"DuplicateStation":   {doc: track("dup", "{repo: {url: https://git.example.com/x}, stations: [{name: a, tracks: [b]}, {name: a, tracks: [c]}]}"), wantErr: `Duplicate value: {"name":"a"}`},
+		"NotADNSLabel":       {doc: track("label", "{repo: {url: https://git.example.com/x}, stations: [{name: Dev, tracks: [b]}]}"), wantErr: "spec.stations[0].name in body should match"},
+		"EmptyStation":       {doc: track("empty", "{repo: {url: https://git.example.com/x}, stations: [{name: a}]}"), wantErr: "a station needs applications, tracks (a junction) or both"},
+		"NoOverlay":          {doc: track("no-overlay", "{repo: {url: https://git.example.com/x}, stations: [{name: a, applications: [{name: app}]}]}"), wantErr: "a station with applications needs the overlay"},
+		"BadStrategy":        {doc: track("strategy", "{repo: {url: https://git.example.com/x}, subscriptions: {images: [{repository: r, strategy: Newest}]}, stations: [{name: a, tracks: [b]}]}"), wantErr: `Unsupported value: "Newest"`},
+		"EmptySubscriptions": {doc: track("subs", "{repo: {url: https://git.example.com/x}, subscriptions: {}, stations: [{name: a, tracks: [b]}]}"), wantErr: "subscriptions needs images, git or both"},
+		"BadSoak":            {doc: track("soak", "{repo: {url: https://git.example.com/x}, stations: [{name: a, tracks: [b], soak: ten}]}"), wantErr: "spec.stations[0].soak in body should match"},
+		// Repository URLs (issue 9, hole 5): https, ssh and scp-like only;
+		// plain http only to loopback; no credentials.
+		"HTTPSURL":            {doc: track("https", `{repo: {url: "https://github.com/acme/app.git"}, stations: [{name: a, tracks: [b]}]}`)},
+		"SSHURL":              {doc: track("ssh", `{repo: {url: "ssh://git@github.com:22/acme/app.git"}, stations: [{name: a, tracks: [b]}]}`)},
+		"SCPURL":              {doc: track("scp", `{repo: {url: "git@github.com:acme/app.git"}, stations: [{name: a, tracks: [b]}]}`)},
+		"LoopbackURL":         {doc: track("loopback", `{repo: {url: "http://127.0.0.1:38211/guestbook-config.git"}, stations: [{name: a, tracks: [b]}]}`)},
+		"LocalhostURL":        {doc: track("localhost", `{repo: {url: "http://localhost:8080/app"}, stations: [{name: a, tracks: [b]}]}`)},
+		"IPv6LoopbackURL":     {doc: track("ipv6", `{repo: {url: "http://[::1]:8080/app"}, stations: [{name: a, tracks: [b]}]}`)},
+		"FileURL":             {doc: track("file", `{repo: {url: "file:///var/lib/k8sta"}, stations: [{name: a, tracks: [b]}]}`), wantErr: "spec.repo.url: Invalid value: " + msgURLScheme},
+		"LocalPathURL":        {doc: track("path", `{repo: {url: "/var/lib/k8sta"}, stations: [{name: a, tracks: [b]}]}`), wantErr: msgURLScheme},
+		"GitURL":              {doc: track("git", `{repo: {url: "git://github.com/acme/app"}, stations: [{name: a, tracks: [b]}]}`), wantErr: msgURLScheme},
+		"HTTPURL":             {doc: track("http", `{repo: {url: "http://example.com/acme/app"}, stations: [{name: a, tracks: [b]}]}`), wantErr: msgURLScheme},
+		"HTTPLoopbackLikeURL": {doc: track("http-like", `{repo: {url: "http://127.0.0.1.example.com/app"}, stations: [{name: a, tracks: [b]}]}`), wantErr: msgURLScheme},
+		"ExtURL":              {doc: track("ext", `{repo: {url: "ext::sh -c touch% /tmp/x"}, stations: [{name: a, tracks: [b]}]}`), wantErr: msgURLScheme},
+		"PasswordURL":         {doc: track("password", `{repo: {url: "https://bob:s3cret@github.com/acme/app"}, stations: [{name: a, tracks: [b]}]}`), wantErr: "spec.repo.url: Invalid value: " + msgURLCredentials},
+		"TokenURL":            {doc: track("token", `{repo: {url: "https://ghp_abc@github.com/acme/app"}, stations: [{name: a, tracks: [b]}]}`), wantErr: msgURLCredentials},
+		"SSHPasswordURL":      {doc: track("ssh-password", `{repo: {url: "ssh://git:s3cret@github.com/acme/app"}, stations: [{name: a, tracks: [b]}]}`), wantErr: msgURLCredentials},
+		"LongURL":             {doc: track("long-url", `{repo: {url: "https://github.com/`+strings.Repeat("a", 2048)+`"}, stations: [{name: a, tracks: [b]}]}`), wantErr: "spec.repo.url: Too long"},
+		// Rendered branches (issue 9, hole 7).
+		"BranchIsSource":        {doc: track("branch-source", "{repo: {url: https://git.example.com/x}, stations: [{name: dev, overlay: o, branch: main, applications: [{name: a}]}]}"), wantErr: "a station renders to spec.repo.sourceBranch"},
+		"DefaultBranchIsSource": {doc: track("default-source", "{repo: {url: https://git.example.com/x, sourceBranch: env/prod}, stations: [{name: dev, overlay: o, applications: [{name: a}]}, {name: prod, overlay: o, applications: [{name: b}]}]}"), wantErr: "a station renders to spec.repo.sourceBranch"},
+		"DuplicateBranch":       {doc: track("dup-branch", "{repo: {url: https://git.example.com/x}, stations: [{name: dev, overlay: o, branch: env/x, applications: [{name: a}]}, {name: prod, overlay: o, branch: env/x, applications: [{name: b}]}]}"), wantErr: "two stations with applications write one rendered branch"},
+		"BadBranch":             {doc: track("bad-branch", "{repo: {url: https://git.example.com/x}, stations: [{name: dev, overlay: o, branch: 'env/../main', applications: [{name: a}]}]}"), wantErr: "spec.stations[0].branch: Invalid value: \"env/../main\": " + msgBranch},
+		"BadSourceBranch":       {doc: track("bad-source", "{repo: {url: https://git.example.com/x, sourceBranch: '-f'}, stations: [{name: a, tracks: [b]}]}"), wantErr: "spec.repo.sourceBranch: Invalid value: \"-f\": " + msgBranch},
+		"OtherBranches":         {doc: track("other-branches", "{repo: {url: https://git.example.com/x, sourceBranch: trunk}, stations: [{name: main, overlay: o, applications: [{name: a}]}, {name: prod, overlay: o, branch: rendered/prod, applications: [{name: b}]}]}")},
+		// Everything else a user writes is bounded (issue 9, hole 11).
+		"OverlayLeaves":         {doc: track("overlay", "{repo: {url: https://git.example.com/x}, stations: [{name: dev, overlay: overlays/../../etc, applications: [{name: a}]}]}"), wantErr: "spec.stations[0].overlay: Invalid value: \"overlays/../../etc\": must be a directory inside the repository"},
+		"AbsoluteOverlay":       {doc: track("abs-overlay", "{repo: {url: https://git.example.com/x}, stations: [{name: dev, overlay: /etc, applications: [{name: a}]}]}"), wantErr: "must be a directory inside the repository"},
+		"BadPin":                {doc: track("pin", "{repo: {url: https://git.example.com/x}, stations: [{name: a, tracks: [b], pin: latest}]}"), wantErr: "must be a change id"},
+		"BadImage":              {doc: track("image", "{repo: {url: https://git.example.com/x}, subscriptions: {images: [{repository: 'ghcr.io/acme/app:v1'}]}, stations: [{name: a, tracks: [b]}]}"), wantErr: "must be an image repository without a tag or digest"},
+		"BadApplication":        {doc: track("app", "{repo: {url: https://git.example.com/x}, stations: [{name: a, overlay: o, applications: [{name: App_1}]}]}"), wantErr: "spec.stations[0].applications[0].name in body should match"},
+		"TooManyStations":       {doc: track("stations", "{repo: {url: https://git.example.com/x}, stations: ["+items(101, "{name: s%d, tracks: [b]}")+"]}"), wantErr: "spec.stations: Too many: 101: must have at most 100 items"},
+		"TooManyTracks":         {doc: track("tracks", "{repo: {url: https://git.example.com/x}, stations: [{name: j, tracks: ["+items(21, "t%d")+"]}]}"), wantErr: "spec.stations[0].tracks: Too many: 21: must have at most 20 items"},
+		"TooManyApplications":   {doc: track("apps", "{repo: {url: https://git.example.com/x}, stations: [{name: a, overlay: o, applications: ["+items(51, "{name: a%d}")+"]}]}"), wantErr: "spec.stations[0].applications: Too many: 51: must have at most 50 items"},
+		"TooManyImages":         {doc: track("images", "{repo: {url: https://git.example.com/x}, subscriptions: {images: ["+items(21, "{repository: r%d}")+"]}, stations: [{name: a, tracks: [b]}]}"), wantErr: "spec.subscriptions.images: Too many: 21: must have at most 20 items"},
+		"TooManyIgnoreTags":     {doc: track("ignore", "{repo: {url: https://git.example.com/x}, subscriptions: {images: [{repository: r, ignoreTags: ["+items(21, "t%d")+"]}]}, stations: [{name: a, tracks: [b]}]}"), wantErr: "spec.subscriptions.images[0].ignoreTags: Too many: 21: must have at most 20 items"},
+		"DiscoveryLimit":        {doc: track("discovery", "{repo: {url: https://git.example.com/x}, subscriptions: {images: [{repository: r, strategy: NewestBuild, discoveryLimit: 1000}]}, stations: [{name: a, tracks: [b]}]}"), wantErr: "should be less than or equal to 100"},
+		"LongBranch":            {doc: track("long-branch", "{repo: {url: https://git.example.com/x}, stations: [{name: a, overlay: o, branch: "+strings.Repeat("b", 256)+", applications: [{name: a}]}]}"), wantErr: "spec.stations[0].branch: Too long"},
+		"BadProviderConfigKind": {doc: track("pc", "{repo: {url: https://git.example.com/x}, stations: [{name: a, tracks: [b]}], providerConfigRef: {name: x, kind: Secret}}"), wantErr: `Unsupported value: "Secret"`},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -131,6 +177,10 @@ func TestSchema(t *testing.T) {
 			}
 			if tc.wantErr == "" && err != nil || tc.wantErr != "" && !strings.Contains(got, tc.wantErr) {
 				t.Errorf("Create(%s): want error containing %q, got %v", name, tc.wantErr, err)
+			}
+			// A refused URL may carry credentials: the error never quotes it.
+			if strings.Contains(got, "s3cret") || strings.Contains(got, "ghp_abc") {
+				t.Errorf("Create(%s): the error quotes the credentials of the URL: %v", name, err)
 			}
 		})
 	}
@@ -159,6 +209,15 @@ func TestSchema(t *testing.T) {
 	if diff := cmp.Diff(want, gotDefaults); diff != "" {
 		t.Errorf("defaults: -want, +got:\n%s", diff)
 	}
+}
+
+// items are n flow items, format filled in with 0 to n-1.
+func items(n int, format string) string {
+	out := make([]string, 0, n)
+	for i := 0; i < n; i++ {
+		out = append(out, fmt.Sprintf(format, i))
+	}
+	return strings.Join(out, ", ")
 }
 
 func mustRead(t *testing.T, path string) []byte {

@@ -1,0 +1,85 @@
+package fn
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// The limits and patterns of the Track XRD (package/configuration/xrd.yaml),
+// checked again when a Track is parsed: a Track can reach the function
+// without the XRD's validation, through a legacy XRD or a CRD served before
+// the rules were added. The regular expressions are the XRD's, character for
+// character.
+const (
+	maxURL          = 2048
+	maxBranch       = 255
+	maxOverlay      = 1024
+	maxStations     = 100
+	maxTracks       = 20
+	maxApplications = 50
+	maxImages       = 20
+)
+
+var (
+	// remoteURL is an https:// or ssh:// URL, or git's scp-like
+	// user@host:path.
+	remoteURL = regexp.MustCompile(`^((https|ssh)://([^/?#@\s]*@)?([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?(/\S*)?|[A-Za-z0-9_][A-Za-z0-9._-]*@[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:\S+)$`)
+	// loopbackURL is a plain http:// URL of this machine, for tests and the
+	// demo.
+	loopbackURL = regexp.MustCompile(`^http://(127\.0\.0\.1|localhost|\[::1\])(:[0-9]{1,5})?(/\S*)?$`)
+	// urlCredentials is a URL with credentials: any user info in http(s),
+	// a password in any other scheme.
+	urlCredentials = regexp.MustCompile(`^https?://[^/?#]*@|^[A-Za-z][A-Za-z0-9+.-]*://[^/?#@]*:[^/?#]*@`)
+
+	// branchName is a git branch name, stricter than git's own rules.
+	branchName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*$`)
+	// badBranch is what branchName lets through and git refuses.
+	badBranch = regexp.MustCompile(`\.\.|\.lock(/|$)|\.(/|$)`)
+
+	// changeID is a change's id, as status.stations[].change shows it.
+	changeID = regexp.MustCompile(`^[0-9a-f]{12}$`)
+)
+
+// Messages that name the fix, shared by the XRD's rules and the function.
+const (
+	msgURLScheme      = "must be an https:// or ssh:// URL or git@host:org/repo; plain http:// is allowed only for 127.0.0.1, localhost and [::1], and file://, git:// and local paths are refused"
+	msgURLCredentials = "must not carry credentials (user:password@ or a token): put them in the Secret that the ProviderConfig's spec.git.secretRef names"
+	msgBranch         = "must be a git branch name such as env/prod: letters, digits, '.', '_' and '-', parts joined by '/', no part starting with '.' or '-' or ending in '.' or '.lock', no '..'"
+)
+
+// checkRepoURL returns what is wrong with repository URL u, or "". It never
+// quotes u, which may carry credentials.
+func checkRepoURL(u string) string {
+	switch {
+	case len(u) > maxURL:
+		return fmt.Sprintf("is longer than %d characters", maxURL)
+	case urlCredentials.MatchString(u):
+		return msgURLCredentials
+	case !remoteURL.MatchString(u) && !loopbackURL.MatchString(u):
+		return msgURLScheme
+	}
+	return ""
+}
+
+// checkBranch returns what is wrong with branch name b, or "".
+func checkBranch(b string) string {
+	switch {
+	case len(b) > maxBranch:
+		return fmt.Sprintf("is longer than %d characters", maxBranch)
+	case !branchName.MatchString(b) || badBranch.MatchString(b) || b == "HEAD":
+		return msgBranch
+	}
+	return ""
+}
+
+// checkOverlay returns what is wrong with overlay directory o, or "".
+func checkOverlay(o string) string {
+	switch {
+	case len(o) > maxOverlay:
+		return fmt.Sprintf("is longer than %d characters", maxOverlay)
+	case strings.HasPrefix(o, "/") || o == ".." || strings.HasPrefix(o, "../") || strings.Contains(o, "/../") || strings.HasSuffix(o, "/.."):
+		return "must be a directory inside the repository, relative to its root, without '..'"
+	}
+	return ""
+}
