@@ -340,9 +340,9 @@ func TestRunFunctionInvalidTrack(t *testing.T) {
 			xr:     withURL("/var/lib/k8sta/other-team"),
 			want:   invalidRsp(ReasonInvalidTrack, "Track guestbook: spec.repo.url "+msgURLScheme),
 		},
-		"PlainHTTP": {
-			reason: "Plain http to a host other than loopback is refused.",
-			xr:     withURL("http://git.example.com/acme/guestbook-config.git"),
+		"GitScheme": {
+			reason: "git:// is unauthenticated and unencrypted: refused.",
+			xr:     withURL("git://git.example.com/acme/guestbook-config.git"),
 			want:   invalidRsp(ReasonInvalidTrack, "Track guestbook: spec.repo.url "+msgURLScheme),
 		},
 		"Credentials": {

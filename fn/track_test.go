@@ -76,9 +76,9 @@ func TestParseTrack(t *testing.T) {
 			spec:   `{repo: {url: "file:///var/lib/k8sta"}, stations: [{name: a, tracks: [b]}]}`,
 			want:   want{err: TrackError{Reason: ReasonInvalidTrack, Message: "Track t: spec.repo.url " + msgURLScheme}},
 		},
-		"HTTPURL": {
-			reason: "Plain http to a host other than loopback is refused.",
-			spec:   `{repo: {url: "http://git.example.com/acme/app"}, stations: [{name: a, tracks: [b]}]}`,
+		"GitURL": {
+			reason: "git:// is unauthenticated and unencrypted: refused.",
+			spec:   `{repo: {url: "git://git.example.com/acme/app"}, stations: [{name: a, tracks: [b]}]}`,
 			want:   want{err: TrackError{Reason: ReasonInvalidTrack, Message: "Track t: spec.repo.url " + msgURLScheme}},
 		},
 		"Credentials": {

@@ -25,9 +25,10 @@ var (
 	// remoteURL is an https:// or ssh:// URL, or git's scp-like
 	// user@host:path.
 	remoteURL = regexp.MustCompile(`^((https|ssh)://([^/?#@\s]*@)?([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?(/\S*)?|[A-Za-z0-9_][A-Za-z0-9._-]*@[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:\S+)$`)
-	// loopbackURL is a plain http:// URL of this machine, for tests and the
-	// demo.
-	loopbackURL = regexp.MustCompile(`^http://(127\.0\.0\.1|localhost|\[::1\])(:[0-9]{1,5})?(/\S*)?$`)
+	// plainHTTPURL is a plain http:// URL. The provider reaches it only when
+	// the host is loopback or its operator lists it (--insecure-git-host), a
+	// list the schema cannot see.
+	plainHTTPURL = regexp.MustCompile(`^http://([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?(/\S*)?$`)
 	// urlCredentials is a URL with credentials: any user info in http(s),
 	// a password in any other scheme.
 	urlCredentials = regexp.MustCompile(`^https?://[^/?#]*@|^[A-Za-z][A-Za-z0-9+.-]*://[^/?#@]*:[^/?#]*@`)
@@ -43,7 +44,7 @@ var (
 
 // Messages that name the fix, shared by the XRD's rules and the function.
 const (
-	msgURLScheme      = "must be an https:// or ssh:// URL or git@host:org/repo; plain http:// is allowed only for 127.0.0.1, localhost and [::1], and file://, git:// and local paths are refused"
+	msgURLScheme      = "must be an https:// or ssh:// URL or git@host:org/repo (plain http:// reaches only 127.0.0.1, localhost, [::1] and the hosts the provider's operator allows with --insecure-git-host); file://, git:// and local paths are refused"
 	msgURLCredentials = "must not carry credentials (user:password@ or a token): put them in the Secret that the ProviderConfig's spec.git.secretRef names"
 	msgBranch         = "must be a git branch name such as env/prod: letters, digits, '.', '_' and '-', parts joined by '/', no part starting with '.' or '-' or ending in '.' or '.lock', no '..'"
 )
@@ -56,7 +57,7 @@ func checkRepoURL(u string) string {
 		return fmt.Sprintf("is longer than %d characters", maxURL)
 	case urlCredentials.MatchString(u):
 		return msgURLCredentials
-	case !remoteURL.MatchString(u) && !loopbackURL.MatchString(u):
+	case !remoteURL.MatchString(u) && !plainHTTPURL.MatchString(u):
 		return msgURLScheme
 	}
 	return ""

@@ -22,8 +22,8 @@ func TestCheckRepoURL(t *testing.T) {
 		"Loopback":          {reason: "Plain http to this machine serves tests and the demo.", url: "http://127.0.0.1:38211/guestbook-config.git"},
 		"Localhost":         {reason: "localhost is loopback.", url: "http://localhost:8080/app"},
 		"IPv6Loopback":      {reason: "[::1] is loopback.", url: "http://[::1]:8080/app"},
-		"HTTP":              {reason: "Plain http to another host is refused.", url: "http://example.com/acme/app", want: msgURLScheme},
-		"HTTPLoopbackLike":  {reason: "A host that starts like loopback is not loopback.", url: "http://127.0.0.1.example.com/app", want: msgURLScheme},
+		"HTTP":              {reason: "Plain http to another host passes the schema: only the provider knows the hosts its operator allows.", url: "http://example.com/acme/app"},
+		"HTTPNoHost":        {reason: "A plain http URL names a host.", url: "http:///acme/app", want: msgURLScheme},
 		"HTTPUserLoopback":  {reason: "User info before a loopback host is credentials, and no loopback.", url: "http://localhost@example.com/app", want: msgURLCredentials},
 		"File":              {reason: "file:// reads the provider's own disk.", url: "file:///var/lib/k8sta/repo", want: msgURLScheme},
 		"LocalPath":         {reason: "A local path reads the provider's own disk.", url: "/var/lib/k8sta/repo", want: msgURLScheme},
@@ -94,7 +94,7 @@ func TestXRDPatterns(t *testing.T) {
 			t.Fatal(err)
 		}
 		xrd := string(b)
-		for _, s := range []string{remoteURL.String(), loopbackURL.String(), urlCredentials.String(), branchName.String(), badBranch.String(), changeID.String(),
+		for _, s := range []string{remoteURL.String(), plainHTTPURL.String(), urlCredentials.String(), branchName.String(), badBranch.String(), changeID.String(),
 			msgURLScheme, msgURLCredentials, msgBranch} {
 			if !strings.Contains(xrd, s) {
 				t.Errorf("%s does not contain %q, which the function checks", path, s)

@@ -19,7 +19,7 @@ import (
 
 // The messages of the XRD's rules, which function-k8sta shares (fn/validate.go).
 const (
-	msgURLScheme      = "must be an https:// or ssh:// URL or git@host:org/repo; plain http:// is allowed only for 127.0.0.1, localhost and [::1], and file://, git:// and local paths are refused"
+	msgURLScheme      = "must be an https:// or ssh:// URL or git@host:org/repo (plain http:// reaches only 127.0.0.1, localhost, [::1] and the hosts the provider's operator allows with --insecure-git-host); file://, git:// and local paths are refused"
 	msgURLCredentials = "must not carry credentials (user:password@ or a token): put them in the Secret that the ProviderConfig's spec.git.secretRef names"
 	msgBranch         = "must be a git branch name such as env/prod: letters, digits, '.', '_' and '-', parts joined by '/', no part starting with '.' or '-' or ending in '.' or '.lock', no '..'"
 )
@@ -125,23 +125,24 @@ func TestSchema(t *testing.T) {
 		"EmptySubscriptions": {doc: track("subs", "{repo: {url: https://git.example.com/x}, subscriptions: {}, stations: [{name: a, tracks: [b]}]}"), wantErr: "subscriptions needs images, git or both"},
 		"BadSoak":            {doc: track("soak", "{repo: {url: https://git.example.com/x}, stations: [{name: a, tracks: [b], soak: ten}]}"), wantErr: "spec.stations[0].soak in body should match"},
 		// Repository URLs (issue 9, hole 5): https, ssh and scp-like only;
-		// plain http only to loopback; no credentials.
-		"HTTPSURL":            {doc: track("https", `{repo: {url: "https://github.com/acme/app.git"}, stations: [{name: a, tracks: [b]}]}`)},
-		"SSHURL":              {doc: track("ssh", `{repo: {url: "ssh://git@github.com:22/acme/app.git"}, stations: [{name: a, tracks: [b]}]}`)},
-		"SCPURL":              {doc: track("scp", `{repo: {url: "git@github.com:acme/app.git"}, stations: [{name: a, tracks: [b]}]}`)},
-		"LoopbackURL":         {doc: track("loopback", `{repo: {url: "http://127.0.0.1:38211/guestbook-config.git"}, stations: [{name: a, tracks: [b]}]}`)},
-		"LocalhostURL":        {doc: track("localhost", `{repo: {url: "http://localhost:8080/app"}, stations: [{name: a, tracks: [b]}]}`)},
-		"IPv6LoopbackURL":     {doc: track("ipv6", `{repo: {url: "http://[::1]:8080/app"}, stations: [{name: a, tracks: [b]}]}`)},
-		"FileURL":             {doc: track("file", `{repo: {url: "file:///var/lib/k8sta"}, stations: [{name: a, tracks: [b]}]}`), wantErr: "spec.repo.url: Invalid value: " + msgURLScheme},
-		"LocalPathURL":        {doc: track("path", `{repo: {url: "/var/lib/k8sta"}, stations: [{name: a, tracks: [b]}]}`), wantErr: msgURLScheme},
-		"GitURL":              {doc: track("git", `{repo: {url: "git://github.com/acme/app"}, stations: [{name: a, tracks: [b]}]}`), wantErr: msgURLScheme},
-		"HTTPURL":             {doc: track("http", `{repo: {url: "http://example.com/acme/app"}, stations: [{name: a, tracks: [b]}]}`), wantErr: msgURLScheme},
-		"HTTPLoopbackLikeURL": {doc: track("http-like", `{repo: {url: "http://127.0.0.1.example.com/app"}, stations: [{name: a, tracks: [b]}]}`), wantErr: msgURLScheme},
-		"ExtURL":              {doc: track("ext", `{repo: {url: "ext::sh -c touch% /tmp/x"}, stations: [{name: a, tracks: [b]}]}`), wantErr: msgURLScheme},
-		"PasswordURL":         {doc: track("password", `{repo: {url: "https://bob:s3cret@github.com/acme/app"}, stations: [{name: a, tracks: [b]}]}`), wantErr: "spec.repo.url: Invalid value: " + msgURLCredentials},
-		"TokenURL":            {doc: track("token", `{repo: {url: "https://ghp_abc@github.com/acme/app"}, stations: [{name: a, tracks: [b]}]}`), wantErr: msgURLCredentials},
-		"SSHPasswordURL":      {doc: track("ssh-password", `{repo: {url: "ssh://git:s3cret@github.com/acme/app"}, stations: [{name: a, tracks: [b]}]}`), wantErr: msgURLCredentials},
-		"LongURL":             {doc: track("long-url", `{repo: {url: "https://github.com/`+strings.Repeat("a", 2048)+`"}, stations: [{name: a, tracks: [b]}]}`), wantErr: "spec.repo.url: Too long"},
+		// plain http to any host (the provider allows loopback and the hosts its
+		// operator lists); no credentials.
+		"HTTPSURL":        {doc: track("https", `{repo: {url: "https://github.com/acme/app.git"}, stations: [{name: a, tracks: [b]}]}`)},
+		"SSHURL":          {doc: track("ssh", `{repo: {url: "ssh://git@github.com:22/acme/app.git"}, stations: [{name: a, tracks: [b]}]}`)},
+		"SCPURL":          {doc: track("scp", `{repo: {url: "git@github.com:acme/app.git"}, stations: [{name: a, tracks: [b]}]}`)},
+		"LoopbackURL":     {doc: track("loopback", `{repo: {url: "http://127.0.0.1:38211/guestbook-config.git"}, stations: [{name: a, tracks: [b]}]}`)},
+		"LocalhostURL":    {doc: track("localhost", `{repo: {url: "http://localhost:8080/app"}, stations: [{name: a, tracks: [b]}]}`)},
+		"IPv6LoopbackURL": {doc: track("ipv6", `{repo: {url: "http://[::1]:8080/app"}, stations: [{name: a, tracks: [b]}]}`)},
+		"FileURL":         {doc: track("file", `{repo: {url: "file:///var/lib/k8sta"}, stations: [{name: a, tracks: [b]}]}`), wantErr: "spec.repo.url: Invalid value: " + msgURLScheme},
+		"LocalPathURL":    {doc: track("path", `{repo: {url: "/var/lib/k8sta"}, stations: [{name: a, tracks: [b]}]}`), wantErr: msgURLScheme},
+		"GitURL":          {doc: track("git", `{repo: {url: "git://github.com/acme/app"}, stations: [{name: a, tracks: [b]}]}`), wantErr: msgURLScheme},
+		"HTTPURL":         {doc: track("http", `{repo: {url: "http://git.internal.example.com/acme/app"}, stations: [{name: a, tracks: [b]}]}`)},
+		"HTTPNoHostURL":   {doc: track("http-nohost", `{repo: {url: "http:///acme/app"}, stations: [{name: a, tracks: [b]}]}`), wantErr: msgURLScheme},
+		"ExtURL":          {doc: track("ext", `{repo: {url: "ext::sh -c touch% /tmp/x"}, stations: [{name: a, tracks: [b]}]}`), wantErr: msgURLScheme},
+		"PasswordURL":     {doc: track("password", `{repo: {url: "https://bob:s3cret@github.com/acme/app"}, stations: [{name: a, tracks: [b]}]}`), wantErr: "spec.repo.url: Invalid value: " + msgURLCredentials},
+		"TokenURL":        {doc: track("token", `{repo: {url: "https://ghp_abc@github.com/acme/app"}, stations: [{name: a, tracks: [b]}]}`), wantErr: msgURLCredentials},
+		"SSHPasswordURL":  {doc: track("ssh-password", `{repo: {url: "ssh://git:s3cret@github.com/acme/app"}, stations: [{name: a, tracks: [b]}]}`), wantErr: msgURLCredentials},
+		"LongURL":         {doc: track("long-url", `{repo: {url: "https://github.com/`+strings.Repeat("a", 2048)+`"}, stations: [{name: a, tracks: [b]}]}`), wantErr: "spec.repo.url: Too long"},
 		// Rendered branches (issue 9, hole 7).
 		"BranchIsSource":        {doc: track("branch-source", "{repo: {url: https://git.example.com/x}, stations: [{name: dev, overlay: o, branch: main, applications: [{name: a}]}]}"), wantErr: "a station renders to spec.repo.sourceBranch"},
 		"DefaultBranchIsSource": {doc: track("default-source", "{repo: {url: https://git.example.com/x, sourceBranch: env/prod}, stations: [{name: dev, overlay: o, applications: [{name: a}]}, {name: prod, overlay: o, applications: [{name: b}]}]}"), wantErr: "a station renders to spec.repo.sourceBranch"},
