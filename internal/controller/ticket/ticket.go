@@ -265,16 +265,22 @@ func (e *external) Update(ctx context.Context, t *v1alpha1.Ticket) (managed.Exte
 	}
 
 	info := t.Name + "/" + t.Spec.ForProvider.Change.ID
+	// Trigger and Refresh authorize every patch again, against the object
+	// it is applied to: the Application may change after loadApplications.
+	g := argocd.Grant{Track: t.Namespace + "/" + t.Spec.ForProvider.Track, RepoURL: e.repo.URL(), Branch: t.Spec.ForProvider.Branch}
 	for i, app := range e.apps {
+		var err error
 		switch argocd.Judge(app, e.rendered, e.sources[i], info).State {
 		case argocd.NeedsSync:
-			if err := argocd.Trigger(ctx, e.argo, app, e.rendered, e.sources[i], info); err != nil {
-				return managed.ExternalUpdate{}, errors.Wrapf(err, "cannot sync Application %s/%s", app.Namespace, app.Name)
-			}
+			err = errors.Wrapf(argocd.Trigger(ctx, e.argo, app, g, e.rendered, info), "cannot sync Application %s/%s", app.Namespace, app.Name)
 		case argocd.NeedsRefresh:
-			if err := argocd.Refresh(ctx, e.argo, app); err != nil {
-				return managed.ExternalUpdate{}, errors.Wrapf(err, "cannot refresh Application %s/%s", app.Namespace, app.Name)
-			}
+			err = errors.Wrapf(argocd.Refresh(ctx, e.argo, app, g), "cannot refresh Application %s/%s", app.Namespace, app.Name)
+		}
+		if argocd.IsUnauthorized(err) {
+			_, err = block(t, err)
+		}
+		if err != nil {
+			return managed.ExternalUpdate{}, err
 		}
 	}
 	// The status says at once what the next Observe would: a status write
