@@ -38,6 +38,9 @@ type Credentials struct {
 	// ArgoCDKubeconfig reaches the Argo CD control plane; nil means the
 	// provider's own cluster.
 	ArgoCDKubeconfig []byte
+	// ArgoCDKubeconfigSecret is the "<namespace>/<name>" of the Secret
+	// ArgoCDKubeconfig was read from, for messages.
+	ArgoCDKubeconfigSecret string
 }
 
 // Resolve records mg's use of its provider config and reads the Secrets that
@@ -83,11 +86,13 @@ func Resolve(ctx context.Context, kube client.Client, mg resource.ModernManaged)
 	}
 
 	var c Credentials
+	var lastSecret string
 	read := func(s v1alpha1.SecretReference, field string) (map[string][]byte, error) {
 		ns, err := secretNamespace(s, field)
 		if err != nil {
 			return nil, err
 		}
+		lastSecret = ns + "/" + s.Name
 		sec := &corev1.Secret{}
 		if err := kube.Get(ctx, types.NamespacedName{Namespace: ns, Name: s.Name}, sec); err != nil {
 			return nil, notFound(err, fmt.Sprintf("Secret %s/%s (%s)", ns, s.Name, field))
@@ -129,6 +134,7 @@ func Resolve(ctx context.Context, kube client.Client, mg resource.ModernManaged)
 			return Credentials{}, errors.Errorf("spec.argocd.kubeconfigSecretRef: Secret %s has no %q key", spec.ArgoCD.KubeconfigSecretRef.Name, KeyKubeconfig)
 		}
 		c.ArgoCDKubeconfig = d[KeyKubeconfig]
+		c.ArgoCDKubeconfigSecret = lastSecret
 	}
 	return c, nil
 }

@@ -125,7 +125,7 @@ func (c *connector) Connect(ctx context.Context, t *v1alpha1.Ticket) (managed.Ty
 	if err != nil {
 		return nil, err
 	}
-	argo, err := c.argo.For(creds.ArgoCDKubeconfig)
+	argo, err := c.argo.For(creds.ArgoCDKubeconfigSecret, creds.ArgoCDKubeconfig)
 	if err != nil {
 		return nil, err
 	}
