@@ -130,6 +130,7 @@ func (c *connector) Connect(ctx context.Context, t *v1alpha1.Ticket) (managed.Ty
 		return nil, err
 	}
 	return &external{
+		kube:   c.kube,
 		repo:   c.repos.Repo(t.Spec.ForProvider.Repo.URL),
 		auth:   creds.Git,
 		author: c.author,
@@ -141,6 +142,9 @@ func (c *connector) Connect(ctx context.Context, t *v1alpha1.Ticket) (managed.Ty
 // external delivers one Ticket's change during one reconcile. Observe leaves
 // what it learnt in the fields below for Update.
 type external struct {
+	// kube reads Track XRs live: the manager's client does not cache
+	// unstructured objects.
+	kube   client.Reader
 	repo   *gitrepo.Repo
 	auth   gitrepo.Auth
 	author gitrepo.Signature
@@ -160,6 +164,9 @@ func (e *external) Observe(ctx context.Context, t *v1alpha1.Ticket) (managed.Ext
 	p := t.Spec.ForProvider
 	at := &t.Status.AtProvider
 
+	if err := composedByTrack(ctx, e.kube, t); err != nil {
+		return block(t, err)
+	}
 	if p.Repo.SourceBranch != "" && p.Branch == p.Repo.SourceBranch {
 		return block(t, errors.Errorf("spec.forProvider.branch %s is the source branch of spec.forProvider.repo: rendering would replace what humans commit there; give station %s a rendered branch of its own (spec.stations[].branch on the Track, e.g. env/%s)", p.Branch, p.Station, p.Station))
 	}
