@@ -55,6 +55,21 @@ type ProviderConfigSpec struct {
 	ArgoCD *ArgoCDControlPlane `json:"argocd,omitempty"`
 }
 
+// A ClusterProviderConfigSpec holds the credentials K8sTA uses and says which
+// namespaces may use them.
+type ClusterProviderConfigSpec struct {
+	ProviderConfigSpec `json:",inline"`
+
+	// NamespaceSelector selects, by their labels, the namespaces whose
+	// Tickets and Subscriptions may use this ClusterProviderConfig. Unset, no
+	// namespace may; {} selects every namespace. Every namespace carries the
+	// label kubernetes.io/metadata.name, so
+	// {matchExpressions: [{key: kubernetes.io/metadata.name, operator: In,
+	// values: [team-a]}]} selects namespaces by name.
+	// +optional
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
+}
+
 // A ProviderConfigStatus is the observed state of a ProviderConfig.
 type ProviderConfigStatus struct {
 	xpv2.ProviderConfigStatus `json:",inline"`
@@ -85,7 +100,8 @@ type ProviderConfigList struct {
 
 // +kubebuilder:object:root=true
 
-// A ClusterProviderConfig configures provider-k8sta for every namespace.
+// A ClusterProviderConfig configures provider-k8sta for the namespaces its
+// spec.namespaceSelector selects.
 // +kubebuilder:printcolumn:name="AGE",type="date",JSONPath=".metadata.creationTimestamp"
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,categories={crossplane,provider,k8sta}
@@ -93,8 +109,8 @@ type ClusterProviderConfig struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	Spec   ProviderConfigSpec   `json:"spec"`
-	Status ProviderConfigStatus `json:"status,omitempty"`
+	Spec   ClusterProviderConfigSpec `json:"spec"`
+	Status ProviderConfigStatus      `json:"status,omitempty"`
 }
 
 // +kubebuilder:object:root=true

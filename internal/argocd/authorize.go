@@ -1,6 +1,7 @@
 package argocd
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -27,10 +28,10 @@ type UnauthorizedError struct {
 
 func (e *UnauthorizedError) Error() string { return e.Reason }
 
-// IsUnauthorized tells whether err is an *UnauthorizedError.
+// IsUnauthorized tells whether err is, or wraps, an *UnauthorizedError.
 func IsUnauthorized(err error) bool {
-	_, ok := err.(*UnauthorizedError) //nolint:errorlint // Authorize never wraps it.
-	return ok
+	var u *UnauthorizedError
+	return errors.As(err, &u)
 }
 
 // Authorize checks that app lets track ("<namespace>/<track>") sync it: the

@@ -12,32 +12,57 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
+// A Grant is what a sync or refresh must be authorized for: the Track
+// ("<namespace>/<track>") asking, and the repository and branch it renders
+// to. Trigger and Refresh check it with Authorize against the very object
+// they patch.
+// +kubebuilder:object:generate=false
+type Grant struct {
+	Track   string
+	RepoURL string
+	Branch  string
+}
+
+// authorize checks that app, as read, lets g sync it and returns the index
+// of the source to sync.
+func (g Grant) authorize(app *Application) (int, error) {
+	return Authorize(app, g.Track, g.RepoURL, g.Branch)
+}
+
 // Trigger asks Argo CD to sync revision, the rendered commit, into the source
-// at sourceIndex (from Authorize), for the ticket info value info
+// of app that g is authorized for, for the ticket info value info
 // ("<ticket>/<change id>"). It sends one JSON merge patch, locked on app's
 // resourceVersion, that sets
 //
 //   - the annotation argocd.argoproj.io/refresh: hard,
 //   - .operation: initiatedBy {username: k8sta, automated: true}, info
 //     [{name: k8sta.io/ticket, value: info}], sync {revision (single source)
-//     or revisions (multi-source: revision at sourceIndex, every other source
-//     its own targetRevision), syncOptions from spec.syncPolicy}, and retry
-//     from spec.syncPolicy (Argo CD keeps the retry strategy on the operation,
-//     beside sync: a retry under sync would be pruned by its CRD),
+//     or revisions (multi-source: revision at the authorized source, every
+//     other source its own targetRevision), syncOptions from
+//     spec.syncPolicy}, and retry from spec.syncPolicy (Argo CD keeps the
+//     retry strategy on the operation, beside sync: a retry under sync would
+//     be pruned by its CRD),
 //   - status.operationState: null.
 //
+// Every patch is authorized (Authorize) against the object whose
+// resourceVersion it is locked on, so an Application that stops authorizing
+// g between a read and a patch is never synced: the patch fails with a
+// conflict and the object read again is authorized again, which returns an
+// *UnauthorizedError (wrapped; see IsUnauthorized).
+//
 // It never touches spec and never Updates. On a conflict (somebody changed
-// the Application since it was read) it reads it again, judges it again, and
-// retries a few times while it still needs the sync (Judge says NeedsSync, or
-// still says what it said of the object the caller passed, e.g. Failed for a
-// deliberate re-sync); otherwise it stops and returns nil, and the caller's
-// next Judge tells where the Application stands. Trigger does nothing (and
-// returns nil) while an operation runs, whoever started it: Argo CD runs one at
-// a time and another actor's operation must never be replaced; Judge reports
-// Waiting for it. app is updated to what the API server returned.
-func Trigger(ctx context.Context, c client.Client, app *Application, revision string, sourceIndex int, info string) error {
+// the Application since it was read) it reads it again, authorizes and
+// judges it again, and retries a few times while it still needs the sync
+// (Judge says NeedsSync, or still says what it said of the object the caller
+// passed, e.g. Failed for a deliberate re-sync); otherwise it stops and
+// returns nil, and the caller's next Judge tells where the Application
+// stands. Trigger does nothing (and returns nil) while an operation runs,
+// whoever started it: Argo CD runs one at a time and another actor's
+// operation must never be replaced; Judge reports Waiting for it. app is
+// updated to what the API server returned.
+func Trigger(ctx context.Context, c client.Client, app *Application, g Grant, revision, info string) error {
 	name := appName(app)
-	asked := Judge(app, revision, sourceIndex, info).State
+	var asked State
 	first := true
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		if !first {
@@ -46,11 +71,18 @@ func Trigger(ctx context.Context, c client.Client, app *Application, revision st
 				return err
 			}
 			*app = *fresh
+		}
+		sourceIndex, err := g.authorize(app)
+		if err != nil {
+			return err
+		}
+		state := Judge(app, revision, sourceIndex, info).State
+		if first {
+			asked = state
+		} else if state != NeedsSync && state != asked {
 			// Somebody changed the Application since the caller judged it:
 			// sync only if it still calls for what the caller saw.
-			if s := Judge(app, revision, sourceIndex, info).State; s != NeedsSync && s != asked {
-				return nil
-			}
+			return nil
 		}
 		first = false
 		if _, running := runningOperation(app); running {
@@ -66,18 +98,40 @@ func Trigger(ctx context.Context, c client.Client, app *Application, revision st
 }
 
 // Refresh asks Argo CD to refresh app (hard), with a merge patch of only the
-// annotation argocd.argoproj.io/refresh. app is updated to what the API
-// server returned.
-func Refresh(ctx context.Context, c client.Client, app *Application) error {
-	patch, err := json.Marshal(map[string]any{
-		"metadata": map[string]any{
-			"annotations": map[string]string{RefreshAnnotation: RefreshHard},
-		},
+// annotation argocd.argoproj.io/refresh, locked on app's resourceVersion and
+// authorized for g against that very object as Trigger's is: on a conflict it
+// reads the Application again and authorizes it again. app is updated to
+// what the API server returned.
+func Refresh(ctx context.Context, c client.Client, app *Application, g Grant) error {
+	name := appName(app)
+	first := true
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if !first {
+			fresh := &Application{}
+			if err := c.Get(ctx, client.ObjectKeyFromObject(app), fresh); err != nil {
+				return err
+			}
+			*app = *fresh
+		}
+		first = false
+		if _, err := g.authorize(app); err != nil {
+			return err
+		}
+		if app.GetResourceVersion() == "" {
+			return errors.New("the Application has no resourceVersion to lock the patch on")
+		}
+		patch, err := json.Marshal(map[string]any{
+			"metadata": map[string]any{
+				"resourceVersion": app.GetResourceVersion(),
+				"annotations":     map[string]string{RefreshAnnotation: RefreshHard},
+			},
+		})
+		if err != nil {
+			return errors.Wrap(err, "cannot encode the refresh patch")
+		}
+		return patchApplication(ctx, c, app, patch)
 	})
-	if err != nil {
-		return errors.Wrap(err, "cannot encode the refresh patch")
-	}
-	return errors.Wrapf(patchApplication(ctx, c, app, patch), "cannot refresh Application %s", appName(app))
+	return errors.Wrapf(err, "cannot refresh Application %s", name)
 }
 
 // triggerPatchBody is the merge patch Trigger sends.

@@ -424,7 +424,7 @@ operation:
 			}
 
 			pc := &patchCounter{}
-			if err := Trigger(ctx, pc.client(c), a, rev, tc.sourceIndex, ticket); err != nil {
+			if err := Trigger(ctx, pc.client(c), a, testGrant, rev, ticket); err != nil {
 				t.Fatalf("Trigger(...): %v", err)
 			}
 			after := getUnstructured(t, c, appName)
@@ -478,9 +478,8 @@ func TestTriggerRefusesWhatItCannotLock(t *testing.T) {
 	a, _ := createApp(t, c, "trigger-refuses", singleSourceYAML)
 
 	cases := map[string]struct {
-		app         func() *Application
-		sourceIndex int
-		want        string
+		app  func() *Application
+		want string
 	}{
 		"NoResourceVersion": {
 			app: func() *Application {
@@ -490,25 +489,19 @@ func TestTriggerRefusesWhatItCannotLock(t *testing.T) {
 			},
 			want: "cannot trigger a sync of Application argocd/trigger-refuses: the Application has no resourceVersion to lock the patch on",
 		},
-		"SingleSourceIndex": {
-			app:         a.DeepCopy,
-			sourceIndex: 1,
-			want:        "cannot trigger a sync of Application argocd/trigger-refuses: the Application has a single source, not source #1",
-		},
-		"MultiSourceIndex": {
+		"NotAuthorized": {
 			app: func() *Application {
 				b := a.DeepCopy()
-				b.Spec.Source, b.Spec.Sources = nil, []ApplicationSource{src(testRepo, testBranch)}
+				b.SetAnnotations(nil)
 				return b
 			},
-			sourceIndex: 1,
-			want:        "cannot trigger a sync of Application argocd/trigger-refuses: the Application has no source #1: it has 1",
+			want: "cannot trigger a sync of Application argocd/trigger-refuses: Application argocd/trigger-refuses does not authorize track team-a/guestbook: add team-a/guestbook to its annotation k8sta.io/authorized-tracks",
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			pc := &patchCounter{}
-			err := Trigger(ctx, pc.client(c), tc.app(), rev, tc.sourceIndex, ticket)
+			err := Trigger(ctx, pc.client(c), tc.app(), testGrant, rev, ticket)
 			got := ""
 			if err != nil {
 				got = err.Error()
@@ -531,14 +524,15 @@ func TestRefresh(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	a, before := createApp(t, c, "refresh", singleSourceYAML)
-	// A stale resourceVersion: Refresh does not lock, it only sets an annotation.
+	// A stale resourceVersion: Refresh reads the Application again, authorizes
+	// it again and sets only the annotation.
 	stale := a.DeepCopy()
 	if err := c.Patch(ctx, a, client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"labels":{"meanwhile":"yes"}}}`))); err != nil {
 		t.Fatalf("cannot change the Application meanwhile: %v", err)
 	}
 	before.SetLabels(map[string]string{"app.kubernetes.io/part-of": "guestbook", "meanwhile": "yes"})
 
-	if err := Refresh(ctx, c, stale); err != nil {
+	if err := Refresh(ctx, c, stale, testGrant); err != nil {
 		t.Fatalf("Refresh(...): %v", err)
 	}
 	after := getUnstructured(t, c, "refresh")

@@ -258,3 +258,16 @@ func writeObject(s storer.EncodedObjectStorer, t plumbing.ObjectType, content []
 	}
 	return s.SetEncodedObject(obj)
 }
+
+// CommitMessage returns the message of commit in the cached clone, such as
+// the head a Proposal is given: who wrote a branch's head is told by its
+// message, before Publish replaces the branch's tree.
+func (r *Repo) CommitMessage(commit string) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, err := r.commit(commit)
+	if err != nil {
+		return "", err
+	}
+	return c.Message, nil
+}

@@ -9,6 +9,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -38,6 +40,9 @@ type Credentials struct {
 	// ArgoCDKubeconfig reaches the Argo CD control plane; nil means the
 	// provider's own cluster.
 	ArgoCDKubeconfig []byte
+	// ArgoCDKubeconfigSecret is the "<namespace>/<name>" of the Secret
+	// ArgoCDKubeconfig was read from, for messages.
+	ArgoCDKubeconfigSecret string
 }
 
 // Resolve records mg's use of its provider config and reads the Secrets that
@@ -47,10 +52,6 @@ func Resolve(ctx context.Context, kube client.Client, mg resource.ModernManaged)
 	if ref == nil {
 		return Credentials{}, errors.New("spec.providerConfigRef is not set: name a ProviderConfig or ClusterProviderConfig")
 	}
-	if err := resource.NewProviderConfigUsageTracker(kube, &v1alpha1.ProviderConfigUsage{}).Track(ctx, mg); err != nil {
-		return Credentials{}, errors.Wrap(err, "cannot track provider config usage")
-	}
-
 	var spec v1alpha1.ProviderConfigSpec
 	var secretNamespace func(v1alpha1.SecretReference, string) (string, error)
 	switch ref.Kind {
@@ -71,7 +72,10 @@ func Resolve(ctx context.Context, kube client.Client, mg resource.ModernManaged)
 		if err := kube.Get(ctx, types.NamespacedName{Name: ref.Name}, pc); err != nil {
 			return Credentials{}, notFound(err, "ClusterProviderConfig "+ref.Name)
 		}
-		spec = pc.Spec
+		if err := selects(ctx, kube, pc, mg.GetNamespace()); err != nil {
+			return Credentials{}, err
+		}
+		spec = pc.Spec.ProviderConfigSpec
 		secretNamespace = func(s v1alpha1.SecretReference, field string) (string, error) {
 			if s.Namespace == "" {
 				return "", errors.Errorf("ClusterProviderConfig %s: %s.namespace is empty: set the namespace of the Secret", pc.Name, field)
@@ -81,13 +85,19 @@ func Resolve(ctx context.Context, kube client.Client, mg resource.ModernManaged)
 	default:
 		return Credentials{}, errors.Errorf("spec.providerConfigRef.kind %q is not supported: use ProviderConfig or ClusterProviderConfig", ref.Kind)
 	}
+	// Only a config this resource may use is recorded as in use.
+	if err := resource.NewProviderConfigUsageTracker(kube, &v1alpha1.ProviderConfigUsage{}).Track(ctx, mg); err != nil {
+		return Credentials{}, errors.Wrap(err, "cannot track provider config usage")
+	}
 
 	var c Credentials
+	var lastSecret string
 	read := func(s v1alpha1.SecretReference, field string) (map[string][]byte, error) {
 		ns, err := secretNamespace(s, field)
 		if err != nil {
 			return nil, err
 		}
+		lastSecret = ns + "/" + s.Name
 		sec := &corev1.Secret{}
 		if err := kube.Get(ctx, types.NamespacedName{Namespace: ns, Name: s.Name}, sec); err != nil {
 			return nil, notFound(err, fmt.Sprintf("Secret %s/%s (%s)", ns, s.Name, field))
@@ -129,8 +139,31 @@ func Resolve(ctx context.Context, kube client.Client, mg resource.ModernManaged)
 			return Credentials{}, errors.Errorf("spec.argocd.kubeconfigSecretRef: Secret %s has no %q key", spec.ArgoCD.KubeconfigSecretRef.Name, KeyKubeconfig)
 		}
 		c.ArgoCDKubeconfig = d[KeyKubeconfig]
+		c.ArgoCDKubeconfigSecret = lastSecret
 	}
 	return c, nil
+}
+
+// selects tells whether pc's spec.namespaceSelector selects namespace: a
+// ClusterProviderConfig holds the platform's credentials, and a namespace it
+// does not select must not use them. No selector selects no namespace.
+func selects(ctx context.Context, kube client.Client, pc *v1alpha1.ClusterProviderConfig, namespace string) error {
+	fix := fmt.Sprintf("select it in spec.namespaceSelector (e.g. matchLabels {%s: %s}), or use a ProviderConfig in namespace %s", corev1.LabelMetadataName, namespace, namespace)
+	if pc.Spec.NamespaceSelector == nil {
+		return errors.Errorf("ClusterProviderConfig %s has no spec.namespaceSelector, so no namespace may use it: %s", pc.Name, fix)
+	}
+	sel, err := metav1.LabelSelectorAsSelector(pc.Spec.NamespaceSelector)
+	if err != nil {
+		return errors.Errorf("ClusterProviderConfig %s: spec.namespaceSelector is invalid: %s", pc.Name, err)
+	}
+	ns := &corev1.Namespace{}
+	if err := kube.Get(ctx, types.NamespacedName{Name: namespace}, ns); err != nil {
+		return errors.Wrapf(err, "cannot get namespace %s", namespace)
+	}
+	if !sel.Matches(labels.Set(ns.GetLabels())) {
+		return errors.Errorf("ClusterProviderConfig %s does not select namespace %s: %s", pc.Name, namespace, fix)
+	}
+	return nil
 }
 
 func notFound(err error, what string) error {

@@ -2,7 +2,10 @@ package ticket
 
 import (
 	"crypto/sha256"
+	"sort"
 	"sync"
+
+	yaml "go.yaml.in/yaml/v3"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
@@ -28,7 +31,9 @@ func newArgoClients(local client.Client, s *runtime.Scheme) *argoClients {
 	return &argoClients{local: local, scheme: s, remote: map[[sha256.Size]byte]client.Client{}}
 }
 
-func (a *argoClients) For(kubeconfig []byte) (client.Client, error) {
+// For returns the client for the kubeconfig read from secret
+// ("<namespace>/<name>"), or the local client when kubeconfig is nil.
+func (a *argoClients) For(secret string, kubeconfig []byte) (client.Client, error) {
 	if kubeconfig == nil {
 		return a.local, nil
 	}
@@ -38,7 +43,7 @@ func (a *argoClients) For(kubeconfig []byte) (client.Client, error) {
 	if c, ok := a.remote[key]; ok {
 		return c, nil
 	}
-	cfg, err := restConfig(kubeconfig)
+	cfg, err := restConfig(secret, kubeconfig)
 	if err != nil {
 		return nil, err
 	}
@@ -50,27 +55,54 @@ func (a *argoClients) For(kubeconfig []byte) (client.Client, error) {
 	return c, nil
 }
 
-// restConfig builds a client config from a tenant's kubeconfig, refusing
-// everything that would make the provider run a command or read one of its
-// own files (exec and auth-provider plugins, token and certificate files):
-// a namespaced ProviderConfig must not reach the provider's own identity.
-func restConfig(kubeconfig []byte) (*rest.Config, error) {
-	const field = "the kubeconfig named by spec.argocd.kubeconfigSecretRef"
+// MaxKubeconfigBytes bounds a tenant's kubeconfig: one cluster with an
+// inline CA and one user with an inline client certificate and key take a
+// few kilobytes.
+const MaxKubeconfigBytes = 64 << 10
+
+// restConfig builds a client config from a tenant's kubeconfig. The tenant
+// writes it, so it may only say where the Argo CD control plane is and
+// carry inline credentials: it is refused when it would make the provider
+// run a command (exec and auth-provider plugins), read one of its own files
+// (token, certificate and key files: the provider's service-account token is
+// one), connect through a proxy of the tenant's choosing (proxy-url), or send
+// the tenant's token to a server it does not verify (insecure-skip-tls-verify:
+// certificate-authority-data always works instead). YAML anchors and aliases
+// are refused before anything expands them, and the size is bounded.
+func restConfig(secret string, kubeconfig []byte) (*rest.Config, error) {
+	field := "the kubeconfig in Secret " + secret + " (spec.argocd.kubeconfigSecretRef)"
+	if len(kubeconfig) > MaxKubeconfigBytes {
+		return nil, errors.Errorf("%s is %d bytes, more than %d: keep only the Argo CD cluster, its user and one context", field, len(kubeconfig), MaxKubeconfigBytes)
+	}
+	if err := refuseAliases(kubeconfig); err != nil {
+		return nil, errors.Errorf("%s: %s", field, err)
+	}
 	raw, err := clientcmd.Load(kubeconfig)
 	if err != nil {
 		return nil, errors.New("cannot parse " + field + ": check its kubeconfig key")
 	}
-	for name, a := range raw.AuthInfos {
+	for _, name := range sortedKeys(raw.AuthInfos) {
+		a := raw.AuthInfos[name]
 		switch {
-		case a.Exec != nil, a.AuthProvider != nil:
-			return nil, errors.Errorf("%s: user %q runs a credential plugin: use an inline token or client certificate", field, name)
-		case a.TokenFile != "", a.ClientCertificate != "", a.ClientKey != "":
-			return nil, errors.Errorf("%s: user %q reads credentials from files: inline them (token, client-certificate-data, client-key-data)", field, name)
+		case a.Exec != nil:
+			return nil, errors.Errorf("%s: user %q runs a credential plugin (users[].user.exec): use an inline token or client-certificate-data", field, name)
+		case a.AuthProvider != nil:
+			return nil, errors.Errorf("%s: user %q runs a credential plugin (users[].user.auth-provider): use an inline token or client-certificate-data", field, name)
+		case a.TokenFile != "":
+			return nil, errors.Errorf("%s: user %q reads credentials from files (users[].user.tokenFile): inline them (token)", field, name)
+		case a.ClientCertificate != "", a.ClientKey != "":
+			return nil, errors.Errorf("%s: user %q reads credentials from files (users[].user.client-certificate, client-key): inline them (client-certificate-data, client-key-data)", field, name)
 		}
 	}
-	for name, c := range raw.Clusters {
-		if c.CertificateAuthority != "" {
-			return nil, errors.Errorf("%s: cluster %q reads its CA from a file: inline it (certificate-authority-data)", field, name)
+	for _, name := range sortedKeys(raw.Clusters) {
+		c := raw.Clusters[name]
+		switch {
+		case c.CertificateAuthority != "":
+			return nil, errors.Errorf("%s: cluster %q reads its CA from a file (clusters[].cluster.certificate-authority): inline it (certificate-authority-data)", field, name)
+		case c.ProxyURL != "":
+			return nil, errors.Errorf("%s: cluster %q names a proxy (clusters[].cluster.proxy-url): remove it; the provider reaches Argo CD directly", field, name)
+		case c.InsecureSkipTLSVerify:
+			return nil, errors.Errorf("%s: cluster %q does not verify the server (clusters[].cluster.insecure-skip-tls-verify): remove it and inline the server's CA (certificate-authority-data)", field, name)
 		}
 	}
 	cfg, err := clientcmd.NewDefaultClientConfig(*raw, nil).ClientConfig()
@@ -78,4 +110,36 @@ func restConfig(kubeconfig []byte) (*rest.Config, error) {
 		return nil, errors.New("cannot use " + field + ": check its current context")
 	}
 	return cfg, nil
+}
+
+// refuseAliases walks the YAML document tree without expanding it and
+// refuses anchors and aliases, which no kubeconfig needs and which can
+// expand a few hundred bytes into gigabytes.
+func refuseAliases(data []byte) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return errors.New("cannot parse it as YAML: check its kubeconfig key")
+	}
+	var walk func(n *yaml.Node) error
+	walk = func(n *yaml.Node) error {
+		if n.Kind == yaml.AliasNode || n.Anchor != "" {
+			return errors.Errorf("line %d uses a YAML anchor or alias: write the value out", n.Line)
+		}
+		for _, c := range n.Content {
+			if err := walk(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return walk(&doc)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -3,22 +3,26 @@ package ticket
 import (
 	"context"
 	"fmt"
-	"github.com/go-logr/logr"
 	"os"
 	"os/exec"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+
+	"github.com/go-logr/logr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
@@ -58,6 +62,9 @@ func setup(e *kubeenv.Environment) (func(), error) {
 		if err := add(s); err != nil {
 			return nil, err
 		}
+	}
+	if _, err := envtest.InstallCRDs(e.Config, envtest.CRDInstallOptions{CRDs: trackCRDs()}); err != nil {
+		return nil, err
 	}
 	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{Scheme: s, Metrics: metricsserver.Options{BindAddress: "0"}})
 	if err != nil {
@@ -112,7 +119,8 @@ type fixture struct {
 	argoNS string // where this fixture's Applications live
 	git    *gitserver.Server
 	repo   string
-	source string // head commit of main
+	source string                // head commit of main
+	owner  metav1.OwnerReference // the Track XR guestbook, controller of the fixture's Tickets
 }
 
 func newFixture(t *testing.T, opts ...gitserver.Option) *fixture {
@@ -124,7 +132,56 @@ func newFixture(t *testing.T, opts ...gitserver.Option) *fixture {
 	must(t, kube.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: f.ns}}))
 	must(t, kube.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: f.argoNS}}))
 	must(t, kube.Create(ctx, &v1alpha1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "default"}}))
+	f.owner = f.trackXR("guestbook", nil)
 	return f
+}
+
+// trackXR creates the Track XR name in the fixture's namespace, with
+// stations (may be nil), and returns the controller reference Crossplane
+// sets on what it composes.
+func (f *fixture) trackXR(name string, stations []any) metav1.OwnerReference {
+	f.t.Helper()
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "k8sta.io/v1alpha1",
+		"kind":       "Track",
+		"metadata":   map[string]any{"name": name, "namespace": f.ns},
+		"spec":       map[string]any{"stations": stations},
+	}}
+	must(f.t, kube.Create(context.Background(), u))
+	return controllerRef(u)
+}
+
+func controllerRef(u *unstructured.Unstructured) metav1.OwnerReference {
+	return metav1.OwnerReference{APIVersion: u.GetAPIVersion(), Kind: u.GetKind(), Name: u.GetName(), UID: u.GetUID(), Controller: ptr(true), BlockOwnerDeletion: ptr(true)}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// trackCRDs stand in for the CRDs Crossplane creates from the XRDs
+// (package/configuration/xrd.yaml and examples/legacy/xrd.yaml): the Ticket
+// controller only reads their metadata, spec.stations[].tracks and
+// spec.claimRef.
+func trackCRDs() []*apiextensionsv1.CustomResourceDefinition {
+	crd := func(group, kind, plural string, scope apiextensionsv1.ResourceScope) *apiextensionsv1.CustomResourceDefinition {
+		preserve := true
+		return &apiextensionsv1.CustomResourceDefinition{
+			ObjectMeta: metav1.ObjectMeta{Name: plural + "." + group},
+			Spec: apiextensionsv1.CustomResourceDefinitionSpec{
+				Group: group,
+				Names: apiextensionsv1.CustomResourceDefinitionNames{Kind: kind, ListKind: kind + "List", Plural: plural, Singular: strings.ToLower(kind)},
+				Scope: scope,
+				Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{
+					Name: "v1alpha1", Served: true, Storage: true,
+					Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{Type: "object", XPreserveUnknownFields: &preserve}},
+				}},
+			},
+		}
+	}
+	return []*apiextensionsv1.CustomResourceDefinition{
+		crd("k8sta.io", "Track", "tracks", apiextensionsv1.NamespaceScoped),
+		crd("legacy.k8sta.io", "XTrack", "xtracks", apiextensionsv1.ClusterScoped),
+		crd("legacy.k8sta.io", "Track", "tracks", apiextensionsv1.NamespaceScoped),
+	}
 }
 
 func (f *fixture) url() string { return f.git.URL(f.repo) }
@@ -183,6 +240,7 @@ func (f *fixture) ticketWith(name string, change v1alpha1.Change, mutate func(*v
 			},
 		},
 	}
+	t.OwnerReferences = []metav1.OwnerReference{f.owner}
 	for _, a := range apps {
 		t.Spec.ForProvider.Applications = append(t.Spec.ForProvider.Applications, v1alpha1.ApplicationReference{Name: a, Namespace: f.argoNS})
 	}

@@ -125,11 +125,12 @@ func (c *connector) Connect(ctx context.Context, t *v1alpha1.Ticket) (managed.Ty
 	if err != nil {
 		return nil, err
 	}
-	argo, err := c.argo.For(creds.ArgoCDKubeconfig)
+	argo, err := c.argo.For(creds.ArgoCDKubeconfigSecret, creds.ArgoCDKubeconfig)
 	if err != nil {
 		return nil, err
 	}
 	return &external{
+		kube:   c.kube,
 		repo:   c.repos.Repo(t.Spec.ForProvider.Repo.URL),
 		auth:   creds.Git,
 		author: c.author,
@@ -141,6 +142,9 @@ func (c *connector) Connect(ctx context.Context, t *v1alpha1.Ticket) (managed.Ty
 // external delivers one Ticket's change during one reconcile. Observe leaves
 // what it learnt in the fields below for Update.
 type external struct {
+	// kube reads Track XRs live: the manager's client does not cache
+	// unstructured objects.
+	kube   client.Reader
 	repo   *gitrepo.Repo
 	auth   gitrepo.Auth
 	author gitrepo.Signature
@@ -160,6 +164,12 @@ func (e *external) Observe(ctx context.Context, t *v1alpha1.Ticket) (managed.Ext
 	p := t.Spec.ForProvider
 	at := &t.Status.AtProvider
 
+	if err := composedByTrack(ctx, e.kube, t); err != nil {
+		return block(t, err)
+	}
+	if p.Repo.SourceBranch != "" && p.Branch == p.Repo.SourceBranch {
+		return block(t, errors.Errorf("spec.forProvider.branch %s is the source branch of spec.forProvider.repo: rendering would replace what humans commit there; give station %s a rendered branch of its own (spec.stations[].branch on the Track, e.g. env/%s)", p.Branch, p.Station, p.Station))
+	}
 	if err := e.loadApplications(ctx, t); err != nil {
 		if argocd.IsUnauthorized(err) || errors.Is(err, errApplicationNotFound) {
 			return block(t, err)
@@ -170,8 +180,8 @@ func (e *external) Observe(ctx context.Context, t *v1alpha1.Ticket) (managed.Ext
 	if err != nil {
 		return block(t, err)
 	}
-	if rec != nil && (rec.Track != t.Namespace+"/"+p.Track || rec.Station != p.Station) {
-		return block(t, errors.Errorf("spec.forProvider.branch %s is rendered by track %s station %s: give each station its own rendered branch (spec.stations[].branch on the Track)", p.Branch, rec.Track, rec.Station))
+	if err := mayPublishOver(t, head, rec); err != nil {
+		return block(t, err)
 	}
 	if rec == nil || rec.ChangeID != p.Change.ID {
 		at.Phase = v1alpha1.PhaseRendering
@@ -254,6 +264,11 @@ func (e *external) Create(ctx context.Context, t *v1alpha1.Ticket) (managed.Exte
 func (e *external) Update(ctx context.Context, t *v1alpha1.Ticket) (managed.ExternalUpdate, error) {
 	if e.rendered == "" {
 		commit, err := e.render(ctx, t)
+		var notOwned *notOwnedError
+		if errors.As(err, &notOwned) {
+			_, err = block(t, err)
+			return managed.ExternalUpdate{}, err
+		}
 		if err != nil {
 			t.Status.AtProvider.Phase = v1alpha1.PhaseFailed
 			t.SetConditions(xpv2.Unavailable().WithMessage(err.Error()))
@@ -265,16 +280,22 @@ func (e *external) Update(ctx context.Context, t *v1alpha1.Ticket) (managed.Exte
 	}
 
 	info := t.Name + "/" + t.Spec.ForProvider.Change.ID
+	// Trigger and Refresh authorize every patch again, against the object
+	// it is applied to: the Application may change after loadApplications.
+	g := argocd.Grant{Track: t.Namespace + "/" + t.Spec.ForProvider.Track, RepoURL: e.repo.URL(), Branch: t.Spec.ForProvider.Branch}
 	for i, app := range e.apps {
+		var err error
 		switch argocd.Judge(app, e.rendered, e.sources[i], info).State {
 		case argocd.NeedsSync:
-			if err := argocd.Trigger(ctx, e.argo, app, e.rendered, e.sources[i], info); err != nil {
-				return managed.ExternalUpdate{}, errors.Wrapf(err, "cannot sync Application %s/%s", app.Namespace, app.Name)
-			}
+			err = errors.Wrapf(argocd.Trigger(ctx, e.argo, app, g, e.rendered, info), "cannot sync Application %s/%s", app.Namespace, app.Name)
 		case argocd.NeedsRefresh:
-			if err := argocd.Refresh(ctx, e.argo, app); err != nil {
-				return managed.ExternalUpdate{}, errors.Wrapf(err, "cannot refresh Application %s/%s", app.Namespace, app.Name)
-			}
+			err = errors.Wrapf(argocd.Refresh(ctx, e.argo, app, g), "cannot refresh Application %s/%s", app.Namespace, app.Name)
+		}
+		if argocd.IsUnauthorized(err) {
+			_, err = block(t, err)
+		}
+		if err != nil {
+			return managed.ExternalUpdate{}, err
 		}
 	}
 	// The status says at once what the next Observe would: a status write
@@ -338,16 +359,58 @@ func (e *external) readHead(branch string) (string, *render.Record, error) {
 	if err != nil || !ok {
 		return "", nil, err
 	}
-	data, found, err := e.repo.ReadFile(head, render.RecordPath)
+	rec, err := e.ownRecord(head)
+	return head, rec, err
+}
+
+// ownRecord returns the change record of commit when K8sTA rendered it: its
+// message's K8sta-Change trailer and the record at render.RecordPath name the
+// same change. It returns nil for any other commit, a human's above all.
+func (e *external) ownRecord(commit string) (*render.Record, error) {
+	msg, err := e.repo.CommitMessage(commit)
+	if err != nil {
+		return nil, err
+	}
+	id, ok := render.OwnChangeID(msg)
+	if !ok {
+		return nil, nil
+	}
+	data, found, err := e.repo.ReadFile(commit, render.RecordPath)
 	if err != nil || !found {
-		return head, nil, err
+		return nil, err
 	}
 	rec, err := render.ParseRecord(data)
-	if err != nil {
-		// A rendered branch whose record we cannot read is re-rendered.
-		return head, nil, nil //nolint:nilerr // see above
+	if err != nil || rec.ChangeID != id {
+		return nil, nil //nolint:nilerr // a record that does not read is not K8sTA's
 	}
-	return head, &rec, nil
+	return &rec, nil
+}
+
+// A notOwnedError says why a Ticket may not publish to its rendered branch.
+type notOwnedError struct{ msg string }
+
+func (e *notOwnedError) Error() string { return e.msg }
+
+func notOwnedf(format string, args ...any) error {
+	return &notOwnedError{msg: fmt.Sprintf(format, args...)}
+}
+
+// mayPublishOver tells whether t may replace the tree of its rendered branch,
+// whose head is head (empty: the branch does not exist) and whose record is
+// rec (nil: K8sTA did not render head). Publishing replaces the branch's
+// whole tree, so it goes only to a new branch or to one whose head K8sTA
+// rendered for this very Track and station.
+func mayPublishOver(t *v1alpha1.Ticket, head string, rec *render.Record) error {
+	p := t.Spec.ForProvider
+	switch {
+	case head == "":
+		return nil
+	case rec == nil:
+		return notOwnedf("spec.forProvider.branch %s holds commit %s, which K8sTA did not render: K8sTA publishes only to a branch it creates; give station %s a rendered branch of its own (spec.stations[].branch on the Track), or delete %s if nothing else uses it", p.Branch, short(head), p.Station, p.Branch)
+	case rec.Track != t.Namespace+"/"+p.Track || rec.Station != p.Station:
+		return notOwnedf("spec.forProvider.branch %s is rendered by track %s station %s: give each station its own rendered branch (spec.stations[].branch on the Track)", p.Branch, rec.Track, rec.Station)
+	}
+	return nil
 }
 
 // render builds the station's overlay at the change's commit and publishes it
@@ -378,16 +441,29 @@ func (e *external) render(ctx context.Context, t *v1alpha1.Ticket) (string, erro
 		return "", errors.Wrapf(err, "cannot render spec.forProvider.overlay %q at commit %s", p.Overlay, short(p.Change.Commit))
 	}
 	rec := render.Record{Track: t.Namespace + "/" + p.Track, Station: p.Station, ChangeID: p.Change.ID, Commit: p.Change.Commit, Images: images, Overlay: p.Overlay}
+	// The ownership of the branch is checked again on the head each push
+	// is based on: a push never forces, so a commit that lands after this
+	// check makes the push fail and Publish propose again on the new head.
+	var refused error
 	commit, _, err := e.repo.Publish(ctx, e.auth, p.Branch, e.author, func(head string) (map[string][]byte, string, error) {
+		var own *render.Record
 		if head != "" {
-			if data, found, err := e.repo.ReadFile(head, render.RecordPath); err == nil && found {
-				if r, err := render.ParseRecord(data); err == nil && r.ChangeID == rec.ChangeID {
-					return nil, "", nil
-				}
+			var err error
+			if own, err = e.ownRecord(head); err != nil {
+				return nil, "", err
 			}
+		}
+		if refused = mayPublishOver(t, head, own); refused != nil {
+			return nil, "", refused
+		}
+		if own != nil && own.ChangeID == rec.ChangeID {
+			return nil, "", nil
 		}
 		return render.Tree(manifests, rec), render.CommitMessage(rec), nil
 	})
+	if refused != nil {
+		return "", refused
+	}
 	if err != nil {
 		return "", repoError(errors.Wrapf(err, "cannot push %s", p.Branch))
 	}

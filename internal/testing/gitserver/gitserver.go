@@ -34,6 +34,7 @@ type Server struct {
 	auth bool
 
 	stderr lockedBuffer
+	hook   func(*http.Request)
 
 	requests atomic.Int64
 }
@@ -69,6 +70,13 @@ func WithBasicAuth(user, pass string) Option {
 	return func(s *Server) {
 		s.user, s.pass, s.auth = user, pass, true
 	}
+}
+
+// WithRequestHook runs hook before the server answers each request, e.g.
+// to have a human push between a client's fetch and its push. hook runs on
+// the server's goroutine: it may change repositories with Commit or Reset.
+func WithRequestHook(hook func(*http.Request)) Option {
+	return func(s *Server) { s.hook = hook }
 }
 
 // New starts a server; it is stopped when the test ends.
@@ -117,6 +125,9 @@ func New(t testing.TB, opts ...Option) *Server {
 	served := h
 	h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)
+		if s.hook != nil {
+			s.hook(r)
+		}
 		served.ServeHTTP(w, r)
 	})
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -1,0 +1,127 @@
+package ticket
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/k8sta/k8sta/apis/v1alpha1"
+	"github.com/k8sta/k8sta/internal/render"
+	"github.com/k8sta/k8sta/internal/testing/gitserver"
+)
+
+// Publishing replaces a rendered branch's whole tree, so a Ticket publishes
+// only to a branch that does not exist yet or whose head K8sTA rendered for
+// this Track and station, checked again on the head each push is based on.
+// Otherwise nothing is pushed, no Application is patched, and the Ticket is
+// Blocked with a condition naming the Track's spec.stations[].branch.
+func TestTicketPublishesOnlyToABranchItOwns(t *testing.T) {
+	cases := map[string]struct {
+		// branch is the Ticket's rendered branch; env/dev if empty.
+		branch string
+		// prepare writes the branch before the Ticket exists.
+		prepare func(t *testing.T, f *fixture)
+		// meanwhile runs on the git server right before the first push
+		// reaches it, and returns the head the branch must keep.
+		meanwhile func(t *testing.T, f *fixture) string
+		want      []string
+	}{
+		"SourceBranch": {
+			branch: "main",
+			want:   []string{"spec.forProvider.branch main is the source branch", "spec.stations[].branch"},
+		},
+		"HumanBranch": {
+			prepare: func(t *testing.T, f *fixture) {
+				f.git.Commit(t, f.repo, "env/dev", map[string][]byte{"deploy.yaml": []byte("kind: ConfigMap\n")}, "hand-written deployment")
+				f.git.Commit(t, f.repo, "env/dev", map[string][]byte{"notes.md": []byte("ours\n")}, "notes")
+			},
+			want: []string{"spec.forProvider.branch env/dev holds commit", "which K8sTA did not render", "spec.stations[].branch"},
+		},
+		"HumanCommitKeepsTheRecord": {
+			// A human commit on top of a rendered one keeps .k8sta/change.yaml;
+			// it has no K8sta-Change trailer, so it is not K8sTA's.
+			prepare: func(t *testing.T, f *fixture) {
+				rec := render.Record{Track: f.track(), Station: "dev", ChangeID: "0123456789ab", Commit: f.source, Overlay: "overlays/dev"}
+				f.git.Commit(t, f.repo, "env/dev", render.Tree([]byte("kind: ConfigMap\n"), rec), render.CommitMessage(rec))
+				f.git.Commit(t, f.repo, "env/dev", map[string][]byte{render.ManifestsPath: []byte("kind: Secret\n")}, "hot fix")
+			},
+			want: []string{"which K8sTA did not render", "spec.stations[].branch"},
+		},
+		"AnotherStation": {
+			prepare: func(t *testing.T, f *fixture) {
+				rec := render.Record{Track: f.track(), Station: "int", ChangeID: "0123456789ab", Commit: f.source, Overlay: "overlays/int"}
+				f.git.Commit(t, f.repo, "env/dev", render.Tree([]byte("kind: ConfigMap\n"), rec), render.CommitMessage(rec))
+			},
+			want: []string{"spec.forProvider.branch env/dev is rendered by track TRACK station int", "spec.stations[].branch"},
+		},
+		"HumanPushesBeforeThePush": {
+			// The branch does not exist when the Ticket looks; a human creates
+			// it between K8sTA's fetch and its push.
+			meanwhile: func(t *testing.T, f *fixture) string {
+				return f.git.Commit(t, f.repo, "env/dev", map[string][]byte{"deploy.yaml": []byte("kind: ConfigMap\n")}, "hand-written deployment")
+			},
+			want: []string{"which K8sTA did not render", "spec.stations[].branch"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			var f *fixture
+			var once sync.Once
+			var kept string
+			hook := func(r *http.Request) {
+				if tc.meanwhile != nil && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/git-receive-pack") {
+					once.Do(func() { kept = tc.meanwhile(t, f) })
+				}
+			}
+			f = newFixture(t, gitserver.WithRequestHook(hook))
+			branch := tc.branch
+			if branch == "" {
+				branch = "env/dev"
+			}
+			if tc.prepare != nil {
+				tc.prepare(t, f)
+			}
+			before := f.git.Head(t, f.repo, branch)
+			app := f.application("guestbook-dev", branch)
+			tk := f.ticketWith("guestbook-dev", change(f.source, "1.2.3"), func(tk *v1alpha1.Ticket) { tk.Spec.ForProvider.Branch = branch }, "guestbook-dev")
+			key := client.ObjectKeyFromObject(tk)
+
+			eventually(t, "phase Blocked", func() (bool, string) {
+				tk := getTicket(t, key)
+				return tk.Status.AtProvider.Phase == v1alpha1.PhaseBlocked, tk.Status.AtProvider.Phase + ": " + condition(tk, xpv2.TypeReady).Message
+			})
+			c := condition(getTicket(t, key), xpv2.TypeReady)
+			if c.Status != corev1.ConditionFalse {
+				t.Errorf("Ready = %s, want False", c.Status)
+			}
+			for _, w := range tc.want {
+				w = strings.ReplaceAll(w, "TRACK", f.track())
+				if !strings.Contains(c.Message, w) {
+					t.Errorf("Ready message %q does not say %q", c.Message, w)
+				}
+			}
+			requestReconcile(t, key, "again")
+
+			want := before
+			if tc.meanwhile != nil {
+				want = kept
+			}
+			if got := f.git.Head(t, f.repo, branch); got != want {
+				t.Errorf("branch %s moved from %s to %s: %q", branch, want, got, f.git.Log(t, f.repo, branch)[0])
+			}
+			after := f.app("guestbook-dev")
+			if op, _, _ := unstructured.NestedMap(after.Object, "operation"); op != nil {
+				t.Errorf("the Application was asked to sync: %v", op)
+			}
+			if after.GetResourceVersion() != app.GetResourceVersion() {
+				t.Errorf("the Application was patched: %v", after.Object)
+			}
+		})
+	}
+}
