@@ -129,9 +129,22 @@ func (c *connector) Connect(ctx context.Context, t *v1alpha1.Ticket) (managed.Ty
 	if err != nil {
 		return nil, err
 	}
+	if meta.WasDeleted(t) {
+		// Nothing to fetch: a Ticket whose URL is refused can still go.
+		return &external{author: c.author, argo: argo, now: time.Now}, nil
+	}
+	u, err := c.repos.Policy().Parse(t.Spec.ForProvider.Repo.URL)
+	if err != nil {
+		return nil, errors.Wrap(err, "spec.forProvider.repo.url")
+	}
+	// The clone is this repository's for these credentials only, held
+	// until Disconnect.
+	repo, err := c.repos.Repo(u, creds.Git)
+	if err != nil {
+		return nil, errors.Wrap(err, "spec.forProvider.repo.url")
+	}
 	return &external{
-		repo:   c.repos.Repo(t.Spec.ForProvider.Repo.URL),
-		auth:   creds.Git,
+		repo:   repo,
 		author: c.author,
 		argo:   argo,
 		now:    time.Now,
@@ -142,7 +155,6 @@ func (c *connector) Connect(ctx context.Context, t *v1alpha1.Ticket) (managed.Ty
 // what it learnt in the fields below for Update.
 type external struct {
 	repo   *gitrepo.Repo
-	auth   gitrepo.Auth
 	author gitrepo.Signature
 	argo   client.Client
 	now    func() time.Time
@@ -287,7 +299,12 @@ func (e *external) Delete(_ context.Context, _ *v1alpha1.Ticket) (managed.Extern
 	return managed.ExternalDelete{}, nil
 }
 
-func (e *external) Disconnect(_ context.Context) error { return nil }
+func (e *external) Disconnect(_ context.Context) error {
+	if e.repo != nil {
+		e.repo.Release()
+	}
+	return nil
+}
 
 // loadApplications reads every Application and checks that this Ticket may
 // sync it, before anything is rendered or patched.
@@ -327,7 +344,7 @@ func (e *external) renderedHead(ctx context.Context, p v1alpha1.TicketParameters
 	if errors.Is(err, gitrepo.ErrInvalidBranch) {
 		return "", nil, errors.Errorf("spec.forProvider.branch %q is not a valid git branch name: use a name such as env/dev", p.Branch)
 	}
-	if err := e.repo.Fetch(ctx, e.auth); err != nil {
+	if err := e.repo.Fetch(ctx); err != nil {
 		return "", nil, repoError(err)
 	}
 	return e.readHead(p.Branch)
@@ -355,7 +372,7 @@ func (e *external) readHead(branch string) (string, *render.Record, error) {
 func (e *external) render(ctx context.Context, t *v1alpha1.Ticket) (string, error) {
 	p := t.Spec.ForProvider
 	if !e.repo.HasCommit(p.Change.Commit) {
-		if err := e.repo.Fetch(ctx, e.auth); err != nil {
+		if err := e.repo.Fetch(ctx); err != nil {
 			return "", repoError(err)
 		}
 	}
@@ -378,7 +395,7 @@ func (e *external) render(ctx context.Context, t *v1alpha1.Ticket) (string, erro
 		return "", errors.Wrapf(err, "cannot render spec.forProvider.overlay %q at commit %s", p.Overlay, short(p.Change.Commit))
 	}
 	rec := render.Record{Track: t.Namespace + "/" + p.Track, Station: p.Station, ChangeID: p.Change.ID, Commit: p.Change.Commit, Images: images, Overlay: p.Overlay}
-	commit, _, err := e.repo.Publish(ctx, e.auth, p.Branch, e.author, func(head string) (map[string][]byte, string, error) {
+	commit, _, err := e.repo.Publish(ctx, p.Branch, e.author, func(head string) (map[string][]byte, string, error) {
 		if head != "" {
 			if data, found, err := e.repo.ReadFile(head, render.RecordPath); err == nil && found {
 				if r, err := render.ParseRecord(data); err == nil && r.ChangeID == rec.ChangeID {
