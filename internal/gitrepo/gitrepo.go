@@ -270,7 +270,8 @@ type Repo struct {
 	mu    sync.Mutex // guards the fields below and the on-disk clone
 	repo  *git.Repository
 	store *limitedStorage
-	gone  bool // evicted: the clone is deleted
+	gone  bool   // evicted: the clone is deleted
+	epoch uint64 // how often the clone was reset: a Tree reads one epoch
 }
 
 // URL is the repository's URL, without credentials.

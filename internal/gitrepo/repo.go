@@ -67,6 +67,7 @@ func (r *Repo) open() (*git.Repository, error) {
 // Callers hold r.mu.
 func (r *Repo) wipe() error {
 	r.repo, r.store = nil, nil
+	r.epoch++
 	if err := os.RemoveAll(r.dir); err != nil {
 		return err
 	}

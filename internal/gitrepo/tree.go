@@ -26,8 +26,25 @@ const (
 // Every method is safe for concurrent use.
 type Tree struct {
 	repo   *Repo
+	epoch  uint64
 	commit string
 	root   *object.Tree
+}
+
+// errReset is returned by a Tree whose clone was reset (it grew past its
+// bound, or was evicted) after the Tree was read.
+var errReset = errors.New("the cached clone was reset since this tree was read: read the tree again")
+
+// usable checks that the clone still holds what t read. Callers hold
+// repo.mu.
+func (t *Tree) usable() error {
+	switch {
+	case t.repo.gone:
+		return errEvicted
+	case t.repo.epoch != t.epoch || t.repo.repo == nil:
+		return errReset
+	}
+	return nil
 }
 
 // Tree returns the tree of commit (40 hex digits); ErrCommitNotFound if the
@@ -43,7 +60,7 @@ func (r *Repo) Tree(commit string) (*Tree, error) {
 	if err != nil {
 		return nil, errors.Wrapf(err, "cannot read tree of commit %s", commit)
 	}
-	return &Tree{repo: r, commit: commit, root: t}, nil
+	return &Tree{repo: r, epoch: r.epoch, commit: commit, root: t}, nil
 }
 
 // cleanPath turns a slash-separated relative path into the form git trees
@@ -86,8 +103,8 @@ func (t *Tree) ReadFile(p string) (content []byte, found bool, err error) {
 	}
 	t.repo.mu.Lock()
 	defer t.repo.mu.Unlock()
-	if t.repo.gone {
-		return nil, false, errEvicted
+	if err := t.usable(); err != nil {
+		return nil, false, err
 	}
 	e, ok, err := t.entry(cp)
 	if err != nil {
@@ -114,8 +131,8 @@ func (t *Tree) IsDir(p string) (bool, error) {
 	}
 	t.repo.mu.Lock()
 	defer t.repo.mu.Unlock()
-	if t.repo.gone {
-		return false, errEvicted
+	if err := t.usable(); err != nil {
+		return false, err
 	}
 	e, ok, err := t.entry(cp)
 	if err != nil {
@@ -137,8 +154,8 @@ func (t *Tree) FilesUnder(dirs []string, maxFiles int, maxBytes int64) (map[stri
 	}
 	t.repo.mu.Lock()
 	defer t.repo.mu.Unlock()
-	if t.repo.gone {
-		return nil, errEvicted
+	if err := t.usable(); err != nil {
+		return nil, err
 	}
 	var (
 		files   []file
