@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/alecthomas/kong"
@@ -29,6 +30,7 @@ import (
 	xcontroller "github.com/k8sta/k8sta/internal/controller"
 	"github.com/k8sta/k8sta/internal/controller/subscription"
 	"github.com/k8sta/k8sta/internal/gitrepo"
+	"github.com/k8sta/k8sta/internal/repourl"
 )
 
 // version is set at build time (make images: -X main.version).
@@ -48,12 +50,20 @@ type cli struct {
 	WebhookAddress          string        `default:":8090" help:"Address the webhook receiver binds to (registries and git hosts post to /hook/<kind>/...)."`
 	MinSubscriptionInterval time.Duration `default:"30s" help:"The floor under every Subscription's poll interval."`
 	InsecureRegistry        []string      `help:"A registry host (host:port) reached over plain HTTP; repeat for more. Loopback registries always are."`
+
+	InsecureGitHost      []string `help:"A git host (host, or host:port) reached over plain http://; repeat for more. Loopback hosts always are; every other repository URL must be https:// or ssh."`
+	GitCacheMaxRepoBytes int64    `default:"${git_cache_max_repo_bytes}" help:"Disk one cached clone may use; a fetch past it is refused."`
+	GitCacheMaxBytes     int64    `default:"${git_cache_max_bytes}" help:"Disk all cached clones may use; least recently used clones not in use are deleted past it."`
 }
 
 func main() {
 	var c cli
 	kctx := kong.Parse(&c, kong.Description("provider-k8sta: moves changes through a Track of Argo CD environments."),
-		kong.Vars{"cache_dir": filepath.Join(os.TempDir(), "k8sta-repos")})
+		kong.Vars{
+			"cache_dir":                filepath.Join(os.TempDir(), "k8sta-repos"),
+			"git_cache_max_repo_bytes": strconv.FormatInt(gitrepo.DefaultMaxRepoBytes, 10),
+			"git_cache_max_bytes":      strconv.FormatInt(gitrepo.DefaultMaxBytes, 10),
+		})
 	kctx.FatalIfErrorf(c.run())
 }
 
@@ -89,6 +99,15 @@ func (c *cli) run() error {
 	if err != nil {
 		return err
 	}
+	policy, err := repourl.NewPolicy(c.InsecureGitHost...)
+	if err != nil {
+		return err
+	}
+	repos, err := gitrepo.NewCache(c.CacheDir, gitrepo.WithPolicy(policy),
+		gitrepo.WithMaxRepoBytes(c.GitCacheMaxRepoBytes), gitrepo.WithMaxBytes(c.GitCacheMaxBytes))
+	if err != nil {
+		return err
+	}
 	wake := make(chan event.GenericEvent, 1024)
 	receiver := subscription.NewWebhookReceiver(mgr.GetAPIReader(), wake)
 	if err := mgr.Add(everyReplica(func(ctx context.Context) error {
@@ -104,7 +123,7 @@ func (c *cli) run() error {
 			GlobalRateLimiter:       ratelimiter.NewGlobal(c.MaxReconcileRate),
 			Features:                &feature.Flags{},
 		},
-		Repos:                   gitrepo.NewCache(c.CacheDir),
+		Repos:                   repos,
 		Author:                  gitrepo.Signature{Name: c.AuthorName, Email: c.AuthorEmail},
 		MinSubscriptionInterval: c.MinSubscriptionInterval,
 		InsecureRegistries:      c.InsecureRegistry,

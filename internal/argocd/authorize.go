@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/k8sta/k8sta/internal/repourl"
 )
 
 const (
@@ -37,8 +39,9 @@ func IsUnauthorized(err error) bool {
 // Authorize checks that app lets track ("<namespace>/<track>") sync it: the
 // annotation k8sta.io/authorized-tracks lists track, and one of the
 // Application's sources is repoURL at branch (targetRevision branch or
-// refs/heads/<branch>; repository URLs compare with a case-insensitive host
-// and without a trailing "/" or ".git"). It returns the index of that source
+// refs/heads/<branch>; repository URLs compare by repourl.MatchKey: any
+// spelling of one host, port and path, whatever the scheme or case, and never
+// a URL that is not a repository's). It returns the index of that source
 // (0 for a single-source Application), or an *UnauthorizedError that names the
 // Application and what to set on it.
 func Authorize(app *Application, track, repoURL, branch string) (int, error) {
@@ -49,7 +52,8 @@ func Authorize(app *Application, track, repoURL, branch string) (int, error) {
 			name, track, track, AuthorizedTracksAnnotation)}
 	}
 
-	want := NormalizeRepoURL(repoURL)
+	want := repourl.MatchKey(repoURL)
+	sameRepo := func(u string) bool { return want != "" && repourl.MatchKey(u) == want }
 	if !app.Spec.HasMultipleSources() {
 		s := app.Spec.Source
 		switch {
@@ -57,7 +61,7 @@ func Authorize(app *Application, track, repoURL, branch string) (int, error) {
 			return 0, &UnauthorizedError{Application: name, Reason: fmt.Sprintf(
 				"Application %s has no source: set spec.source.repoURL to %s and spec.source.targetRevision to %s",
 				name, repoURL, branch)}
-		case NormalizeRepoURL(s.RepoURL) != want:
+		case !sameRepo(s.RepoURL):
 			return 0, &UnauthorizedError{Application: name, Reason: fmt.Sprintf(
 				"Application %s tracks %s at %s: set spec.source.repoURL to %s and spec.source.targetRevision to %s",
 				name, s.RepoURL, revisionOrHEAD(s.TargetRevision), repoURL, branch)}
@@ -69,25 +73,25 @@ func Authorize(app *Application, track, repoURL, branch string) (int, error) {
 		return 0, nil
 	}
 
-	sameRepo := -1
+	repoAt := -1
 	tracked := make([]string, 0, len(app.Spec.Sources))
 	for i, s := range app.Spec.Sources {
-		if NormalizeRepoURL(s.RepoURL) != want {
+		if !sameRepo(s.RepoURL) {
 			tracked = append(tracked, fmt.Sprintf("%s at %s", s.RepoURL, revisionOrHEAD(s.TargetRevision)))
 			continue
 		}
 		if isBranch(s.TargetRevision, branch) {
 			return i, nil
 		}
-		if sameRepo < 0 {
-			sameRepo = i
+		if repoAt < 0 {
+			repoAt = i
 		}
 		tracked = append(tracked, fmt.Sprintf("%s at %s", s.RepoURL, revisionOrHEAD(s.TargetRevision)))
 	}
-	if sameRepo >= 0 {
+	if repoAt >= 0 {
 		return 0, &UnauthorizedError{Application: name, Reason: fmt.Sprintf(
 			"Application %s tracks %s: set spec.sources[%d].targetRevision to %s",
-			name, strings.Join(tracked, ", "), sameRepo, branch)}
+			name, strings.Join(tracked, ", "), repoAt, branch)}
 	}
 	return 0, &UnauthorizedError{Application: name, Reason: fmt.Sprintf(
 		"Application %s tracks %s: set the repoURL of one of spec.sources to %s and its targetRevision to %s",
@@ -122,49 +126,6 @@ func revisionOrHEAD(r string) string {
 		return "HEAD"
 	}
 	return r
-}
-
-// NormalizeRepoURL returns a git repository URL in a form that compares
-// equal for the same repository: surrounding spaces, trailing "/" and a
-// ".git" suffix removed, scheme and host in lower case (for URLs with a
-// scheme and for scp-like "user@host:path" addresses).
-func NormalizeRepoURL(u string) string {
-	u = strings.TrimSpace(u)
-	for {
-		t := strings.TrimSuffix(strings.TrimSuffix(u, "/"), ".git")
-		if t == u {
-			break
-		}
-		u = t
-	}
-	if scheme, rest, ok := strings.Cut(u, "://"); ok {
-		authority, path, _ := strings.Cut(rest, "/")
-		userinfo, host, hasUser := strings.Cut(authority, "@")
-		if !hasUser {
-			host, userinfo = userinfo, ""
-		}
-		authority = strings.ToLower(host)
-		scheme = strings.ToLower(scheme)
-		// A password or token in the URL is a credential, never part of
-		// the repository's identity; over HTTP the user name is not either.
-		userinfo, _, _ = strings.Cut(userinfo, ":")
-		if hasUser && scheme != "http" && scheme != "https" {
-			authority = userinfo + "@" + authority
-		}
-		if path != "" {
-			authority += "/" + path
-		}
-		return scheme + "://" + authority
-	}
-	// scp-like: [user@]host:path
-	if hostPart, path, ok := strings.Cut(u, ":"); ok && !strings.Contains(hostPart, "/") {
-		userinfo, host, hasUser := strings.Cut(hostPart, "@")
-		if !hasUser {
-			return strings.ToLower(userinfo) + ":" + path
-		}
-		return userinfo + "@" + strings.ToLower(host) + ":" + path
-	}
-	return u
 }
 
 // appName is "<namespace>/<name>".

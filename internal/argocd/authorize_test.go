@@ -110,10 +110,40 @@ func TestAuthorize(t *testing.T) {
 			repo: "https://git.example.com/acme/guestbook-config",
 			want: want{index: 0},
 		},
-		"PathIsCaseSensitive": {
-			app: app(testTrack, src("https://git.example.com/ACME/guestbook-config.git", testBranch)),
-			want: want{err: "Application argocd/guestbook-dev tracks https://git.example.com/ACME/guestbook-config.git at env/dev: " +
+		// Matching follows repourl.MatchKey, as webhook matching does.
+		"PathCaseIgnored": {
+			app:  app(testTrack, src("https://git.example.com/ACME/guestbook-config.git", testBranch)),
+			want: want{index: 0},
+		},
+		"DefaultPort": {
+			app:  app(testTrack, src("https://git.example.com:443/acme/guestbook-config", testBranch)),
+			want: want{index: 0},
+		},
+		"OtherPortIsOtherRepo": {
+			app: app(testTrack, src("https://git.example.com:8443/acme/guestbook-config", testBranch)),
+			want: want{err: "Application argocd/guestbook-dev tracks https://git.example.com:8443/acme/guestbook-config at env/dev: " +
 				"set spec.source.repoURL to " + testRepo + " and spec.source.targetRevision to env/dev"},
+		},
+		"SCPAndHTTPSAreOneRepository": {
+			app:  app(testTrack, src("git@git.example.com:acme/guestbook-config.git", testBranch)),
+			want: want{index: 0},
+		},
+		"SSHAndHTTPSAreOneRepository": {
+			app:  app(testTrack, src("ssh://git@git.example.com:22/acme/guestbook-config", testBranch)),
+			repo: "https://git.example.com/acme/guestbook-config",
+			want: want{index: 0},
+		},
+		"LocalPathsNeverMatch": {
+			app:  app(testTrack, src("/srv/git/guestbook-config.git", testBranch)),
+			repo: "/srv/git/guestbook-config",
+			want: want{err: "Application argocd/guestbook-dev tracks /srv/git/guestbook-config.git at env/dev: " +
+				"set spec.source.repoURL to /srv/git/guestbook-config and spec.source.targetRevision to env/dev"},
+		},
+		"FileURLsNeverMatch": {
+			app:  app(testTrack, src("file:///srv/git/guestbook-config", testBranch)),
+			repo: "file:///srv/git/guestbook-config",
+			want: want{err: "Application argocd/guestbook-dev tracks file:///srv/git/guestbook-config at env/dev: " +
+				"set spec.source.repoURL to file:///srv/git/guestbook-config and spec.source.targetRevision to env/dev"},
 		},
 		"SCPLikeURL": {
 			app:  app(testTrack, src("git@GitHub.com:acme/guestbook-config.git", testBranch)),
@@ -171,27 +201,5 @@ func TestAuthorize(t *testing.T) {
 				t.Errorf("Authorize(...): -want, +got:\n%s", diff)
 			}
 		})
-	}
-}
-
-func TestNormalizeRepoURL(t *testing.T) {
-	cases := map[string]string{
-		"https://GitHub.com/Acme/X.git":          "https://github.com/Acme/X",
-		"HTTPS://github.com/acme/x/":             "https://github.com/acme/x",
-		"https://github.com/acme/x.git/":         "https://github.com/acme/x",
-		" https://github.com/acme/x ":            "https://github.com/acme/x",
-		"https://User@GitHub.com:443/acme/x":     "https://github.com:443/acme/x",
-		"https://x-access-token:s3cr3t@h/acme/x": "https://h/acme/x",
-		"ssh://git:s3cr3t@h/acme/x":              "ssh://git@h/acme/x",
-		"ssh://git@GitHub.com/acme/x.git":        "ssh://git@github.com/acme/x",
-		"git@GitHub.com:acme/x.git":              "git@github.com:acme/x",
-		"GitHub.com:acme/x":                      "github.com:acme/x",
-		"file:///srv/git/Guestbook-Config.git/":  "file:///srv/git/Guestbook-Config",
-		"/srv/git/x.git":                         "/srv/git/x",
-	}
-	for in, want := range cases {
-		if diff := cmp.Diff(want, NormalizeRepoURL(in)); diff != "" {
-			t.Errorf("NormalizeRepoURL(%q): -want, +got:\n%s", in, diff)
-		}
 	}
 }

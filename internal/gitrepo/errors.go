@@ -28,6 +28,9 @@ var (
 	// ErrNotAncestor: history was rewritten (force push): the older commit is
 	// not an ancestor of the newer one.
 	ErrNotAncestor = errors.New("not an ancestor")
+	// ErrTooLarge: a repository, a file or a set of files passes a bound;
+	// the message says which and how to fix it.
+	ErrTooLarge = errors.New("too large")
 )
 
 // kindError puts a sentinel in front of a cause: "<sentinel>: <cause>".
@@ -146,13 +149,11 @@ func scrub(err error, secrets ...string) error {
 	return &scrubbedError{msg: msg, cause: err}
 }
 
-func (r *Repo) secrets(a Auth) []string {
-	u := r.url.Load()
-	s := []string{a.Password, u.password}
-	if !u.ssh && !u.scpLike {
-		s = append(s, u.user) // https://TOKEN@host: the user is the secret
-	}
-	if k := strings.TrimSpace(string(a.SSHPrivateKey)); k != "" {
+// secrets are what must never appear in a message: the password or token
+// and the ssh private key.
+func (r *Repo) secrets() []string {
+	s := []string{r.auth.Password}
+	if k := strings.TrimSpace(string(r.auth.SSHPrivateKey)); k != "" {
 		s = append(s, k)
 	}
 	return s

@@ -1,22 +1,42 @@
-// Package gitrepo keeps one cached bare clone per git repository URL, fetches
-// it incrementally, reads trees and history at a commit, and publishes a whole
+// Package gitrepo keeps cached bare clones of git repositories, fetches them
+// incrementally, reads trees and history at a commit, and publishes a whole
 // tree to a branch without ever force-pushing.
 //
-// Credentials never appear in a URL handed to go-git, in the cache's git
-// config, or in an error: userinfo in a repository URL is taken out of the URL
-// and used as basic auth, and every message carries the redacted URL.
+// A clone belongs to one repository and one set of credentials: two tenants
+// whose credentials differ never share a clone, so neither reads objects the
+// other fetched nor sends the other's credentials. Repository URLs are
+// repourl.URLs, which never carry credentials; every message carries the URL.
+//
+// Disk is bounded: a fetch that would make one clone larger than
+// MaxRepoBytes is refused with ErrTooLarge, and when all clones together
+// pass MaxBytes the least recently used ones nobody holds are deleted.
 package gitrepo
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
+	"io/fs"
+	"os"
 	"path/filepath"
-	"strings"
+	"regexp"
+	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/go-git/go-git/v5"
+
+	"github.com/k8sta/k8sta/internal/repourl"
+)
+
+// Defaults of the cache's disk bounds; the provider's flags
+// --git-cache-max-repo-bytes and --git-cache-max-bytes default to them.
+const (
+	DefaultMaxRepoBytes int64 = 256 << 20 // 256 MiB per clone
+	DefaultMaxBytes     int64 = 4 << 30   // 4 GiB for all clones
 )
 
 // Auth holds the credentials for one repository. The zero value is
@@ -56,117 +76,229 @@ type Commit struct {
 	When  time.Time // committer time
 }
 
-// Cache holds one bare clone per repository URL under a directory.
+// An Option configures a Cache.
+type Option func(*Cache)
+
+// WithPolicy sets which plain-http hosts the cache may reach (loopback
+// always). The default allows plain http to loopback only.
+func WithPolicy(p repourl.Policy) Option {
+	return func(c *Cache) { c.policy = p }
+}
+
+// WithMaxRepoBytes bounds the disk one clone may use.
+func WithMaxRepoBytes(n int64) Option {
+	return func(c *Cache) { c.maxRepoBytes = n }
+}
+
+// WithMaxBytes bounds the disk all clones nobody holds may use together.
+func WithMaxBytes(n int64) Option {
+	return func(c *Cache) { c.maxBytes = n }
+}
+
+// Cache holds one bare clone per repository and credential identity under a
+// directory.
 type Cache struct {
-	dir   string
+	dir          string
+	policy       repourl.Policy
+	maxRepoBytes int64
+	maxBytes     int64
+	// salt keys the identity digest that names each clone's directory, so
+	// the name is no guessable hash of a token. It lives as long as the
+	// process: NewCache removes the clones of earlier processes.
+	salt [32]byte
+
 	mu    sync.Mutex
-	repos map[string]*Repo
+	repos map[string]*Repo // by identity
+	total int64            // bytes of every clone in repos
+	tick  uint64           // use counter, for least-recently-used order
+	gen   uint64           // makes every clone directory name unique
 }
 
-// NewCache returns a Cache keeping its clones under dir, one directory per
-// repository named after a hash of the normalized URL (without credentials).
-func NewCache(dir string) *Cache {
-	return &Cache{dir: dir, repos: map[string]*Repo{}}
+// cloneDirRE matches the directories NewCache creates (and the older
+// hash-of-URL ones), the only entries it ever removes.
+var cloneDirRE = regexp.MustCompile(`^[0-9a-f]{32}(-[0-9]+)?$`)
+
+// NewCache returns a Cache keeping its clones under dir. Clones an earlier
+// process left there are removed: their names are keyed with that process's
+// salt, so nothing could find them again.
+func NewCache(dir string, opts ...Option) (*Cache, error) {
+	c := &Cache{dir: dir, maxRepoBytes: DefaultMaxRepoBytes, maxBytes: DefaultMaxBytes, repos: map[string]*Repo{}}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.maxRepoBytes <= 0 || c.maxBytes <= 0 {
+		return nil, errors.New("cache size bounds must be positive")
+	}
+	_, _ = rand.Read(c.salt[:]) // never fails (crypto/rand)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, errors.Wrap(err, "cannot create cache directory")
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, errors.Wrap(err, "cannot read cache directory")
+	}
+	for _, e := range entries {
+		if e.IsDir() && cloneDirRE.MatchString(e.Name()) {
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				return nil, errors.Wrap(err, "cannot remove a stale clone")
+			}
+		}
+	}
+	return c, nil
 }
 
-// Repo returns the repository at url; the same *Repo for every spelling of
-// one URL (a trailing ".git" or "/" does not matter). Credentials in url are
-// used as basic auth when a call passes a zero Auth; the latest ones win.
-func (c *Cache) Repo(url string) *Repo {
-	u := parseURL(url)
+// Policy is the plain-http allow-list the cache enforces: parse repository
+// URLs with it.
+func (c *Cache) Policy() repourl.Policy { return c.policy }
+
+// Repo returns the clone of u for auth, and holds it: it is not evicted
+// until Release. Every caller with the same repository (any spelling of u's
+// Key) and the same credentials gets the same *Repo; other credentials get
+// another clone, so no caller ever uses objects fetched or refs written with
+// credentials it does not hold. u must be allowed by the cache's policy.
+func (c *Cache) Repo(u repourl.URL, auth Auth) (*Repo, error) {
+	if err := c.policy.Check(u); err != nil {
+		return nil, err
+	}
+	id := c.identity(u, auth)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	r, ok := c.repos[u.key]
+	r, ok := c.repos[id]
 	if !ok {
-		sum := sha256.Sum256([]byte(u.key))
-		r = &Repo{dir: filepath.Join(c.dir, hex.EncodeToString(sum[:16]))}
-		c.repos[u.key] = r
+		c.gen++
+		r = &Repo{cache: c, id: id, url: u, auth: auth, dir: filepath.Join(c.dir, id+"-"+strconv.FormatUint(c.gen, 10))}
+		c.repos[id] = r
 	}
-	r.url.Store(u)
-	return r
+	r.pins++
+	c.tick++
+	r.lastUse = c.tick
+	return r, nil
 }
 
-// Repo is one cached repository. Every method is safe for concurrent use.
-type Repo struct {
-	dir string
-	url atomic.Pointer[repoURL]
-
-	mu   sync.Mutex // guards repo and the on-disk clone
-	repo *git.Repository
+// identity is an HMAC of the repository's Key, the ssh login and every
+// credential: equal for equal credentials, unrelated otherwise, anonymous
+// its own.
+func (c *Cache) identity(u repourl.URL, a Auth) string {
+	m := hmac.New(sha256.New, c.salt[:])
+	insecure := []byte{0}
+	if a.InsecureIgnoreHostKey {
+		insecure[0] = 1
+	}
+	for _, f := range [][]byte{[]byte(u.Key()), []byte(u.User()), []byte(a.Username), []byte(a.Password), a.SSHPrivateKey, a.SSHKnownHosts, insecure} {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(f)))
+		m.Write(n[:])
+		m.Write(f)
+	}
+	return hex.EncodeToString(m.Sum(nil)[:16])
 }
 
-// URL is the repository's URL with any credentials removed.
-func (r *Repo) URL() string { return r.url.Load().clean }
-
-// repoURL is a repository URL split into its credential-free form and the
-// credentials it carried.
-type repoURL struct {
-	clean    string // what go-git sees and what messages show
-	key      string // normalized clean, the cache key
-	user     string // userinfo, if any
-	password string
-	ssh      bool
-	scpLike  bool
+// Release lets the cache evict r again once nobody else holds it. Call it
+// once for every Cache.Repo that returned r.
+func (r *Repo) Release() {
+	c := r.cache
+	c.mu.Lock()
+	if r.pins > 0 {
+		r.pins--
+	}
+	c.tick++
+	r.lastUse = c.tick
+	c.mu.Unlock()
+	c.evict()
 }
 
-func parseURL(raw string) *repoURL {
-	raw = strings.TrimSpace(raw)
-	u := &repoURL{}
-	i := strings.Index(raw, "://")
-	if i < 0 {
-		// Local path or scp-like ssh (user@host:path): the user is an ssh
-		// login, never a secret.
-		u.clean = raw
-		u.scpLike = isSCPLike(raw)
-		u.ssh = u.scpLike
-		u.key = normalize(raw)
-		return u
+// resize records r's size on disk after a fetch or push, and evicts.
+// Callers hold r.mu.
+func (c *Cache) resize(r *Repo, n int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.repos[r.id] == r {
+		c.total += n - r.size
 	}
-	scheme := strings.ToLower(raw[:i])
-	rest := raw[i+3:]
-	authEnd := strings.IndexAny(rest, "/?#")
-	if authEnd < 0 {
-		authEnd = len(rest)
-	}
-	authority := rest[:authEnd]
-	u.ssh = scheme == "ssh" || scheme == "git+ssh" || scheme == "ssh+git"
-	if at := strings.LastIndex(authority, "@"); at >= 0 {
-		userinfo := authority[:at]
-		host := authority[at+1:]
-		u.user, u.password, _ = strings.Cut(userinfo, ":")
-		if u.ssh && u.user != "" {
-			// The ssh login stays (it selects the account); a password goes.
-			host = u.user + "@" + host
+	r.size = n
+}
+
+// evict deletes least recently used clones nobody holds until all clones fit
+// in maxBytes. A held clone is never deleted.
+func (c *Cache) evict() {
+	var victims []*Repo
+	c.mu.Lock()
+	for c.total > c.maxBytes {
+		var lru *Repo
+		for _, r := range c.repos {
+			if r.pins == 0 && (lru == nil || r.lastUse < lru.lastUse) {
+				lru = r
+			}
 		}
-		rest = host + rest[authEnd:]
+		if lru == nil {
+			break
+		}
+		delete(c.repos, lru.id)
+		c.total -= lru.size
+		victims = append(victims, lru)
 	}
-	u.clean = scheme + "://" + rest
-	u.key = normalize(u.clean)
-	return u
+	c.mu.Unlock()
+	for _, r := range victims {
+		r.mu.Lock()
+		r.gone = true
+		r.repo, r.store = nil, nil
+		_ = os.RemoveAll(r.dir) // best effort: a leftover goes with the next process
+		r.mu.Unlock()
+	}
 }
 
-// isSCPLike reports whether s is git's scp-like ssh syntax [user@]host:path.
-func isSCPLike(s string) bool {
-	colon := strings.Index(s, ":")
-	if colon <= 0 {
-		return false
-	}
-	slash := strings.Index(s, "/")
-	if slash >= 0 && slash < colon {
-		return false
-	}
-	// A Windows drive letter such as C:\x is a path.
-	return !(colon == 1 && len(s) > 2 && (s[2] == '\\' || s[2] == '/'))
+// Usage is what the cache holds: how many clones and their bytes on disk.
+func (c *Cache) Usage() (clones int, bytes int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.repos), c.total
 }
 
-func normalize(u string) string {
-	u = strings.TrimRight(u, "/")
-	u = strings.TrimSuffix(u, ".git")
-	return strings.TrimRight(u, "/")
+// Repo is one cached clone. Every method is safe for concurrent use.
+type Repo struct {
+	cache *Cache
+	id    string
+	url   repourl.URL
+	auth  Auth
+	dir   string
+
+	// Guarded by cache.mu.
+	pins    int
+	lastUse uint64
+	size    int64
+
+	mu    sync.Mutex // guards the fields below and the on-disk clone
+	repo  *git.Repository
+	store *limitedStorage
+	gone  bool   // evicted: the clone is deleted
+	epoch uint64 // how often the clone was reset: a Tree reads one epoch
 }
 
-// redact returns url with any credentials removed: all userinfo of an http,
-// https, git or file URL, and the password of an ssh URL (its login stays).
-func redact(url string) string {
-	return parseURL(url).clean
+// URL is the repository's URL, without credentials.
+func (r *Repo) URL() string { return r.url.String() }
+
+// errEvicted is returned by a Repo used after Release let the cache delete
+// it: a caller bug, never a remote's answer.
+var errEvicted = errors.New("the clone was evicted from the cache after Release: get the repository from the Cache again")
+
+// dirSize is the bytes of every regular file under dir.
+func dirSize(dir string) (int64, error) {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if os.IsNotExist(err) {
+				return nil
+			}
+			return err
+		}
+		if d.Type().IsRegular() {
+			info, err := d.Info()
+			if err != nil {
+				return nil //nolint:nilerr // removed meanwhile
+			}
+			n += info.Size()
+		}
+		return nil
+	})
+	return n, err
 }

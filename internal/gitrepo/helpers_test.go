@@ -7,8 +7,40 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/k8sta/k8sta/internal/repourl"
 	"github.com/k8sta/k8sta/internal/testing/gitserver"
 )
+
+// newCache is a Cache in a temporary directory.
+func newCache(t testing.TB, opts ...Option) *Cache {
+	t.Helper()
+	c, err := NewCache(t.TempDir(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// open returns the Repo of raw for auth, released when the test ends.
+func open(t testing.TB, c *Cache, raw string, auth Auth) *Repo {
+	t.Helper()
+	u, err := repourl.Parse(raw)
+	if err != nil {
+		t.Fatalf("repourl.Parse(%q): %v", raw, err)
+	}
+	r, err := c.Repo(u, auth)
+	if err != nil {
+		t.Fatalf("Repo(%q): %v", raw, err)
+	}
+	t.Cleanup(r.Release)
+	return r
+}
+
+// newRepo is the Repo of raw for auth in a cache of its own.
+func newRepo(t testing.TB, raw string, auth Auth) *Repo {
+	t.Helper()
+	return open(t, newCache(t), raw, auth)
+}
 
 // closedPort returns a 127.0.0.1 port nobody listens on.
 func closedPort(t testing.TB) string {

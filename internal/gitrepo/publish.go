@@ -35,21 +35,22 @@ type Proposal func(head string) (files map[string][]byte, message string, err er
 // times. It returns the branch's commit and whether it pushed one.
 //
 // propose runs without any lock held: it may read this Repo (Files, ReadFile).
-func (r *Repo) Publish(ctx context.Context, auth Auth, branch string, author Signature, propose Proposal) (commit string, pushed bool, err error) {
+func (r *Repo) Publish(ctx context.Context, branch string, author Signature, propose Proposal) (commit string, pushed bool, err error) {
 	if err := validBranch(branch); err != nil {
 		return "", false, errors.Wrap(err, "cannot publish")
 	}
-	u := r.url.Load()
+	u := r.URL()
+	defer r.cache.evict()
 	var lastErr error
 	lastHead := "\x00" // no head seen yet
 	for attempt := 0; attempt < MaxPublishAttempts; attempt++ {
-		head, err := r.fetchBranch(ctx, auth, branch)
+		head, err := r.fetchBranch(ctx, branch)
 		if err != nil {
-			return "", false, scrub(errors.Wrapf(err, "cannot publish to branch %q of %s", branch, u.clean), r.secrets(auth)...)
+			return "", false, scrub(errors.Wrapf(err, "cannot publish to branch %q of %s", branch, u), r.secrets()...)
 		}
 		if lastErr != nil && head == lastHead {
 			// The push failed but nobody else moved the branch: not a race.
-			return "", false, scrub(errors.Wrapf(lastErr, "cannot publish to branch %q of %s", branch, u.clean), r.secrets(auth)...)
+			return "", false, scrub(errors.Wrapf(lastErr, "cannot publish to branch %q of %s", branch, u), r.secrets()...)
 		}
 		lastHead = head
 		files, msg, err := propose(head)
@@ -59,16 +60,16 @@ func (r *Repo) Publish(ctx context.Context, auth Auth, branch string, author Sig
 		if files == nil {
 			return head, false, nil
 		}
-		commit, pushed, err := r.commitAndPush(ctx, auth, branch, head, files, msg, author)
+		commit, pushed, err := r.commitAndPush(ctx, branch, head, files, msg, author)
 		if err == nil {
 			return commit, pushed, nil
 		}
 		if stderrors.Is(err, ErrAuth) || stderrors.Is(err, ErrUnreachable) || ctx.Err() != nil || !errIsPush(err) {
-			return "", false, scrub(errors.Wrapf(err, "cannot publish to branch %q of %s", branch, u.clean), r.secrets(auth)...)
+			return "", false, scrub(errors.Wrapf(err, "cannot publish to branch %q of %s", branch, u), r.secrets()...)
 		}
 		lastErr = err
 	}
-	return "", false, scrub(errors.Wrapf(lastErr, "cannot publish to branch %q of %s: other writers won %d times", branch, u.clean, MaxPublishAttempts), r.secrets(auth)...)
+	return "", false, scrub(errors.Wrapf(lastErr, "cannot publish to branch %q of %s: other writers won %d times", branch, u, MaxPublishAttempts), r.secrets()...)
 }
 
 // pushError marks a failed push (as opposed to failing to build the commit).
@@ -83,20 +84,25 @@ func errIsPush(err error) bool {
 
 // fetchBranch fetches one branch and returns its head, "" if it does not
 // exist.
-func (r *Repo) fetchBranch(ctx context.Context, auth Auth, branch string) (string, error) {
+func (r *Repo) fetchBranch(ctx context.Context, branch string) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	spec := config.RefSpec("+refs/heads/" + branch + ":refs/remotes/" + remoteName + "/" + branch)
-	if err := r.fetch(ctx, auth, spec); err != nil {
+	if err := r.fetch(ctx, spec); err != nil {
 		return "", err
 	}
 	head, _, err := r.head(branch)
 	return head, err
 }
 
-func (r *Repo) commitAndPush(ctx context.Context, auth Auth, branch, head string, files map[string][]byte, msg string, author Signature) (string, bool, error) {
+func (r *Repo) commitAndPush(ctx context.Context, branch, head string, files map[string][]byte, msg string, author Signature) (string, bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	// The policy is checked at every use, not only when the URL was parsed.
+	if err := r.cache.policy.Check(r.url); err != nil {
+		return "", false, err
+	}
+	defer r.measure() //nolint:errcheck // the next fetch measures again
 	repo, err := r.open()
 	if err != nil {
 		return "", false, err
@@ -127,15 +133,14 @@ func (r *Repo) commitAndPush(ctx context.Context, auth Auth, branch, head string
 		return "", false, errors.Wrap(err, "cannot write commit")
 	}
 
-	u := r.url.Load()
-	am, err := r.authMethod(ctx, u, auth)
+	am, err := r.authMethod(ctx)
 	if err != nil {
 		return "", false, err
 	}
 	dst := plumbing.NewBranchReferenceName(branch)
 	err = repo.PushContext(ctx, &git.PushOptions{
 		RemoteName: remoteName,
-		RemoteURL:  u.clean,
+		RemoteURL:  r.URL(),
 		RefSpecs:   []config.RefSpec{config.RefSpec(hash.String() + ":" + dst.String())},
 		Auth:       am,
 	})

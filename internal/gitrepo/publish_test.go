@@ -82,9 +82,9 @@ func TestPublish(t *testing.T) {
 			if tc.prior != nil {
 				old = s.Commit(t, "config", tc.branch, tc.prior, "prior")
 			}
-			r := NewCache(t.TempDir()).Repo(s.URL("config"))
+			r := newRepo(t, s.URL("config"), Auth{})
 			var proposed []string
-			commit, pushed, err := r.Publish(ctx, Auth{}, tc.branch, bot, func(head string) (map[string][]byte, string, error) {
+			commit, pushed, err := r.Publish(ctx, tc.branch, bot, func(head string) (map[string][]byte, string, error) {
 				if head == old && head != "" {
 					proposed = append(proposed, "old")
 				} else {
@@ -157,17 +157,17 @@ func TestPublishRaceInterleaved(t *testing.T) {
 	h0 := s.Commit(t, "config", "env/dev", map[string][]byte{"base.txt": []byte("0")}, "start")
 	gitConfig(t, s, "config", "receive.denyNonFastForwards", "true")
 
-	a := NewCache(t.TempDir()).Repo(s.URL("config"))
-	b := NewCache(t.TempDir()).Repo(s.URL("config"))
+	a := newRepo(t, s.URL("config"), Auth{})
+	b := newRepo(t, s.URL("config"), Auth{})
 
 	var hB string
 	var seenA []string
-	commitA, pushedA, err := a.Publish(ctx, Auth{}, "env/dev", Signature{"A", "a@example.com"}, func(head string) (map[string][]byte, string, error) {
+	commitA, pushedA, err := a.Publish(ctx, "env/dev", Signature{"A", "a@example.com"}, func(head string) (map[string][]byte, string, error) {
 		seenA = append(seenA, head)
 		if len(seenA) == 1 {
 			// B wins the race while A is busy proposing.
 			var err error
-			hB, _, err = b.Publish(ctx, Auth{}, "env/dev", Signature{"B", "b@example.com"}, addFile(b, "b.txt", "B"))
+			hB, _, err = b.Publish(ctx, "env/dev", Signature{"B", "b@example.com"}, addFile(b, "b.txt", "B"))
 			if err != nil {
 				return nil, "", err
 			}
@@ -208,13 +208,13 @@ func TestPublishRaceConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 2*perWriter)
 	for _, w := range []string{"a", "b"} {
-		r := NewCache(t.TempDir()).Repo(s.URL("config"))
+		r := newRepo(t, s.URL("config"), Auth{})
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range perWriter {
 				name := fmt.Sprintf("%s-%d", w, i)
-				if _, _, err := r.Publish(ctx, Auth{}, "env/dev", Signature{w, w + "@example.com"}, addFile(r, name+".txt", name)); err != nil {
+				if _, _, err := r.Publish(ctx, "env/dev", Signature{w, w + "@example.com"}, addFile(r, name+".txt", name)); err != nil {
 					errs <- fmt.Errorf("%s: %w", name, err)
 				}
 			}
@@ -258,11 +258,11 @@ func addFile(r *Repo, path, content string) Proposal {
 func TestPublishToEmptyRepo(t *testing.T) {
 	s := gitserver.New(t)
 	s.CreateEmptyRepo(t, "empty")
-	r := NewCache(t.TempDir()).Repo(s.URL("empty"))
-	if err := r.Fetch(context.Background(), Auth{}); err != nil {
+	r := newRepo(t, s.URL("empty"), Auth{})
+	if err := r.Fetch(context.Background()); err != nil {
 		t.Fatalf("Fetch of an empty repository: %v", err)
 	}
-	c, pushed, err := r.Publish(context.Background(), Auth{}, "main", bot, func(head string) (map[string][]byte, string, error) {
+	c, pushed, err := r.Publish(context.Background(), "main", bot, func(head string) (map[string][]byte, string, error) {
 		return map[string][]byte{"a": []byte("a")}, "first", nil
 	})
 	if err != nil || !pushed || c != s.Head(t, "empty", "main") {

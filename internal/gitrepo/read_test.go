@@ -14,68 +14,18 @@ import (
 	"github.com/k8sta/k8sta/internal/testing/gitserver"
 )
 
-func TestRedact(t *testing.T) {
-	cases := map[string]struct {
-		in, want string
-	}{
-		"HTTPSPlain":        {"https://git.example.com/acme/config.git", "https://git.example.com/acme/config.git"},
-		"HTTPSUserPassword": {"https://alice:s3cret@git.example.com/acme/config.git", "https://git.example.com/acme/config.git"},
-		"HTTPSToken":        {"https://ghp_tok3n@github.com/acme/config", "https://github.com/acme/config"},
-		"HTTPPortQuery":     {"http://u:p@127.0.0.1:8080/r.git?x=1", "http://127.0.0.1:8080/r.git?x=1"},
-		"AtInPath":          {"https://host/a@b/repo", "https://host/a@b/repo"},
-		"AtInPassword":      {"https://u:p@ss@host/repo", "https://host/repo"},
-		"SSHKeepsLogin":     {"ssh://git@github.com/acme/config.git", "ssh://git@github.com/acme/config.git"},
-		"SSHDropsPassword":  {"ssh://git:hunter2@github.com:2222/acme/config.git", "ssh://git@github.com:2222/acme/config.git"},
-		"SCPLike":           {"git@github.com:acme/config.git", "git@github.com:acme/config.git"},
-		"LocalPath":         {"/srv/git/config.git", "/srv/git/config.git"},
-		"FileURL":           {"file:///srv/git/config.git", "file:///srv/git/config.git"},
-		"UpperScheme":       {"HTTPS://u:p@host/r", "https://host/r"},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, redact(tc.in)); diff != "" {
-				t.Errorf("redact(%q): -want +got:\n%s", tc.in, diff)
-			}
-		})
-	}
-}
-
-func TestCacheRepo(t *testing.T) {
-	c := NewCache(t.TempDir())
-	base := c.Repo("https://git.example.com/acme/config")
-	same := []string{
-		"https://git.example.com/acme/config.git",
-		"https://git.example.com/acme/config/",
-		"https://git.example.com/acme/config.git/",
-		"https://alice:pw@git.example.com/acme/config.git",
-	}
-	for _, u := range same {
-		if c.Repo(u) != base {
-			t.Errorf("Repo(%q) is not the Repo of https://git.example.com/acme/config", u)
-		}
-	}
-	if got := base.URL(); got != "https://git.example.com/acme/config.git" {
-		t.Errorf("URL(): the latest spelling without credentials, got %q", got)
-	}
-	for _, u := range []string{"https://git.example.com/acme/other", "http://git.example.com/acme/config", "ssh://git@git.example.com/acme/config"} {
-		if c.Repo(u) == base {
-			t.Errorf("Repo(%q) shares the Repo of https://git.example.com/acme/config", u)
-		}
-	}
-}
-
 func TestFetchIncremental(t *testing.T) {
 	ctx := context.Background()
 	s := gitserver.New(t)
 	c0 := s.CreateRepo(t, "config", gitserver.KustomizeTree())
 	s.Commit(t, "config", "env/dev", map[string][]byte{"manifests.yaml": []byte("a: 1\n")}, "Render dev")
-	r := NewCache(t.TempDir()).Repo(s.URL("config"))
+	r := newRepo(t, s.URL("config"), Auth{})
 
 	if _, ok, err := r.Head("main"); err != nil || ok {
 		t.Fatalf("Head before the first Fetch: want not ok, got ok=%v err=%v", ok, err)
 	}
 	start := time.Now()
-	if err := r.Fetch(ctx, Auth{}); err != nil {
+	if err := r.Fetch(ctx); err != nil {
 		t.Fatalf("first Fetch: %v", err)
 	}
 	t.Logf("first Fetch (clone): %v", time.Since(start))
@@ -85,14 +35,14 @@ func TestFetchIncremental(t *testing.T) {
 	}
 
 	start = time.Now()
-	if err := r.Fetch(ctx, Auth{}); err != nil {
+	if err := r.Fetch(ctx); err != nil {
 		t.Fatalf("Fetch with nothing new: %v", err)
 	}
 	t.Logf("Fetch with nothing new: %v", time.Since(start))
 
 	c1 := s.Commit(t, "config", "main", map[string][]byte{"base/configmap.yaml": []byte("x: y\n")}, "Change the base")
 	start = time.Now()
-	if err := r.Fetch(ctx, Auth{}); err != nil {
+	if err := r.Fetch(ctx); err != nil {
 		t.Fatalf("second Fetch: %v", err)
 	}
 	t.Logf("Fetch of one new commit: %v", time.Since(start))
@@ -110,7 +60,7 @@ func TestFetchIncremental(t *testing.T) {
 
 	// The branch is deleted upstream: pruned.
 	s.Reset(t, "config", "env/dev", "")
-	if err := r.Fetch(ctx, Auth{}); err != nil {
+	if err := r.Fetch(ctx); err != nil {
 		t.Fatalf("Fetch after a branch deletion: %v", err)
 	}
 
@@ -178,37 +128,13 @@ func hasLooseObjects(t *testing.T, r *Repo) bool {
 	return len(m) > 0
 }
 
-func TestFetchLocal(t *testing.T) {
-	s := gitserver.New(t)
-	c0 := s.CreateRepo(t, "config", map[string][]byte{"a": []byte("a")})
-	cases := map[string]string{
-		"Path":    s.Path("config"),
-		"FileURL": "file://" + s.Path("config"),
-	}
-	for name, url := range cases {
-		t.Run(name, func(t *testing.T) {
-			r := NewCache(t.TempDir()).Repo(url)
-			if err := r.Fetch(context.Background(), Auth{}); err != nil {
-				t.Fatalf("Fetch: %v", err)
-			}
-			got, _, err := r.Head("main")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(c0, got); diff != "" {
-				t.Errorf("Head: -want +got:\n%s", diff)
-			}
-		})
-	}
-}
-
 func TestFilesAndReadFile(t *testing.T) {
 	s := gitserver.New(t)
 	tree := gitserver.KustomizeTree()
 	c0 := s.CreateRepo(t, "config", tree)
 	c1 := s.Commit(t, "config", "main", map[string][]byte{"overlays/prod/deployment-patch.yaml": nil, "empty.txt": {}}, "Drop the patch")
-	r := NewCache(t.TempDir()).Repo(s.URL("config"))
-	if err := r.Fetch(context.Background(), Auth{}); err != nil {
+	r := newRepo(t, s.URL("config"), Auth{})
+	if err := r.Fetch(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 
@@ -285,8 +211,8 @@ func TestCommitsSince(t *testing.T) {
 	c2b := s.Commit(t, "config", "main", map[string][]byte{"README.md": []byte("hi\n")}, "Rewritten")
 	s.Reset(t, "config", "keep", c3) // keep c3 reachable upstream too
 
-	r := NewCache(t.TempDir()).Repo(s.URL("config"))
-	if err := r.Fetch(context.Background(), Auth{}); err != nil {
+	r := newRepo(t, s.URL("config"), Auth{})
+	if err := r.Fetch(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 

@@ -3,7 +3,6 @@ package gitrepo
 import (
 	"context"
 	stderrors "errors"
-	"io"
 	"os"
 	"sort"
 
@@ -24,21 +23,26 @@ const (
 // first use. A clone that cannot be opened is a broken cache: it is rebuilt.
 // Callers hold r.mu.
 func (r *Repo) open() (*git.Repository, error) {
+	if r.gone {
+		return nil, errEvicted
+	}
 	if r.repo != nil {
 		return r.repo, nil
 	}
-	repo, err := git.PlainOpen(r.dir)
+	if err := os.MkdirAll(r.dir, 0o700); err != nil {
+		return nil, errors.Wrap(err, "cannot create cache directory")
+	}
+	store := newLimitedStorage(r.dir)
+	repo, err := git.Open(store, nil)
 	if err != nil && !stderrors.Is(err, git.ErrRepositoryNotExists) {
-		if rerr := os.RemoveAll(r.dir); rerr != nil {
+		if rerr := r.wipe(); rerr != nil {
 			return nil, errors.Wrap(rerr, "cannot remove broken cache")
 		}
+		store = newLimitedStorage(r.dir)
 		err = git.ErrRepositoryNotExists
 	}
 	if stderrors.Is(err, git.ErrRepositoryNotExists) {
-		if err := os.MkdirAll(r.dir, 0o700); err != nil {
-			return nil, errors.Wrap(err, "cannot create cache directory")
-		}
-		repo, err = git.PlainInit(r.dir, true)
+		repo, err = git.Init(store, nil)
 	}
 	if err != nil {
 		return nil, errors.Wrap(err, "cannot open cache")
@@ -55,48 +59,112 @@ func (r *Repo) open() (*git.Repository, error) {
 	} else if err != nil {
 		return nil, errors.Wrap(err, "cannot read remote")
 	}
-	r.repo = repo
+	r.repo, r.store = repo, store
 	return repo, nil
+}
+
+// wipe deletes the clone from disk; the next open starts an empty one.
+// Callers hold r.mu.
+func (r *Repo) wipe() error {
+	r.repo, r.store = nil, nil
+	r.epoch++
+	if err := os.RemoveAll(r.dir); err != nil {
+		return err
+	}
+	r.cache.resize(r, 0)
+	return os.MkdirAll(r.dir, 0o700)
+}
+
+// measure records the clone's size on disk. Callers hold r.mu.
+func (r *Repo) measure() (int64, error) {
+	n, err := dirSize(r.dir)
+	if err != nil {
+		return 0, errors.Wrap(err, "cannot measure the cached clone")
+	}
+	r.cache.resize(r, n)
+	return n, nil
 }
 
 // Fetch brings the cached clone up to date with every branch of the remote:
 // refs/heads/* land in refs/remotes/origin/*, deleted branches are pruned.
 // The first call creates the clone; later ones are incremental. Nothing new
-// is not an error.
-func (r *Repo) Fetch(ctx context.Context, auth Auth) error {
+// is not an error. A fetch that would make the clone larger than the cache's
+// per-repository bound fails with ErrTooLarge and keeps nothing of it.
+func (r *Repo) Fetch(ctx context.Context) error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	return scrub(r.fetch(ctx, auth, headsRefSpec), r.secrets(auth)...)
+	err := r.fetch(ctx, headsRefSpec)
+	r.mu.Unlock()
+	r.cache.evict()
+	return scrub(err, r.secrets()...)
 }
 
 // fetch fetches spec. Callers hold r.mu.
-func (r *Repo) fetch(ctx context.Context, auth Auth, spec config.RefSpec) error {
-	u := r.url.Load()
+func (r *Repo) fetch(ctx context.Context, spec config.RefSpec) error {
+	u := r.URL()
+	if r.gone {
+		return errors.Wrapf(errEvicted, "cannot fetch %s", u)
+	}
+	// The policy is checked at every use, not only when the URL was parsed.
+	if err := r.cache.policy.Check(r.url); err != nil {
+		return errors.Wrapf(err, "cannot fetch %s", u)
+	}
+	maxBytes := r.cache.maxRepoBytes
+	size, err := r.measure()
+	if err != nil {
+		return errors.Wrapf(err, "cannot fetch %s", u)
+	}
+	if size >= maxBytes {
+		// Grown past the bound (rendered commits add loose objects): start
+		// over from what the remote holds.
+		if err := r.wipe(); err != nil {
+			return errors.Wrapf(err, "cannot fetch %s: cannot reset the cached clone", u)
+		}
+		size = 0
+	}
 	repo, err := r.open()
 	if err != nil {
-		return errors.Wrapf(err, "cannot fetch %s", u.clean)
+		return errors.Wrapf(err, "cannot fetch %s", u)
 	}
-	am, err := r.authMethod(ctx, u, auth)
+	am, err := r.authMethod(ctx)
 	if err != nil {
-		return errors.Wrapf(err, "cannot fetch %s", u.clean)
+		return errors.Wrapf(err, "cannot fetch %s", u)
 	}
+	r.store.setPackLimit(maxBytes - size)
 	err = repo.FetchContext(ctx, &git.FetchOptions{
 		RemoteName: remoteName,
-		RemoteURL:  u.clean,
+		RemoteURL:  u,
 		RefSpecs:   []config.RefSpec{spec},
 		Auth:       am,
 		Tags:       git.NoTags,
 		Prune:      spec.IsWildcard(),
 	})
+	r.store.setPackLimit(0)
 	var nomatch git.NoMatchingRefSpecError
 	switch {
+	case stderrors.Is(err, errPackTooLarge):
+		r.store.removeTempPacks()
+		_, _ = r.measure()
+		return errors.Wrapf(kindf(ErrTooLarge, "the repository is larger than the provider's bound of %d bytes per repository (--git-cache-max-repo-bytes): move large files out of it, or ask the provider's operator to raise the bound", maxBytes), "cannot fetch %s", u)
 	case err == nil, stderrors.Is(err, git.NoErrAlreadyUpToDate):
-		return nil
 	case stderrors.Is(err, transport.ErrEmptyRemoteRepository), stderrors.As(err, &nomatch):
 		// No branch at all, or not the one asked for: forget what we had.
-		return errors.Wrapf(r.forget(repo, spec), "cannot fetch %s", u.clean)
+		if err := r.forget(repo, spec); err != nil {
+			return errors.Wrapf(err, "cannot fetch %s", u)
+		}
+	default:
+		r.store.removeTempPacks()
+		_, _ = r.measure()
+		return errors.Wrapf(classify(err), "cannot fetch %s", u)
 	}
-	return errors.Wrapf(classify(err), "cannot fetch %s", u.clean)
+	n, err := r.measure()
+	if err != nil {
+		return errors.Wrapf(err, "cannot fetch %s", u)
+	}
+	if n > maxBytes {
+		_ = r.wipe()
+		return errors.Wrapf(kindf(ErrTooLarge, "the repository takes %d bytes on disk, more than the provider's bound of %d bytes per repository (--git-cache-max-repo-bytes): move large files out of it, or ask the provider's operator to raise the bound", n, maxBytes), "cannot fetch %s", u)
+	}
+	return nil
 }
 
 // forget removes the remote-tracking refs spec maps to.
@@ -182,66 +250,6 @@ func (r *Repo) commit(sha string) (*object.Commit, error) {
 		return nil, errors.Wrapf(err, "cannot read commit %s", sha)
 	}
 	return c, nil
-}
-
-// Files returns every file of commit's tree, path → content.
-func (r *Repo) Files(commit string) (map[string][]byte, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	c, err := r.commit(commit)
-	if err != nil {
-		return nil, errors.Wrap(err, "cannot read files")
-	}
-	t, err := c.Tree()
-	if err != nil {
-		return nil, errors.Wrapf(err, "cannot read tree of commit %s", commit)
-	}
-	files := map[string][]byte{}
-	err = t.Files().ForEach(func(f *object.File) error {
-		b, err := readBlob(&f.Blob)
-		if err != nil {
-			return errors.Wrapf(err, "cannot read file %q", f.Name)
-		}
-		files[f.Name] = b
-		return nil
-	})
-	if err != nil {
-		return nil, errors.Wrapf(err, "cannot read files of commit %s", commit)
-	}
-	return files, nil
-}
-
-func readBlob(b *object.Blob) ([]byte, error) {
-	rd, err := b.Reader()
-	if err != nil {
-		return nil, err
-	}
-	defer rd.Close() //nolint:errcheck // read only
-	return io.ReadAll(rd)
-}
-
-// ReadFile returns one file of commit's tree; ok is false if there is no file
-// at path.
-func (r *Repo) ReadFile(commit, path string) ([]byte, bool, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	c, err := r.commit(commit)
-	if err != nil {
-		return nil, false, errors.Wrapf(err, "cannot read file %q", path)
-	}
-	f, err := c.File(path)
-	switch {
-	case stderrors.Is(err, object.ErrFileNotFound), stderrors.Is(err, object.ErrDirectoryNotFound),
-		stderrors.Is(err, object.ErrEntryNotFound), stderrors.Is(err, plumbing.ErrObjectNotFound):
-		return nil, false, nil
-	case err != nil:
-		return nil, false, errors.Wrapf(err, "cannot read file %q of commit %s", path, commit)
-	}
-	b, err := readBlob(&f.Blob)
-	if err != nil {
-		return nil, false, errors.Wrapf(err, "cannot read file %q of commit %s", path, commit)
-	}
-	return b, true, nil
 }
 
 // CommitsSince returns the commits reachable from until and not from since,

@@ -20,35 +20,34 @@ const (
 	sshDialTimeout = 30 * time.Second
 )
 
-// authMethod turns Auth (or, when a is zero, the URL's userinfo) into a
-// go-git AuthMethod for u. A nil method is anonymous.
-func (r *Repo) authMethod(ctx context.Context, u *repoURL, a Auth) (transport.AuthMethod, error) {
-	ep, err := transport.NewEndpoint(u.clean)
+// authMethod turns the Repo's Auth into a go-git AuthMethod for its URL. A
+// nil method is anonymous.
+func (r *Repo) authMethod(ctx context.Context) (transport.AuthMethod, error) {
+	ep, err := transport.NewEndpoint(r.URL())
 	if err != nil {
-		return nil, kindf(ErrUnreachable, "invalid repository URL %q", u.clean)
+		return nil, kindf(ErrUnreachable, "invalid repository URL %q", r.URL())
 	}
+	a := r.auth
 	switch ep.Protocol {
 	case "http", "https":
-		switch {
-		case a.Username != "" || a.Password != "":
+		if a.Username != "" || a.Password != "" {
 			user := a.Username
 			if user == "" {
 				user = tokenUser
 			}
 			return &githttp.BasicAuth{Username: user, Password: a.Password}, nil
-		case u.user != "" || u.password != "":
-			return &githttp.BasicAuth{Username: u.user, Password: u.password}, nil
 		}
 		return nil, nil
 	case "ssh":
-		return r.sshAuth(ctx, ep, u, a)
+		return r.sshAuth(ctx, ep, a)
 	}
-	return nil, nil // file, git: no credentials
+	// repourl never yields another scheme; refuse rather than guess.
+	return nil, kindf(ErrUnreachable, "unsupported scheme %q", ep.Protocol)
 }
 
-func (r *Repo) sshAuth(ctx context.Context, ep *transport.Endpoint, u *repoURL, a Auth) (transport.AuthMethod, error) {
+func (r *Repo) sshAuth(ctx context.Context, ep *transport.Endpoint, a Auth) (transport.AuthMethod, error) {
 	if len(a.SSHPrivateKey) == 0 {
-		return nil, kindf(ErrAuth, "no SSH private key given for %s", u.clean)
+		return nil, kindf(ErrAuth, "no SSH private key given for %s", r.URL())
 	}
 	user := ep.User
 	if user == "" {
@@ -90,7 +89,7 @@ func (r *Repo) sshAuth(ctx context.Context, ep *transport.Endpoint, u *repoURL, 
 	case a.InsecureIgnoreHostKey:
 		pk.HostKeyCallback = ssh.InsecureIgnoreHostKey() //nolint:gosec // explicitly asked for
 	default:
-		return nil, kindf(ErrAuth, "no SSH known_hosts given for %s: refusing to connect without verifying the host key", u.clean)
+		return nil, kindf(ErrAuth, "no SSH known_hosts given for %s: refusing to connect without verifying the host key", r.URL())
 	}
 	return auth, nil
 }

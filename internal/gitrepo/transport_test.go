@@ -29,9 +29,6 @@ func TestHTTPAuth(t *testing.T) {
 	open := gitserver.New(t)
 	open.CreateRepo(t, "config", gitserver.KustomizeTree())
 
-	withUserinfo := func(s *gitserver.Server, userinfo string) string {
-		return strings.Replace(s.URL("config"), "http://", "http://"+userinfo+"@", 1)
-	}
 	cases := map[string]struct {
 		url     string
 		auth    Auth
@@ -39,23 +36,19 @@ func TestHTTPAuth(t *testing.T) {
 		secrets []string
 		mention string // the error names the repository like this
 	}{
-		"BasicAuth":          {url: s.URL("config"), auth: Auth{Username: user, Password: password}},
-		"TokenOnly":          {url: tokenServer.URL("config"), auth: Auth{Password: password}},
-		"UserinfoInURL":      {url: withUserinfo(s, user+":"+password)},
-		"WrongPassword":      {url: s.URL("config"), auth: Auth{Username: user, Password: "wrong-" + password}, err: ErrAuth, secrets: []string{"wrong-" + password}, mention: s.URL("config")},
-		"NoCredentials":      {url: s.URL("config"), err: ErrAuth, mention: s.URL("config")},
-		"WrongUserinfoInURL": {url: withUserinfo(s, user+":bad-"+password), err: ErrAuth, secrets: []string{"bad-" + password}, mention: s.URL("config")},
-		"TokenInURL":         {url: withUserinfo(s, "ghp_T0kenT0ken"), err: ErrAuth, secrets: []string{"ghp_T0kenT0ken"}, mention: s.URL("config")},
-		"AnonymousOpen":      {url: open.URL("config")},
-		"MissingRepo":        {url: open.URL("nope"), err: ErrUnreachable, mention: "not found"},
-		"MissingRepoAuth":    {url: strings.Replace(s.URL("nope"), "http://", "http://"+user+":"+password+"@", 1), err: ErrUnreachable, secrets: []string{password}},
-		"ClosedPort":         {url: "http://" + user + ":" + password + "@" + closedPort(t) + "/config.git", err: ErrUnreachable, secrets: []string{password}, mention: "connection refused"},
-		"MissingLocalPath":   {url: t.TempDir() + "/nope.git", err: ErrUnreachable},
+		"BasicAuth":       {url: s.URL("config"), auth: Auth{Username: user, Password: password}},
+		"TokenOnly":       {url: tokenServer.URL("config"), auth: Auth{Password: password}},
+		"WrongPassword":   {url: s.URL("config"), auth: Auth{Username: user, Password: "wrong-" + password}, err: ErrAuth, secrets: []string{"wrong-" + password}, mention: s.URL("config")},
+		"NoCredentials":   {url: s.URL("config"), err: ErrAuth, mention: s.URL("config")},
+		"AnonymousOpen":   {url: open.URL("config")},
+		"MissingRepo":     {url: open.URL("nope"), err: ErrUnreachable, mention: "not found"},
+		"MissingRepoAuth": {url: s.URL("nope"), auth: Auth{Username: user, Password: password}, err: ErrUnreachable, secrets: []string{password}},
+		"ClosedPort":      {url: "http://" + closedPort(t) + "/config.git", auth: Auth{Username: user, Password: password}, err: ErrUnreachable, secrets: []string{password}, mention: "connection refused"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			r := NewCache(t.TempDir()).Repo(tc.url)
-			err := r.Fetch(ctx, tc.auth)
+			r := newRepo(t, tc.url, tc.auth)
+			err := r.Fetch(ctx)
 			if !errors.Is(err, tc.err) {
 				t.Fatalf("Fetch: want error %v, got %v", tc.err, err)
 			}
@@ -68,7 +61,7 @@ func TestHTTPAuth(t *testing.T) {
 			}
 			if tc.err != nil {
 				// Publish fails alike, and as cleanly.
-				_, _, perr := r.Publish(ctx, tc.auth, "env/dev", bot, func(string) (map[string][]byte, string, error) {
+				_, _, perr := r.Publish(ctx, "env/dev", bot, func(string) (map[string][]byte, string, error) {
 					return map[string][]byte{"a": []byte("a")}, "m", nil
 				})
 				if !errors.Is(perr, tc.err) {
@@ -87,8 +80,8 @@ func TestHTTPAuth(t *testing.T) {
 func TestPublishWithAuth(t *testing.T) {
 	s := gitserver.New(t, gitserver.WithBasicAuth(user, password))
 	s.CreateRepo(t, "config", gitserver.KustomizeTree())
-	r := NewCache(t.TempDir()).Repo(s.URL("config"))
-	c, pushed, err := r.Publish(context.Background(), Auth{Username: user, Password: password}, "env/dev", bot,
+	r := newRepo(t, s.URL("config"), Auth{Username: user, Password: password})
+	c, pushed, err := r.Publish(context.Background(), "env/dev", bot,
 		func(string) (map[string][]byte, string, error) {
 			return map[string][]byte{"manifests.yaml": []byte("a: 1\n")}, "render", nil
 		})
@@ -133,10 +126,10 @@ func TestSSHAuth(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			r := NewCache(t.TempDir()).Repo(tc.url)
+			r := newRepo(t, tc.url, tc.auth)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			err := r.Fetch(ctx, tc.auth)
+			err := r.Fetch(ctx)
 			if !errors.Is(err, tc.err) {
 				t.Fatalf("want error %v, got %v", tc.err, err)
 			}
@@ -173,14 +166,14 @@ func BenchmarkFetchNoChange(b *testing.B) {
 	for i := range 5 {
 		s.Commit(b, "config", "env/dev", map[string][]byte{"manifests.yaml": []byte(strings.Repeat("x", i+1))}, "render")
 	}
-	r := NewCache(b.TempDir()).Repo(s.URL("config"))
+	r := newRepo(b, s.URL("config"), Auth{})
 	ctx := context.Background()
-	if err := r.Fetch(ctx, Auth{}); err != nil {
+	if err := r.Fetch(ctx); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		if err := r.Fetch(ctx, Auth{}); err != nil {
+		if err := r.Fetch(ctx); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/k8sta/k8sta/internal/repourl"
 )
 
 // fuzzParse checks a parser's contract on any body: no panic; either an
@@ -38,7 +40,7 @@ func fuzzParse(f *testing.F, kind Kind, header string, events []string, seeds ..
 			t.Fatalf("Parse(): bad event %+v", ev)
 		}
 		for _, r := range ev.Repositories {
-			n := NormalizeGitURL(r)
+			n := repourl.MatchKey(r)
 			if kind.Images() {
 				n = NormalizeImageRepository(r)
 			}
@@ -79,7 +81,8 @@ func FuzzParseBitbucket(f *testing.F) {
 	fuzzParse(f, Bitbucket, "X-Event-Key", []string{"repo:push", "repo:refs_changed"}, bitbucketCloudPush, bitbucketServerPush)
 }
 
-// FuzzNormalize checks that normalizing is idempotent.
+// FuzzNormalize checks that normalizing image repositories is idempotent
+// (repourl.FuzzParse covers git URLs).
 func FuzzNormalize(f *testing.F) {
 	for _, s := range []string{"nginx", "ghcr.io/a/b:v1", "git@github.com:a/b.git", "ssh://git@h:22/a/b", "https://u:p@h/a.git/", "docker.io/x@sha256:1", ":", "/:/", "@"} {
 		f.Add(s)
@@ -87,9 +90,6 @@ func FuzzNormalize(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		if n := NormalizeImageRepository(s); NormalizeImageRepository(n) != n {
 			t.Fatalf("NormalizeImageRepository(%q) = %q, and again %q", s, n, NormalizeImageRepository(n))
-		}
-		if n := NormalizeGitURL(s); NormalizeGitURL(n) != n {
-			t.Fatalf("NormalizeGitURL(%q) = %q, and again %q", s, n, NormalizeGitURL(n))
 		}
 	})
 }

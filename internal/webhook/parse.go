@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/k8sta/k8sta/internal/repourl"
 )
 
 // A BadRequestError is a malformed webhook: the Receiver answers 400 with
@@ -90,16 +92,9 @@ func image(s string) string {
 	return NormalizeImageRepository(s)
 }
 
-// gitURL normalizes a git URL, or "" for nonsense.
+// gitURL is a git URL's repourl.MatchKey, or "" for nonsense.
 func gitURL(s string) string {
-	if strings.TrimSpace(s) == "" {
-		return ""
-	}
-	n := NormalizeGitURL(s)
-	if !strings.Contains(n, "/") {
-		return ""
-	}
-	return n
+	return repourl.MatchKey(s)
 }
 
 // Docker Hub: https://docs.docker.com/docker-hub/repos/manage/webhooks/

@@ -49,6 +49,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/k8sta/k8sta/internal/repourl"
 )
 
 // A Kind of webhook sender.
@@ -125,7 +127,7 @@ type Event struct {
 	ID string
 	// Repositories that changed, normalized: image repositories with
 	// NormalizeImageRepository (docker.io/library/nginx,
-	// ghcr.io/acme/guestbook) or git repositories with NormalizeGitURL
+	// ghcr.io/acme/guestbook) or git repositories by repourl.MatchKey
 	// (github.com/acme/guestbook-config), every form the payload gave.
 	Repositories []string
 	// Branches pushed to, for git pushes (main, not refs/heads/main).
@@ -140,7 +142,10 @@ type Event struct {
 func (e Event) Matches(repository string) bool {
 	n := NormalizeImageRepository(repository)
 	if !e.Kind.Images() {
-		n = NormalizeGitURL(repository)
+		n = repourl.MatchKey(repository)
+	}
+	if n == "" {
+		return false
 	}
 	for _, r := range e.Repositories {
 		if r == n {

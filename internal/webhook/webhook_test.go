@@ -16,6 +16,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/k8sta/k8sta/internal/repourl"
 )
 
 const (
@@ -343,7 +345,7 @@ func TestBitbucketServer(t *testing.T) {
 	if err != nil || ignored != "" {
 		t.Fatalf("Parse(...): %q, %v", ignored, err)
 	}
-	want := Event{Kind: Bitbucket, Repositories: []string{"bitbucket.example.com/acme/guestbook-config", "bitbucket.example.com/scm/acme/guestbook-config"}, Branches: []string{"release"}}
+	want := Event{Kind: Bitbucket, Repositories: []string{"bitbucket.example.com:7999/acme/guestbook-config", "bitbucket.example.com/scm/acme/guestbook-config"}, Branches: []string{"release"}}
 	if diff := cmp.Diff(want, ev); diff != "" {
 		t.Errorf("-want, +got:\n%s", diff)
 	}
@@ -386,13 +388,17 @@ func TestNormalize(t *testing.T) {
 			t.Errorf("NormalizeImageRepository(%q): got %q, want %q", in, got, want)
 		}
 	}
-	for in, want := range map[string]string{
-		"https://github.com/Acme/App.git": "github.com/acme/app", "git@github.com:acme/app.git": "github.com/acme/app",
-		"ssh://git@github.com:22/acme/app": "github.com/acme/app", "https://user:pw@gitlab.example.com/g/sub/app/": "gitlab.example.com/g/sub/app",
-		"github.com/acme/app": "github.com/acme/app", "http://gitea.local:3000/a/b.git?x=1": "gitea.local/a/b",
+	// Git URLs match by repourl.MatchKey: the Track's spelling and any of
+	// the payload's.
+	git := Event{Kind: GitHub, Repositories: []string{repourl.MatchKey("https://github.com/acme/app"), repourl.MatchKey("http://gitea.local:3000/a/b.git")}}
+	for in, want := range map[string]bool{
+		"https://github.com/Acme/App.git": true, "git@github.com:acme/app.git": true,
+		"ssh://git@github.com:22/acme/app": true, "https://GitHub.com:443/acme/app/": true,
+		"http://gitea.local:3000/a/b": true, "gitea.local:3000/a/b": true,
+		"http://gitea.local/a/b": false, "https://github.com/acme/app2": false, "/srv/git/app": false, "": false,
 	} {
-		if got := NormalizeGitURL(in); got != want {
-			t.Errorf("NormalizeGitURL(%q): got %q, want %q", in, got, want)
+		if got := git.Matches(in); got != want {
+			t.Errorf("Matches(%q): got %v, want %v", in, got, want)
 		}
 	}
 }

@@ -110,12 +110,25 @@ func (c *connector) Connect(ctx context.Context, s *v1alpha1.Subscription) (mana
 	if err := ensureWebhookSecret(ctx, c.kube, s); err != nil {
 		return nil, err
 	}
-	return &external{repo: c.repos.Repo(s.Spec.ForProvider.Repo.URL), auth: creds.Git, registry: reg, now: time.Now}, nil
+	if meta.WasDeleted(s) {
+		// Nothing to fetch: a Subscription whose URL is refused can still go.
+		return &external{registry: reg, now: time.Now}, nil
+	}
+	u, err := c.repos.Policy().Parse(s.Spec.ForProvider.Repo.URL)
+	if err != nil {
+		return nil, errors.Wrap(err, "spec.forProvider.repo.url")
+	}
+	// The clone is this repository's for these credentials only, held
+	// until Disconnect.
+	repo, err := c.repos.Repo(u, creds.Git)
+	if err != nil {
+		return nil, errors.Wrap(err, "spec.forProvider.repo.url")
+	}
+	return &external{repo: repo, registry: reg, now: time.Now}, nil
 }
 
 type external struct {
 	repo     *gitrepo.Repo
-	auth     gitrepo.Auth
 	registry *registry.Client
 	now      func() time.Time
 }
@@ -221,7 +234,7 @@ func (e *external) pollSourceBranch(ctx context.Context, p v1alpha1.Subscription
 		return commit, nil
 	}
 
-	if err := e.repo.Fetch(ctx, e.auth); err != nil {
+	if err := e.repo.Fetch(ctx); err != nil {
 		return fail(fmt.Sprintf("cannot fetch spec.forProvider.repo.url: %s", err))
 	}
 	head, ok, err := e.repo.Head(branch)
@@ -276,7 +289,12 @@ func (e *external) Delete(context.Context, *v1alpha1.Subscription) (managed.Exte
 	return managed.ExternalDelete{}, nil
 }
 
-func (e *external) Disconnect(context.Context) error { return nil }
+func (e *external) Disconnect(context.Context) error {
+	if e.repo != nil {
+		e.repo.Release()
+	}
+	return nil
+}
 
 func sourceBranch(p v1alpha1.SubscriptionParameters) string {
 	if p.Repo.SourceBranch == "" {

@@ -71,9 +71,13 @@ func setup(e *kubeenv.Environment) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
+	repos, err := gitrepo.NewCache(dir)
+	if err != nil {
+		return nil, err
+	}
 	if err := Setup(mgr, Options{
 		Options: controller.Options{Logger: logging.NewNopLogger(), MaxConcurrentReconciles: 4, Features: &feature.Flags{}},
-		Repos:   gitrepo.NewCache(dir),
+		Repos:   repos,
 		Wake:    wake,
 	}); err != nil {
 		return nil, err

@@ -27,8 +27,43 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 		prepare func(t *testing.T, f *fixture) (branch string, app bool, mutate func(*v1alpha1.Ticket))
 		// appRepo, when set, is the repository the Application deploys.
 		appRepo string
-		want    []string
+		// appRepoOf, when set, is the repository the Application deploys.
+		appRepoOf func(f *fixture) string
+		want      []string
 	}{
+		// Hole 5: the provider never reads or writes a repository on its own
+		// disk, nor speaks git:// (the Application names the same URL, so
+		// only the URL check can stop it).
+		"FileURL": {
+			prepare: func(_ *testing.T, f *fixture) (string, bool, func(*v1alpha1.Ticket)) {
+				return "env/dev", true, func(tk *v1alpha1.Ticket) { tk.Spec.ForProvider.Repo.URL = "file://" + f.git.Path(f.repo) }
+			},
+			appRepoOf: func(f *fixture) string { return "file://" + f.git.Path(f.repo) },
+			want:      []string{"spec.forProvider.repo.url", "own file system", "use an https:// or ssh URL"},
+		},
+		"LocalPath": {
+			prepare: func(_ *testing.T, f *fixture) (string, bool, func(*v1alpha1.Ticket)) {
+				return "env/dev", true, func(tk *v1alpha1.Ticket) { tk.Spec.ForProvider.Repo.URL = f.git.Path(f.repo) }
+			},
+			appRepoOf: func(f *fixture) string { return f.git.Path(f.repo) },
+			want:      []string{"spec.forProvider.repo.url", "own file system", "use an https:// or ssh URL"},
+		},
+		"GitProtocol": {
+			prepare: func(_ *testing.T, _ *fixture) (string, bool, func(*v1alpha1.Ticket)) {
+				return "env/dev", true, func(tk *v1alpha1.Ticket) { tk.Spec.ForProvider.Repo.URL = "git://127.0.0.1:1/acme/config.git" }
+			},
+			appRepo: "git://127.0.0.1:1/acme/config.git",
+			want:    []string{"spec.forProvider.repo.url", "git://", "use https:// or ssh://"},
+		},
+		// Hole 4: credentials in the URL are refused, never used, never shown.
+		"CredentialsInURL": {
+			prepare: func(_ *testing.T, f *fixture) (string, bool, func(*v1alpha1.Ticket)) {
+				return "env/dev", true, func(tk *v1alpha1.Ticket) {
+					tk.Spec.ForProvider.Repo.URL = strings.Replace(f.url(), "http://", "http://k8sta:"+password+"@", 1)
+				}
+			},
+			want: []string{"spec.forProvider.repo.url", "credentials in the URL are refused", "spec.git.secretRef"},
+		},
 		"OverlayMissing": {
 			prepare: func(_ *testing.T, _ *fixture) (string, bool, func(*v1alpha1.Ticket)) {
 				return "env/dev", true, func(tk *v1alpha1.Ticket) { tk.Spec.ForProvider.Overlay = "overlays/qa" }
@@ -102,6 +137,9 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 				app = f.application("guestbook-dev", branch, func(u *unstructured.Unstructured) {
 					if tc.appRepo != "" {
 						_ = unstructured.SetNestedField(u.Object, tc.appRepo, "spec", "source", "repoURL")
+					}
+					if tc.appRepoOf != nil {
+						_ = unstructured.SetNestedField(u.Object, tc.appRepoOf(f), "spec", "source", "repoURL")
 					}
 				})
 			}

@@ -74,6 +74,10 @@ func setup(e *kubeenv.Environment) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
+	repos, err := gitrepo.NewCache(dir)
+	if err != nil {
+		return nil, err
+	}
 	o := Options{
 		Options: controller.Options{
 			Logger:                  logging.NewNopLogger(),
@@ -82,7 +86,7 @@ func setup(e *kubeenv.Environment) (func(), error) {
 			PollInterval: time.Hour,
 			Features:     &feature.Flags{},
 		},
-		Repos:  gitrepo.NewCache(dir),
+		Repos:  repos,
 		Author: gitrepo.Signature{Name: "K8sTA", Email: "k8sta@k8sta.io"},
 	}
 	if err := config.Setup(mgr, o.Options); err != nil {

@@ -129,10 +129,23 @@ func (c *connector) Connect(ctx context.Context, t *v1alpha1.Ticket) (managed.Ty
 	if err != nil {
 		return nil, err
 	}
+	if meta.WasDeleted(t) {
+		// Nothing to fetch: a Ticket whose URL is refused can still go.
+		return &external{author: c.author, argo: argo, now: time.Now}, nil
+	}
+	u, err := c.repos.Policy().Parse(t.Spec.ForProvider.Repo.URL)
+	if err != nil {
+		return nil, errors.Wrap(err, "spec.forProvider.repo.url")
+	}
+	// The clone is this repository's for these credentials only, held
+	// until Disconnect.
+	repo, err := c.repos.Repo(u, creds.Git)
+	if err != nil {
+		return nil, errors.Wrap(err, "spec.forProvider.repo.url")
+	}
 	return &external{
 		kube:   c.kube,
-		repo:   c.repos.Repo(t.Spec.ForProvider.Repo.URL),
-		auth:   creds.Git,
+		repo:   repo,
 		author: c.author,
 		argo:   argo,
 		now:    time.Now,
@@ -146,7 +159,6 @@ type external struct {
 	// unstructured objects.
 	kube   client.Reader
 	repo   *gitrepo.Repo
-	auth   gitrepo.Auth
 	author gitrepo.Signature
 	argo   client.Client
 	now    func() time.Time
@@ -308,7 +320,12 @@ func (e *external) Delete(_ context.Context, _ *v1alpha1.Ticket) (managed.Extern
 	return managed.ExternalDelete{}, nil
 }
 
-func (e *external) Disconnect(_ context.Context) error { return nil }
+func (e *external) Disconnect(_ context.Context) error {
+	if e.repo != nil {
+		e.repo.Release()
+	}
+	return nil
+}
 
 // loadApplications reads every Application and checks that this Ticket may
 // sync it, before anything is rendered or patched.
@@ -348,7 +365,7 @@ func (e *external) renderedHead(ctx context.Context, p v1alpha1.TicketParameters
 	if errors.Is(err, gitrepo.ErrInvalidBranch) {
 		return "", nil, errors.Errorf("spec.forProvider.branch %q is not a valid git branch name: use a name such as env/dev", p.Branch)
 	}
-	if err := e.repo.Fetch(ctx, e.auth); err != nil {
+	if err := e.repo.Fetch(ctx); err != nil {
 		return "", nil, repoError(err)
 	}
 	return e.readHead(p.Branch)
@@ -418,7 +435,7 @@ func mayPublishOver(t *v1alpha1.Ticket, head string, rec *render.Record) error {
 func (e *external) render(ctx context.Context, t *v1alpha1.Ticket) (string, error) {
 	p := t.Spec.ForProvider
 	if !e.repo.HasCommit(p.Change.Commit) {
-		if err := e.repo.Fetch(ctx, e.auth); err != nil {
+		if err := e.repo.Fetch(ctx); err != nil {
 			return "", repoError(err)
 		}
 	}
@@ -445,7 +462,7 @@ func (e *external) render(ctx context.Context, t *v1alpha1.Ticket) (string, erro
 	// is based on: a push never forces, so a commit that lands after this
 	// check makes the push fail and Publish propose again on the new head.
 	var refused error
-	commit, _, err := e.repo.Publish(ctx, e.auth, p.Branch, e.author, func(head string) (map[string][]byte, string, error) {
+	commit, _, err := e.repo.Publish(ctx, p.Branch, e.author, func(head string) (map[string][]byte, string, error) {
 		var own *render.Record
 		if head != "" {
 			var err error
