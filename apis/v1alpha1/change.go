@@ -12,13 +12,19 @@ import (
 // An Image is one container image a change sets.
 type Image struct {
 	// Repository is the image repository, e.g. ghcr.io/acme/guestbook.
+	// +kubebuilder:validation:MaxLength=255
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$')",message="change.images[].repository must be an image repository without scheme, tag or digest, e.g. ghcr.io/acme/guestbook or registry.example.com:5000/team/app"
 	Repository string `json:"repository"`
 
 	// Tag is the tag that was selected.
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`
 	// +optional
 	Tag string `json:"tag,omitempty"`
 
 	// Digest is the manifest digest the tag resolved to when it was selected.
+	// +kubebuilder:validation:MaxLength=135
+	// +kubebuilder:validation:Pattern=`^sha(256:[0-9a-f]{64}|512:[0-9a-f]{128})$`
 	// +optional
 	Digest string `json:"digest,omitempty"`
 }
@@ -27,7 +33,7 @@ type Image struct {
 // and the images to set.
 type Change struct {
 	// ID is a short stable hash of commit and images; see ChangeID.
-	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:Pattern=`^[0-9a-f]{12}$`
 	ID string `json:"id"`
 
 	// Commit is the full SHA of the source-branch commit to render from.
@@ -37,6 +43,7 @@ type Change struct {
 	// Images are the image overrides, by repository.
 	// +optional
 	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=20
 	Images []Image `json:"images,omitempty"`
 
 	// DiscoveredAt is when the Subscription first saw this change.

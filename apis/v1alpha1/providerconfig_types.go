@@ -12,9 +12,13 @@ import (
 type SecretReference struct {
 	// Name of the Secret.
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="secretRef.name must be a Secret's name: lowercase letters, digits, - and ."
 	Name string `json:"name"`
 
 	// Namespace of the Secret.
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="secretRef.namespace must be a namespace name: lowercase letters, digits and -"
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
 }
@@ -48,6 +52,7 @@ type ProviderConfigSpec struct {
 	// Registries are pull secrets for image registries.
 	// +optional
 	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=20
 	Registries []RegistryCredentials `json:"registries,omitempty"`
 
 	// ArgoCD is the Argo CD control plane; the provider's own cluster by default.
@@ -102,6 +107,9 @@ type ProviderConfigList struct {
 
 // A ClusterProviderConfig configures provider-k8sta for the namespaces its
 // spec.namespaceSelector selects.
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.git) || has(self.spec.git.secretRef.__namespace__)",message="a ClusterProviderConfig must say where its Secrets are: set spec.git.secretRef.namespace"
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.registries) || self.spec.registries.all(r, has(r.secretRef.__namespace__))",message="a ClusterProviderConfig must say where its Secrets are: set spec.registries[].secretRef.namespace"
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.argocd) || !has(self.spec.argocd.kubeconfigSecretRef) || has(self.spec.argocd.kubeconfigSecretRef.__namespace__)",message="a ClusterProviderConfig must say where its Secrets are: set spec.argocd.kubeconfigSecretRef.namespace"
 // +kubebuilder:printcolumn:name="AGE",type="date",JSONPath=".metadata.creationTimestamp"
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,categories={crossplane,provider,k8sta}

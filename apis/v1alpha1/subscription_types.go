@@ -7,9 +7,12 @@ import (
 )
 
 // An ImageSubscription selects new images from one repository.
+// +kubebuilder:validation:XValidation:rule="!has(self.strategy) || self.strategy != 'Digest' || (has(self.constraint) && size(self.constraint) > 0)",message="strategy Digest follows one mutable tag: set constraint to that tag, e.g. latest"
 type ImageSubscription struct {
 	// Repository is the image repository to watch, e.g. ghcr.io/acme/guestbook.
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$')",message="images[].repository must be an image repository without scheme, tag or digest, e.g. ghcr.io/acme/guestbook or registry.example.com:5000/team/app"
 	Repository string `json:"repository"`
 
 	// Strategy picks the newest image: SemVer, NewestBuild, Lexical or Digest.
@@ -20,25 +23,32 @@ type ImageSubscription struct {
 
 	// Constraint is a semver constraint (SemVer), or the mutable tag to
 	// follow (Digest).
+	// +kubebuilder:validation:MaxLength=256
 	// +optional
 	Constraint string `json:"constraint,omitempty"`
 
 	// AllowTags is a regular expression a tag must match.
+	// +kubebuilder:validation:MaxLength=256
 	// +optional
 	AllowTags string `json:"allowTags,omitempty"`
 
 	// IgnoreTags are regular expressions of tags to skip.
 	// +optional
 	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=20
+	// +kubebuilder:validation:items:MaxLength=256
 	IgnoreTags []string `json:"ignoreTags,omitempty"`
 
 	// Platform selects from image indexes, e.g. linux/amd64.
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9_.-]+/[a-z0-9_.-]+(/[a-z0-9_.-]+)?(:[0-9.]+)?$')",message="platform must be os/arch or os/arch/variant, e.g. linux/amd64 or linux/arm64/v8"
 	// +optional
 	Platform string `json:"platform,omitempty"`
 
 	// DiscoveryLimit bounds how many tags NewestBuild reads a config for.
 	// +kubebuilder:default=20
 	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
 	// +optional
 	DiscoveryLimit int `json:"discoveryLimit,omitempty"`
 }
@@ -50,8 +60,15 @@ type GitSubscription struct{}
 // station, so that overlay-only commits reach their stations alone.
 type StationOverlay struct {
 	// Station is the station path.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=4096
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	Station string `json:"station"`
 	// Overlay is the station's kustomize directory.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:XValidation:rule="!self.startsWith('/') && !self.matches('(^|/)[.][.](/|$)')",message="overlays[].overlay must be a directory inside the repository, relative to its root (e.g. overlays/dev): no leading /, no .. segments"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9._/@+-]+$')",message="overlays[].overlay may hold letters, digits and . _ / @ + - only (no spaces or backslashes)"
 	Overlay string `json:"overlay"`
 }
 
@@ -59,6 +76,8 @@ type StationOverlay struct {
 type SubscriptionParameters struct {
 	// Track is the name of the Track this Subscription feeds.
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="track must be a Track's name: lowercase letters, digits, - and ."
 	Track string `json:"track"`
 
 	// Repo is the Track's config repository.
@@ -67,6 +86,7 @@ type SubscriptionParameters struct {
 	// Images to follow.
 	// +optional
 	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=20
 	Images []ImageSubscription `json:"images,omitempty"`
 
 	// Git follows source-branch commits that touch the base, when set.
@@ -76,10 +96,12 @@ type SubscriptionParameters struct {
 	// Overlays are the stations' overlays.
 	// +optional
 	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=500
 	Overlays []StationOverlay `json:"overlays,omitempty"`
 
 	// Interval between polls. Webhooks wake the Subscription sooner.
 	// +kubebuilder:default="5m"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$')",message="interval must be a duration, e.g. 5m, 90s or 1h30m"
 	// +optional
 	Interval *metav1.Duration `json:"interval,omitempty"`
 }
@@ -130,6 +152,8 @@ type SubscriptionObservation struct {
 	Sources []SourceStatus `json:"sources,omitempty"`
 
 	// WebhookURLs are the paths to register with registries and git hosts.
+	// Each kind of sender has its own key, in the Secret <name>-webhook
+	// under the kind's name; <secret.kind> in a path stands for it.
 	// +optional
 	// +listType=atomic
 	WebhookURLs []string `json:"webhookURLs,omitempty"`

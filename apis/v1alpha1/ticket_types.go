@@ -9,11 +9,20 @@ import (
 // A Repository is a Track's config repository.
 type Repository struct {
 	// URL of the git repository (https://, ssh:// or scp-like git@host:path).
+	// Plain http:// passes the schema; the provider accepts it only for
+	// loopback hosts and the hosts its operator lists.
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="self.matches('^(https?|ssh)://[^/?#@[:space:]]*@?[^/?#@[:space:]]+/[^[:space:]]+$') || self.matches('^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^[:space:]]+$')",message="repo.url must be https://host/org/repo, ssh://git@host/org/repo or git@host:org/repo; file://, git:// and local paths are refused"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^https?://[^/]*@')",message="repo.url must not hold credentials (user@ or user:password@): put them in the Secret the ProviderConfig's spec.git.secretRef names"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^ssh://[^/@]*:[^/@]*@')",message="repo.url must not hold a password: use an SSH key in the Secret the ProviderConfig's spec.git.secretRef names"
 	URL string `json:"url"`
 
 	// SourceBranch is the branch humans commit to.
 	// +kubebuilder:default=main
+	// +kubebuilder:validation:MaxLength=255
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9_][A-Za-z0-9._/+-]*$')",message="repo.sourceBranch must be a git branch name: letters, digits and . _ / + - only, not starting with - or . (e.g. main)"
+	// +kubebuilder:validation:XValidation:rule="!self.contains('..') && !self.contains('//') && !self.endsWith('/') && !self.endsWith('.') && !self.endsWith('.lock')",message="repo.sourceBranch is not a valid git branch name: remove '..', '//', and a trailing '/', '.' or '.lock'"
 	// +optional
 	SourceBranch string `json:"sourceBranch,omitempty"`
 }
@@ -22,25 +31,34 @@ type Repository struct {
 type ApplicationReference struct {
 	// Name of the Application.
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="applications[].name must be an Argo CD Application's name: lowercase letters, digits, - and ."
 	Name string `json:"name"`
 
 	// Namespace of the Application.
 	// +kubebuilder:default=argocd
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="applications[].namespace must be a namespace name: lowercase letters, digits and -"
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
 }
 
 // TicketParameters are the station a Ticket delivers to and the change it
 // delivers.
+// +kubebuilder:validation:XValidation:rule="!has(self.repo.sourceBranch) || self.branch != self.repo.sourceBranch",message="branch must not be repo.sourceBranch, the branch humans commit to: name a rendered branch of its own, e.g. env/<station>"
 type TicketParameters struct {
 	// Track is the name of the Track, in the Ticket's namespace, that this
 	// Ticket belongs to. Applications must name <namespace>/<track> in their
 	// k8sta.io/authorized-tracks annotation.
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="track must be a Track's name: lowercase letters, digits, - and ."
 	Track string `json:"track"`
 
 	// Station is the station's path from the root Track, joined by '.'.
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=4096
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="station must be a station path: station and Track names (lowercase letters, digits, -) joined by ., e.g. prod.us.east"
 	Station string `json:"station"`
 
 	// Change is the change to render and sync at this station.
@@ -51,15 +69,22 @@ type TicketParameters struct {
 
 	// Overlay is the kustomize directory to build, relative to the repository root.
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:XValidation:rule="!self.startsWith('/') && !self.matches('(^|/)[.][.](/|$)')",message="overlay must be a directory inside the repository, relative to its root (e.g. overlays/dev): no leading /, no .. segments"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9._/@+-]+$')",message="overlay may hold letters, digits and . _ / @ + - only (no spaces or backslashes)"
 	Overlay string `json:"overlay"`
 
 	// Branch is the rendered branch this station writes.
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9_][A-Za-z0-9._/+-]*$')",message="branch must be a git branch name: letters, digits and . _ / + - only, not starting with - or . (e.g. env/dev)"
+	// +kubebuilder:validation:XValidation:rule="!self.contains('..') && !self.contains('//') && !self.endsWith('/') && !self.endsWith('.') && !self.endsWith('.lock')",message="branch is not a valid git branch name: remove '..', '//', and a trailing '/', '.' or '.lock'"
 	Branch string `json:"branch"`
 
 	// Applications are the Argo CD Applications that deploy the rendered branch.
 	// +optional
 	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=50
 	Applications []ApplicationReference `json:"applications,omitempty"`
 }
 

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -26,11 +27,13 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
 
 	"github.com/k8sta/k8sta/apis"
+	"github.com/k8sta/k8sta/apis/v1alpha1"
 	"github.com/k8sta/k8sta/internal/argocd"
 	xcontroller "github.com/k8sta/k8sta/internal/controller"
 	"github.com/k8sta/k8sta/internal/controller/subscription"
 	"github.com/k8sta/k8sta/internal/gitrepo"
 	"github.com/k8sta/k8sta/internal/repourl"
+	"github.com/k8sta/k8sta/internal/webhook"
 )
 
 // version is set at build time (make images: -X main.version).
@@ -48,6 +51,8 @@ type cli struct {
 	LeaderElection   bool          `help:"Use leader election, for running more than one replica."`
 
 	WebhookAddress          string        `default:":8090" help:"Address the webhook receiver binds to (registries and git hosts post to /hook/<kind>/...)."`
+	WebhookWakeEvery        time.Duration `default:"${wake_every}" help:"Webhooks wake each Subscription at most once per this long, after a burst of --webhook-wake-burst (0: no limit). A wake held back runs when the limit allows."`
+	WebhookWakeBurst        int           `default:"${wake_burst}" help:"How many webhooks may wake one Subscription at once before --webhook-wake-every applies."`
 	MinSubscriptionInterval time.Duration `default:"30s" help:"The floor under every Subscription's poll interval."`
 	InsecureRegistry        []string      `help:"A registry host (host:port) reached over plain HTTP; repeat for more. Loopback registries always are."`
 
@@ -63,6 +68,8 @@ func main() {
 			"cache_dir":                filepath.Join(os.TempDir(), "k8sta-repos"),
 			"git_cache_max_repo_bytes": strconv.FormatInt(gitrepo.DefaultMaxRepoBytes, 10),
 			"git_cache_max_bytes":      strconv.FormatInt(gitrepo.DefaultMaxBytes, 10),
+			"wake_every":               webhook.DefaultWakeEvery.String(),
+			"wake_burst":               strconv.Itoa(webhook.DefaultWakeBurst),
 		})
 	kctx.FatalIfErrorf(c.run())
 }
@@ -90,7 +97,11 @@ func (c *cli) run() error {
 		Scheme: scheme,
 		// Secrets are read one at a time, when a ProviderConfig names them:
 		// caching them would mean watching every Secret of the cluster.
-		Client:                 client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
+		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
+		// The webhook receiver, though, reads Secrets for every request,
+		// authenticated or not: from the cache, which holds only the webhook
+		// Secrets the provider labelled.
+		Cache:                  cache.Options{ByObject: subscription.WebhookCacheByObject()},
 		Metrics:                metricsserver.Options{BindAddress: c.MetricsAddress},
 		HealthProbeBindAddress: c.HealthAddress,
 		LeaderElection:         c.LeaderElection,
@@ -109,8 +120,14 @@ func (c *cli) run() error {
 		return err
 	}
 	wake := make(chan event.GenericEvent, 1024)
-	receiver := subscription.NewWebhookReceiver(mgr.GetAPIReader(), wake)
+	receiver := subscription.NewWebhookReceiver(mgr.GetCache(), wake, webhook.NewWakeLimiter(c.WebhookWakeEvery, c.WebhookWakeBurst))
 	if err := mgr.Add(everyReplica(func(ctx context.Context) error {
+		// Sync the informers before the first request, rather than on it.
+		for _, o := range []client.Object{&corev1.Secret{}, &v1alpha1.Subscription{}} {
+			if _, err := mgr.GetCache().GetInformer(ctx, o); err != nil {
+				return err
+			}
+		}
 		return receiver.ListenAndServe(ctx, c.WebhookAddress)
 	})); err != nil {
 		return err

@@ -131,8 +131,9 @@ func notify(args []string) error {
 	return nil
 }
 
-// webhookToken finds the Track's composed Subscription and the token in its
-// <subscription>-webhook Secret.
+// webhookToken finds the Track's composed Subscription and the key its
+// <subscription>-webhook Secret holds for distribution registries (the root
+// token authenticates no sender).
 func webhookToken(ctx context.Context, kube dynamic.Interface, ns, track string) (string, string, error) {
 	l, err := kube.Resource(subscriptionGVR).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: "crossplane.io/composite=" + track})
 	if err != nil {
@@ -146,10 +147,10 @@ func webhookToken(ctx context.Context, kube dynamic.Interface, ns, track string)
 	if err != nil {
 		return "", "", fmt.Errorf("cannot get Secret %s-webhook: %w", sub, err)
 	}
-	enc, _, _ := unstructured.NestedString(s.Object, "data", "token")
+	enc, _, _ := unstructured.NestedString(s.Object, "data", "distribution")
 	tok, err := base64.StdEncoding.DecodeString(enc)
 	if err != nil || len(tok) == 0 {
-		return "", "", fmt.Errorf("Secret %s-webhook has no token", sub)
+		return "", "", fmt.Errorf("Secret %s-webhook has no distribution key", sub)
 	}
 	return sub, string(tok), nil
 }

@@ -20,13 +20,14 @@ import (
 // Helpers of the source-commit and failing-rollout scenarios.
 
 // notifyGitPush sends GitHub's push webhook for the source branch main of
-// the config repository to the provider, signed with the Subscription's
-// token (HMAC-SHA256), as GitHub would. The repository is named by its
-// clone URL, which the receiver normalizes like the Track's repo URL.
+// the config repository to the provider, signed (HMAC-SHA256) with the
+// key the Subscription's webhook Secret holds for GitHub, as GitHub would.
+// The repository is named by its clone URL, which the receiver normalizes
+// like the Track's repo URL.
 func (w *world) notifyGitPush(after string) time.Time {
 	w.t.Helper()
 	sub := w.subscription()
-	out, err := st.kubectl("get", "secret", "-n", w.ns, sub.GetName()+"-webhook", "-o", "jsonpath={.data.token}")
+	out, err := st.kubectl("get", "secret", "-n", w.ns, sub.GetName()+"-webhook", "-o", "jsonpath={.data.github}")
 	if err != nil {
 		// kubectl's output may hold the Secret: never show it.
 		w.t.Fatalf("cannot read the webhook Secret %s/%s-webhook: %v", w.ns, sub.GetName(), err)

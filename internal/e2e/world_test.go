@@ -207,11 +207,12 @@ func (w *world) subscription() *unstructured.Unstructured {
 }
 
 // notifyRegistryPush sends the registry's push webhook to the provider, as
-// a distribution registry would, authenticated by the Subscription's token.
+// a distribution registry would, authenticated by the key the
+// Subscription's webhook Secret holds for distribution registries.
 func (w *world) notifyRegistryPush(tag string) time.Time {
 	w.t.Helper()
 	sub := w.subscription()
-	out, err := st.kubectl("get", "secret", "-n", w.ns, sub.GetName()+"-webhook", "-o", "jsonpath={.data.token}")
+	out, err := st.kubectl("get", "secret", "-n", w.ns, sub.GetName()+"-webhook", "-o", "jsonpath={.data.distribution}")
 	must(w.t, err)
 	token := decodeBase64(w.t, out)
 	host, repo, _ := strings.Cut(w.image, "/")

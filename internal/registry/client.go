@@ -227,6 +227,7 @@ func (c *Client) Select(ctx context.Context, p Policy) (Selection, error) {
 			// and the caller polls again after Retry-After.
 			remote.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusInternalServerError, http.StatusBadGateway, http.StatusGatewayTimeout),
 			remote.WithRetryBackoff(remote.Backoff{Duration: 250 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: 2}),
+			remote.WithPageSize(tagPageSize),
 		)
 		if err != nil {
 			return Selection{}, xperrors.Wrap(err, "cannot create registry client")
@@ -267,7 +268,7 @@ func (s *session) run(ctx context.Context) (Selection, error) {
 		return Selection{Repository: cp.Repository, Tag: cp.Constraint, Digest: r.digest.String(), Created: r.created}, nil
 	}
 
-	tags, err := s.st.puller.List(ctx, cp.repo)
+	tags, err := s.listTags(ctx)
 	if err != nil {
 		return Selection{}, s.c.explain(err, cp.repo.RegistryStr(), "cannot list tags of "+cp.Repository)
 	}
@@ -330,6 +331,39 @@ func (s *session) run(ctx context.Context) (Selection, error) {
 		}
 	}
 	return Selection{}, s.noPlatform(len(cands))
+}
+
+// listTags lists the repository's tags, following pagination no further
+// than MaxTagPages, MaxTags and MaxTagListBytes allow. Names that are not
+// valid tags are skipped.
+func (s *session) listTags(ctx context.Context) ([]string, error) {
+	cp := s.cp
+	host := cp.repo.RegistryStr()
+	ctx = withReadBudget(ctx, MaxTagListBytes, "the tags of "+cp.Repository)
+	l, err := s.st.puller.Lister(ctx, cp.repo)
+	if err != nil {
+		return nil, err
+	}
+	var tags []string
+	for pages := 0; l.HasNext(); pages++ {
+		if pages == MaxTagPages {
+			return nil, &TooLargeError{Registry: host, What: "the tags of " + cp.Repository, Limit: MaxTagPages, Unit: "pages", Fix: fixTooManyTags}
+		}
+		page, err := l.Next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range page.Tags {
+			if !tagRE.MatchString(t) {
+				continue
+			}
+			if len(tags) == MaxTags {
+				return nil, &TooLargeError{Registry: host, What: "the tags of " + cp.Repository, Limit: MaxTags, Unit: "tags", Fix: fixTooManyTags}
+			}
+			tags = append(tags, t)
+		}
+	}
+	return tags, nil
 }
 
 func (s *session) noPlatform(n int) error {
@@ -427,6 +461,14 @@ func (s *session) resolve(ctx context.Context, tag string, mutable, created bool
 		i, err := got.Image()
 		if err != nil {
 			return resolved{}, xperrors.Wrapf(err, "cannot read the image of tag %s of %s", tag, cp.Repository)
+		}
+		m, err := i.Manifest()
+		if err != nil {
+			return resolved{}, xperrors.Wrapf(err, "cannot read the image manifest of tag %s of %s", tag, cp.Repository)
+		}
+		if m.Config.Size > MaxResponseBytes {
+			// Refused on the manifest's word, before a byte is fetched.
+			return resolved{}, &TooLargeError{Registry: host, What: fmt.Sprintf("the image config of tag %s of %s (%d bytes)", tag, cp.Repository, m.Config.Size), Limit: MaxResponseBytes, Unit: "bytes", Fix: fixTooLarge}
 		}
 		cf, err := i.ConfigFile()
 		if err != nil {
@@ -531,6 +573,10 @@ func (st *repoState) prune(tags []string) {
 // explain turns a registry error into one a user can act on, without
 // credentials: a *RateLimitedError for 429 and 503, words for 401 and 403.
 func (c *Client) explain(err error, host, msg string) error {
+	var tl *TooLargeError
+	if errors.As(err, &tl) {
+		return xperrors.Wrap(tl, msg)
+	}
 	var te *transport.Error
 	if errors.As(err, &te) {
 		switch te.StatusCode {
@@ -619,7 +665,8 @@ func (c *Client) cleared(host string) {
 	}
 }
 
-// limitTransport watches responses for 429 and 503 and their Retry-After.
+// limitTransport watches responses for 429 and 503 and their Retry-After,
+// and bounds every body it returns (limitBody).
 type limitTransport struct {
 	next http.RoundTripper
 	c    *Client
@@ -630,6 +677,7 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return resp, err
 	}
+	limitBody(req, resp)
 	host := req.URL.Host
 	switch resp.StatusCode {
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:

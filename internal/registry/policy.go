@@ -36,8 +36,9 @@ const (
 // DefaultDiscoveryLimit is the DiscoveryLimit used when a Policy leaves it 0.
 const DefaultDiscoveryLimit = 20
 
-// MaxDiscoveryLimit bounds DiscoveryLimit.
-const MaxDiscoveryLimit = 1000
+// MaxDiscoveryLimit bounds DiscoveryLimit: a poll reads at most this many
+// manifests and image configs (each at most MaxResponseBytes).
+const MaxDiscoveryLimit = 100
 
 // A Policy says how to select an image from one repository. It mirrors
 // v1alpha1.ImageSubscription; see FromImageSubscription.

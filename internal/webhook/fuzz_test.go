@@ -101,7 +101,7 @@ func FuzzPath(f *testing.F) {
 	f.Add("/hook/dockerhub/ns.name/" + testSecret)
 	f.Add("/hook//x/")
 	f.Fuzz(func(t *testing.T, p string) {
-		kind, id, token, ok := splitPath(p)
+		kind, id, token, _, ok := splitPath(p)
 		if !ok {
 			return
 		}

@@ -7,20 +7,28 @@
 // X-Gitea-Signature, Bitbucket X-Hub-Signature), GitLab with its
 // X-Gitlab-Token header, and the registries that cannot sign (Docker Hub,
 // Harbor, Quay, OCI distribution notifications) with a long random token in
-// the URL path. The secret of each endpoint comes from a SecretSource.
+// the URL path. A SecretSource gives the endpoint's root token; the value a
+// sender holds is never the root token but Key(token, kind), one per kind,
+// so that a path secret one registry shows in its UI is not the HMAC key of
+// a git host.
 //
 // Paths are /hook/<kind>/<id> for the signing kinds and GitLab, and
-// /hook/<kind>/<id>/<token> for the others (see Path). <id> names the
+// /hook/<kind>/<id>/<key> for the others (see Path). <id> names the
 // Subscription, as the controller chooses.
 //
 // Answers, checked in this order:
 //
-//	404 unknown path: an unknown kind, a malformed path, or an id the
-//	    SecretSource does not know
+//	404 an unknown kind: /hook/<kind>/ names none of Kinds()
 //	405 not a POST
-//	503 the SecretSource failed (the sender retries)
-//	401 a wrong or missing token, signature or GitLab token
-//	413 a body over 1 MiB
+//	413 a body over 1 MiB, for the signing kinds (the body is read before
+//	    anything is looked up, so that the answer says nothing about <id>)
+//	503 the SecretSource failed for another reason than ErrNotFound (the
+//	    sender retries)
+//	401 "unauthorized", the same bytes for every failure: a malformed or
+//	    unknown id, no secret, a missing or wrong key, token or signature.
+//	    An unknown id runs the same checks against a throwaway key, so it
+//	    costs what a wrong key costs.
+//	413 a body over 1 MiB, for the other kinds (after authentication)
 //	415 a form-encoded body (configure the sender to send JSON)
 //	400 malformed JSON, a missing event header, or no repository named
 //	202 "ignored: <reason>": authenticated, but not an event we act on
@@ -167,13 +175,15 @@ func (e Event) MatchesBranch(branch string) bool {
 }
 
 // ErrNotFound is what a SecretSource returns (or wraps) for an id it does
-// not know. The Receiver answers 404.
+// not know, or whose secret it may not use. The Receiver answers 401, as for
+// a wrong key.
 var ErrNotFound = errors.New("no such webhook")
 
-// A SecretSource looks up the secret of a webhook endpoint: the HMAC key,
-// the GitLab token or the path token of the Subscription id. The
-// controller provides it, reading a Secret (through a cache: it is called
-// for every request). An empty secret is never accepted.
+// A SecretSource looks up the root token of a webhook endpoint: the
+// Subscription id's token, from which Key derives the value each kind of
+// sender holds. The controller provides it, reading a cache: it is called
+// for every request, authenticated or not, so it must cost no request to
+// anything. An empty token is never accepted.
 type SecretSource interface {
 	WebhookSecret(ctx context.Context, kind Kind, id string) ([]byte, error)
 }
@@ -184,6 +194,17 @@ type SecretSourceFunc func(ctx context.Context, kind Kind, id string) ([]byte, e
 // WebhookSecret calls f.
 func (f SecretSourceFunc) WebhookSecret(ctx context.Context, kind Kind, id string) ([]byte, error) {
 	return f(ctx, kind, id)
+}
+
+// Key returns the secret a sender of the kind holds for an endpoint whose
+// root token is token: HMAC-SHA256(token, "k8sta webhook <kind>"),
+// base64url without padding (43 characters), fit for a URL path and as an
+// HMAC key. A key of one kind authenticates no other kind, so the path
+// token a registry shows in its UI cannot sign a git push.
+func Key(token []byte, kind Kind) string {
+	m := hmac.New(sha256.New, token)
+	m.Write([]byte("k8sta webhook " + string(kind)))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // PathPrefix is where the Receiver serves.
@@ -200,8 +221,9 @@ var (
 	tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{16,512}$`)
 )
 
-// GenerateToken returns a new secret: 32 bytes from crypto/rand, base64url
-// without padding (43 characters), fit for a URL path and as an HMAC key.
+// GenerateToken returns a new root token: 32 bytes from crypto/rand,
+// base64url without padding (43 characters). Senders never hold it: they
+// hold Key(token, kind).
 func GenerateToken() (string, error) {
 	b := make([]byte, TokenBytes)
 	if _, err := rand.Read(b); err != nil {
@@ -211,13 +233,13 @@ func GenerateToken() (string, error) {
 }
 
 // Path returns the path to register with the sender: /hook/<kind>/<id>,
-// and /hook/<kind>/<id>/<token> for the kinds authenticated by a path
-// token (token is then the secret itself: show it only where a Secret may
-// be read).
-func Path(kind Kind, id, token string) string {
+// and /hook/<kind>/<id>/<key> for the kinds authenticated by a path token
+// (key is then Key(token, kind), a credential: show it only where a Secret
+// may be read).
+func Path(kind Kind, id, key string) string {
 	p := PathPrefix + string(kind) + "/" + id
 	if kind.Auth() == AuthPathToken {
-		p += "/" + token
+		p += "/" + key
 	}
 	return p
 }
@@ -241,13 +263,17 @@ type Receiver struct {
 	notify  func(Event)
 	maxBody int64
 	now     func() time.Time
+	// decoy stands in for the token of an unknown id, so that every
+	// failure runs the same checks.
+	decoy []byte
 }
 
 // NewReceiver returns a Receiver that calls notify, synchronously, with
 // every authenticated event that names a change. notify must not block:
 // hand the Event to a queue (e.g. a controller-runtime source channel).
 func NewReceiver(secrets SecretSource, notify func(Event), opts ...Option) *Receiver {
-	r := &Receiver{secrets: secrets, notify: notify, maxBody: MaxBodyBytes, now: time.Now}
+	r := &Receiver{secrets: secrets, notify: notify, maxBody: MaxBodyBytes, now: time.Now, decoy: make([]byte, TokenBytes)}
+	_, _ = rand.Read(r.decoy) // crypto/rand.Read never fails.
 	for _, o := range opts {
 		o(r)
 	}
@@ -297,11 +323,15 @@ func reply(w http.ResponseWriter, code int, msg string) {
 	_, _ = io.WriteString(w, msg+"\n")
 }
 
+// Unauthorized is the answer to every authentication failure, whatever
+// failed: it says nothing about which ids or Secrets exist.
+const Unauthorized = "unauthorized"
+
 // ServeHTTP implements http.Handler.
-func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) { //nolint:gocyclo // the documented sequence of checks.
+func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	received := r.now()
-	kind, id, token, ok := splitPath(req.URL.Path)
-	if !ok {
+	kind, id, key, known, wellFormed := splitPath(req.URL.Path)
+	if !known {
 		reply(w, http.StatusNotFound, "unknown webhook path")
 		return
 	}
@@ -310,52 +340,50 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) { //nolin
 		reply(w, http.StatusMethodNotAllowed, "use POST")
 		return
 	}
-	secret, err := r.secrets.WebhookSecret(req.Context(), kind, id)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		reply(w, http.StatusNotFound, "unknown webhook path")
-		return
-	case err != nil:
-		reply(w, http.StatusServiceUnavailable, "cannot look up the webhook secret; retry later")
-		return
-	case len(secret) == 0:
-		reply(w, http.StatusUnauthorized, "webhook has no secret configured")
-		return
+
+	// A signature covers the body: read it first, whatever the id, so that
+	// a body over the limit is refused the same way for every id.
+	var body []byte
+	if kind.Auth() == AuthHMAC {
+		var ok bool
+		if body, ok = r.readBody(w, req); !ok {
+			return
+		}
 	}
 
-	// Secrets sent in the clear are checked before the body is read.
+	authentic := wellFormed
+	var token []byte
+	if wellFormed {
+		var err error
+		token, err = r.secrets.WebhookSecret(req.Context(), kind, id)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			authentic = false
+		case err != nil:
+			reply(w, http.StatusServiceUnavailable, "cannot look up the webhook secret; retry later")
+			return
+		}
+	}
+	if len(token) == 0 {
+		authentic, token = false, r.decoy
+	}
+	secret := []byte(Key(token, kind))
 	switch kind.Auth() {
 	case AuthPathToken:
-		if !equal([]byte(token), secret) {
-			reply(w, http.StatusUnauthorized, "wrong token")
-			return
-		}
+		authentic = equal([]byte(key), secret) && authentic
 	case AuthHeaderToken:
-		t := req.Header.Get("X-Gitlab-Token")
-		if t == "" {
-			reply(w, http.StatusUnauthorized, "missing X-Gitlab-Token header")
-			return
-		}
-		if !equal([]byte(t), secret) {
-			reply(w, http.StatusUnauthorized, "wrong X-Gitlab-Token")
-			return
-		}
+		authentic = equal([]byte(req.Header.Get("X-Gitlab-Token")), secret) && authentic
+	case AuthHMAC:
+		authentic = signed(kind, req.Header, body, secret) && authentic
 	}
-
-	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.maxBody))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			reply(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", r.maxBody))
-			return
-		}
-		reply(w, http.StatusBadRequest, "cannot read the body")
+	if !authentic {
+		reply(w, http.StatusUnauthorized, Unauthorized)
 		return
 	}
 
-	if kind.Auth() == AuthHMAC {
-		if reason := verifySignature(kind, req.Header, body, secret); reason != "" {
-			reply(w, http.StatusUnauthorized, reason)
+	if body == nil {
+		var ok bool
+		if body, ok = r.readBody(w, req); !ok {
 			return
 		}
 	}
@@ -379,30 +407,52 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) { //nolin
 	reply(w, http.StatusOK, "ok")
 }
 
-// splitPath reads /hook/<kind>/<id>[/<token>].
-func splitPath(p string) (Kind, string, string, bool) {
+// readBody reads at most maxBody bytes of the body; when it cannot, it
+// answers and returns false.
+func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			reply(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", r.maxBody))
+			return nil, false
+		}
+		reply(w, http.StatusBadRequest, "cannot read the body")
+		return nil, false
+	}
+	if body == nil {
+		body = []byte{}
+	}
+	return body, true
+}
+
+// splitPath reads /hook/<kind>/<id>[/<key>]. known reports whether <kind>
+// is one of Kinds(), wellFormed whether the rest is a syntactically valid
+// id (and key, for path-token kinds).
+func splitPath(p string) (kind Kind, id, key string, known, wellFormed bool) {
 	rest, ok := strings.CutPrefix(p, PathPrefix)
 	if !ok {
-		return "", "", "", false
+		return "", "", "", false, false
+	}
+	k, rest, _ := strings.Cut(rest, "/")
+	kind = Kind(k)
+	if !kind.valid() {
+		return "", "", "", false, false
 	}
 	parts := strings.Split(rest, "/")
-	if len(parts) < 2 {
-		return "", "", "", false
-	}
-	kind := Kind(parts[0])
-	if !kind.valid() || !idRE.MatchString(parts[1]) {
-		return "", "", "", false
+	if !idRE.MatchString(parts[0]) {
+		return kind, "", "", true, false
 	}
 	if kind.Auth() == AuthPathToken {
-		if len(parts) != 3 || !tokenRE.MatchString(parts[2]) {
-			return "", "", "", false
+		if len(parts) != 2 || !tokenRE.MatchString(parts[1]) {
+			return kind, "", "", true, false
 		}
-		return kind, parts[1], parts[2], true
+		return kind, parts[0], parts[1], true, true
 	}
-	if len(parts) != 2 {
-		return "", "", "", false
+	if len(parts) != 1 {
+		return kind, "", "", true, false
 	}
-	return kind, parts[1], "", true
+	return kind, parts[0], "", true, true
 }
 
 // equal compares secrets in constant time, whatever their lengths.
@@ -411,49 +461,27 @@ func equal(a, b []byte) bool {
 	return hmac.Equal(ha[:], hb[:])
 }
 
-// verifySignature checks the HMAC-SHA256 of the body; it returns the
-// reason it fails, or "".
-func verifySignature(kind Kind, h http.Header, body, secret []byte) string {
-	var header, sig string
+// signed reports whether the kind's signature header holds the
+// HMAC-SHA256 of the body with the secret.
+func signed(kind Kind, h http.Header, body, secret []byte) bool {
+	var sig string
+	prefixed := true
 	switch kind {
 	case GitHub, GHCR:
-		header = "X-Hub-Signature-256"
-		sig = h.Get(header)
-		if sig == "" {
-			return "missing X-Hub-Signature-256 header"
-		}
-		var ok bool
-		if sig, ok = strings.CutPrefix(sig, "sha256="); !ok {
-			return "X-Hub-Signature-256 is not sha256=<hex>"
-		}
+		sig, prefixed = strings.CutPrefix(h.Get("X-Hub-Signature-256"), "sha256=")
 	case Gitea:
-		for _, header = range []string{"X-Gitea-Signature", "X-Forgejo-Signature"} {
-			if sig = h.Get(header); sig != "" {
-				break
-			}
-		}
-		if sig == "" {
-			return "missing X-Gitea-Signature header"
+		if sig = h.Get("X-Gitea-Signature"); sig == "" {
+			sig = h.Get("X-Forgejo-Signature")
 		}
 	case Bitbucket:
-		header = "X-Hub-Signature"
-		sig = h.Get(header)
-		if sig == "" {
-			return "missing X-Hub-Signature header"
-		}
-		var ok bool
-		if sig, ok = strings.CutPrefix(sig, "sha256="); !ok {
-			return "X-Hub-Signature is not sha256=<hex>"
-		}
+		sig, prefixed = strings.CutPrefix(h.Get("X-Hub-Signature"), "sha256=")
+	}
+	if !prefixed {
+		sig = ""
 	}
 	got, err := hex.DecodeString(sig)
-	if err != nil || len(got) != sha256.Size {
-		return header + " is not a hex HMAC-SHA256"
-	}
-	if !hmac.Equal(got, Sign(secret, body)) {
-		return "wrong signature"
-	}
-	return ""
+	// hmac.Equal is constant-time for equal lengths and false for others.
+	return err == nil && hmac.Equal(got, Sign(secret, body))
 }
 
 // Sign returns the HMAC-SHA256 of body with the secret, as senders compute

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"sort"
 	"strings"
 	"sync"
@@ -79,23 +80,19 @@ type request struct {
 	method  string
 }
 
-func (r request) send(t testing.TB, srv *httptest.Server) (int, string) {
-	t.Helper()
+func (r request) pathOrDefault() string {
+	if r.path != "" {
+		return r.path
+	}
 	if r.id == "" {
 		r.id = testID
 	}
-	path := r.path
-	if path == "" {
-		path = Path(r.kind, r.id, r.secret)
-	}
-	method := r.method
-	if method == "" {
-		method = http.MethodPost
-	}
-	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(r.body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	return Path(r.kind, r.id, r.secret)
+}
+
+// sign sets the headers the sender sets: the event, and the signature or
+// token.
+func (r request) sign(req *http.Request) {
 	req.Header.Set("Content-Type", "application/json")
 	sig := hex.EncodeToString(Sign([]byte(r.secret), []byte(r.body)))
 	switch r.kind {
@@ -120,6 +117,19 @@ func (r request) send(t testing.TB, srv *httptest.Server) (int, string) {
 			req.Header.Set(k, v)
 		}
 	}
+}
+
+func (r request) send(t testing.TB, srv *httptest.Server) (int, string) {
+	t.Helper()
+	method := r.method
+	if method == "" {
+		method = http.MethodPost
+	}
+	req, err := http.NewRequest(method, srv.URL+r.pathOrDefault(), strings.NewReader(r.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.sign(req)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -127,6 +137,19 @@ func (r request) send(t testing.TB, srv *httptest.Server) (int, string) {
 	defer resp.Body.Close() //nolint:errcheck // test
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, strings.TrimSpace(string(b))
+}
+
+// testKey is the key a sender of the kind holds for testID.
+func testKey(kind Kind) string { return Key([]byte(testSecret), kind) }
+
+// otherKind is a kind authenticated the same way as kind, or any other.
+func otherKind(kind Kind) Kind {
+	for _, k := range Kinds() {
+		if k != kind && k.Auth() == kind.Auth() {
+			return k
+		}
+	}
+	return GitHub
 }
 
 // good is a valid webhook of every kind, and the Event it gives.
@@ -158,7 +181,7 @@ func TestReceiver(t *testing.T) {
 	srv, rec := newServer(t)
 	for _, kind := range Kinds() {
 		g := good[kind]
-		valid := request{kind: kind, event: g.event, body: g.body, secret: testSecret}
+		valid := request{kind: kind, event: g.event, body: g.body, secret: testKey(kind)}
 		with := func(f func(r *request)) request {
 			r := valid
 			f(&r)
@@ -175,11 +198,12 @@ func TestReceiver(t *testing.T) {
 		}{
 			"Good": {r: valid, want: want{code: 200, reason: "ok", event: true}},
 			"WrongSecret": {r: with(func(r *request) { r.secret = "wrong-secret-wrong-secret-wrong-secret-1234" }),
-				want: want{code: 401}},
-			"UnknownID":  {r: with(func(r *request) { r.id = "team-b.other" }), want: want{code: 404, reason: "unknown webhook path"}},
-			"BadID":      {r: with(func(r *request) { r.id = "..%2f" }), want: want{code: 404, reason: "unknown webhook path"}},
+				want: want{code: 401, reason: Unauthorized}},
+			"RootToken":  {r: with(func(r *request) { r.secret = testSecret }), want: want{code: 401, reason: Unauthorized}},
+			"UnknownID":  {r: with(func(r *request) { r.id = "team-b.other" }), want: want{code: 401, reason: Unauthorized}},
+			"BadID":      {r: with(func(r *request) { r.id = "..%2f" }), want: want{code: 401, reason: Unauthorized}},
 			"SourceDown": {r: with(func(r *request) { r.id = "broken" }), want: want{code: 503}},
-			"NoSecret":   {r: with(func(r *request) { r.id = "empty" }), want: want{code: 401, reason: "webhook has no secret configured"}},
+			"NoSecret":   {r: with(func(r *request) { r.id = "empty" }), want: want{code: 401, reason: Unauthorized}},
 			"GET":        {r: with(func(r *request) { r.method = http.MethodGet }), want: want{code: 405, reason: "use POST"}},
 			"Oversize": {r: with(func(r *request) { r.body = `{"x":"` + strings.Repeat("a", MaxBodyBytes) + `"}` }),
 				want: want{code: 413, reason: "body over 1048576 bytes"}},
@@ -198,26 +222,35 @@ func TestReceiver(t *testing.T) {
 			cases["WrongSecret"] = struct {
 				r    request
 				want want
-			}{r: cases["WrongSecret"].r, want: want{code: 401, reason: "wrong signature"}}
+			}{r: cases["WrongSecret"].r, want: want{code: 401, reason: Unauthorized}}
 			cases["NoSignature"] = struct {
 				r    request
 				want want
-			}{r: with(func(r *request) { r.headers = map[string]string{hdr: ""} }), want: want{code: 401, reason: "missing " + hdr + " header"}}
+			}{r: with(func(r *request) { r.headers = map[string]string{hdr: ""} }), want: want{code: 401, reason: Unauthorized}}
 			cases["TamperedBody"] = struct {
 				r    request
 				want want
 			}{r: with(func(r *request) {
-				sig := hex.EncodeToString(Sign([]byte(testSecret), []byte(g.body)))
+				sig := hex.EncodeToString(Sign([]byte(testKey(kind)), []byte(g.body)))
 				if hdr != "X-Gitea-Signature" {
 					sig = "sha256=" + sig
 				}
 				r.body = strings.Replace(g.body, "acme", "evil", 1)
 				r.headers = map[string]string{hdr: sig}
-			}), want: want{code: 401, reason: "wrong signature"}}
+			}), want: want{code: 401, reason: Unauthorized}}
 			cases["GarbageSignature"] = struct {
 				r    request
 				want want
-			}{r: with(func(r *request) { r.headers = map[string]string{hdr: "sha256=zz"} }), want: want{code: 401}}
+			}{r: with(func(r *request) { r.headers = map[string]string{hdr: "sha256=zz"} }), want: want{code: 401, reason: Unauthorized}}
+			// The body is read before the id is looked up: a body over the
+			// limit gets the same answer for an unknown id.
+			cases["OversizeUnknownID"] = struct {
+				r    request
+				want want
+			}{r: with(func(r *request) {
+				r.id = "team-b.other"
+				r.body = `{"x":"` + strings.Repeat("a", MaxBodyBytes) + `"}`
+			}), want: want{code: 413, reason: "body over 1048576 bytes"}}
 			cases["MissingEventHeader"] = struct {
 				r    request
 				want want
@@ -226,11 +259,11 @@ func TestReceiver(t *testing.T) {
 			cases["WrongSecret"] = struct {
 				r    request
 				want want
-			}{r: with(func(r *request) { r.headers = map[string]string{"X-Gitlab-Token": "wrong"} }), want: want{code: 401, reason: "wrong X-Gitlab-Token"}}
+			}{r: with(func(r *request) { r.headers = map[string]string{"X-Gitlab-Token": "wrong"} }), want: want{code: 401, reason: Unauthorized}}
 			cases["NoToken"] = struct {
 				r    request
 				want want
-			}{r: with(func(r *request) { r.headers = map[string]string{"X-Gitlab-Token": ""} }), want: want{code: 401, reason: "missing X-Gitlab-Token header"}}
+			}{r: with(func(r *request) { r.headers = map[string]string{"X-Gitlab-Token": ""} }), want: want{code: 401, reason: Unauthorized}}
 			// The token is checked before the body is read.
 			cases["OversizeWrongToken"] = struct {
 				r    request
@@ -238,20 +271,16 @@ func TestReceiver(t *testing.T) {
 			}{r: with(func(r *request) {
 				r.body = strings.Repeat("a", 2*MaxBodyBytes)
 				r.headers = map[string]string{"X-Gitlab-Token": "wrong"}
-			}), want: want{code: 401}}
+			}), want: want{code: 401, reason: Unauthorized}}
 		case AuthPathToken:
-			cases["WrongSecret"] = struct {
-				r    request
-				want want
-			}{r: cases["WrongSecret"].r, want: want{code: 401, reason: "wrong token"}}
 			cases["NoToken"] = struct {
 				r    request
 				want want
-			}{r: with(func(r *request) { r.path = PathPrefix + string(kind) + "/" + testID }), want: want{code: 404, reason: "unknown webhook path"}}
+			}{r: with(func(r *request) { r.path = PathPrefix + string(kind) + "/" + testID }), want: want{code: 401, reason: Unauthorized}}
 			cases["ShortToken"] = struct {
 				r    request
 				want want
-			}{r: with(func(r *request) { r.path = Path(kind, testID, "short") }), want: want{code: 404, reason: "unknown webhook path"}}
+			}{r: with(func(r *request) { r.path = Path(kind, testID, "short") }), want: want{code: 401, reason: Unauthorized}}
 		}
 		for name, tc := range cases {
 			t.Run(string(kind)+"/"+name, func(t *testing.T) {
@@ -260,7 +289,7 @@ func TestReceiver(t *testing.T) {
 				if code != tc.want.code || !strings.HasPrefix(reason, tc.want.reason) {
 					t.Errorf("got %d %q, want %d %q...", code, reason, tc.want.code, tc.want.reason)
 				}
-				if strings.Contains(reason, testSecret) || strings.Contains(reason, "wrong-secret") {
+				if strings.Contains(reason, testSecret) || strings.Contains(reason, testKey(kind)) || strings.Contains(reason, "wrong-secret") {
 					t.Errorf("the answer echoes a secret: %q", reason)
 				}
 				got := rec.take()
@@ -289,15 +318,113 @@ func TestReceiver(t *testing.T) {
 	}
 }
 
+// A path that names no kind is not a webhook: 404. Kinds are public, so
+// this tells nothing about ids.
 func TestUnknownPaths(t *testing.T) {
 	srv, _ := newServer(t)
-	for _, p := range []string{
-		"/", "/hook/", "/hook/github", "/hook/github/", "/hook/nope/" + testID, "/hook/github/" + testID + "/extra",
-		"/hook/dockerhub/" + testID, "/hook/dockerhub/" + testID + "/" + testSecret + "/x", "/other/github/" + testID,
-	} {
-		code, reason := request{kind: GitHub, event: "push", body: githubPush, secret: testSecret, path: p}.send(t, srv)
+	for _, p := range []string{"/", "/hook/", "/hook/nope/" + testID, "/other/github/" + testID, "/hook/GitHub/" + testID} {
+		code, reason := request{kind: GitHub, event: "push", body: githubPush, secret: testKey(GitHub), path: p}.send(t, srv)
 		if code != 404 || reason != "unknown webhook path" {
 			t.Errorf("POST %s: got %d %q, want 404", p, code, reason)
+		}
+	}
+}
+
+// Every authentication failure gets the same answer, byte for byte: an
+// unknown id, a malformed id or path, an id with no secret, a wrong key,
+// the root token instead of the kind's key, a missing signature. A prober
+// learns nothing about which ids or Secrets exist.
+func TestUnauthorizedIsUniform(t *testing.T) {
+	srv, _ := newServer(t)
+	dump := func(r request) string {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, srv.URL+r.pathOrDefault(), strings.NewReader(r.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.sign(req)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close() //nolint:errcheck // test
+		resp.Header.Del("Date")
+		b, err := httputil.DumpResponse(resp, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	for _, kind := range Kinds() {
+		g := good[kind]
+		valid := request{kind: kind, event: g.event, body: g.body, secret: testKey(kind), id: testID}
+		with := func(f func(r *request)) request {
+			r := valid
+			f(&r)
+			return r
+		}
+		want := dump(with(func(r *request) { r.id = "team-b.unknown" }))
+		for name, r := range map[string]request{
+			"WrongKey":      with(func(r *request) { r.secret = "wrong-secret-wrong-secret-wrong-secret-1234" }),
+			"RootToken":     with(func(r *request) { r.secret = testSecret }),
+			"NoSecret":      with(func(r *request) { r.id = "empty" }),
+			"BadIDSyntax":   with(func(r *request) { r.id = "-a" }),
+			"NoID":          with(func(r *request) { r.path = PathPrefix + string(kind) }),
+			"ExtraSegment":  with(func(r *request) { r.path = Path(kind, testID, testKey(kind)) + "/x" }),
+			"OtherKindsKey": with(func(r *request) { r.secret = testKey(otherKind(kind)) }),
+			"NoAuthentication": with(func(r *request) {
+				r.secret = ""
+				r.headers = map[string]string{"X-Hub-Signature-256": "", "X-Gitea-Signature": "", "X-Hub-Signature": "", "X-Gitlab-Token": ""}
+			}),
+		} {
+			if got := dump(r); got != want {
+				t.Errorf("%s/%s: answer differs from an unknown id's:\n-unknown id:\n%s\n+%s:\n%s", kind, name, want, name, got)
+			}
+		}
+		if !strings.HasPrefix(want, "HTTP/1.1 401") {
+			t.Errorf("%s: an unknown id gets %q, want a 401", kind, want)
+		}
+	}
+}
+
+// The key of one kind of sender authenticates no other kind: a path token
+// that a registry shows in its UI cannot sign a git push, and the root token
+// authenticates nothing.
+func TestKeyOfOneKindAuthenticatesNoOther(t *testing.T) {
+	srv, rec := newServer(t)
+	for _, a := range Kinds() {
+		for _, b := range Kinds() {
+			if a == b {
+				continue
+			}
+			g := good[b]
+			code, reason := request{kind: b, event: g.event, body: g.body, secret: testKey(a)}.send(t, srv)
+			if code != http.StatusUnauthorized {
+				t.Errorf("%s's key sent as %s: got %d %q, want 401", a, b, code, reason)
+			}
+		}
+	}
+	if got := rec.take(); len(got) != 0 {
+		t.Errorf("notified %d events, want none", len(got))
+	}
+}
+
+func TestKey(t *testing.T) {
+	seen := map[string]Kind{}
+	for _, kind := range Kinds() {
+		k := Key([]byte(testSecret), kind)
+		if k != Key([]byte(testSecret), kind) {
+			t.Errorf("Key(%s) is not deterministic", kind)
+		}
+		if !tokenRE.MatchString(k) || len(k) != 43 {
+			t.Errorf("Key(%s) = %q, want 43 base64url characters", kind, k)
+		}
+		if other, ok := seen[k]; ok {
+			t.Errorf("Key(%s) == Key(%s)", kind, other)
+		}
+		seen[k] = kind
+		if k == Key([]byte(testSecret+"x"), kind) {
+			t.Errorf("Key(%s) does not depend on the token", kind)
 		}
 	}
 }
@@ -328,7 +455,7 @@ func TestIgnored(t *testing.T) {
 		"DistributionPul": {r: request{kind: Distribution, body: `{"events":[{"action":"pull","target":{"repository":"a","tag":"v1"},"request":{"host":"r.example.com"}}]}`}, reason: "no manifest push"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			tc.r.secret = testSecret
+			tc.r.secret = testKey(tc.r.kind)
 			code, reason := tc.r.send(t, srv)
 			if code != http.StatusAccepted || !strings.HasPrefix(reason, "ignored: "+tc.reason) {
 				t.Errorf("got %d %q, want 202 %q", code, reason, "ignored: "+tc.reason)
@@ -434,7 +561,7 @@ func TestNotifyLatency(t *testing.T) {
 		kind := Kinds()[i%len(Kinds())]
 		g := good[kind]
 		start := time.Now()
-		code, reason := request{kind: kind, event: g.event, body: g.body, secret: testSecret}.send(t, srv)
+		code, reason := request{kind: kind, event: g.event, body: g.body, secret: testKey(kind)}.send(t, srv)
 		if code != 200 {
 			t.Fatalf("%s: %d %s", kind, code, reason)
 		}
@@ -458,7 +585,7 @@ func TestServe(t *testing.T) {
 	body := githubPush
 	req, _ := http.NewRequest(http.MethodPost, "http://"+l.Addr().String()+Path(GitHub, testID, ""), strings.NewReader(body))
 	req.Header.Set("X-GitHub-Event", "push")
-	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(Sign([]byte(testSecret), []byte(body))))
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(Sign([]byte(testKey(GitHub)), []byte(body))))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,265 @@
+package v1alpha1_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
+	"github.com/k8sta/k8sta/apis/v1alpha1"
+	"github.com/k8sta/k8sta/internal/testing/kubeenv"
+)
+
+// These tests create objects against a real kube-apiserver serving the
+// provider's generated CRDs (package/crds): the validation is the
+// apiserver's own.
+
+var env *kubeenv.Environment
+
+func TestMain(m *testing.M) { kubeenv.Main(m, &env, nil) }
+
+const ns = "schema"
+
+func kubeClient(t *testing.T) client.Client {
+	t.Helper()
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1alpha1.SchemeBuilder.AddToScheme} {
+		if err := add(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := client.New(env.Config, client.Options{Scheme: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !strings.Contains(err.Error(), "already exists") {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func subscription(mutate func(*v1alpha1.SubscriptionParameters)) client.Object {
+	s := &v1alpha1.Subscription{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: "s-"},
+		Spec: v1alpha1.SubscriptionSpec{
+			ManagedResourceSpec: xpv2.ManagedResourceSpec{ProviderConfigReference: &xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: "default"}},
+			ForProvider: v1alpha1.SubscriptionParameters{
+				Track:    "guestbook",
+				Repo:     v1alpha1.Repository{URL: "https://github.com/acme/guestbook-config.git", SourceBranch: "main"},
+				Images:   []v1alpha1.ImageSubscription{{Repository: "ghcr.io/acme/guestbook", Strategy: "SemVer", Constraint: ">=1.0.0"}},
+				Git:      &v1alpha1.GitSubscription{},
+				Overlays: []v1alpha1.StationOverlay{{Station: "dev", Overlay: "overlays/dev"}, {Station: "prod.us.east", Overlay: "overlays/prod-us-east"}},
+				Interval: &metav1.Duration{Duration: 300_000_000_000},
+			},
+		},
+	}
+	if mutate != nil {
+		mutate(&s.Spec.ForProvider)
+	}
+	return s
+}
+
+func ticket(mutate func(*v1alpha1.TicketParameters)) client.Object {
+	t := &v1alpha1.Ticket{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: "t-"},
+		Spec: v1alpha1.TicketSpec{
+			ManagedResourceSpec: xpv2.ManagedResourceSpec{ProviderConfigReference: &xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: "default"}},
+			ForProvider: v1alpha1.TicketParameters{
+				Track:   "guestbook",
+				Station: "prod.us.east",
+				Change: v1alpha1.Change{
+					ID: v1alpha1.ChangeID("0123456789abcdef0123456789abcdef01234567", nil), Commit: "0123456789abcdef0123456789abcdef01234567",
+					Images: []v1alpha1.Image{{Repository: "ghcr.io/acme/guestbook", Tag: "1.2.3", Digest: "sha256:" + strings.Repeat("ab", 32)}},
+				},
+				Repo:         v1alpha1.Repository{URL: "git@github.com:acme/guestbook-config.git", SourceBranch: "main"},
+				Overlay:      "overlays/prod",
+				Branch:       "env/prod.us.east",
+				Applications: []v1alpha1.ApplicationReference{{Name: "guestbook-prod", Namespace: "argocd"}},
+			},
+		},
+	}
+	if mutate != nil {
+		mutate(&t.Spec.ForProvider)
+	}
+	return t
+}
+
+func providerConfig(mutate func(*v1alpha1.ProviderConfigSpec)) client.Object {
+	pc := &v1alpha1.ProviderConfig{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: "pc-"},
+		Spec: v1alpha1.ProviderConfigSpec{
+			Git:        &v1alpha1.GitCredentials{SecretRef: v1alpha1.SecretReference{Name: "git-credentials"}},
+			Registries: []v1alpha1.RegistryCredentials{{SecretRef: v1alpha1.SecretReference{Name: "pull-secret"}}},
+		},
+	}
+	if mutate != nil {
+		mutate(&pc.Spec)
+	}
+	return pc
+}
+
+func clusterProviderConfig(mutate func(*v1alpha1.ProviderConfigSpec)) client.Object {
+	pc := &v1alpha1.ClusterProviderConfig{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "cpc-"},
+		Spec: v1alpha1.ProviderConfigSpec{
+			Git:        &v1alpha1.GitCredentials{SecretRef: v1alpha1.SecretReference{Name: "git-credentials", Namespace: "platform"}},
+			Registries: []v1alpha1.RegistryCredentials{{SecretRef: v1alpha1.SecretReference{Name: "pull-secret", Namespace: "platform"}}},
+			ArgoCD:     &v1alpha1.ArgoCDControlPlane{KubeconfigSecretRef: &v1alpha1.SecretReference{Name: "argocd", Namespace: "platform"}},
+		},
+	}
+	if mutate != nil {
+		mutate(&pc.Spec)
+	}
+	return pc
+}
+
+func withURL(u string) func(*v1alpha1.SubscriptionParameters) {
+	return func(p *v1alpha1.SubscriptionParameters) { p.Repo.URL = u }
+}
+
+func withImage(f func(*v1alpha1.ImageSubscription)) func(*v1alpha1.SubscriptionParameters) {
+	return func(p *v1alpha1.SubscriptionParameters) { f(&p.Images[0]) }
+}
+
+// Every field a user writes in the provider's CRDs is bounded and checked
+// by the apiserver, and a refusal names the field and the fix. The valid
+// objects (every URL form the provider supports among them) are accepted.
+func TestSchemaRefusesBadFields(t *testing.T) {
+	kube := kubeClient(t)
+	many := func(n int) []string {
+		s := make([]string, n)
+		for i := range s {
+			s[i] = "x"
+		}
+		return s
+	}
+	cases := map[string]struct {
+		obj  client.Object
+		want string // a substring of the apiserver's refusal; "" accepts
+	}{
+		"ValidSubscription":        {obj: subscription(nil)},
+		"ValidSCPURL":              {obj: subscription(withURL("git@github.com:acme/guestbook-config.git"))},
+		"ValidSSHURL":              {obj: subscription(withURL("ssh://git@git.example.com:2222/acme/guestbook-config.git"))},
+		"ValidLoopbackHTTPURL":     {obj: subscription(withURL("http://127.0.0.1:8080/config-1"))},
+		"ValidTrailingSlashURL":    {obj: subscription(withURL("https://gitlab.example.com/group/sub/app/"))},
+		"ValidTicket":              {obj: ticket(nil)},
+		"ValidProviderConfig":      {obj: providerConfig(nil)},
+		"ValidClusterProviderConf": {obj: clusterProviderConfig(nil)},
+
+		"FileURL":          {obj: subscription(withURL("file:///srv/git/acme.git")), want: "repo.url must be https://host/org/repo, ssh://git@host/org/repo or git@host:org/repo; file://, git:// and local paths are refused"},
+		"LocalPathURL":     {obj: subscription(withURL("/srv/git/acme.git")), want: "file://, git:// and local paths are refused"},
+		"RelativePathURL":  {obj: subscription(withURL("../other-team/repo")), want: "file://, git:// and local paths are refused"},
+		"GitProtocolURL":   {obj: subscription(withURL("git://github.com/acme/app.git")), want: "file://, git:// and local paths are refused"},
+		"PasswordInURL":    {obj: subscription(withURL("https://bot:hunter2@github.com/acme/app.git")), want: "repo.url must not hold credentials (user@ or user:password@): put them in the Secret the ProviderConfig's spec.git.secretRef names"},
+		"TokenInURL":       {obj: subscription(withURL("https://ghp_abc@github.com/acme/app.git")), want: "repo.url must not hold credentials"},
+		"SSHPasswordInURL": {obj: subscription(withURL("ssh://git:hunter2@github.com/acme/app.git")), want: "repo.url must not hold a password: use an SSH key"},
+		"SpaceInURL":       {obj: subscription(withURL("https://github.com/acme/my app")), want: "file://, git:// and local paths are refused"},
+		"HugeURL":          {obj: subscription(withURL("https://github.com/" + strings.Repeat("a", 2048))), want: "Too long: may not be more than 2048"},
+		"DotDotBranch": {obj: subscription(func(p *v1alpha1.SubscriptionParameters) { p.Repo.SourceBranch = "release..1" }),
+			want: "repo.sourceBranch is not a valid git branch name: remove '..'"},
+		"OptionBranch": {obj: subscription(func(p *v1alpha1.SubscriptionParameters) { p.Repo.SourceBranch = "--upload-pack=x" }),
+			want: "repo.sourceBranch must be a git branch name"},
+		"BadTrack": {obj: subscription(func(p *v1alpha1.SubscriptionParameters) { p.Track = "Guest Book" }),
+			want: "track must be a Track's name"},
+		"ImageWithScheme": {obj: subscription(withImage(func(i *v1alpha1.ImageSubscription) { i.Repository = "https://ghcr.io/acme/app" })),
+			want: "images[].repository must be an image repository without scheme, tag or digest"},
+		"ImageWithTag": {obj: subscription(withImage(func(i *v1alpha1.ImageSubscription) { i.Repository = "ghcr.io/acme/app:v1" })),
+			want: "images[].repository must be an image repository without scheme, tag or digest"},
+		"TooManyImages": {obj: subscription(func(p *v1alpha1.SubscriptionParameters) {
+			for range 20 {
+				p.Images = append(p.Images, p.Images[0])
+			}
+		}), want: "must have at most 20 items"},
+		"DigestWithoutTag": {obj: subscription(withImage(func(i *v1alpha1.ImageSubscription) { i.Strategy, i.Constraint = "Digest", "" })),
+			want: "strategy Digest follows one mutable tag: set constraint to that tag, e.g. latest"},
+		"HugeDiscoveryLimit": {obj: subscription(withImage(func(i *v1alpha1.ImageSubscription) { i.Strategy, i.DiscoveryLimit = "NewestBuild", 101 })),
+			want: "should be less than or equal to 100"},
+		"HugeAllowTags": {obj: subscription(withImage(func(i *v1alpha1.ImageSubscription) { i.AllowTags = strings.Repeat("a", 257) })),
+			want: "Too long: may not be more than 256"},
+		"TooManyIgnoreTags": {obj: subscription(withImage(func(i *v1alpha1.ImageSubscription) { i.IgnoreTags = many(21) })),
+			want: "must have at most 20 items"},
+		"BadPlatform": {obj: subscription(withImage(func(i *v1alpha1.ImageSubscription) { i.Platform = "linux" })),
+			want: "platform must be os/arch or os/arch/variant"},
+		"BadStationPath": {obj: subscription(func(p *v1alpha1.SubscriptionParameters) { p.Overlays[0].Station = "Prod/US" }),
+			want: "spec.forProvider.overlays[0].station: Invalid value"},
+		"EscapingOverlay": {obj: subscription(func(p *v1alpha1.SubscriptionParameters) { p.Overlays[0].Overlay = "overlays/../../other" }),
+			want: "overlays[].overlay must be a directory inside the repository, relative to its root (e.g. overlays/dev): no leading /, no .. segments"},
+		"AbsoluteOverlay": {obj: subscription(func(p *v1alpha1.SubscriptionParameters) { p.Overlays[0].Overlay = "/etc" }),
+			want: "no leading /, no .. segments"},
+		"TooManyOverlays": {obj: subscription(func(p *v1alpha1.SubscriptionParameters) {
+			p.Overlays = make([]v1alpha1.StationOverlay, 501)
+			for i := range p.Overlays {
+				p.Overlays[i] = v1alpha1.StationOverlay{Station: "s", Overlay: "o"}
+			}
+		}), want: "must have at most 500 items"},
+
+		"RenderToSourceBranch": {obj: ticket(func(p *v1alpha1.TicketParameters) { p.Branch = "main" }),
+			want: "branch must not be repo.sourceBranch, the branch humans commit to: name a rendered branch of its own, e.g. env/<station>"},
+		"BadRenderedBranch": {obj: ticket(func(p *v1alpha1.TicketParameters) { p.Branch = "env/dev.lock" }),
+			want: "branch is not a valid git branch name"},
+		"BadChangeID":    {obj: ticket(func(p *v1alpha1.TicketParameters) { p.Change.ID = "abc" }), want: "spec.forProvider.change.id"},
+		"BadImageDigest": {obj: ticket(func(p *v1alpha1.TicketParameters) { p.Change.Images[0].Digest = "md5:00" }), want: "spec.forProvider.change.images[0].digest"},
+		"BadApplication": {obj: ticket(func(p *v1alpha1.TicketParameters) { p.Applications[0].Name = "Guestbook_Prod" }),
+			want: "applications[].name must be an Argo CD Application's name"},
+		"TooManyApplications": {obj: ticket(func(p *v1alpha1.TicketParameters) {
+			p.Applications = make([]v1alpha1.ApplicationReference, 51)
+			for i := range p.Applications {
+				p.Applications[i] = v1alpha1.ApplicationReference{Name: "a"}
+			}
+		}), want: "must have at most 50 items"},
+		"TicketFileURL": {obj: ticket(func(p *v1alpha1.TicketParameters) { p.Repo.URL = "file:///srv/git/acme.git" }),
+			want: "file://, git:// and local paths are refused"},
+
+		"BadSecretName": {obj: providerConfig(func(s *v1alpha1.ProviderConfigSpec) { s.Git.SecretRef.Name = "Git Credentials" }),
+			want: "secretRef.name must be a Secret's name"},
+		"TooManyPullSecrets": {obj: providerConfig(func(s *v1alpha1.ProviderConfigSpec) {
+			for range 20 {
+				s.Registries = append(s.Registries, s.Registries[0])
+			}
+		}), want: "must have at most 20 items"},
+		"ClusterGitSecretWithoutNamespace": {obj: clusterProviderConfig(func(s *v1alpha1.ProviderConfigSpec) { s.Git.SecretRef.Namespace = "" }),
+			want: "a ClusterProviderConfig must say where its Secrets are: set spec.git.secretRef.namespace"},
+		"ClusterPullSecretWithoutNamespace": {obj: clusterProviderConfig(func(s *v1alpha1.ProviderConfigSpec) { s.Registries[0].SecretRef.Namespace = "" }),
+			want: "set spec.registries[].secretRef.namespace"},
+		"ClusterKubeconfigWithoutNamespace": {obj: clusterProviderConfig(func(s *v1alpha1.ProviderConfigSpec) { s.ArgoCD.KubeconfigSecretRef.Namespace = "" }),
+			want: "set spec.argocd.kubeconfigSecretRef.namespace"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			err := kube.Create(context.Background(), tc.obj)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("Create(...): %v, want it accepted", err)
+			case tc.want != "" && err == nil:
+				t.Errorf("Create(...): accepted, want a refusal with %q", tc.want)
+			case tc.want != "" && !strings.Contains(err.Error(), tc.want):
+				t.Errorf("Create(...): %v, want a refusal with %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// Interval is a duration, and says so when it is not. A typed client
+// cannot send a bad duration, so this one is sent as JSON.
+func TestSchemaRefusesBadInterval(t *testing.T) {
+	kube := kubeClient(t)
+	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(subscription(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &unstructured.Unstructured{Object: obj}
+	u.SetGroupVersionKind(v1alpha1.SubscriptionGroupVersionKind)
+	u.Object["spec"].(map[string]any)["forProvider"].(map[string]any)["interval"] = "5 minutes" //nolint:forcetypeassert // our own object.
+	err = kube.Create(context.Background(), u)
+	if err == nil || !strings.Contains(err.Error(), "interval must be a duration, e.g. 5m, 90s or 1h30m") {
+		t.Errorf("Create(...): %v, want a refusal naming interval", err)
+	}
+}
