@@ -109,14 +109,14 @@ func providerConfig(mutate func(*v1alpha1.ProviderConfigSpec)) client.Object {
 func clusterProviderConfig(mutate func(*v1alpha1.ProviderConfigSpec)) client.Object {
 	pc := &v1alpha1.ClusterProviderConfig{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: "cpc-"},
-		Spec: v1alpha1.ProviderConfigSpec{
+		Spec: v1alpha1.ClusterProviderConfigSpec{ProviderConfigSpec: v1alpha1.ProviderConfigSpec{
 			Git:        &v1alpha1.GitCredentials{SecretRef: v1alpha1.SecretReference{Name: "git-credentials", Namespace: "platform"}},
 			Registries: []v1alpha1.RegistryCredentials{{SecretRef: v1alpha1.SecretReference{Name: "pull-secret", Namespace: "platform"}}},
 			ArgoCD:     &v1alpha1.ArgoCDControlPlane{KubeconfigSecretRef: &v1alpha1.SecretReference{Name: "argocd", Namespace: "platform"}},
-		},
+		}},
 	}
 	if mutate != nil {
-		mutate(&pc.Spec)
+		mutate(&pc.Spec.ProviderConfigSpec)
 	}
 	return pc
 }

@@ -7,15 +7,18 @@ import (
 )
 
 // A Repository is a Track's config repository.
+//
+// The URL's rules sit on the object, not on the string: the API server's
+// refusal quotes a string it refuses, and a URL may carry credentials.
+// +kubebuilder:validation:XValidation:rule="self.url.matches('^(https?|ssh)://[^/?#@[:space:]]*@?[^/?#@[:space:]]+/[^[:space:]]+$') || self.url.matches('^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^[:space:]]+$')",message="repo.url must be https://host/org/repo, ssh://git@host/org/repo or git@host:org/repo; file://, git:// and local paths are refused",fieldPath=".url"
+// +kubebuilder:validation:XValidation:rule="!self.url.matches('^https?://[^/]*@')",message="repo.url must not hold credentials (user@ or user:password@): put them in the Secret the ProviderConfig's spec.git.secretRef names",fieldPath=".url"
+// +kubebuilder:validation:XValidation:rule="!self.url.matches('^ssh://[^/@]*:[^/@]*@')",message="repo.url must not hold a password: use an SSH key in the Secret the ProviderConfig's spec.git.secretRef names",fieldPath=".url"
 type Repository struct {
 	// URL of the git repository (https://, ssh:// or scp-like git@host:path).
 	// Plain http:// passes the schema; the provider accepts it only for
 	// loopback hosts and the hosts its operator lists.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:XValidation:rule="self.matches('^(https?|ssh)://[^/?#@[:space:]]*@?[^/?#@[:space:]]+/[^[:space:]]+$') || self.matches('^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^[:space:]]+$')",message="repo.url must be https://host/org/repo, ssh://git@host/org/repo or git@host:org/repo; file://, git:// and local paths are refused"
-	// +kubebuilder:validation:XValidation:rule="!self.matches('^https?://[^/]*@')",message="repo.url must not hold credentials (user@ or user:password@): put them in the Secret the ProviderConfig's spec.git.secretRef names"
-	// +kubebuilder:validation:XValidation:rule="!self.matches('^ssh://[^/@]*:[^/@]*@')",message="repo.url must not hold a password: use an SSH key in the Secret the ProviderConfig's spec.git.secretRef names"
 	URL string `json:"url"`
 
 	// SourceBranch is the branch humans commit to.

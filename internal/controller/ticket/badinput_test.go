@@ -30,6 +30,11 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 		// appRepoOf, when set, is the repository the Application deploys.
 		appRepoOf func(f *fixture) string
 		want      []string
+		// refusedByAPI is what the API server's error says when the CRD's
+		// schema refuses the Ticket: then it never reaches the provider.
+		// TestConnectRefusesWhatTheSchemaRefuses covers the provider's own
+		// check, for a CRD older than the provider.
+		refusedByAPI []string
 	}{
 		// Hole 5: the provider never reads or writes a repository on its own
 		// disk, nor speaks git:// (the Application names the same URL, so
@@ -39,21 +44,21 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 				return "env/dev", true, func(tk *v1alpha1.Ticket) { tk.Spec.ForProvider.Repo.URL = "file://" + f.git.Path(f.repo) }
 			},
 			appRepoOf: func(f *fixture) string { return "file://" + f.git.Path(f.repo) },
-			want:      []string{"spec.forProvider.repo.url", "own file system", "use an https:// or ssh URL"},
+			refusedByAPI: []string{"spec.forProvider.repo.url", "file://, git:// and local paths are refused"},
 		},
 		"LocalPath": {
 			prepare: func(_ *testing.T, f *fixture) (string, bool, func(*v1alpha1.Ticket)) {
 				return "env/dev", true, func(tk *v1alpha1.Ticket) { tk.Spec.ForProvider.Repo.URL = f.git.Path(f.repo) }
 			},
 			appRepoOf: func(f *fixture) string { return f.git.Path(f.repo) },
-			want:      []string{"spec.forProvider.repo.url", "own file system", "use an https:// or ssh URL"},
+			refusedByAPI: []string{"spec.forProvider.repo.url", "file://, git:// and local paths are refused"},
 		},
 		"GitProtocol": {
 			prepare: func(_ *testing.T, _ *fixture) (string, bool, func(*v1alpha1.Ticket)) {
 				return "env/dev", true, func(tk *v1alpha1.Ticket) { tk.Spec.ForProvider.Repo.URL = "git://127.0.0.1:1/acme/config.git" }
 			},
 			appRepo: "git://127.0.0.1:1/acme/config.git",
-			want:    []string{"spec.forProvider.repo.url", "git://", "use https:// or ssh://"},
+			refusedByAPI: []string{"spec.forProvider.repo.url", "file://, git:// and local paths are refused"},
 		},
 		// Hole 4: credentials in the URL are refused, never used, never shown.
 		"CredentialsInURL": {
@@ -62,7 +67,7 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 					tk.Spec.ForProvider.Repo.URL = strings.Replace(f.url(), "http://", "http://k8sta:"+password+"@", 1)
 				}
 			},
-			want: []string{"spec.forProvider.repo.url", "credentials in the URL are refused", "spec.git.secretRef"},
+			refusedByAPI: []string{"spec.forProvider.repo.url", "must not hold credentials", "spec.git.secretRef"},
 		},
 		"OverlayMissing": {
 			prepare: func(_ *testing.T, _ *fixture) (string, bool, func(*v1alpha1.Ticket)) {
@@ -100,7 +105,7 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 			prepare: func(_ *testing.T, _ *fixture) (string, bool, func(*v1alpha1.Ticket)) {
 				return "env/..dev", true, func(tk *v1alpha1.Ticket) { tk.Spec.ForProvider.Branch = "env/..dev" }
 			},
-			want: []string{`spec.forProvider.branch "env/..dev" is not a valid git branch name`},
+			refusedByAPI: []string{"spec.forProvider.branch", "is not a valid git branch name"},
 		},
 		"Unreachable": {
 			prepare: func(_ *testing.T, f *fixture) (string, bool, func(*v1alpha1.Ticket)) {
@@ -143,7 +148,26 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 					}
 				})
 			}
-			tk := f.ticketWith("guestbook-dev", change(f.source, "1.2.3"), mutate, "guestbook-dev")
+			tk := f.newTicket("guestbook-dev", change(f.source, "1.2.3"), mutate, "guestbook-dev")
+			if tc.refusedByAPI != nil {
+				err := kube.Create(context.Background(), tk)
+				if err == nil {
+					t.Fatal("the API server accepted the Ticket")
+				}
+				for _, w := range tc.refusedByAPI {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("the API server's refusal %q does not say %q", err, w)
+					}
+				}
+				if strings.Contains(err.Error(), password) {
+					t.Errorf("the API server's refusal quotes the password: %q", err)
+				}
+				if f.branchExists(branch) {
+					t.Errorf("rendered branch %s was pushed", branch)
+				}
+				return
+			}
+			must(t, kube.Create(context.Background(), tk))
 			key := client.ObjectKeyFromObject(tk)
 
 			var synced xpv2.Condition
@@ -160,7 +184,7 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 			if ready := condition(getTicket(t, key), xpv2.TypeReady); ready.Status == corev1.ConditionTrue {
 				t.Error("Ready is True for bad input")
 			}
-			if f.branchExists(branch) && branch != "env/..dev" {
+			if f.branchExists(branch) {
 				t.Errorf("rendered branch %s was pushed", branch)
 			}
 			if app != nil && f.app("guestbook-dev").GetResourceVersion() != app.GetResourceVersion() {
@@ -185,5 +209,50 @@ func assertNoSecretLeaked(t *testing.T, ns string, key client.ObjectKey) {
 		if strings.Contains(e.Message, password) {
 			t.Errorf("event %s leaks the password: %q", e.Name, e.Message)
 		}
+	}
+}
+
+// The CRD's schema refuses these URLs, but a provider may run with an older
+// CRD: Connect refuses them too, before any clone, fetch or credential use.
+func TestConnectRefusesWhatTheSchemaRefuses(t *testing.T) {
+	cases := map[string]struct {
+		url  func(f *fixture) string
+		want []string
+	}{
+		"FileURL": {
+			url:  func(f *fixture) string { return "file://" + f.git.Path(f.repo) },
+			want: []string{"spec.forProvider.repo.url", "own file system", "use an https:// or ssh URL"},
+		},
+		"LocalPath": {
+			url:  func(f *fixture) string { return f.git.Path(f.repo) },
+			want: []string{"spec.forProvider.repo.url", "own file system", "use an https:// or ssh URL"},
+		},
+		"GitProtocol": {
+			url:  func(*fixture) string { return "git://127.0.0.1:1/acme/config.git" },
+			want: []string{"spec.forProvider.repo.url", "git://", "use https:// or ssh://"},
+		},
+		"CredentialsInURL": {
+			url:  func(f *fixture) string { return strings.Replace(f.url(), "http://", "http://k8sta:"+password+"@", 1) },
+			want: []string{"spec.forProvider.repo.url", "credentials in the URL are refused", "spec.git.secretRef"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			tk := f.newTicket("guestbook-dev", change(f.source, "1.2.3"), func(tk *v1alpha1.Ticket) { tk.Spec.ForProvider.Repo.URL = tc.url(f) }, "guestbook-dev")
+			c := &connector{kube: kube, repos: repos, argo: newArgoClients(kube, kube.Scheme())}
+			_, err := c.Connect(context.Background(), tk)
+			if err == nil {
+				t.Fatal("Connect accepted the URL")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Connect's error %q does not say %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), password) {
+				t.Errorf("Connect's error quotes the password: %q", err)
+			}
+		})
 	}
 }

@@ -49,6 +49,8 @@ import (
 var (
 	env  *kubeenv.Environment
 	kube client.Client
+	// repos is the controller's clone cache.
+	repos *gitrepo.Cache
 )
 
 func TestMain(m *testing.M) {
@@ -74,7 +76,7 @@ func setup(e *kubeenv.Environment) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	repos, err := gitrepo.NewCache(dir)
+	repos, err = gitrepo.NewCache(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -230,6 +232,13 @@ func (f *fixture) ticket(name string, change v1alpha1.Change, apps ...string) *v
 // ticketWith is ticket with mutate applied before the Ticket is created.
 func (f *fixture) ticketWith(name string, change v1alpha1.Change, mutate func(*v1alpha1.Ticket), apps ...string) *v1alpha1.Ticket {
 	f.t.Helper()
+	t := f.newTicket(name, change, mutate, apps...)
+	must(f.t, kube.Create(context.Background(), t))
+	return t
+}
+
+// newTicket is the Ticket ticketWith creates, not yet created.
+func (f *fixture) newTicket(name string, change v1alpha1.Change, mutate func(*v1alpha1.Ticket), apps ...string) *v1alpha1.Ticket {
 	t := &v1alpha1.Ticket{
 		ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: name},
 		Spec: v1alpha1.TicketSpec{
@@ -251,7 +260,6 @@ func (f *fixture) ticketWith(name string, change v1alpha1.Change, mutate func(*v
 	if mutate != nil {
 		mutate(t)
 	}
-	must(f.t, kube.Create(context.Background(), t))
 	return t
 }
 
