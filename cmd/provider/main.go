@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/alecthomas/kong"
@@ -29,6 +30,7 @@ import (
 	xcontroller "github.com/k8sta/k8sta/internal/controller"
 	"github.com/k8sta/k8sta/internal/controller/subscription"
 	"github.com/k8sta/k8sta/internal/gitrepo"
+	"github.com/k8sta/k8sta/internal/render"
 )
 
 // version is set at build time (make images: -X main.version).
@@ -48,12 +50,55 @@ type cli struct {
 	WebhookAddress          string        `default:":8090" help:"Address the webhook receiver binds to (registries and git hosts post to /hook/<kind>/...)."`
 	MinSubscriptionInterval time.Duration `default:"30s" help:"The floor under every Subscription's poll interval."`
 	InsecureRegistry        []string      `help:"A registry host (host:port) reached over plain HTTP; repeat for more. Loopback registries always are."`
+
+	RenderTimeout               time.Duration `default:"${render_timeout}" help:"Wall-clock budget of one render; its worker is killed past it."`
+	RenderMaxMemory             int64         `default:"${render_max_memory}" help:"Memory (bytes) one render worker may use. The provider needs room for --render-max-parallel of them."`
+	RenderMaxParallel           int           `default:"${render_max_parallel}" help:"Renders that run at once."`
+	RenderMaxFileBytes          int64         `default:"${render_max_file_bytes}" help:"Largest file (bytes) a render reads."`
+	RenderMaxKustomizationBytes int64         `default:"${render_max_kustomization_bytes}" help:"Largest kustomization or plugin configuration file (bytes) a render reads."`
+	RenderMaxOverlayBytes       int64         `default:"${render_max_overlay_bytes}" help:"Most bytes a render reads: every file in or below the directories of the kustomizations an overlay reaches."`
+	RenderMaxFiles              int           `default:"${render_max_files}" help:"Most files a render reads."`
+	RenderMaxYAMLNodes          int64         `default:"${render_max_yaml_nodes}" help:"Most YAML nodes, aliases expanded, in the documents of an overlay that use aliases."`
+	RenderMaxOutputBytes        int64         `default:"${render_max_output_bytes}" help:"Largest rendered output (bytes) of one render."`
+}
+
+func (c *cli) renderLimits() render.Limits {
+	return render.Limits{
+		Timeout:               c.RenderTimeout,
+		MaxMemory:             c.RenderMaxMemory,
+		MaxFileBytes:          c.RenderMaxFileBytes,
+		MaxOverlayBytes:       c.RenderMaxOverlayBytes,
+		MaxFiles:              c.RenderMaxFiles,
+		MaxKustomizationBytes: c.RenderMaxKustomizationBytes,
+		MaxYAMLNodes:          c.RenderMaxYAMLNodes,
+		MaxOutputBytes:        c.RenderMaxOutputBytes,
+		MaxParallel:           c.RenderMaxParallel,
+	}
+}
+
+func limitVars() kong.Vars {
+	d := render.DefaultLimits()
+	i := func(n int64) string { return strconv.FormatInt(n, 10) }
+	return kong.Vars{
+		"render_timeout":                 d.Timeout.String(),
+		"render_max_memory":              i(d.MaxMemory),
+		"render_max_parallel":            strconv.Itoa(d.MaxParallel),
+		"render_max_file_bytes":          i(d.MaxFileBytes),
+		"render_max_kustomization_bytes": i(d.MaxKustomizationBytes),
+		"render_max_overlay_bytes":       i(d.MaxOverlayBytes),
+		"render_max_files":               strconv.Itoa(d.MaxFiles),
+		"render_max_yaml_nodes":          i(d.MaxYAMLNodes),
+		"render_max_output_bytes":        i(d.MaxOutputBytes),
+	}
 }
 
 func main() {
+	// Renders run in workers that re-execute this program.
+	render.RunWorkerIfRequested()
+
 	var c cli
 	kctx := kong.Parse(&c, kong.Description("provider-k8sta: moves changes through a Track of Argo CD environments."),
-		kong.Vars{"cache_dir": filepath.Join(os.TempDir(), "k8sta-repos")})
+		kong.Vars{"cache_dir": filepath.Join(os.TempDir(), "k8sta-repos")}, limitVars())
 	kctx.FatalIfErrorf(c.run())
 }
 
@@ -106,6 +151,7 @@ func (c *cli) run() error {
 		},
 		Repos:                   gitrepo.NewCache(c.CacheDir),
 		Author:                  gitrepo.Signature{Name: c.AuthorName, Email: c.AuthorEmail},
+		Renderer:                render.NewRenderer(c.renderLimits()),
 		MinSubscriptionInterval: c.MinSubscriptionInterval,
 		InsecureRegistries:      c.InsecureRegistry,
 		WakeSubscriptions:       wake,

@@ -50,6 +50,9 @@ type Options struct {
 
 	// Author signs rendered commits.
 	Author gitrepo.Signature
+
+	// Renderer builds overlays; nil renders within render.DefaultLimits.
+	Renderer *render.Renderer
 }
 
 // Setup adds the Ticket controller to mgr. It watches Argo CD Applications in
@@ -62,7 +65,11 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		return errors.Wrap(err, "cannot index Tickets by Application")
 	}
 
-	c := &connector{kube: mgr.GetClient(), repos: o.Repos, author: o.Author, argo: newArgoClients(mgr.GetClient(), mgr.GetScheme())}
+	renderer := o.Renderer
+	if renderer == nil {
+		renderer = render.NewRenderer(render.DefaultLimits())
+	}
+	c := &connector{kube: mgr.GetClient(), repos: o.Repos, author: o.Author, renderer: renderer, argo: newArgoClients(mgr.GetClient(), mgr.GetScheme())}
 	r := managed.NewReconciler(mgr, resource.ManagedKind(v1alpha1.TicketGroupVersionKind),
 		managed.WithTypedExternalConnector[*v1alpha1.Ticket](c),
 		managed.WithLogger(o.Logger.WithValues("controller", name)),
@@ -114,10 +121,11 @@ func ticketsFor(c client.Client) handler.MapFunc {
 }
 
 type connector struct {
-	kube   client.Client
-	repos  *gitrepo.Cache
-	author gitrepo.Signature
-	argo   *argoClients
+	kube     client.Client
+	repos    *gitrepo.Cache
+	author   gitrepo.Signature
+	renderer *render.Renderer
+	argo     *argoClients
 }
 
 func (c *connector) Connect(ctx context.Context, t *v1alpha1.Ticket) (managed.TypedExternalClient[*v1alpha1.Ticket], error) {
@@ -130,22 +138,24 @@ func (c *connector) Connect(ctx context.Context, t *v1alpha1.Ticket) (managed.Ty
 		return nil, err
 	}
 	return &external{
-		repo:   c.repos.Repo(t.Spec.ForProvider.Repo.URL),
-		auth:   creds.Git,
-		author: c.author,
-		argo:   argo,
-		now:    time.Now,
+		repo:     c.repos.Repo(t.Spec.ForProvider.Repo.URL),
+		auth:     creds.Git,
+		author:   c.author,
+		renderer: c.renderer,
+		argo:     argo,
+		now:      time.Now,
 	}, nil
 }
 
 // external delivers one Ticket's change during one reconcile. Observe leaves
 // what it learnt in the fields below for Update.
 type external struct {
-	repo   *gitrepo.Repo
-	auth   gitrepo.Auth
-	author gitrepo.Signature
-	argo   client.Client
-	now    func() time.Time
+	repo     *gitrepo.Repo
+	auth     gitrepo.Auth
+	author   gitrepo.Signature
+	renderer *render.Renderer
+	argo     client.Client
+	now      func() time.Time
 
 	apps     []*argocd.Application
 	sources  []int
@@ -370,7 +380,7 @@ func (e *external) render(ctx context.Context, t *v1alpha1.Ticket) (string, erro
 	for i, img := range p.Change.Images {
 		images[i] = render.Image{Repository: img.Repository, Tag: img.Tag, Digest: img.Digest}
 	}
-	manifests, err := render.Build(files, p.Overlay, images)
+	manifests, err := e.renderer.Build(ctx, render.MapSource(files), p.Overlay, images)
 	if errors.Is(err, render.ErrOverlayNotFound) {
 		return "", errors.Errorf("spec.forProvider.overlay %q does not exist at commit %s: set it to a directory holding a kustomization.yaml", p.Overlay, short(p.Change.Commit))
 	}
