@@ -16,11 +16,21 @@ import (
 // removed since it started.
 const selfExecutable = "/proc/self/exe"
 
-// limitWorker caps the worker process: its address space may grow by at most
-// memory bytes past what it holds now, its CPU time is cpuSeconds (the
-// kernel kills it there), it may write no file, and it dumps no core.
+// addressSpaceSlack is how far the worker's address space may grow past its
+// data limit: the Go runtime reserves address space (inaccessible, costing
+// no memory) in 64 MiB steps ahead of the heap.
+const addressSpaceSlack = 256 << 20
+
+// limitWorker caps the worker process: its writable memory (heap, stacks)
+// may grow by at most memory bytes past what it holds now, and its address
+// space by little more; its CPU time is cpuSeconds (the kernel kills it
+// there); it may write no file, and it dumps no core.
 func limitWorker(memory int64, cpuSeconds uint64) error {
-	vm, err := addressSpace()
+	data, err := statusBytes("VmData:")
+	if err != nil {
+		return err
+	}
+	vm, err := statusBytes("VmSize:")
 	if err != nil {
 		return err
 	}
@@ -28,7 +38,8 @@ func limitWorker(memory int64, cpuSeconds uint64) error {
 		resource int
 		value    uint64
 	}{
-		{syscall.RLIMIT_AS, uint64(vm + memory)}, //nolint:gosec // both are positive.
+		{syscall.RLIMIT_DATA, uint64(data + memory)},                 //nolint:gosec // all are positive.
+		{syscall.RLIMIT_AS, uint64(vm + memory + addressSpaceSlack)}, //nolint:gosec // all are positive.
 		{syscall.RLIMIT_CPU, cpuSeconds},
 		{syscall.RLIMIT_FSIZE, 0},
 		{syscall.RLIMIT_CORE, 0},
@@ -40,15 +51,16 @@ func limitWorker(memory int64, cpuSeconds uint64) error {
 	return nil
 }
 
-// addressSpace returns the process's virtual memory size in bytes.
-func addressSpace() (int64, error) {
+// statusBytes returns a size, in bytes, of /proc/self/status: VmData (the
+// process's writable private memory) or VmSize (its address space).
+func statusBytes(field string) (int64, error) {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0, errors.Wrap(err, "cannot read the worker's memory size")
 	}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
-		rest, ok := bytes.CutPrefix(sc.Bytes(), []byte("VmSize:"))
+		rest, ok := bytes.CutPrefix(sc.Bytes(), []byte(field))
 		if !ok {
 			continue
 		}
@@ -58,7 +70,7 @@ func addressSpace() (int64, error) {
 		}
 		return kb << 10, nil
 	}
-	return 0, errors.New("cannot find the worker's memory size")
+	return 0, errors.Errorf("cannot find the worker's %s", field)
 }
 
 // workerProcAttr kills the worker if the provider dies first.

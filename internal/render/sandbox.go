@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime/debug"
+	"runtime/metrics"
 	"sort"
 	"strconv"
 	"strings"
@@ -52,7 +53,11 @@ const (
 	maxWorkerStderr = 64 << 10
 )
 
-var workerEntered atomic.Bool
+var (
+	workerEntered atomic.Bool
+	// workersStarted counts the workers this process started.
+	workersStarted atomic.Int64
+)
 
 // RunWorkerIfRequested turns this process into a render worker, which
 // exits when done, if it was started as one; otherwise it returns at once.
@@ -147,12 +152,14 @@ func runWorker(stdin io.Reader, stdout io.Writer) int {
 	if err != nil || cpu == 0 {
 		return fail(errors.New("no CPU limit given"))
 	}
-	if err := limitWorker(memory, cpu); err != nil {
+	if err := limitWorker(memory+memoryLimitSlack, cpu); err != nil {
 		return fail(err)
 	}
 	// The garbage collector works harder as the heap nears the limit, so a
 	// render that fits is not stopped by garbage it left.
 	debug.SetMemoryLimit(memory * 3 / 4)
+	out := &responseWriter{w: stdout}
+	go watchMemory(memory, out)
 	os.Clearenv()
 	http.DefaultTransport = refuseNetwork{}
 	http.DefaultClient = &http.Client{Transport: refuseNetwork{}}
@@ -161,11 +168,52 @@ func runWorker(stdin io.Reader, stdout io.Writer) int {
 	if err := gob.NewDecoder(stdin).Decode(&req); err != nil {
 		return fail(errors.Wrap(err, "cannot read request"))
 	}
-	res := build(&req)
-	if err := gob.NewEncoder(stdout).Encode(res); err != nil {
-		return fail(errors.Wrap(err, "cannot write response"))
+	if err := out.write(build(&req)); err != nil {
+		return fail(err)
 	}
 	return 0
+}
+
+// memoryLimitSlack is how far past its memory budget the worker's resource
+// limits are set: the watchdog stops a worker that crosses the budget with a
+// clear answer, and the resource limit stops one that outruns the watchdog.
+// The Go runtime crashes, rather than fails an allocation, at a resource
+// limit.
+const memoryLimitSlack = 64 << 20
+
+// responseWriter writes the worker's one response, whoever comes first: the
+// render or the memory watchdog.
+type responseWriter struct {
+	mu   sync.Mutex
+	w    io.Writer
+	done bool
+}
+
+func (r *responseWriter) write(res *workerResponse) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done {
+		// The watchdog answered and is exiting.
+		select {}
+	}
+	r.done = true
+	return errors.Wrap(gob.NewEncoder(r.w).Encode(res), "cannot write response")
+}
+
+// watchMemory answers with ErrMemoryLimit and exits once the Go runtime
+// holds more than limit bytes.
+func watchMemory(limit int64, out *responseWriter) {
+	samples := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	for range time.Tick(5 * time.Millisecond) {
+		metrics.Read(samples)
+		held := int64(samples[0].Value.Uint64() - samples[1].Value.Uint64()) //nolint:gosec // released is part of total.
+		if held > limit {
+			if err := out.write(&workerResponse{Limit: toRecord(&LimitError{Bound: ErrMemoryLimit, Limit: limit, Unit: "bytes"})}); err != nil {
+				os.Exit(3)
+			}
+			os.Exit(0)
+		}
+	}
 }
 
 // build runs kustomize in the worker.
@@ -271,6 +319,7 @@ func (r *Renderer) sandbox(ctx context.Context, req *workerRequest) ([]byte, err
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.WaitDelay = 5 * time.Second
 
+	workersStarted.Add(1)
 	err := cmd.Run()
 	switch {
 	case stdout.overflowed():
@@ -300,12 +349,18 @@ type workerError struct{ msg string }
 
 func (e *workerError) Error() string { return e.msg }
 
+// outOfMemory are what the Go runtime prints when the address space limit
+// stops it: a heap that cannot grow, or (with cgo) a thread stack.
+var outOfMemory = []string{"out of memory", "cannot allocate memory", "pthread_create failed"}
+
 // workerFailure explains a worker that did not answer: it ran out of memory
 // (the Go runtime reports that on stderr), was killed at its CPU limit, or
 // crashed.
 func workerFailure(err error, ps *os.ProcessState, stderr string, l Limits, cpu uint64) error {
-	if strings.Contains(stderr, "out of memory") || strings.Contains(stderr, "cannot allocate memory") {
-		return &LimitError{Bound: ErrMemoryLimit, Limit: l.MaxMemory, Unit: "bytes"}
+	for _, s := range outOfMemory {
+		if strings.Contains(stderr, s) {
+			return &LimitError{Bound: ErrMemoryLimit, Limit: l.MaxMemory, Unit: "bytes"}
+		}
 	}
 	if ps != nil {
 		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
