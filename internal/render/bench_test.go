@@ -111,8 +111,8 @@ func BenchmarkRender(b *testing.B) {
 }
 
 // BenchmarkRenderLargeRepo is BenchmarkRender in a tree that also holds
-// 2000 files (8 MB) no kustomization refers to: the cost of copying the
-// whole tree into the in-memory file system.
+// 2000 files (8 MB) no kustomization refers to, which a render does not
+// read.
 func BenchmarkRenderLargeRepo(b *testing.B) {
 	files := benchFixture(50)
 	blob := []byte(strings.Repeat("0123456789abcdef", 256)) // 4 KiB

@@ -16,8 +16,11 @@ type Limits struct {
 	// The worker is killed when it runs out; its CPU time is capped at twice
 	// this (rounded up to whole seconds), should it outlive its parent.
 	Timeout time.Duration
-	// MaxMemory bounds the worker's memory: its Go heap is held below it and
-	// its address space may not grow by more than it.
+	// MaxMemory bounds the memory the worker's Go runtime holds: the
+	// garbage collector works to stay below it, and the worker stops with
+	// ErrMemoryLimit past it. Its resource limits (writable memory and
+	// address space) sit a little above, for a render that outruns the
+	// worker's watch.
 	MaxMemory int64
 	// MaxFileBytes bounds each file the render reads.
 	MaxFileBytes int64

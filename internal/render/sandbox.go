@@ -33,7 +33,8 @@ import (
 //   - it has an empty environment: no PATH, so kustomize cannot run git (for
 //     a remote base), helm or exec plugins, and no credentials or proxies;
 //   - its memory, CPU time and file writes are capped by resource limits set
-//     before it reads its input, and the provider kills it when its time
+//     before it reads its input, it stops itself once its Go runtime holds
+//     more than its memory budget, and the provider kills it when its time
 //     budget runs out;
 //   - its file system is kustomize's in-memory one, holding only the files
 //     the provider sends it; its output is read back bounded.
