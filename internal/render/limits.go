@@ -49,7 +49,7 @@ type Limits struct {
 // DefaultLimits are the bounds used unless the operator sets others.
 func DefaultLimits() Limits {
 	return Limits{
-		Timeout:               60 * time.Second,
+		Timeout:               30 * time.Second,
 		MaxMemory:             512 << 20,
 		MaxFileBytes:          4 << 20,
 		MaxOverlayBytes:       32 << 20,

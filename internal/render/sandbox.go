@@ -288,10 +288,13 @@ func (r *Renderer) sandbox(ctx context.Context, req *workerRequest) ([]byte, err
 	}
 	l := r.limits
 	req.MaxOutputBytes = l.MaxOutputBytes
-	var in bytes.Buffer
-	if err := gob.NewEncoder(&in).Encode(req); err != nil {
-		return nil, errors.Wrap(err, "cannot encode render request")
-	}
+	// The request is streamed to the worker rather than encoded whole
+	// first: the provider holds the files once, not twice. Closing the
+	// reader when the worker is done ends the encoder should the worker
+	// stop reading.
+	in, encode := io.Pipe()
+	defer in.Close() //nolint:errcheck // a pipe's Close returns nil.
+	go func() { encode.CloseWithError(gob.NewEncoder(encode).Encode(req)) }()
 
 	wctx, cancel := context.WithTimeout(ctx, l.Timeout)
 	defer cancel()
@@ -312,7 +315,7 @@ func (r *Renderer) sandbox(ctx context.Context, req *workerRequest) ([]byte, err
 	}
 	cmd.Dir = "/"
 	cmd.SysProcAttr = workerProcAttr()
-	cmd.Stdin = &in
+	cmd.Stdin = in
 	// The response is the output and a bounded error message: anything
 	// longer is an output bomb, and the worker is stopped at once.
 	stdout := &cappedBuffer{max: l.MaxOutputBytes + 2*maxWorkerError, overflow: cancel}
