@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net/url"
 	"path"
 	"regexp"
 	"sort"
@@ -71,6 +72,14 @@ func looksRemote(s string) bool {
 		strings.HasPrefix(l, "file:") || scpUser.MatchString(l) ||
 		strings.HasPrefix(l, "github.com/") || strings.HasPrefix(l, "github.com:") ||
 		strings.HasPrefix(l, "gh:")
+}
+
+// isHTTPURL is how kustomize tells a strategic-merge patch it fetches from
+// one it reads from a file or takes inline: a one-line inline patch may well
+// hold "https://" in a value.
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(strings.TrimSpace(s))
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https")
 }
 
 // walker finds what an overlay reaches: it visits the kustomizations
@@ -395,7 +404,7 @@ func checkPluginConfig(file, prefix string, cfg map[string]any, b *nodeBudget) e
 		for i, e := range l {
 			s, _ := e.(string)
 			f := fmt.Sprintf("%s[%d]", sub("paths"), i)
-			if looksRemote(s) && !strings.Contains(s, "\n") {
+			if isHTTPURL(s) {
 				return remoteFile(file, f, s)
 			}
 			if err := b.charge(file, f, []byte(s)); err != nil {
@@ -487,7 +496,7 @@ func checkFileFields(file string, k *types.Kustomization, b *nodeBudget) error {
 	for i, p := range k.PatchesStrategicMerge {
 		s := string(p)
 		f := fmt.Sprintf("patchesStrategicMerge[%d]", i)
-		if looksRemote(s) && !strings.Contains(s, "\n") {
+		if isHTTPURL(s) {
 			return remoteFile(file, f, s)
 		}
 		if err := b.charge(file, f, []byte(s)); err != nil {

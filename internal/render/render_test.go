@@ -340,6 +340,15 @@ func TestBuild(t *testing.T) {
 			overlay: "overlays/dev",
 			want:    want{errIs: ErrRemoteReference, errContains: []string{`overlays/dev/kustomization.yaml: patches[0].path "https://example.com/p.yaml" is a URL: copy the file into the repository`}},
 		},
+		"InlinePatchNamingAURL": {
+			// A one-line inline strategic-merge patch whose value is a URL
+			// is a patch, not a reference.
+			files: fixture(func(f map[string][]byte) {
+				f["overlays/dev/kustomization.yaml"] = []byte("resources: [../../base]\npatchesStrategicMerge:\n- '{apiVersion: v1, kind: Service, metadata: {name: guestbook, annotations: {docs: \"https://example.com/x\"}}}'\n")
+			}),
+			overlay: "overlays/dev",
+			want:    want{out: strings.Replace(rendered("", 1, "ghcr.io/acme/guestbook:1.0.0", "ghcr.io/acme/sidecar:0.1.0"), "kind: Service\nmetadata:\n", "kind: Service\nmetadata:\n  annotations:\n    docs: https://example.com/x\n", 1)},
+		},
 		"RemoteInUnreachableOverlayIgnored": {
 			files: fixture(func(f map[string][]byte) {
 				f["overlays/other/kustomization.yaml"] = []byte("resources: [github.com/acme/shared//base]\n")
