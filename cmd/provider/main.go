@@ -32,6 +32,7 @@ import (
 	xcontroller "github.com/k8sta/k8sta/internal/controller"
 	"github.com/k8sta/k8sta/internal/controller/subscription"
 	"github.com/k8sta/k8sta/internal/gitrepo"
+	"github.com/k8sta/k8sta/internal/render"
 	"github.com/k8sta/k8sta/internal/repourl"
 	"github.com/k8sta/k8sta/internal/webhook"
 )
@@ -59,9 +60,51 @@ type cli struct {
 	InsecureGitHost      []string `help:"A git host (host, or host:port) reached over plain http://; repeat for more. Loopback hosts always are; every other repository URL must be https:// or ssh."`
 	GitCacheMaxRepoBytes int64    `default:"${git_cache_max_repo_bytes}" help:"Disk one cached clone may use; a fetch past it is refused."`
 	GitCacheMaxBytes     int64    `default:"${git_cache_max_bytes}" help:"Disk all cached clones may use; least recently used clones not in use are deleted past it."`
+	RenderTimeout               time.Duration `default:"${render_timeout}" help:"Wall-clock budget of one render; its worker is killed past it."`
+	RenderMaxMemory             int64         `default:"${render_max_memory}" help:"Memory (bytes) one render worker may use. The provider needs room for --render-max-parallel of them."`
+	RenderMaxParallel           int           `default:"${render_max_parallel}" help:"Renders that run at once."`
+	RenderMaxFileBytes          int64         `default:"${render_max_file_bytes}" help:"Largest file (bytes) a render reads."`
+	RenderMaxKustomizationBytes int64         `default:"${render_max_kustomization_bytes}" help:"Largest kustomization or plugin configuration file (bytes) a render reads."`
+	RenderMaxOverlayBytes       int64         `default:"${render_max_overlay_bytes}" help:"Most bytes a render reads: every file in or below the directories of the kustomizations an overlay reaches."`
+	RenderMaxFiles              int           `default:"${render_max_files}" help:"Most files a render reads."`
+	RenderMaxYAMLNodes          int64         `default:"${render_max_yaml_nodes}" help:"Most YAML nodes, aliases expanded, in the documents of an overlay that use aliases."`
+	RenderMaxOutputBytes        int64         `default:"${render_max_output_bytes}" help:"Largest rendered output (bytes) of one render."`
+}
+
+func (c *cli) renderLimits() render.Limits {
+	return render.Limits{
+		Timeout:               c.RenderTimeout,
+		MaxMemory:             c.RenderMaxMemory,
+		MaxFileBytes:          c.RenderMaxFileBytes,
+		MaxOverlayBytes:       c.RenderMaxOverlayBytes,
+		MaxFiles:              c.RenderMaxFiles,
+		MaxKustomizationBytes: c.RenderMaxKustomizationBytes,
+		MaxYAMLNodes:          c.RenderMaxYAMLNodes,
+		MaxOutputBytes:        c.RenderMaxOutputBytes,
+		MaxParallel:           c.RenderMaxParallel,
+	}
+}
+
+func limitVars() kong.Vars {
+	d := render.DefaultLimits()
+	i := func(n int64) string { return strconv.FormatInt(n, 10) }
+	return kong.Vars{
+		"render_timeout":                 d.Timeout.String(),
+		"render_max_memory":              i(d.MaxMemory),
+		"render_max_parallel":            strconv.Itoa(d.MaxParallel),
+		"render_max_file_bytes":          i(d.MaxFileBytes),
+		"render_max_kustomization_bytes": i(d.MaxKustomizationBytes),
+		"render_max_overlay_bytes":       i(d.MaxOverlayBytes),
+		"render_max_files":               strconv.Itoa(d.MaxFiles),
+		"render_max_yaml_nodes":          i(d.MaxYAMLNodes),
+		"render_max_output_bytes":        i(d.MaxOutputBytes),
+	}
 }
 
 func main() {
+	// Renders run in workers that re-execute this program.
+	render.RunWorkerIfRequested()
+
 	var c cli
 	kctx := kong.Parse(&c, kong.Description("provider-k8sta: moves changes through a Track of Argo CD environments."),
 		kong.Vars{
@@ -70,7 +113,7 @@ func main() {
 			"git_cache_max_bytes":      strconv.FormatInt(gitrepo.DefaultMaxBytes, 10),
 			"wake_every":               webhook.DefaultWakeEvery.String(),
 			"wake_burst":               strconv.Itoa(webhook.DefaultWakeBurst),
-		})
+		}, limitVars())
 	kctx.FatalIfErrorf(c.run())
 }
 
@@ -142,6 +185,7 @@ func (c *cli) run() error {
 		},
 		Repos:                   repos,
 		Author:                  gitrepo.Signature{Name: c.AuthorName, Email: c.AuthorEmail},
+		Renderer:                render.NewRenderer(c.renderLimits()),
 		MinSubscriptionInterval: c.MinSubscriptionInterval,
 		InsecureRegistries:      c.InsecureRegistry,
 		WakeSubscriptions:       wake,

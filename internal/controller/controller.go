@@ -13,6 +13,7 @@ import (
 	"github.com/k8sta/k8sta/internal/controller/subscription"
 	"github.com/k8sta/k8sta/internal/controller/ticket"
 	"github.com/k8sta/k8sta/internal/gitrepo"
+	"github.com/k8sta/k8sta/internal/render"
 )
 
 // Options configure every controller.
@@ -23,6 +24,8 @@ type Options struct {
 	Repos *gitrepo.Cache
 	// Author signs rendered commits.
 	Author gitrepo.Signature
+	// Renderer builds overlays, within the operator's limits.
+	Renderer *render.Renderer
 	// MinSubscriptionInterval is the floor under Subscription poll intervals.
 	MinSubscriptionInterval time.Duration
 	// InsecureRegistries are registry hosts reached over plain HTTP.
@@ -36,7 +39,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	if err := config.Setup(mgr, o.Options); err != nil {
 		return err
 	}
-	if err := ticket.Setup(mgr, ticket.Options{Options: o.Options, Repos: o.Repos, Author: o.Author}); err != nil {
+	if err := ticket.Setup(mgr, ticket.Options{Options: o.Options, Repos: o.Repos, Author: o.Author, Renderer: o.Renderer}); err != nil {
 		return err
 	}
 	return subscription.Setup(mgr, subscription.Options{

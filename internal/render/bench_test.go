@@ -92,7 +92,7 @@ func BenchmarkRender(b *testing.B) {
 	files := benchFixture(50)
 	images := benchImages
 	rec := Record{Track: "bench", Station: "bench", ChangeID: "c0ffee", Commit: "0123456789abcdef", Images: images, Overlay: "overlays/bench"}
-	out, err := Build(files, "overlays/bench", images)
+	out, err := Build(MapSource(files), "overlays/bench", images)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func BenchmarkRender(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		m, err := Build(files, "overlays/bench", images)
+		m, err := Build(MapSource(files), "overlays/bench", images)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -111,8 +111,8 @@ func BenchmarkRender(b *testing.B) {
 }
 
 // BenchmarkRenderLargeRepo is BenchmarkRender in a tree that also holds
-// 2000 files (8 MB) no kustomization refers to: the cost of copying the
-// whole tree into the in-memory file system.
+// 2000 files (8 MB) no kustomization refers to, which a render does not
+// read.
 func BenchmarkRenderLargeRepo(b *testing.B) {
 	files := benchFixture(50)
 	blob := []byte(strings.Repeat("0123456789abcdef", 256)) // 4 KiB
@@ -123,7 +123,7 @@ func BenchmarkRenderLargeRepo(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := Build(files, "overlays/bench", images); err != nil {
+		if _, err := Build(MapSource(files), "overlays/bench", images); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,21 +1,21 @@
 // Package render turns a change into the content of a station's rendered
-// branch: it builds the station's kustomize overlay in process with the
-// change's images set, and writes the commit message whose trailer marks
-// K8sTA's own commits.
+// branch: it builds the station's kustomize overlay with the change's images
+// set, in a sandboxed worker process, and writes the commit message whose
+// trailer marks K8sTA's own commits.
 package render
 
 import (
+	"context"
 	"fmt"
 	"path"
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"sigs.k8s.io/kustomize/api/konfig"
-	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/types"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 )
 
@@ -107,18 +107,53 @@ const (
 	renderRoot = "/k8sta-render"
 )
 
-// Build runs kustomize in process over files (the source tree at a commit,
-// repository-relative path → content) building overlay with images set as
-// kustomize image overrides, and returns plain multi-document YAML
-// (documents separated by "---\n") in kustomize's output order. The same
-// input gives the same bytes; the order of images does not matter.
+// Renderer builds overlays in render workers, within its Limits. It is safe
+// for concurrent use; at most Limits.MaxParallel renders run at once.
+type Renderer struct {
+	limits Limits
+	slots  chan struct{}
+}
+
+// NewRenderer returns a Renderer with limits; a bound left unset takes its
+// DefaultLimits value.
+func NewRenderer(limits Limits) *Renderer {
+	l := limits.withDefaults()
+	return &Renderer{limits: l, slots: make(chan struct{}, l.MaxParallel)}
+}
+
+// Limits returns the bounds r renders within.
+func (r *Renderer) Limits() Limits { return r.limits }
+
+var (
+	defaultRendererOnce sync.Once
+	defaultRenderer     *Renderer
+)
+
+// Build is NewRenderer(DefaultLimits()).Build, with one Renderer shared by
+// every call.
+func Build(src Source, overlay string, images []Image) ([]byte, error) {
+	defaultRendererOnce.Do(func() { defaultRenderer = NewRenderer(DefaultLimits()) })
+	return defaultRenderer.Build(context.Background(), src, overlay, images)
+}
+
+// Build runs kustomize over src (the source tree at a commit) building
+// overlay with images set as kustomize image overrides, and returns plain
+// multi-document YAML (documents separated by "---\n") in kustomize's output
+// order. The same input gives the same bytes; the order of images does not
+// matter.
 //
 // The user's overlay is not modified: a synthetic kustomization outside the
 // source tree takes the overlay as its only resource and sets the images.
 // The overlay's sortOptions and buildMetadata are carried to it, so the
 // output is what `kustomize build <overlay>` would print with the images set.
 // kustomize's error messages name paths relative to the repository root.
-func Build(files map[string][]byte, overlay string, images []Image) ([]byte, error) {
+//
+// Build reads from src only the kustomization files the overlay reaches and
+// the files in or below their directories (kustomize, with load restrictions
+// on, reads nothing else), within r's Limits; a bound exceeded is a
+// *LimitError, a remote reference or a Helm chart a *FieldError. kustomize
+// runs in a worker process with no network (see RunWorkerIfRequested).
+func (r *Renderer) Build(ctx context.Context, src Source, overlay string, images []Image) ([]byte, error) {
 	dir, err := cleanOverlay(overlay)
 	if err != nil {
 		return nil, err
@@ -127,20 +162,39 @@ func Build(files map[string][]byte, overlay string, images []Image) ([]byte, err
 	if err != nil {
 		return nil, err
 	}
-	t, err := newTree(files)
-	if err != nil {
-		return nil, err
+	if !workerEntered.Load() {
+		return nil, errWorkerNotEntered
 	}
-	if !t.isDir(dir) {
+	// The slot is held while files are read and parsed, too: that is
+	// memory the provider itself spends.
+	select {
+	case r.slots <- struct{}{}:
+		defer func() { <-r.slots }()
+	case <-ctx.Done():
+		return nil, errors.Wrap(ctx.Err(), "render stopped")
+	}
+
+	isDir, err := src.IsDir(dir)
+	if err != nil {
+		return nil, errors.Wrapf(err, "cannot read overlay %q", overlay)
+	}
+	if !isDir {
 		return nil, &OverlayNotFoundError{Overlay: overlay}
 	}
-	kf, _ := t.kustomization(dir)
+	w := newWalker(src, r.limits)
+	kf, _, err := w.kustomization(dir)
+	if err != nil {
+		return nil, errors.Wrapf(err, "cannot build overlay %q", overlay)
+	}
 	if kf == nil {
 		return nil, &OverlayNotFoundError{Overlay: overlay, NoKustomization: true}
 	}
-	roots, err := t.walk(dir)
+	if err := w.walk(dir); err != nil {
+		return nil, errors.Wrapf(err, "cannot build overlay %q", overlay)
+	}
+	files, err := w.readReached()
 	if err != nil {
-		return nil, err
+		return nil, errors.Wrapf(err, "cannot build overlay %q", overlay)
 	}
 
 	overlayDir := repoRoot
@@ -168,58 +222,85 @@ func Build(files map[string][]byte, overlay string, images []Image) ([]byte, err
 		return nil, errors.Wrap(err, "cannot write synthetic kustomization")
 	}
 
-	// With load restrictions on, kustomize reads only files in or below the
-	// kustomization directories the overlay reaches, so only those are
-	// copied into the in-memory file system. Should that ever fall short,
-	// the build is retried with the whole tree, so the result (output or
-	// error) is always the one the whole tree gives.
-	out, err := t.build(sk, roots)
-	if err != nil && roots != nil {
-		out, err = t.build(sk, nil)
+	req := &workerRequest{
+		Files:     make(map[string][]byte, len(files)+1),
+		Dir:       renderRoot,
+		Uncounted: map[string]string{},
+		NodesLeft: w.budget.left,
+		NodeLimit: w.budget.limit,
+	}
+	for p, c := range files {
+		req.Files[repoRoot+"/"+p] = c
+		if !w.charged[p] {
+			req.Uncounted[repoRoot+"/"+p] = p
+		}
+	}
+	req.Files[renderRoot+"/"+konfig.DefaultKustomizationFileName()] = sk
+	out, err := r.sandbox(ctx, req)
+	var we *workerError
+	if errors.As(err, &we) {
+		return nil, errors.Wrapf(explainKustomizeError(we, files, overlayDir), "cannot build overlay %q", overlay)
 	}
 	if err != nil {
-		return nil, errors.Wrapf(explainKustomizeError(err, t.files, overlayDir), "cannot build overlay %q", overlay)
+		return nil, errors.Wrapf(err, "cannot build overlay %q", overlay)
 	}
 	return out, nil
 }
 
-// build runs kustomize over the synthetic kustomization sk and the files in
-// or below roots (all files when roots is nil).
-func (t *tree) build(sk []byte, roots map[string]bool) ([]byte, error) {
-	fs := filesys.MakeFsInMemory()
-	for _, p := range t.paths {
-		if roots != nil && !underAny(p, roots) {
-			continue
+// readReached reads every file in or below the kustomization directories
+// the walk visited, bounded, counts the aliases of those small enough to
+// parse here (the worker counts the others), and checks the plugin
+// configuration files the overlay lists.
+func (w *walker) readReached() (map[string][]byte, error) {
+	roots := minimalDirs(w.dirs)
+	files, err := w.src.FilesUnder(roots, w.limits.MaxFiles, w.limits.MaxOverlayBytes)
+	switch {
+	case errors.Is(err, ErrTooManyFiles):
+		return nil, &LimitError{Bound: ErrTooManyFiles, Limit: int64(w.limits.MaxFiles), Unit: "files"}
+	case errors.Is(err, ErrOverlayTooLarge):
+		return nil, &LimitError{Bound: ErrOverlayTooLarge, Limit: w.limits.MaxOverlayBytes, Unit: "bytes"}
+	case err != nil:
+		return nil, errors.Wrapf(err, "cannot read the files under %s", strings.Join(roots, ", "))
+	}
+	// A Source is trusted to bound what it returns, and checked anyway.
+	if len(files) > w.limits.MaxFiles {
+		return nil, &LimitError{Bound: ErrTooManyFiles, Limit: int64(w.limits.MaxFiles), Unit: "files"}
+	}
+	var total int64
+	for _, p := range sortedKeys(files) {
+		c := files[p]
+		if int64(len(c)) > w.limits.MaxFileBytes {
+			return nil, &LimitError{Bound: ErrFileTooLarge, File: p, Limit: w.limits.MaxFileBytes, Unit: "bytes"}
 		}
-		if err := fs.WriteFile(repoRoot+"/"+p, t.files[p]); err != nil {
-			return nil, errors.Wrapf(err, "cannot write source file %q", p)
+		total += int64(len(c))
+		if total > w.limits.MaxOverlayBytes {
+			return nil, &LimitError{Bound: ErrOverlayTooLarge, Limit: w.limits.MaxOverlayBytes, Unit: "bytes"}
 		}
 	}
-	if err := fs.WriteFile(renderRoot+"/"+konfig.DefaultKustomizationFileName(), sk); err != nil {
-		return nil, errors.Wrap(err, "cannot write synthetic kustomization")
-	}
-	opts := krusty.MakeDefaultOptions()
-	// What the kustomize CLI does: legacy order unless the kustomization
-	// sets sortOptions.
-	opts.Reorder = krusty.ReorderOptionUnspecified
-	m, err := krusty.MakeKustomizer(opts).Run(fs, renderRoot)
-	if err != nil {
+	if err := w.checkPluginFiles(files); err != nil {
 		return nil, err
 	}
-	return m.AsYaml()
-}
-
-// underAny reports whether file p is in or below one of dirs.
-func underAny(p string, dirs map[string]bool) bool {
-	if dirs["."] {
-		return true
-	}
-	for d := path.Dir(p); d != "."; d = path.Dir(d) {
-		if dirs[d] {
-			return true
+	for _, p := range sortedKeys(files) {
+		if c := files[p]; int64(len(c)) <= w.limits.MaxKustomizationBytes {
+			if err := w.charge(p, c); err != nil {
+				return nil, err
+			}
 		}
 	}
-	return false
+	return files, nil
+}
+
+// minimalDirs returns dirs without those below another, sorted.
+func minimalDirs(dirs map[string]bool) []string {
+	out := make([]string, 0, len(dirs))
+	for d := range dirs {
+		if d != "." && (dirs["."] || underAny(d, dirs)) {
+			continue
+		}
+		out = append(out, d)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // cleanOverlay returns the overlay as a clean repository-relative path
@@ -237,15 +318,6 @@ func cleanOverlay(overlay string) (string, error) {
 	c := path.Clean(overlay)
 	if c == ".." || strings.HasPrefix(c, "../") {
 		return "", errors.Wrapf(ErrOverlayOutsideRepo, "overlay %q leaves the repository: set spec.forProvider.overlay to a path inside the repository", overlay)
-	}
-	return c, nil
-}
-
-// cleanRepoPath returns a source file's path, clean and relative.
-func cleanRepoPath(p string) (string, error) {
-	c := path.Clean(p)
-	if p == "" || path.IsAbs(p) || c == "." || c == ".." || strings.HasPrefix(c, "../") {
-		return "", errors.Errorf("cannot read source file %q: its path must be relative to the repository root", p)
 	}
 	return c, nil
 }

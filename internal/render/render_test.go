@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
 
@@ -323,7 +324,7 @@ func TestBuild(t *testing.T) {
 				f["base/kustomization.yaml"] = []byte("resources:\n- deployment.yaml\n- https://github.com/acme/shared//base?ref=v1\n")
 			}),
 			overlay: "overlays/dev",
-			want:    want{errIs: ErrRemoteReference, errContains: []string{`cannot build base/kustomization.yaml: it refers to "https://github.com/acme/shared//base?ref=v1": vendor it into the repository`}},
+			want:    want{errIs: ErrRemoteReference, errContains: []string{`cannot build overlay "overlays/dev": base/kustomization.yaml: resources[1] "https://github.com/acme/shared//base?ref=v1" is a remote reference: vendor what it names into the repository`}},
 		},
 		"RemoteSCPComponent": {
 			files: fixture(func(f map[string][]byte) {
@@ -337,7 +338,16 @@ func TestBuild(t *testing.T) {
 				f["overlays/dev/kustomization.yaml"] = []byte("resources: [../../base]\npatches:\n- path: https://example.com/p.yaml\n")
 			}),
 			overlay: "overlays/dev",
-			want:    want{errIs: ErrRemoteReference, errContains: []string{`it loads "https://example.com/p.yaml"`}},
+			want:    want{errIs: ErrRemoteReference, errContains: []string{`overlays/dev/kustomization.yaml: patches[0].path "https://example.com/p.yaml" is a URL: copy the file into the repository`}},
+		},
+		"InlinePatchNamingAURL": {
+			// A one-line inline strategic-merge patch whose value is a URL
+			// is a patch, not a reference.
+			files: fixture(func(f map[string][]byte) {
+				f["overlays/dev/kustomization.yaml"] = []byte("resources: [../../base]\npatchesStrategicMerge:\n- '{apiVersion: v1, kind: Service, metadata: {name: guestbook, annotations: {docs: \"https://example.com/x\"}}}'\n")
+			}),
+			overlay: "overlays/dev",
+			want:    want{out: strings.Replace(rendered("", 1, "ghcr.io/acme/guestbook:1.0.0", "ghcr.io/acme/sidecar:0.1.0"), "kind: Service\nmetadata:\n", "kind: Service\nmetadata:\n  annotations:\n    docs: https://example.com/x\n", 1)},
 		},
 		"RemoteInUnreachableOverlayIgnored": {
 			files: fixture(func(f map[string][]byte) {
@@ -380,7 +390,7 @@ func TestBuild(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got, err := Build(tc.files, tc.overlay, tc.images)
+			got, err := Build(MapSource(tc.files), tc.overlay, tc.images)
 			wantErr := tc.want.errIs != nil || tc.want.errAs || len(tc.want.errContains) > 0
 			if !wantErr {
 				if err != nil {
@@ -415,7 +425,7 @@ func TestBuild(t *testing.T) {
 }
 
 func TestOverlayNotFoundErrorWithCommit(t *testing.T) {
-	_, err := Build(fixture(), "overlays/qa", nil)
+	_, err := Build(MapSource(fixture()), "overlays/qa", nil)
 	var nf *OverlayNotFoundError
 	if !errors.As(err, &nf) {
 		t.Fatalf("Build(...): errors.As(%v, *OverlayNotFoundError) = false", err)
@@ -438,7 +448,7 @@ func TestBuildDeterministic(t *testing.T) {
 		files[k] = v
 	}
 	for _, overlay := range []string{"overlays/dev", "overlays/prod", "overlays/bench"} {
-		first, err := Build(files, overlay, images)
+		first, err := Build(MapSource(files), overlay, images)
 		if err != nil {
 			t.Fatalf("Build(%q): %v", overlay, err)
 		}
@@ -448,7 +458,7 @@ func TestBuildDeterministic(t *testing.T) {
 			{images[1], images[2], images[0]},
 		}
 		for i := 0; i < 10; i++ {
-			got, err := Build(files, overlay, perms[i%len(perms)])
+			got, err := Build(MapSource(files), overlay, perms[i%len(perms)])
 			if err != nil {
 				t.Fatalf("Build(%q) run %d: %v", overlay, i, err)
 			}
@@ -464,7 +474,7 @@ func TestBuildDoesNotModifyInput(t *testing.T) {
 	want := fixture()
 	images := []Image{{Repository: "ghcr.io/acme/sidecar", Tag: "2"}, {Repository: "ghcr.io/acme/guestbook", Tag: "1"}}
 	wantImages := append([]Image(nil), images...)
-	if _, err := Build(files, "overlays/dev", images); err != nil {
+	if _, err := Build(MapSource(files), "overlays/dev", images); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(want, files); diff != "" {
@@ -483,28 +493,33 @@ func TestTrimmedTreeBuildsAlike(t *testing.T) {
 		files[k] = v
 	}
 	files["unrelated/kustomization.yaml"] = []byte("resources: [[[\n")
-	tr, err := newTree(files)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := NewRenderer(Limits{})
 	for _, overlay := range []string{"overlays/dev", "overlays/prod", "overlays/bench"} {
-		roots, err := tr.walk(overlay)
+		w := newWalker(MapSource(files), r.Limits())
+		if err := w.walk(overlay); err != nil {
+			t.Fatal(err)
+		}
+		if w.dirs["unrelated"] || w.dirs["."] {
+			t.Errorf("walk(%q) = %v: reaches directories the overlay does not", overlay, w.dirs)
+		}
+		trimmed, err := w.readReached()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if roots["unrelated"] || roots["."] {
-			t.Errorf("walk(%q) = %v: reaches directories the overlay does not", overlay, roots)
-		}
 		sk := []byte("resources: [../repo/" + overlay + "]\n")
-		trimmed, err := tr.build(sk, roots)
-		if err != nil {
-			t.Fatalf("build(%q, trimmed): %v", overlay, err)
+		build := func(files map[string][]byte) string {
+			t.Helper()
+			req := &workerRequest{Files: map[string][]byte{renderRoot + "/kustomization.yaml": sk}, Dir: renderRoot, NodesLeft: 1, NodeLimit: 1}
+			for p, c := range files {
+				req.Files[repoRoot+"/"+p] = c
+			}
+			out, err := r.sandbox(context.Background(), req)
+			if err != nil {
+				t.Fatalf("build(%q): %v", overlay, err)
+			}
+			return string(out)
 		}
-		whole, err := tr.build(sk, nil)
-		if err != nil {
-			t.Fatalf("build(%q, whole): %v", overlay, err)
-		}
-		if diff := cmp.Diff(string(whole), string(trimmed)); diff != "" {
+		if diff := cmp.Diff(build(files), build(trimmed)); diff != "" {
 			t.Errorf("build(%q): -whole, +trimmed:\n%s", overlay, diff)
 		}
 	}
@@ -536,14 +551,14 @@ func TestUnderAny(t *testing.T) {
 // controller renders several Tickets at once.
 func TestBuildConcurrent(t *testing.T) {
 	files := fixture()
-	want, err := Build(files, "overlays/prod", nil)
+	want, err := Build(MapSource(files), "overlays/prod", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	errs := make(chan error, 8)
 	for i := 0; i < 8; i++ {
 		go func() {
-			got, err := Build(files, "overlays/prod", nil)
+			got, err := Build(MapSource(files), "overlays/prod", nil)
 			if err == nil && !bytes.Equal(want, got) {
 				err = errors.New("concurrent Build gave different bytes")
 			}

@@ -2,7 +2,11 @@ package ticket
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
@@ -21,6 +25,14 @@ const password = "s3cr3t-Pa55w0rd-never-printed"
 // is half-applied: no rendered branch is pushed and no Application patched.
 // No credential appears in a condition or an Event.
 func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
+	// remote answers with a valid patch and counts requests: no render may
+	// reach it.
+	var requests atomic.Int64
+	remote := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		requests.Add(1)
+		_, _ = w.Write([]byte("- {op: replace, path: /spec/replicas, value: 9}\n"))
+	}))
+	defer remote.Close()
 	cases := map[string]struct {
 		server []gitserver.Option
 		// prepare returns the branch the Application tracks and edits the Ticket.
@@ -86,6 +98,48 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 				}
 			},
 			want: []string{"overlays/broken", "missing.yaml"},
+		},
+		"RemotePatchPath": {
+			prepare: func(t *testing.T, f *fixture) (string, bool, func(*v1alpha1.Ticket)) {
+				commit := f.git.Commit(t, f.repo, "main", map[string][]byte{
+					"overlays/remote/kustomization.yaml": []byte("resources: [../../base]\npatchesJson6902:\n- target: {kind: Deployment, name: guestbook}\n  path: " + remote.URL + "/replicas.yaml\n"),
+				}, "patch from a URL")
+				return "env/dev", true, func(tk *v1alpha1.Ticket) {
+					tk.Spec.ForProvider.Overlay = "overlays/remote"
+					tk.Spec.ForProvider.Change = change(commit, "1.2.3")
+				}
+			},
+			want: []string{`overlays/remote/kustomization.yaml: patchesJson6902[0].path "` + remote.URL + `/replicas.yaml" is a URL: copy the file into the repository`},
+		},
+		"RemoteInlineTransformer": {
+			prepare: func(t *testing.T, f *fixture) (string, bool, func(*v1alpha1.Ticket)) {
+				commit := f.git.Commit(t, f.repo, "main", map[string][]byte{
+					"overlays/remote/kustomization.yaml": []byte("resources: [../../base]\ntransformers:\n- |\n  apiVersion: builtin\n  kind: PatchTransformer\n  metadata: {name: p}\n  path: " + remote.URL + "/p.yaml\n  target: {kind: Deployment}\n"),
+				}, "inline transformer patching from a URL")
+				return "env/dev", true, func(tk *v1alpha1.Ticket) {
+					tk.Spec.ForProvider.Overlay = "overlays/remote"
+					tk.Spec.ForProvider.Change = change(commit, "1.2.3")
+				}
+			},
+			want: []string{`overlays/remote/kustomization.yaml: transformers[0].path "` + remote.URL + `/p.yaml" is a URL`},
+		},
+		"AliasBomb": {
+			prepare: func(t *testing.T, f *fixture) (string, bool, func(*v1alpha1.Ticket)) {
+				var lol strings.Builder
+				lol.WriteString("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: lol}\ndata:\n  a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol]\n")
+				for c := 'b'; c <= 'i'; c++ {
+					fmt.Fprintf(&lol, "  %c: &%c [*%c,*%c,*%c,*%c,*%c,*%c,*%c,*%c,*%c]\n", c, c, c-1, c-1, c-1, c-1, c-1, c-1, c-1, c-1, c-1)
+				}
+				commit := f.git.Commit(t, f.repo, "main", map[string][]byte{
+					"overlays/lol/kustomization.yaml": []byte("resources: [../../base, lol.yaml]\n"),
+					"overlays/lol/lol.yaml":           []byte(lol.String()),
+				}, "a billion laughs")
+				return "env/dev", true, func(tk *v1alpha1.Ticket) {
+					tk.Spec.ForProvider.Overlay = "overlays/lol"
+					tk.Spec.ForProvider.Change = change(commit, "1.2.3")
+				}
+			},
+			want: []string{"overlays/lol/lol.yaml: YAML aliases (*name) expand the overlay's documents to more than"},
 		},
 		"UnknownApplication": {
 			prepare: func(_ *testing.T, _ *fixture) (string, bool, func(*v1alpha1.Ticket)) {
@@ -191,6 +245,9 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 				t.Error("the Application was patched")
 			}
 			assertNoSecretLeaked(t, f.ns, key)
+			if n := requests.Load(); n != 0 {
+				t.Errorf("a render made %d requests to a URL an overlay names, want 0", n)
+			}
 		})
 	}
 }

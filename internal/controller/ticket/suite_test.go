@@ -36,6 +36,7 @@ import (
 	"github.com/k8sta/k8sta/internal/argocd"
 	"github.com/k8sta/k8sta/internal/controller/config"
 	"github.com/k8sta/k8sta/internal/gitrepo"
+	"github.com/k8sta/k8sta/internal/render"
 	"github.com/k8sta/k8sta/internal/testing/gitserver"
 	"github.com/k8sta/k8sta/internal/testing/kubeenv"
 )
@@ -54,6 +55,8 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// The Ticket controller renders in workers that re-execute this binary.
+	render.RunWorkerIfRequested()
 	kubeenv.Main(m, &env, setup)
 }
 

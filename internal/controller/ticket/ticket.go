@@ -50,6 +50,9 @@ type Options struct {
 
 	// Author signs rendered commits.
 	Author gitrepo.Signature
+
+	// Renderer builds overlays; nil renders within render.DefaultLimits.
+	Renderer *render.Renderer
 }
 
 // Setup adds the Ticket controller to mgr. It watches Argo CD Applications in
@@ -62,7 +65,11 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		return errors.Wrap(err, "cannot index Tickets by Application")
 	}
 
-	c := &connector{kube: mgr.GetClient(), repos: o.Repos, author: o.Author, argo: newArgoClients(mgr.GetClient(), mgr.GetScheme())}
+	renderer := o.Renderer
+	if renderer == nil {
+		renderer = render.NewRenderer(render.DefaultLimits())
+	}
+	c := &connector{kube: mgr.GetClient(), repos: o.Repos, author: o.Author, renderer: renderer, argo: newArgoClients(mgr.GetClient(), mgr.GetScheme())}
 	r := managed.NewReconciler(mgr, resource.ManagedKind(v1alpha1.TicketGroupVersionKind),
 		managed.WithTypedExternalConnector[*v1alpha1.Ticket](c),
 		managed.WithLogger(o.Logger.WithValues("controller", name)),
@@ -114,10 +121,11 @@ func ticketsFor(c client.Client) handler.MapFunc {
 }
 
 type connector struct {
-	kube   client.Client
-	repos  *gitrepo.Cache
-	author gitrepo.Signature
-	argo   *argoClients
+	kube     client.Client
+	repos    *gitrepo.Cache
+	author   gitrepo.Signature
+	renderer *render.Renderer
+	argo     *argoClients
 }
 
 func (c *connector) Connect(ctx context.Context, t *v1alpha1.Ticket) (managed.TypedExternalClient[*v1alpha1.Ticket], error) {
@@ -144,11 +152,12 @@ func (c *connector) Connect(ctx context.Context, t *v1alpha1.Ticket) (managed.Ty
 		return nil, errors.Wrap(err, "spec.forProvider.repo.url")
 	}
 	return &external{
-		kube:   c.kube,
-		repo:   repo,
-		author: c.author,
-		argo:   argo,
-		now:    time.Now,
+		kube:     c.kube,
+		repo:     repo,
+		author:   c.author,
+		renderer: c.renderer,
+		argo:     argo,
+		now:      time.Now,
 	}, nil
 }
 
@@ -157,11 +166,12 @@ func (c *connector) Connect(ctx context.Context, t *v1alpha1.Ticket) (managed.Ty
 type external struct {
 	// kube reads Track XRs live: the manager's client does not cache
 	// unstructured objects.
-	kube   client.Reader
-	repo   *gitrepo.Repo
-	author gitrepo.Signature
-	argo   client.Client
-	now    func() time.Time
+	kube     client.Reader
+	repo     *gitrepo.Repo
+	author   gitrepo.Signature
+	renderer *render.Renderer
+	argo     client.Client
+	now      func() time.Time
 
 	apps     []*argocd.Application
 	sources  []int
@@ -439,7 +449,8 @@ func (e *external) render(ctx context.Context, t *v1alpha1.Ticket) (string, erro
 			return "", repoError(err)
 		}
 	}
-	files, err := e.repo.Files(p.Change.Commit)
+	// The render reads only what the overlay reaches, through the tree.
+	tree, err := e.repo.Tree(p.Change.Commit)
 	if errors.Is(err, gitrepo.ErrCommitNotFound) {
 		return "", errors.Errorf("spec.forProvider.change.commit %s is not in %s: push it to the source branch, or fix the change", p.Change.Commit, e.repo.URL())
 	}
@@ -450,7 +461,7 @@ func (e *external) render(ctx context.Context, t *v1alpha1.Ticket) (string, erro
 	for i, img := range p.Change.Images {
 		images[i] = render.Image{Repository: img.Repository, Tag: img.Tag, Digest: img.Digest}
 	}
-	manifests, err := render.Build(files, p.Overlay, images)
+	manifests, err := e.renderer.Build(ctx, tree, p.Overlay, images)
 	if errors.Is(err, render.ErrOverlayNotFound) {
 		return "", errors.Errorf("spec.forProvider.overlay %q does not exist at commit %s: set it to a directory holding a kustomization.yaml", p.Overlay, short(p.Change.Commit))
 	}
