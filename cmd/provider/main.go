@@ -57,9 +57,9 @@ type cli struct {
 	MinSubscriptionInterval time.Duration `default:"30s" help:"The floor under every Subscription's poll interval."`
 	InsecureRegistry        []string      `help:"A registry host (host:port) reached over plain HTTP; repeat for more. Loopback registries always are."`
 
-	InsecureGitHost      []string `help:"A git host (host, or host:port) reached over plain http://; repeat for more. Loopback hosts always are; every other repository URL must be https:// or ssh."`
-	GitCacheMaxRepoBytes int64    `default:"${git_cache_max_repo_bytes}" help:"Disk one cached clone may use; a fetch past it is refused."`
-	GitCacheMaxBytes     int64    `default:"${git_cache_max_bytes}" help:"Disk all cached clones may use; least recently used clones not in use are deleted past it."`
+	InsecureGitHost             []string      `help:"A git host (host, or host:port) reached over plain http://; repeat for more. Loopback hosts always are; every other repository URL must be https:// or ssh."`
+	GitCacheMaxRepoBytes        int64         `default:"${git_cache_max_repo_bytes}" help:"Disk one cached clone may use; a fetch past it is refused."`
+	GitCacheMaxBytes            int64         `default:"${git_cache_max_bytes}" help:"Disk all cached clones may use; least recently used clones not in use are deleted past it."`
 	RenderTimeout               time.Duration `default:"${render_timeout}" help:"Wall-clock budget of one render; its worker is killed past it."`
 	RenderMaxMemory             int64         `default:"${render_max_memory}" help:"Memory (bytes) one render worker may use. The provider needs room for --render-max-parallel of them."`
 	RenderMaxParallel           int           `default:"${render_max_parallel}" help:"Renders that run at once."`

@@ -55,21 +55,21 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 			prepare: func(_ *testing.T, f *fixture) (string, bool, func(*v1alpha1.Ticket)) {
 				return "env/dev", true, func(tk *v1alpha1.Ticket) { tk.Spec.ForProvider.Repo.URL = "file://" + f.git.Path(f.repo) }
 			},
-			appRepoOf: func(f *fixture) string { return "file://" + f.git.Path(f.repo) },
+			appRepoOf:    func(f *fixture) string { return "file://" + f.git.Path(f.repo) },
 			refusedByAPI: []string{"spec.forProvider.repo.url", "file://, git:// and local paths are refused"},
 		},
 		"LocalPath": {
 			prepare: func(_ *testing.T, f *fixture) (string, bool, func(*v1alpha1.Ticket)) {
 				return "env/dev", true, func(tk *v1alpha1.Ticket) { tk.Spec.ForProvider.Repo.URL = f.git.Path(f.repo) }
 			},
-			appRepoOf: func(f *fixture) string { return f.git.Path(f.repo) },
+			appRepoOf:    func(f *fixture) string { return f.git.Path(f.repo) },
 			refusedByAPI: []string{"spec.forProvider.repo.url", "file://, git:// and local paths are refused"},
 		},
 		"GitProtocol": {
 			prepare: func(_ *testing.T, _ *fixture) (string, bool, func(*v1alpha1.Ticket)) {
 				return "env/dev", true, func(tk *v1alpha1.Ticket) { tk.Spec.ForProvider.Repo.URL = "git://127.0.0.1:1/acme/config.git" }
 			},
-			appRepo: "git://127.0.0.1:1/acme/config.git",
+			appRepo:      "git://127.0.0.1:1/acme/config.git",
 			refusedByAPI: []string{"spec.forProvider.repo.url", "file://, git:// and local paths are refused"},
 		},
 		// Hole 4: credentials in the URL are refused, never used, never shown.
@@ -297,6 +297,7 @@ func TestConnectRefusesWhatTheSchemaRefuses(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t)
 			tk := f.newTicket("guestbook-dev", change(f.source, "1.2.3"), func(tk *v1alpha1.Ticket) { tk.Spec.ForProvider.Repo.URL = tc.url(f) }, "guestbook-dev")
+			asIfStored(tk)
 			c := &connector{kube: kube, repos: repos, argo: newArgoClients(kube, kube.Scheme())}
 			_, err := c.Connect(context.Background(), tk)
 			if err == nil {

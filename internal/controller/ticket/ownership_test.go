@@ -1,6 +1,7 @@
 package ticket
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"sync"
@@ -30,11 +31,18 @@ func TestTicketPublishesOnlyToABranchItOwns(t *testing.T) {
 		// meanwhile runs on the git server right before the first push
 		// reaches it, and returns the head the branch must keep.
 		meanwhile func(t *testing.T, f *fixture) string
-		want      []string
+		// refusedByAPI is what the API server says when the CRD's schema
+		// refuses the Ticket; the test then also runs the provider's own
+		// check on the Ticket as an older CRD would have let it through.
+		refusedByAPI string
+		want         []string
 	}{
 		"SourceBranch": {
-			branch: "main",
-			want:   []string{"spec.forProvider.branch main is the source branch", "spec.stations[].branch"},
+			// The CRD's schema refuses it; a CRD older than the provider
+			// would let it through to the provider's own check.
+			branch:       "main",
+			refusedByAPI: "branch must not be repo.sourceBranch",
+			want:         []string{"spec.forProvider.branch main is the source branch", "spec.stations[].branch"},
 		},
 		"HumanBranch": {
 			prepare: func(t *testing.T, f *fixture) {
@@ -89,7 +97,23 @@ func TestTicketPublishesOnlyToABranchItOwns(t *testing.T) {
 			}
 			before := f.git.Head(t, f.repo, branch)
 			app := f.application("guestbook-dev", branch)
-			tk := f.ticketWith("guestbook-dev", change(f.source, "1.2.3"), func(tk *v1alpha1.Ticket) { tk.Spec.ForProvider.Branch = branch }, "guestbook-dev")
+			tk := f.newTicket("guestbook-dev", change(f.source, "1.2.3"), func(tk *v1alpha1.Ticket) { tk.Spec.ForProvider.Branch = branch }, "guestbook-dev")
+			if tc.refusedByAPI != "" {
+				err := kube.Create(context.Background(), tk)
+				if err == nil || !strings.Contains(err.Error(), tc.refusedByAPI) {
+					t.Fatalf("the API server's answer %v does not say %q", err, tc.refusedByAPI)
+				}
+				asIfStored(tk)
+				observeDirectly(t, tk, tc.want)
+				if got := f.git.Head(t, f.repo, branch); got != before {
+					t.Errorf("branch %s moved from %s to %s", branch, before, got)
+				}
+				if after := f.app("guestbook-dev"); after.GetResourceVersion() != app.GetResourceVersion() {
+					t.Errorf("the Application was patched: %v", after.Object)
+				}
+				return
+			}
+			must(t, kube.Create(context.Background(), tk))
 			key := client.ObjectKeyFromObject(tk)
 
 			eventually(t, "phase Blocked", func() (bool, string) {
@@ -123,5 +147,29 @@ func TestTicketPublishesOnlyToABranchItOwns(t *testing.T) {
 				t.Errorf("the Application was patched: %v", after.Object)
 			}
 		})
+	}
+}
+
+// observeDirectly runs the provider's Connect and Observe on tk, a Ticket the
+// API server never stored, and checks it is Blocked saying want.
+func observeDirectly(t *testing.T, tk *v1alpha1.Ticket, want []string) {
+	t.Helper()
+	c := &connector{kube: kube, repos: repos, argo: newArgoClients(kube, kube.Scheme())}
+	ext, err := c.Connect(context.Background(), tk)
+	if err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	defer func() { _ = ext.Disconnect(context.Background()) }()
+	if _, err := ext.Observe(context.Background(), tk); err == nil {
+		t.Fatal("Observe accepted the Ticket")
+	}
+	if tk.Status.AtProvider.Phase != v1alpha1.PhaseBlocked {
+		t.Errorf("phase = %q, want %q", tk.Status.AtProvider.Phase, v1alpha1.PhaseBlocked)
+	}
+	msg := condition(tk, xpv2.TypeReady).Message
+	for _, w := range want {
+		if !strings.Contains(msg, w) {
+			t.Errorf("Ready message %q does not say %q", msg, w)
+		}
 	}
 }

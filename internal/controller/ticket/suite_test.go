@@ -266,6 +266,14 @@ func (f *fixture) newTicket(name string, change v1alpha1.Change, mutate func(*v1
 	return t
 }
 
+// asIfStored gives tk, a Ticket the API server refused, what the API server
+// would have given it: the provider's own checks then run on it as they would
+// behind a CRD older than the provider.
+func asIfStored(tk *v1alpha1.Ticket) {
+	tk.SetGroupVersionKind(v1alpha1.TicketGroupVersionKind)
+	tk.SetUID(types.UID("never-stored-" + tk.Namespace + "-" + tk.Name))
+}
+
 func change(commit, tag string) v1alpha1.Change {
 	imgs := []v1alpha1.Image{{Repository: "ghcr.io/acme/guestbook", Tag: tag}}
 	return v1alpha1.Change{ID: v1alpha1.ChangeID(commit, imgs), Commit: commit, Images: imgs}
