@@ -63,6 +63,7 @@ type cli struct {
 	RenderTimeout               time.Duration `default:"${render_timeout}" help:"Wall-clock budget of one render; its worker is killed past it."`
 	RenderMaxMemory             int64         `default:"${render_max_memory}" help:"Memory (bytes) one render worker may use. The provider needs room for --render-max-parallel of them."`
 	RenderMaxParallel           int           `default:"${render_max_parallel}" help:"Renders that run at once."`
+	RenderMaxParallelPerTenant  int           `default:"${render_max_parallel_per_tenant}" help:"Renders one namespace may run at once, of --render-max-parallel; its next render waits until one is done."`
 	RenderMaxFileBytes          int64         `default:"${render_max_file_bytes}" help:"Largest file (bytes) a render reads."`
 	RenderMaxKustomizationBytes int64         `default:"${render_max_kustomization_bytes}" help:"Largest kustomization or plugin configuration file (bytes) a render reads."`
 	RenderMaxOverlayBytes       int64         `default:"${render_max_overlay_bytes}" help:"Most bytes a render reads: every file in or below the directories of the kustomizations an overlay reaches."`
@@ -82,6 +83,7 @@ func (c *cli) renderLimits() render.Limits {
 		MaxYAMLNodes:          c.RenderMaxYAMLNodes,
 		MaxOutputBytes:        c.RenderMaxOutputBytes,
 		MaxParallel:           c.RenderMaxParallel,
+		MaxParallelPerTenant:  c.RenderMaxParallelPerTenant,
 	}
 }
 
@@ -92,6 +94,7 @@ func limitVars() kong.Vars {
 		"render_timeout":                 d.Timeout.String(),
 		"render_max_memory":              i(d.MaxMemory),
 		"render_max_parallel":            strconv.Itoa(d.MaxParallel),
+		"render_max_parallel_per_tenant": strconv.Itoa(d.MaxParallelPerTenant),
 		"render_max_file_bytes":          i(d.MaxFileBytes),
 		"render_max_kustomization_bytes": i(d.MaxKustomizationBytes),
 		"render_max_overlay_bytes":       i(d.MaxOverlayBytes),

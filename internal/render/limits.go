@@ -44,6 +44,12 @@ type Limits struct {
 	// MaxParallel bounds how many renders run at once; the provider's
 	// memory must allow MaxParallel × MaxMemory for its render workers.
 	MaxParallel int
+	// MaxParallelPerTenant bounds how many of those one tenant (the key a
+	// render is built for: a namespace) may hold at once, so that a tenant
+	// whose renders run to their time limit never holds every slot. A
+	// render past it is refused at once with ErrTenantBusy, rather than
+	// waiting: a waiting render would hold its caller's goroutine too.
+	MaxParallelPerTenant int
 }
 
 // DefaultLimits are the bounds used unless the operator sets others.
@@ -58,6 +64,7 @@ func DefaultLimits() Limits {
 		MaxYAMLNodes:          1_000_000,
 		MaxOutputBytes:        32 << 20,
 		MaxParallel:           2,
+		MaxParallelPerTenant:  1,
 	}
 }
 
@@ -92,6 +99,10 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxParallel <= 0 {
 		l.MaxParallel = d.MaxParallel
 	}
+	if l.MaxParallelPerTenant <= 0 {
+		l.MaxParallelPerTenant = d.MaxParallelPerTenant
+	}
+	l.MaxParallelPerTenant = min(l.MaxParallelPerTenant, l.MaxParallel)
 	return l
 }
 

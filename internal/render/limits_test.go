@@ -80,7 +80,7 @@ func wideFixture(keys int) map[string][]byte {
 // memory limit TestLimits/MemoryLimit exceeds: that limit stops a render
 // for what it does, not the worker for starting.
 func TestMemoryLimitLeavesRoomToRender(t *testing.T) {
-	if _, err := NewRenderer(Limits{MaxMemory: 32 << 20}).Build(context.Background(), MapSource(benchFixture(50)), "overlays/bench", benchImages); err != nil {
+	if _, err := NewRenderer(Limits{MaxMemory: 32 << 20}).Build(context.Background(), "team-a", MapSource(benchFixture(50)), "overlays/bench", benchImages); err != nil {
 		t.Fatalf("Build(...): %v", err)
 	}
 }
@@ -207,7 +207,7 @@ func TestLimits(t *testing.T) {
 			if overlay == "" {
 				overlay = "overlays/dev"
 			}
-			out, err := NewRenderer(tc.limits).Build(context.Background(), MapSource(tc.files), overlay, nil)
+			out, err := NewRenderer(tc.limits).Build(context.Background(), "team-a", MapSource(tc.files), overlay, nil)
 			if err == nil {
 				t.Fatalf("Build(...): want error, got %d bytes of output", len(out))
 			}
@@ -245,7 +245,7 @@ func TestAliasBombIsRefusedCheaply(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	start := time.Now()
-	_, err := r.Build(context.Background(), src, "overlays/dev", nil)
+	_, err := r.Build(context.Background(), "team-a", src, "overlays/dev", nil)
 	took := time.Since(start)
 	runtime.ReadMemStats(&after)
 	if !errors.Is(err, ErrAliasExpansion) {

@@ -239,7 +239,7 @@ func TestSandboxHasNoNetwork(t *testing.T) {
 			for p, c := range files {
 				req.Files[repoRoot+"/"+p] = c
 			}
-			out, err := r.sandbox(context.Background(), req)
+			out, err := r.sandbox(context.Background(), "team-a", req)
 			if err == nil {
 				t.Fatalf("sandbox(...): want error, got output:\n%s", out)
 			}

@@ -108,17 +108,62 @@ const (
 )
 
 // Renderer builds overlays in render workers, within its Limits. It is safe
-// for concurrent use; at most Limits.MaxParallel renders run at once.
+// for concurrent use; at most Limits.MaxParallel renders run at once, and at
+// most Limits.MaxParallelPerTenant of them for one tenant.
 type Renderer struct {
 	limits Limits
 	slots  chan struct{}
+	// workerStarted, if set, is called as each render worker starts.
+	workerStarted func(tenant string)
+
+	mu sync.Mutex
+	// running counts the renders of each tenant that has any.
+	running map[string]int
+}
+
+// A RendererOption configures a Renderer.
+type RendererOption func(*Renderer)
+
+// WithWorkerStarted has the Renderer call f, with the render's tenant, each
+// time it starts a render worker: renders refused before kustomize runs
+// start none.
+func WithWorkerStarted(f func(tenant string)) RendererOption {
+	return func(r *Renderer) { r.workerStarted = f }
 }
 
 // NewRenderer returns a Renderer with limits; a bound left unset takes its
 // DefaultLimits value.
-func NewRenderer(limits Limits) *Renderer {
+func NewRenderer(limits Limits, opts ...RendererOption) *Renderer {
 	l := limits.withDefaults()
-	return &Renderer{limits: l, slots: make(chan struct{}, l.MaxParallel)}
+	r := &Renderer{limits: l, slots: make(chan struct{}, l.MaxParallel), running: map[string]int{}}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
+
+// ErrTenantBusy is wrapped by the error Build returns when the tenant
+// already runs Limits.MaxParallelPerTenant renders. Nothing was read or
+// rendered: build again once one of them is done.
+var ErrTenantBusy = errors.New("the tenant's renders are all running")
+
+// enter counts a render of tenant, unless tenant runs as many as it may.
+func (r *Renderer) enter(tenant string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.running[tenant] >= r.limits.MaxParallelPerTenant {
+		return errors.Wrapf(ErrTenantBusy, "%s already runs %d render(s), the most one may run at once", tenant, r.running[tenant])
+	}
+	r.running[tenant]++
+	return nil
+}
+
+func (r *Renderer) leave(tenant string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.running[tenant]--; r.running[tenant] <= 0 {
+		delete(r.running, tenant)
+	}
 }
 
 // Limits returns the bounds r renders within.
@@ -133,7 +178,7 @@ var (
 // every call.
 func Build(src Source, overlay string, images []Image) ([]byte, error) {
 	defaultRendererOnce.Do(func() { defaultRenderer = NewRenderer(DefaultLimits()) })
-	return defaultRenderer.Build(context.Background(), src, overlay, images)
+	return defaultRenderer.Build(context.Background(), "", src, overlay, images)
 }
 
 // Build runs kustomize over src (the source tree at a commit) building
@@ -153,7 +198,11 @@ func Build(src Source, overlay string, images []Image) ([]byte, error) {
 // on, reads nothing else), within r's Limits; a bound exceeded is a
 // *LimitError, a remote reference or a Helm chart a *FieldError. kustomize
 // runs in a worker process with no network (see RunWorkerIfRequested).
-func (r *Renderer) Build(ctx context.Context, src Source, overlay string, images []Image) ([]byte, error) {
+//
+// tenant names whom the render is for (the Ticket's namespace): a tenant
+// that already runs Limits.MaxParallelPerTenant renders is refused with
+// ErrTenantBusy, so that no tenant holds every render slot.
+func (r *Renderer) Build(ctx context.Context, tenant string, src Source, overlay string, images []Image) ([]byte, error) {
 	dir, err := cleanOverlay(overlay)
 	if err != nil {
 		return nil, err
@@ -165,8 +214,14 @@ func (r *Renderer) Build(ctx context.Context, src Source, overlay string, images
 	if !workerEntered.Load() {
 		return nil, errWorkerNotEntered
 	}
+	if err := r.enter(tenant); err != nil {
+		return nil, err
+	}
+	defer r.leave(tenant)
 	// The slot is held while files are read and parsed, too: that is
-	// memory the provider itself spends.
+	// memory the provider itself spends. A tenant waits here for its turn
+	// with at most MaxParallelPerTenant renders: the slots go round the
+	// tenants waiting, in the order they came.
 	select {
 	case r.slots <- struct{}{}:
 		defer func() { <-r.slots }()
@@ -236,7 +291,7 @@ func (r *Renderer) Build(ctx context.Context, src Source, overlay string, images
 		}
 	}
 	req.Files[renderRoot+"/"+konfig.DefaultKustomizationFileName()] = sk
-	out, err := r.sandbox(ctx, req)
+	out, err := r.sandbox(ctx, tenant, req)
 	var we *workerError
 	if errors.As(err, &we) {
 		return nil, errors.Wrapf(explainKustomizeError(we, files, overlayDir), "cannot build overlay %q", overlay)

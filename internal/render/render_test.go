@@ -513,7 +513,7 @@ func TestTrimmedTreeBuildsAlike(t *testing.T) {
 			for p, c := range files {
 				req.Files[repoRoot+"/"+p] = c
 			}
-			out, err := r.sandbox(context.Background(), req)
+			out, err := r.sandbox(context.Background(), "team-a", req)
 			if err != nil {
 				t.Fatalf("build(%q): %v", overlay, err)
 			}

@@ -282,7 +282,7 @@ var errWorkerNotEntered = errors.New("cannot start a render worker: the program 
 
 // sandbox runs one render in a worker and returns its output, a
 // *LimitError, or kustomize's error (a *workerError).
-func (r *Renderer) sandbox(ctx context.Context, req *workerRequest) ([]byte, error) {
+func (r *Renderer) sandbox(ctx context.Context, tenant string, req *workerRequest) ([]byte, error) {
 	if !workerEntered.Load() {
 		return nil, errWorkerNotEntered
 	}
@@ -324,6 +324,9 @@ func (r *Renderer) sandbox(ctx context.Context, req *workerRequest) ([]byte, err
 	cmd.WaitDelay = 5 * time.Second
 
 	workersStarted.Add(1)
+	if r.workerStarted != nil {
+		r.workerStarted(tenant)
+	}
 	err := cmd.Run()
 	switch {
 	case stdout.overflowed():

@@ -113,7 +113,7 @@ func TestBuildRefusesWithoutWorkerEntry(t *testing.T) {
 	workerEntered.Store(false)
 	defer workerEntered.Store(true)
 	started := workersStarted.Load()
-	_, err := NewRenderer(Limits{}).Build(context.Background(), MapSource(fixture()), "overlays/dev", nil)
+	_, err := NewRenderer(Limits{}).Build(context.Background(), "team-a", MapSource(fixture()), "overlays/dev", nil)
 	if !errors.Is(err, errWorkerNotEntered) {
 		t.Errorf("Build(...): %v, want errWorkerNotEntered", err)
 	}
@@ -126,7 +126,7 @@ func TestBuildRefusesWithoutWorkerEntry(t *testing.T) {
 func TestBuildStopsWithItsContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := NewRenderer(Limits{}).Build(ctx, MapSource(slowFixture(500, 50)), "slow", nil)
+	_, err := NewRenderer(Limits{}).Build(ctx, "team-a", MapSource(slowFixture(500, 50)), "slow", nil)
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Build(...): %v, want context.Canceled", err)
 	}

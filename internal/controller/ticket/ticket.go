@@ -461,7 +461,7 @@ func (e *external) render(ctx context.Context, t *v1alpha1.Ticket) (string, erro
 	for i, img := range p.Change.Images {
 		images[i] = render.Image{Repository: img.Repository, Tag: img.Tag, Digest: img.Digest}
 	}
-	manifests, err := e.renderer.Build(ctx, tree, p.Overlay, images)
+	manifests, err := e.renderer.Build(ctx, t.Namespace, tree, p.Overlay, images)
 	if errors.Is(err, render.ErrOverlayNotFound) {
 		return "", errors.Errorf("spec.forProvider.overlay %q does not exist at commit %s: set it to a directory holding a kustomization.yaml", p.Overlay, short(p.Change.Commit))
 	}
