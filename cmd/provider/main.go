@@ -54,6 +54,7 @@ type cli struct {
 	WebhookAddress          string        `default:":8090" help:"Address the webhook receiver binds to (registries and git hosts post to /hook/<kind>/...)."`
 	WebhookWakeEvery        time.Duration `default:"${wake_every}" help:"Webhooks wake each Subscription at most once per this long, after a burst of --webhook-wake-burst (0: no limit). A wake held back runs when the limit allows."`
 	WebhookWakeBurst        int           `default:"${wake_burst}" help:"How many webhooks may wake one Subscription at once before --webhook-wake-every applies."`
+	WebhookMaxBodies        int           `default:"${webhook_max_bodies}" help:"How many webhook bodies (up to 1 MiB each) are read at once; a webhook past them is answered 503 with Retry-After."`
 	MinSubscriptionInterval time.Duration `default:"30s" help:"The floor under every Subscription's poll interval."`
 	InsecureRegistry        []string      `help:"A registry host (host:port) reached over plain HTTP; repeat for more. Loopback registries always are."`
 
@@ -63,7 +64,7 @@ type cli struct {
 	RenderTimeout               time.Duration `default:"${render_timeout}" help:"Wall-clock budget of one render; its worker is killed past it."`
 	RenderMaxMemory             int64         `default:"${render_max_memory}" help:"Memory (bytes) one render worker may use. The provider needs room for --render-max-parallel of them."`
 	RenderMaxParallel           int           `default:"${render_max_parallel}" help:"Renders that run at once."`
-	RenderMaxParallelPerTenant  int           `default:"${render_max_parallel_per_tenant}" help:"Renders one namespace may run at once, of --render-max-parallel; its next render waits until one is done."`
+	RenderMaxParallelPerTenant  int           `default:"${render_max_parallel_per_tenant}" help:"Renders one namespace may run at once, of --render-max-parallel; its Tickets' next renders are retried once one is done."`
 	RenderMaxFileBytes          int64         `default:"${render_max_file_bytes}" help:"Largest file (bytes) a render reads."`
 	RenderMaxKustomizationBytes int64         `default:"${render_max_kustomization_bytes}" help:"Largest kustomization or plugin configuration file (bytes) a render reads."`
 	RenderMaxOverlayBytes       int64         `default:"${render_max_overlay_bytes}" help:"Most bytes a render reads: every file in or below the directories of the kustomizations an overlay reaches."`
@@ -116,6 +117,7 @@ func main() {
 			"git_cache_max_bytes":      strconv.FormatInt(gitrepo.DefaultMaxBytes, 10),
 			"wake_every":               webhook.DefaultWakeEvery.String(),
 			"wake_burst":               strconv.Itoa(webhook.DefaultWakeBurst),
+			"webhook_max_bodies":       strconv.Itoa(webhook.DefaultMaxConcurrentBodies),
 		}, limitVars())
 	kctx.FatalIfErrorf(c.run())
 }
@@ -166,7 +168,8 @@ func (c *cli) run() error {
 		return err
 	}
 	wake := make(chan event.GenericEvent, 1024)
-	receiver := subscription.NewWebhookReceiver(mgr.GetCache(), wake, webhook.NewWakeLimiter(c.WebhookWakeEvery, c.WebhookWakeBurst))
+	receiver := subscription.NewWebhookReceiver(mgr.GetCache(), wake, webhook.NewWakeLimiter(c.WebhookWakeEvery, c.WebhookWakeBurst),
+		webhook.WithMaxConcurrentBodies(c.WebhookMaxBodies))
 	if err := mgr.Add(everyReplica(func(ctx context.Context) error {
 		// Sync the informers before the first request, rather than on it.
 		for _, o := range []client.Object{&corev1.Secret{}, &v1alpha1.Subscription{}} {

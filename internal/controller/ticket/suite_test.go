@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -52,7 +53,36 @@ var (
 	kube client.Client
 	// repos is the controller's clone cache.
 	repos *gitrepo.Cache
+	// workers counts the render workers the controller starts, per
+	// namespace.
+	workers workerCounter
 )
+
+// testRenderLimits are the controller's render limits: the defaults, with
+// an output bound the fixtures' overlays stay far below and
+// outputBombFiles exceeds.
+var testRenderLimits = render.Limits{MaxOutputBytes: 256 << 10}
+
+// workerCounter counts render workers started, per tenant.
+type workerCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *workerCounter) started(tenant string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[tenant]++
+}
+
+func (c *workerCounter) count(tenant string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[tenant]
+}
 
 func TestMain(m *testing.M) {
 	// The Ticket controller renders in workers that re-execute this binary.
@@ -91,8 +121,9 @@ func setup(e *kubeenv.Environment) (func(), error) {
 			PollInterval: time.Hour,
 			Features:     &feature.Flags{},
 		},
-		Repos:  repos,
-		Author: gitrepo.Signature{Name: "K8sTA", Email: "k8sta@k8sta.io"},
+		Repos:    repos,
+		Author:   gitrepo.Signature{Name: "K8sTA", Email: "k8sta@k8sta.io"},
+		Renderer: render.NewRenderer(testRenderLimits, render.WithWorkerStarted(workers.started)),
 	}
 	if err := config.Setup(mgr, o.Options); err != nil {
 		return nil, err

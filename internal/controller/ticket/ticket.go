@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -69,7 +70,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	if renderer == nil {
 		renderer = render.NewRenderer(render.DefaultLimits())
 	}
-	c := &connector{kube: mgr.GetClient(), repos: o.Repos, author: o.Author, renderer: renderer, argo: newArgoClients(mgr.GetClient(), mgr.GetScheme())}
+	c := &connector{kube: mgr.GetClient(), live: mgr.GetAPIReader(), repos: o.Repos, author: o.Author, renderer: renderer, argo: newArgoClients(mgr.GetClient(), mgr.GetScheme())}
 	r := managed.NewReconciler(mgr, resource.ManagedKind(v1alpha1.TicketGroupVersionKind),
 		managed.WithTypedExternalConnector[*v1alpha1.Ticket](c),
 		managed.WithLogger(o.Logger.WithValues("controller", name)),
@@ -122,6 +123,7 @@ func ticketsFor(c client.Client) handler.MapFunc {
 
 type connector struct {
 	kube     client.Client
+	live     client.Reader
 	repos    *gitrepo.Cache
 	author   gitrepo.Signature
 	renderer *render.Renderer
@@ -153,6 +155,7 @@ func (c *connector) Connect(ctx context.Context, t *v1alpha1.Ticket) (managed.Ty
 	}
 	return &external{
 		kube:     c.kube,
+		live:     c.live,
 		repo:     repo,
 		author:   c.author,
 		renderer: c.renderer,
@@ -166,7 +169,9 @@ func (c *connector) Connect(ctx context.Context, t *v1alpha1.Ticket) (managed.Ty
 type external struct {
 	// kube reads Track XRs live: the manager's client does not cache
 	// unstructured objects.
-	kube     client.Reader
+	kube client.Reader
+	// live reads the Ticket itself from the API server, not the cache.
+	live     client.Reader
 	repo     *gitrepo.Repo
 	author   gitrepo.Signature
 	renderer *render.Renderer
@@ -206,6 +211,12 @@ func (e *external) Observe(ctx context.Context, t *v1alpha1.Ticket) (managed.Ext
 		return block(t, err)
 	}
 	if rec == nil || rec.ChangeID != p.Change.ID {
+		if msg, ok, err := e.refusedRender(ctx, t); err != nil || ok {
+			if err != nil {
+				return managed.ExternalObservation{}, err
+			}
+			return block(t, errors.New(msg))
+		}
 		at.Phase = v1alpha1.PhaseRendering
 		at.VerifiedAt = nil
 		t.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf("rendering change %s into %s", p.Change.ID, p.Branch)))
@@ -291,12 +302,22 @@ func (e *external) Update(ctx context.Context, t *v1alpha1.Ticket) (managed.Exte
 			_, err = block(t, err)
 			return managed.ExternalUpdate{}, err
 		}
+		if errors.Is(err, render.ErrTenantBusy) {
+			t.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf("rendering change %s into %s: waiting for another render in namespace %s to finish", t.Spec.ForProvider.Change.ID, t.Spec.ForProvider.Branch, t.Namespace)))
+			return managed.ExternalUpdate{}, err
+		}
+		if errors.Is(err, render.ErrLimitExceeded) {
+			msg := refuseRender(t, err, e.now())
+			_, err = block(t, errors.New(msg))
+			return managed.ExternalUpdate{}, err
+		}
 		if err != nil {
 			t.Status.AtProvider.Phase = v1alpha1.PhaseFailed
 			t.SetConditions(xpv2.Unavailable().WithMessage(err.Error()))
 			return managed.ExternalUpdate{}, err
 		}
 		e.rendered = commit
+		t.SetConditions(rendered())
 		t.Status.AtProvider.RenderedCommit = commit
 		t.Status.AtProvider.Change = t.Spec.ForProvider.Change.DeepCopy()
 	}
@@ -517,6 +538,81 @@ func block(t *v1alpha1.Ticket, err error) (managed.ExternalObservation, error) {
 	t.Status.AtProvider.VerifiedAt = nil
 	t.SetConditions(xpv2.Unavailable().WithMessage(err.Error()))
 	return managed.ExternalObservation{}, err
+}
+
+// TypeRendered is the condition that says whether the Ticket's overlay
+// rendered. It is False, reason RenderLimitExceeded, when a render exceeded
+// a bound (time, memory, size): rendering the same spec again would exceed
+// it again, so the Ticket is not rendered again until its spec changes (its
+// generation, which the condition records), or until retryRefusedRenderAfter
+// has passed (the time and memory a render takes vary a little with the
+// provider's load).
+const TypeRendered xpv2.ConditionType = "Rendered"
+
+// Reasons of the Rendered condition.
+const (
+	ReasonRendered            xpv2.ConditionReason = "Rendered"
+	ReasonRenderLimitExceeded xpv2.ConditionReason = "RenderLimitExceeded"
+)
+
+// retryRefusedRenderAfter is how long a Ticket whose render exceeded a
+// bound waits before the same spec is rendered again.
+const retryRefusedRenderAfter = time.Hour
+
+func rendered() xpv2.Condition {
+	return xpv2.Condition{Type: TypeRendered, Status: corev1.ConditionTrue, Reason: ReasonRendered, LastTransitionTime: metav1.Now()}
+}
+
+// refuseRender records on t that rendering its spec exceeded a bound (err),
+// at now, and returns the message that says so.
+func refuseRender(t *v1alpha1.Ticket, err error, now time.Time) string {
+	msg := fmt.Sprintf("%v; K8sTA renders this Ticket again when its spec changes (a new change, or spec.forProvider.overlay), or after %v", err, retryRefusedRenderAfter)
+	c := xpv2.Condition{
+		Type: TypeRendered, Status: corev1.ConditionFalse, Reason: ReasonRenderLimitExceeded, Message: msg,
+		LastTransitionTime: metav1.NewTime(now), ObservedGeneration: t.GetGeneration(),
+	}
+	// Replaced even when equal: the time is when the render was last tried.
+	for i := range t.Status.Conditions {
+		if t.Status.Conditions[i].Type == TypeRendered {
+			t.Status.Conditions[i] = c
+			return msg
+		}
+	}
+	t.Status.Conditions = append(t.Status.Conditions, c)
+	return msg
+}
+
+// refusedRender is refusedRender on t, and, when t (read from the cache)
+// records no refusal, on the Ticket as the API server holds it: the cache
+// may not yet hold the status the last reconcile wrote, and a render that
+// exceeded a bound costs what the bound allows again.
+func (e *external) refusedRender(ctx context.Context, t *v1alpha1.Ticket) (string, bool, error) {
+	if msg, ok := refusedRender(t, e.now()); ok || e.live == nil {
+		return msg, ok, nil
+	}
+	stored := &v1alpha1.Ticket{}
+	if err := e.live.Get(ctx, types.NamespacedName{Namespace: t.Namespace, Name: t.Name}, stored); err != nil {
+		return "", false, errors.Wrap(err, "cannot get Ticket")
+	}
+	stored.Generation = t.Generation
+	msg, ok := refusedRender(stored, e.now())
+	if ok {
+		t.SetConditions(stored.GetCondition(TypeRendered))
+	}
+	return msg, ok, nil
+}
+
+// refusedRender returns the message of the render refusal t records for its
+// current spec, unless it is older than retryRefusedRenderAfter.
+func refusedRender(t *v1alpha1.Ticket, now time.Time) (string, bool) {
+	c := t.GetCondition(TypeRendered)
+	if c.Status != corev1.ConditionFalse || c.Reason != ReasonRenderLimitExceeded || c.ObservedGeneration != t.GetGeneration() {
+		return "", false
+	}
+	if now.Sub(c.LastTransitionTime.Time) >= retryRefusedRenderAfter {
+		return "", false
+	}
+	return c.Message, true
 }
 
 func recordChange(rec render.Record, spec v1alpha1.Change) *v1alpha1.Change {
