@@ -20,6 +20,8 @@
 //
 //	404 an unknown kind: /hook/<kind>/ names none of Kinds()
 //	405 not a POST
+//	503 with Retry-After: DefaultMaxConcurrentBodies (or WithMaxConcurrentBodies)
+//	    bodies are being read or handled already; the body is not read
 //	413 a body over 1 MiB, for the signing kinds (the body is read before
 //	    anything is looked up, so that the answer says nothing about <id>)
 //	503 the SecretSource failed for another reason than ErrNotFound (the
@@ -28,6 +30,7 @@
 //	    unknown id, no secret, a missing or wrong key, token or signature.
 //	    An unknown id runs the same checks against a throwaway key, so it
 //	    costs what a wrong key costs.
+//	503 with Retry-After, as above, for the other kinds (after authentication)
 //	413 a body over 1 MiB, for the other kinds (after authentication)
 //	415 a form-encoded body (configure the sender to send JSON)
 //	400 malformed JSON, a missing event header, or no repository named
@@ -213,6 +216,16 @@ const PathPrefix = "/hook/"
 // MaxBodyBytes is the largest body the Receiver reads: 1 MiB.
 const MaxBodyBytes = 1 << 20
 
+// DefaultMaxConcurrentBodies is how many request bodies a Receiver holds at
+// once, read or being read: 32 MiB at most, at MaxBodyBytes each. Signing
+// kinds send the body before they can be authenticated, so without a bound
+// 10,000 parallel posts would hold 10 GB.
+const DefaultMaxConcurrentBodies = 32
+
+// busyRetryAfter is the Retry-After (seconds) of the answer to a request
+// that finds every body slot held.
+const busyRetryAfter = "5"
+
 // TokenBytes is how many random bytes GenerateToken draws.
 const TokenBytes = 32
 
@@ -252,6 +265,16 @@ func WithMaxBodyBytes(n int64) Option {
 	return func(r *Receiver) { r.maxBody = n }
 }
 
+// WithMaxConcurrentBodies changes how many request bodies the Receiver
+// holds at once (DefaultMaxConcurrentBodies); n <= 0 keeps the default.
+func WithMaxConcurrentBodies(n int) Option {
+	return func(r *Receiver) {
+		if n > 0 {
+			r.bodies = make(chan struct{}, n)
+		}
+	}
+}
+
 // WithClock replaces time.Now for Event.Received.
 func WithClock(now func() time.Time) Option {
 	return func(r *Receiver) { r.now = now }
@@ -266,13 +289,21 @@ type Receiver struct {
 	// decoy stands in for the token of an unknown id, so that every
 	// failure runs the same checks.
 	decoy []byte
+	// bodies holds a slot for each request whose body is read or held.
+	bodies chan struct{}
+	// testHookBodySlotTaken, if set, is called once a request holds a body
+	// slot, before its body is read.
+	testHookBodySlotTaken func()
 }
 
 // NewReceiver returns a Receiver that calls notify, synchronously, with
 // every authenticated event that names a change. notify must not block:
 // hand the Event to a queue (e.g. a controller-runtime source channel).
 func NewReceiver(secrets SecretSource, notify func(Event), opts ...Option) *Receiver {
-	r := &Receiver{secrets: secrets, notify: notify, maxBody: MaxBodyBytes, now: time.Now, decoy: make([]byte, TokenBytes)}
+	r := &Receiver{
+		secrets: secrets, notify: notify, maxBody: MaxBodyBytes, now: time.Now, decoy: make([]byte, TokenBytes),
+		bodies: make(chan struct{}, DefaultMaxConcurrentBodies),
+	}
 	_, _ = rand.Read(r.decoy) // crypto/rand.Read never fails.
 	for _, o := range opts {
 		o(r)
@@ -345,6 +376,10 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	// a body over the limit is refused the same way for every id.
 	var body []byte
 	if kind.Auth() == AuthHMAC {
+		if !r.takeBodySlot(w) {
+			return
+		}
+		defer r.releaseBodySlot()
 		var ok bool
 		if body, ok = r.readBody(w, req); !ok {
 			return
@@ -382,6 +417,10 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 
 	if body == nil {
+		if !r.takeBodySlot(w) {
+			return
+		}
+		defer r.releaseBodySlot()
 		var ok bool
 		if body, ok = r.readBody(w, req); !ok {
 			return
@@ -406,6 +445,25 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.notify(ev)
 	reply(w, http.StatusOK, "ok")
 }
+
+// takeBodySlot takes a slot for the request's body, held until
+// releaseBodySlot. When every slot is held it answers 503 at once: waiting
+// would let requests, and the connections they hold, pile up without bound.
+func (r *Receiver) takeBodySlot(w http.ResponseWriter) bool {
+	select {
+	case r.bodies <- struct{}{}:
+	default:
+		w.Header().Set("Retry-After", busyRetryAfter)
+		reply(w, http.StatusServiceUnavailable, "too many webhooks at once; retry later")
+		return false
+	}
+	if r.testHookBodySlotTaken != nil {
+		r.testHookBodySlotTaken()
+	}
+	return true
+}
+
+func (r *Receiver) releaseBodySlot() { <-r.bodies }
 
 // readBody reads at most maxBody bytes of the body; when it cannot, it
 // answers and returns false.

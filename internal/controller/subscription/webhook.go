@@ -169,7 +169,7 @@ func resourceIgnoreAlreadyExists(err error) error {
 // a request, authenticated or not, then costs no API-server request, and
 // only Secrets the provider labelled can be looked up. Of those, only the
 // one controlled by the live Subscription (same UID) is used.
-func NewWebhookReceiver(reader client.Reader, wake chan<- event.GenericEvent, limiter *webhook.WakeLimiter) *webhook.Receiver {
+func NewWebhookReceiver(reader client.Reader, wake chan<- event.GenericEvent, limiter *webhook.WakeLimiter, opts ...webhook.Option) *webhook.Receiver {
 	secrets := webhook.SecretSourceFunc(func(ctx context.Context, _ webhook.Kind, id string) ([]byte, error) {
 		key, ok := parseWebhookID(id)
 		if !ok {
@@ -205,7 +205,7 @@ func NewWebhookReceiver(reader client.Reader, wake chan<- event.GenericEvent, li
 			}
 		})
 	}
-	return webhook.NewReceiver(secrets, notify)
+	return webhook.NewReceiver(secrets, notify, opts...)
 }
 
 // notFound maps a missing object to webhook.ErrNotFound.
