@@ -70,8 +70,12 @@ type ClusterProviderConfigSpec struct {
 	// namespace may; {} selects every namespace. Every namespace carries the
 	// label kubernetes.io/metadata.name, so
 	// {matchExpressions: [{key: kubernetes.io/metadata.name, operator: In,
-	// values: [team-a]}]} selects namespaces by name.
+	// values: [team-a]}]} selects namespaces by name. It holds at most 32
+	// labels and 32 expressions of at most 256 values each.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchLabels) || size(self.matchLabels) <= 32",message="spec.namespaceSelector.matchLabels may hold at most 32 labels: select the namespaces by a label they share"
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || size(self.matchExpressions) <= 32",message="spec.namespaceSelector.matchExpressions may hold at most 32 expressions: select the namespaces by a label they share"
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, !has(e.values) || size(e.values) <= 256)",message="spec.namespaceSelector.matchExpressions[].values may hold at most 256 values: label the namespaces and select them by that label"
 	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
 }
 

@@ -2,6 +2,7 @@ package v1alpha1_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -121,6 +122,32 @@ func clusterProviderConfig(mutate func(*v1alpha1.ProviderConfigSpec)) client.Obj
 	return pc
 }
 
+// clusterProviderConfigSelecting is clusterProviderConfig(nil) with
+// spec.namespaceSelector sel.
+func clusterProviderConfigSelecting(sel *metav1.LabelSelector) client.Object {
+	pc := clusterProviderConfig(nil).(*v1alpha1.ClusterProviderConfig) //nolint:forcetypeassert // our own object.
+	pc.Spec.NamespaceSelector = sel
+	return pc
+}
+
+// labels returns n labels, k0: v ... k<n-1>: v.
+func labels(n int) map[string]string {
+	l := make(map[string]string, n)
+	for i := range n {
+		l[fmt.Sprintf("k%d", i)] = "v"
+	}
+	return l
+}
+
+// expressions returns n expressions, each "key In values".
+func expressions(n int, values ...string) []metav1.LabelSelectorRequirement {
+	e := make([]metav1.LabelSelectorRequirement, n)
+	for i := range e {
+		e[i] = metav1.LabelSelectorRequirement{Key: fmt.Sprintf("k%d", i), Operator: metav1.LabelSelectorOpIn, Values: values}
+	}
+	return e
+}
+
 func withURL(u string) func(*v1alpha1.SubscriptionParameters) {
 	return func(p *v1alpha1.SubscriptionParameters) { p.Repo.URL = u }
 }
@@ -231,6 +258,17 @@ func TestSchemaRefusesBadFields(t *testing.T) {
 			want: "set spec.registries[].secretRef.namespace"},
 		"ClusterKubeconfigWithoutNamespace": {obj: clusterProviderConfig(func(s *v1alpha1.ProviderConfigSpec) { s.ArgoCD.KubeconfigSecretRef.Namespace = "" }),
 			want: "set spec.argocd.kubeconfigSecretRef.namespace"},
+
+		"ValidNamespaceSelector": {obj: clusterProviderConfigSelecting(&metav1.LabelSelector{
+			MatchLabels:      labels(32),
+			MatchExpressions: expressions(32, many(256)...),
+		})},
+		"TooManySelectorLabels": {obj: clusterProviderConfigSelecting(&metav1.LabelSelector{MatchLabels: labels(33)}),
+			want: "spec.namespaceSelector.matchLabels may hold at most 32 labels"},
+		"TooManySelectorExpressions": {obj: clusterProviderConfigSelecting(&metav1.LabelSelector{MatchExpressions: expressions(33, "a")}),
+			want: "spec.namespaceSelector.matchExpressions may hold at most 32 expressions"},
+		"TooManySelectorValues": {obj: clusterProviderConfigSelecting(&metav1.LabelSelector{MatchExpressions: expressions(1, many(257)...)}),
+			want: "spec.namespaceSelector.matchExpressions[].values may hold at most 256 values"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -247,19 +285,39 @@ func TestSchemaRefusesBadFields(t *testing.T) {
 	}
 }
 
-// Interval is a duration, and says so when it is not. A typed client
-// cannot send a bad duration, so this one is sent as JSON.
+// Interval is a short duration, and says so when it is not. A typed client
+// cannot send a bad duration, so these are sent as JSON.
 func TestSchemaRefusesBadInterval(t *testing.T) {
 	kube := kubeClient(t)
-	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(subscription(nil))
-	if err != nil {
-		t.Fatal(err)
+	cases := map[string]struct {
+		interval string
+		want     []string // substrings of the apiserver's refusal; nil accepts
+	}{
+		"Valid":       {interval: "1h30m"},
+		"NotDuration": {interval: "5 minutes", want: []string{"interval must be a duration, e.g. 5m, 90s or 1h30m"}},
+		"TooLong":     {interval: strings.Repeat("1h", 17), want: []string{"spec.forProvider.interval", "may not be more than 32"}},
 	}
-	u := &unstructured.Unstructured{Object: obj}
-	u.SetGroupVersionKind(v1alpha1.SubscriptionGroupVersionKind)
-	u.Object["spec"].(map[string]any)["forProvider"].(map[string]any)["interval"] = "5 minutes" //nolint:forcetypeassert // our own object.
-	err = kube.Create(context.Background(), u)
-	if err == nil || !strings.Contains(err.Error(), "interval must be a duration, e.g. 5m, 90s or 1h30m") {
-		t.Errorf("Create(...): %v, want a refusal naming interval", err)
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(subscription(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			u := &unstructured.Unstructured{Object: obj}
+			u.SetGroupVersionKind(v1alpha1.SubscriptionGroupVersionKind)
+			u.Object["spec"].(map[string]any)["forProvider"].(map[string]any)["interval"] = tc.interval //nolint:forcetypeassert // our own object.
+			err = kube.Create(context.Background(), u)
+			if tc.want == nil {
+				if err != nil {
+					t.Errorf("Create(...): %v, want it accepted", err)
+				}
+				return
+			}
+			for _, w := range tc.want {
+				if err == nil || !strings.Contains(err.Error(), w) {
+					t.Errorf("Create(...): %v, want a refusal with %q", err, w)
+				}
+			}
+		})
 	}
 }

@@ -101,6 +101,8 @@ type SubscriptionParameters struct {
 
 	// Interval between polls. Webhooks wake the Subscription sooner.
 	// +kubebuilder:default="5m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$')",message="interval must be a duration, e.g. 5m, 90s or 1h30m"
 	// +optional
 	Interval *metav1.Duration `json:"interval,omitempty"`
