@@ -29,15 +29,16 @@ import (
 func TestGitCredentialsGoOnlyToTheirRepositories(t *testing.T) {
 	const token = "platform-token-Zx9-never-sent-elsewhere"
 	cases := map[string]struct {
-		cluster  bool
-		prefixes func(a, b *gitserver.Server) []v1alpha1.RepositoryPrefix
+		cluster bool
+		// prefixes are directories on server A, for spec.git.repositories.
+		prefixes []string
 		onB      bool // the Ticket's repository is on server B
 		// want is what the Synced condition says; nil: the Ticket delivers.
 		want []string
 	}{
 		"AnotherHost": {
 			cluster:  true,
-			prefixes: func(a, _ *gitserver.Server) []v1alpha1.RepositoryPrefix { return []v1alpha1.RepositoryPrefix{prefix(a, "acme/")} },
+			prefixes: []string{"acme/"},
 			onB:      true,
 			want:     []string{"ClusterProviderConfig CPC's git credentials are not for spec.forProvider.repo.url URL", "spec.git.repositories"},
 		},
@@ -47,12 +48,12 @@ func TestGitCredentialsGoOnlyToTheirRepositories(t *testing.T) {
 		},
 		"AnotherOwnerOnTheSameHost": {
 			cluster:  true,
-			prefixes: func(a, _ *gitserver.Server) []v1alpha1.RepositoryPrefix { return []v1alpha1.RepositoryPrefix{prefix(a, "platform/")} },
+			prefixes: []string{"platform/"},
 			want:     []string{"ClusterProviderConfig CPC's git credentials are not for spec.forProvider.repo.url URL", "spec.git.repositories"},
 		},
 		"WithinThePrefix": {
 			cluster:  true,
-			prefixes: func(a, _ *gitserver.Server) []v1alpha1.RepositoryPrefix { return []v1alpha1.RepositoryPrefix{prefix(a, "acme/")} },
+			prefixes: []string{"acme/"},
 		},
 		"ProviderConfigWithoutPrefixes": {},
 	}
@@ -81,8 +82,8 @@ func TestGitCredentialsGoOnlyToTheirRepositories(t *testing.T) {
 			secretNS := f.ns
 			ref := &xpv2.ProviderConfigReference{Kind: v1alpha1.ProviderConfigKind, Name: "with-git"}
 			var prefixes []v1alpha1.RepositoryPrefix
-			if tc.prefixes != nil {
-				prefixes = tc.prefixes(a, b)
+			for _, dir := range tc.prefixes {
+				prefixes = append(prefixes, v1alpha1.RepositoryPrefix(strings.TrimSuffix(a.URL(dir), ".git")+"/"))
 			}
 			git := &v1alpha1.GitCredentials{SecretRef: v1alpha1.SecretReference{Name: "git"}, Repositories: prefixes}
 			if tc.cluster {
@@ -157,9 +158,4 @@ func TestGitCredentialsGoOnlyToTheirRepositories(t *testing.T) {
 			}
 		})
 	}
-}
-
-// prefix is the URL prefix of the directory dir on server s.
-func prefix(s *gitserver.Server, dir string) v1alpha1.RepositoryPrefix {
-	return v1alpha1.RepositoryPrefix(strings.TrimSuffix(s.URL(dir), ".git"))
 }
