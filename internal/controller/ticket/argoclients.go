@@ -88,7 +88,9 @@ func (a *argoClients) For(secret string, kubeconfig []byte) (client.Client, erro
 	if kubeconfig == nil {
 		return a.local, nil
 	}
-	key := sha256.Sum256(kubeconfig)
+	// The Secret's name is part of the key: a client's errors name it, and
+	// must not name another namespace's Secret that holds the same bytes.
+	key := sha256.Sum256(append([]byte(secret+"\x00"), kubeconfig...))
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if c, ok := a.remote.Get(key); ok {

@@ -356,7 +356,12 @@ func TestArgoClientCacheIsBounded(t *testing.T) {
 	if _, err := a.For("team-a/argocd", s.kubeconfig("0")); err != nil || a.remote.Len() != 1 {
 		t.Errorf("one kubeconfig: %v, %d clients, want 1", err, a.remote.Len())
 	}
-	for i := 1; i <= MaxArgoClients; i++ {
+	// Another namespace's Secret with the same bytes gets a client of its
+	// own, whose errors name that Secret.
+	if _, err := a.For("team-b/argocd", s.kubeconfig("0")); err != nil || a.remote.Len() != 2 {
+		t.Errorf("two Secrets holding one kubeconfig: %v, %d clients, want 2", err, a.remote.Len())
+	}
+	for i := 1; i < MaxArgoClients; i++ {
 		if _, err := a.For("team-a/argocd", s.kubeconfig(fmt.Sprint(i))); err != nil {
 			t.Fatalf("For: %v", err)
 		}
