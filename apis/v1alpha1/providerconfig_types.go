@@ -25,10 +25,36 @@ type SecretReference struct {
 
 // GitCredentials name a Secret holding git credentials, with keys
 // `username` and `password` (or `token`) for HTTPS, or `sshPrivateKey` and
-// `knownHosts` for SSH.
+// `knownHosts` for SSH, and say which repositories they are for.
 type GitCredentials struct {
 	SecretRef SecretReference `json:"secretRef"`
+
+	// Repositories are the URL prefixes of the repositories these
+	// credentials are for, e.g. https://github.com/acme/ or
+	// git@github.com:acme/. A repository matches a prefix with the same
+	// scheme, host and port whose path is the repository's path or one of
+	// its parent directories. A Ticket or Subscription using this config
+	// whose repository matches no prefix is refused, with a condition naming
+	// this field: the credentials never leave for another host, and the
+	// provider never falls back to an anonymous fetch. Empty, a
+	// ProviderConfig's credentials are for every repository (they are its
+	// namespace's own), and a ClusterProviderConfig's for none (the platform
+	// says which repositories its credentials are for).
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=32
+	Repositories []RepositoryPrefix `json:"repositories,omitempty"`
 }
+
+// A RepositoryPrefix is the URL of a repository, or of a directory of
+// repositories on a git server: scheme, host and at least its first path
+// segment (an owner, organization or group).
+// +kubebuilder:validation:MinLength=1
+// +kubebuilder:validation:MaxLength=2048
+// +kubebuilder:validation:XValidation:rule="self.matches('^(https?|ssh)://[^/?#@[:space:]]*@?[^/?#@[:space:]]+/[^/?#[:space:]][^?#[:space:]]*$') || self.matches('^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/?#[:space:]][^?#[:space:]]*$')",message="git.repositories[] must be a repository URL prefix naming at least an owner or group, e.g. https://github.com/acme/, ssh://git@git.example.com/acme/ or git@github.com:acme/"
+// +kubebuilder:validation:XValidation:rule="!self.matches('^https?://[^/]*@')",message="git.repositories[] must not hold credentials (user@ or user:password@): they belong in the Secret spec.git.secretRef names"
+// +kubebuilder:validation:XValidation:rule="!self.matches('^ssh://[^/@]*:[^/@]*@')",message="git.repositories[] must not hold a password: use an SSH key in the Secret spec.git.secretRef names"
+type RepositoryPrefix string
 
 // RegistryCredentials name a kubernetes.io/dockerconfigjson Secret.
 type RegistryCredentials struct {

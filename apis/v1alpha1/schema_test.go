@@ -148,6 +148,10 @@ func expressions(n int, values ...string) []metav1.LabelSelectorRequirement {
 	return e
 }
 
+func withPrefixes(prefixes ...v1alpha1.RepositoryPrefix) func(*v1alpha1.ProviderConfigSpec) {
+	return func(s *v1alpha1.ProviderConfigSpec) { s.Git.Repositories = prefixes }
+}
+
 func withURL(u string) func(*v1alpha1.SubscriptionParameters) {
 	return func(p *v1alpha1.SubscriptionParameters) { p.Repo.URL = u }
 }
@@ -269,6 +273,24 @@ func TestSchemaRefusesBadFields(t *testing.T) {
 			want: "spec.namespaceSelector.matchExpressions may hold at most 32 expressions"},
 		"TooManySelectorValues": {obj: clusterProviderConfigSelecting(&metav1.LabelSelector{MatchExpressions: expressions(1, many(257)...)}),
 			want: "spec.namespaceSelector.matchExpressions[].values may hold at most 256 values"},
+		"GitRepositoryPrefixes": {obj: clusterProviderConfig(withPrefixes("https://github.com/acme/", "https://gitlab.example.com:8443/group/sub", "ssh://git@git.example.com:2222/acme/", "git@github.com:acme/", "http://127.0.0.1:8080/config-1.git"))},
+		"GitPrefixHostOnly": {obj: clusterProviderConfig(withPrefixes("https://github.com/")),
+			want: "git.repositories[] must be a repository URL prefix naming at least an owner or group"},
+		"GitPrefixNoScheme": {obj: clusterProviderConfig(withPrefixes("github.com/acme/")),
+			want: "git.repositories[] must be a repository URL prefix"},
+		"GitPrefixFileURL": {obj: providerConfig(withPrefixes("file:///srv/git/")),
+			want: "git.repositories[] must be a repository URL prefix"},
+		"GitPrefixWithToken": {obj: clusterProviderConfig(withPrefixes("https://x-access-token:ghp_abc@github.com/acme/")),
+			want: "git.repositories[] must not hold credentials"},
+		"GitPrefixWithSSHPassword": {obj: clusterProviderConfig(withPrefixes("ssh://git:hunter2@github.com/acme/")),
+			want: "git.repositories[] must not hold a password"},
+		"GitPrefixTooLong": {obj: clusterProviderConfig(withPrefixes(v1alpha1.RepositoryPrefix("https://github.com/" + strings.Repeat("a", 2048)))),
+			want: "may not be more than 2048"},
+		"TooManyGitPrefixes": {obj: clusterProviderConfig(func(s *v1alpha1.ProviderConfigSpec) {
+			for range 33 {
+				s.Git.Repositories = append(s.Git.Repositories, "https://github.com/acme/")
+			}
+		}), want: "must have at most 32 items"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -33,8 +33,8 @@ const (
 
 // Credentials are what a ProviderConfig resolves to.
 type Credentials struct {
-	// Git authenticates to config repositories.
-	Git gitrepo.Auth
+	// Git authenticates to the config repositories it is for: ask For.
+	Git Git
 	// DockerConfigs are docker config JSON documents, one per pull secret.
 	DockerConfigs [][]byte
 	// ArgoCDKubeconfig reaches the Argo CD control plane; nil means the
@@ -54,6 +54,12 @@ func Resolve(ctx context.Context, kube client.Client, mg resource.ModernManaged)
 	}
 	var spec v1alpha1.ProviderConfigSpec
 	var secretNamespace func(v1alpha1.SecretReference, string) (string, error)
+	// config names the provider config in messages. A ClusterProviderConfig
+	// holds the platform's credentials: its git credentials are only for the
+	// repositories it lists. A ProviderConfig holds its namespace's own: for
+	// every repository unless it lists some.
+	var config string
+	var platform bool
 	switch ref.Kind {
 	case v1alpha1.ProviderConfigKind:
 		pc := &v1alpha1.ProviderConfig{}
@@ -61,6 +67,7 @@ func Resolve(ctx context.Context, kube client.Client, mg resource.ModernManaged)
 			return Credentials{}, notFound(err, fmt.Sprintf("ProviderConfig %s/%s", mg.GetNamespace(), ref.Name))
 		}
 		spec = pc.Spec
+		config = fmt.Sprintf("ProviderConfig %s/%s", pc.Namespace, pc.Name)
 		secretNamespace = func(s v1alpha1.SecretReference, field string) (string, error) {
 			if s.Namespace != "" && s.Namespace != pc.Namespace {
 				return "", errors.Errorf("ProviderConfig %s/%s: %s.namespace %q is another namespace: a ProviderConfig may only name Secrets in its own namespace; use a ClusterProviderConfig", pc.Namespace, pc.Name, field, s.Namespace)
@@ -76,6 +83,7 @@ func Resolve(ctx context.Context, kube client.Client, mg resource.ModernManaged)
 			return Credentials{}, err
 		}
 		spec = pc.Spec.ProviderConfigSpec
+		config, platform = "ClusterProviderConfig "+pc.Name, true
 		secretNamespace = func(s v1alpha1.SecretReference, field string) (string, error) {
 			if s.Namespace == "" {
 				return "", errors.Errorf("ClusterProviderConfig %s: %s.namespace is empty: set the namespace of the Secret", pc.Name, field)
@@ -109,14 +117,19 @@ func Resolve(ctx context.Context, kube client.Client, mg resource.ModernManaged)
 		if err != nil {
 			return Credentials{}, err
 		}
-		c.Git = gitrepo.Auth{
-			Username:      string(d[KeyUsername]),
-			Password:      string(d[KeyPassword]),
-			SSHPrivateKey: d[KeySSHPrivateKey],
-			SSHKnownHosts: d[KeyKnownHosts],
+		c.Git = Git{
+			auth: gitrepo.Auth{
+				Username:      string(d[KeyUsername]),
+				Password:      string(d[KeyPassword]),
+				SSHPrivateKey: d[KeySSHPrivateKey],
+				SSHKnownHosts: d[KeyKnownHosts],
+			},
+			prefixes: spec.Git.Repositories,
+			scoped:   platform || len(spec.Git.Repositories) > 0,
+			config:   config,
 		}
-		if c.Git.Password == "" {
-			c.Git.Password = string(d[KeyToken])
+		if c.Git.auth.Password == "" {
+			c.Git.auth.Password = string(d[KeyToken])
 		}
 	}
 	for i, r := range spec.Registries {

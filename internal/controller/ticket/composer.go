@@ -44,6 +44,15 @@ var errNotComposed = errors.New("not composed by its Track")
 // anyone wrote by hand would otherwise skip every station before it. The XR
 // is read live, never from a cache, so a forged reference to a deleted and
 // re-created Track does not pass.
+//
+// This is not proof against a principal who may write Tickets and read
+// Tracks: owner references are writable and UIDs readable. Crossplane's own
+// record of what an XR composed (spec.crossplane.resourceRefs, or
+// spec.resourceRefs for a legacy XR) is in the XR's spec, which the Track's
+// team edits, so nothing a Ticket writer cannot also write exists to check.
+// The guarantee rests on RBAC: nobody but Crossplane writes Tickets (the
+// shipped tenant roles do not grant it). This check guards against mistakes
+// and against principals who may create Tickets but cannot read Tracks.
 func composedByTrack(ctx context.Context, kube client.Reader, t *v1alpha1.Ticket) error {
 	track := t.Spec.ForProvider.Track
 	fix := fmt.Sprintf("K8sTA acts only on Tickets that Track %s/%s composes: change the Track, not its Tickets", t.Namespace, track)

@@ -147,9 +147,15 @@ func (c *connector) Connect(ctx context.Context, t *v1alpha1.Ticket) (managed.Ty
 	if err != nil {
 		return nil, errors.Wrap(err, "spec.forProvider.repo.url")
 	}
+	// Before any request: the config's git credentials must be for this
+	// repository.
+	auth, err := creds.Git.For(u, c.repos.Policy())
+	if err != nil {
+		return nil, err
+	}
 	// The clone is this repository's for these credentials only, held
 	// until Disconnect.
-	repo, err := c.repos.Repo(u, creds.Git)
+	repo, err := c.repos.Repo(u, auth)
 	if err != nil {
 		return nil, errors.Wrap(err, "spec.forProvider.repo.url")
 	}
