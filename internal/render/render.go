@@ -148,7 +148,12 @@ func NewRenderer(limits Limits, opts ...RendererOption) *Renderer {
 var ErrTenantBusy = errors.New("the tenant's renders are all running")
 
 // enter counts a render of tenant, unless tenant runs as many as it may.
+// An empty tenant is no tenant (a tool or a test rendering on its own
+// behalf): its renders only queue for the shared slots.
 func (r *Renderer) enter(tenant string) error {
+	if tenant == "" {
+		return nil
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.running[tenant] >= r.limits.MaxParallelPerTenant {
@@ -159,6 +164,9 @@ func (r *Renderer) enter(tenant string) error {
 }
 
 func (r *Renderer) leave(tenant string) {
+	if tenant == "" {
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.running[tenant]--; r.running[tenant] <= 0 {
@@ -174,8 +182,8 @@ var (
 	defaultRenderer     *Renderer
 )
 
-// Build is NewRenderer(DefaultLimits()).Build, with one Renderer shared by
-// every call.
+// Build is NewRenderer(DefaultLimits()).Build for no tenant, with one
+// Renderer shared by every call.
 func Build(src Source, overlay string, images []Image) ([]byte, error) {
 	defaultRendererOnce.Do(func() { defaultRenderer = NewRenderer(DefaultLimits()) })
 	return defaultRenderer.Build(context.Background(), "", src, overlay, images)
