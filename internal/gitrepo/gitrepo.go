@@ -10,6 +10,9 @@
 // Disk is bounded: a fetch that would make one clone larger than
 // MaxRepoBytes is refused with ErrTooLarge, and when all clones together
 // pass MaxBytes the least recently used ones nobody holds are deleted.
+// Memory is bounded too: a fetched pack is checked as it streams in, and
+// one whose objects inflate past PackLimits is refused with ErrTooLarge
+// before go-git inflates them.
 package gitrepo
 
 import (
@@ -90,6 +93,12 @@ func WithMaxRepoBytes(n int64) Option {
 	return func(c *Cache) { c.maxRepoBytes = n }
 }
 
+// WithPackLimits bounds what indexing one fetched pack may cost in memory
+// and time; see PackLimits.
+func WithPackLimits(l PackLimits) Option {
+	return func(c *Cache) { c.packs = l }
+}
+
 // WithMaxBytes bounds the disk all clones nobody holds may use together.
 func WithMaxBytes(n int64) Option {
 	return func(c *Cache) { c.maxBytes = n }
@@ -102,6 +111,7 @@ type Cache struct {
 	policy       repourl.Policy
 	maxRepoBytes int64
 	maxBytes     int64
+	packs        PackLimits
 	// salt keys the identity digest that names each clone's directory, so
 	// the name is no guessable hash of a token. It lives as long as the
 	// process: NewCache removes the clones of earlier processes.
@@ -122,11 +132,11 @@ var cloneDirRE = regexp.MustCompile(`^[0-9a-f]{32}(-[0-9]+)?$`)
 // process left there are removed: their names are keyed with that process's
 // salt, so nothing could find them again.
 func NewCache(dir string, opts ...Option) (*Cache, error) {
-	c := &Cache{dir: dir, maxRepoBytes: DefaultMaxRepoBytes, maxBytes: DefaultMaxBytes, repos: map[string]*Repo{}}
+	c := &Cache{dir: dir, maxRepoBytes: DefaultMaxRepoBytes, maxBytes: DefaultMaxBytes, packs: DefaultPackLimits(), repos: map[string]*Repo{}}
 	for _, o := range opts {
 		o(c)
 	}
-	if c.maxRepoBytes <= 0 || c.maxBytes <= 0 {
+	if c.maxRepoBytes <= 0 || c.maxBytes <= 0 || !c.packs.valid() {
 		return nil, errors.New("cache size bounds must be positive")
 	}
 	_, _ = rand.Read(c.salt[:]) // never fails (crypto/rand)
