@@ -139,6 +139,7 @@ func NewCache(dir string, opts ...Option) (*Cache, error) {
 	if c.maxRepoBytes <= 0 || c.maxBytes <= 0 || !c.packs.valid() {
 		return nil, errors.New("cache size bounds must be positive")
 	}
+	followNoRedirects()
 	_, _ = rand.Read(c.salt[:]) // never fails (crypto/rand)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, errors.Wrap(err, "cannot create cache directory")
