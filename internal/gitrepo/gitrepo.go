@@ -82,8 +82,8 @@ type Commit struct {
 // An Option configures a Cache.
 type Option func(*Cache)
 
-// WithPolicy sets which plain-http hosts the cache may reach (loopback
-// always). The default allows plain http to loopback only.
+// WithPolicy sets which plain-http hosts the cache may reach. The default
+// allows plain http to no host, loopback included.
 func WithPolicy(p repourl.Policy) Option {
 	return func(c *Cache) { c.policy = p }
 }
