@@ -57,7 +57,7 @@ type cli struct {
 	MinSubscriptionInterval time.Duration `default:"30s" help:"The floor under every Subscription's poll interval."`
 	InsecureRegistry        []string      `help:"A registry host (host:port) reached over plain HTTP; repeat for more. Loopback registries always are."`
 
-	InsecureGitHost             []string      `help:"A git host (host, or host:port) reached over plain http://; repeat for more. Loopback hosts always are; every other repository URL must be https:// or ssh."`
+	InsecureGitHost             []string      `help:"A git host (host, or host:port) reached over plain http://; repeat for more. Loopback is no exception; every other repository URL must be https:// or ssh."`
 	GitCacheMaxRepoBytes        int64         `default:"${git_cache_max_repo_bytes}" help:"Disk one cached clone may use; a fetch past it is refused."`
 	GitCacheMaxBytes            int64         `default:"${git_cache_max_bytes}" help:"Disk all cached clones may use; least recently used clones not in use are deleted past it."`
 	GitMaxObjectBytes           int64         `default:"${git_max_object_bytes}" help:"Largest git object (bytes, inflated) a fetch accepts, and largest object a delta may build; a delta chain may need 8 times it. Fetching indexes each object in memory."`

@@ -62,7 +62,7 @@ func TestParseAccepts(t *testing.T) {
 		"MatchKeyLowerCaseFirst": {"https://github.com/Acme/App.GIT", parsed{
 			"https://github.com/Acme/App.GIT", "https://github.com/Acme/App.GIT", "github.com/acme/app", "https", "github.com", ""}},
 	}
-	// Plain http only to the hosts the operator lists, loopback included.
+	// Plain http only to the hosts the operator lists; loopback is no exception.
 	p, err := NewPolicy("127.0.0.1:8080", "localhost", "[::1]")
 	if err != nil {
 		t.Fatal(err)
