@@ -190,7 +190,7 @@ func BenchmarkPackValidator(b *testing.B) {
 	b.SetBytes(int64(len(pack)))
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := io.Copy(io.Discard, newPackValidator(bytes.NewReader(pack), DefaultPackLimits())); err != nil {
+		if _, err := io.Copy(io.Discard, newPackValidator(bytes.NewReader(pack), DefaultPackLimits(), nil)); err != nil {
 			b.Fatal(err)
 		}
 	}

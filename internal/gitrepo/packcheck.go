@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // Defaults of the bounds on what one fetched pack may cost to index; the
@@ -125,17 +126,27 @@ type packValidator struct {
 	offsets, chains []int64
 	baseChain       int64 // of the current delta's base
 	maxChain        int64
+	// Non-delta objects of the pack by id, so that a REF_DELTA's base is
+	// found; known reports an object the clone holds already.
+	ids   map[plumbing.Hash]int64
+	hash  plumbing.Hasher
+	known func(plumbing.Hash) bool
 
 	ready   []byte // checked bytes not yet read
 	scratch []byte
 	err     error
 }
 
-func newPackValidator(src io.Reader, lim PackLimits) *packValidator {
+// newPackValidator validates the pack src holds. known, if not nil, reports
+// whether the clone holds an object already (the base of a thin pack's
+// delta).
+func newPackValidator(src io.Reader, lim PackLimits, known func(plumbing.Hash) bool) *packValidator {
 	return &packValidator{
 		src:     &recordingReader{r: bufio.NewReaderSize(src, 64<<10)},
 		lim:     lim,
 		scratch: make([]byte, inflateChunk),
+		ids:     map[plumbing.Hash]int64{},
+		known:   known,
 	}
 }
 
@@ -247,6 +258,7 @@ func (v *packValidator) readObjectHeader() error {
 			return err
 		}
 		v.record(size)
+		v.hash = plumbing.NewHasher(plumbing.ObjectType(typ), size)
 	case objOfsDelta:
 		v.delta = true
 		if err := v.readBaseOffset(); err != nil {
@@ -254,12 +266,11 @@ func (v *packValidator) readObjectHeader() error {
 		}
 	case objRefDelta:
 		v.delta = true
-		if _, err := io.ReadFull(v.src, make([]byte, 20)); err != nil {
+		var base plumbing.Hash
+		if _, err := io.ReadFull(v.src, base[:]); err != nil {
 			return malformed("the pack ends within a delta's base: %v", noEOF(err))
 		}
-		// The base is named by hash: an object of this pack or one the
-		// clone holds already (fetched within the bounds, or rendered).
-		v.baseChain = max(v.maxChain, v.lim.MaxObjectBytes)
+		v.baseChain = v.refBaseChain(base)
 	default:
 		return malformed("object at offset %d has type %d, which is no git object type", v.object, typ)
 	}
@@ -268,6 +279,9 @@ func (v *packValidator) readObjectHeader() error {
 		return v.tooLarge(size)
 	}
 	v.declared, v.inflated, v.deltaHdr = size, 0, v.deltaHdr[:0]
+	if v.delta {
+		v.hash = plumbing.Hasher{}
+	}
 	if err := v.startZlib(); err != nil {
 		return err
 	}
@@ -324,10 +338,16 @@ func (v *packValidator) inflate() error {
 	if v.inflated > v.declared {
 		return malformed("object at offset %d inflates to more than the %d bytes its header declares", v.object, v.declared)
 	}
+	if !v.delta {
+		_, _ = v.hash.Write(v.scratch[:n])
+	}
 	switch {
 	case err == io.EOF:
 		if v.inflated != v.declared {
 			return malformed("object at offset %d inflates to %d bytes, not the %d its header declares", v.object, v.inflated, v.declared)
+		}
+		if !v.delta {
+			v.ids[v.hash.Sum()] = v.declared
 		}
 		v.seen++
 		v.state = stateObject
@@ -383,6 +403,21 @@ func (v *packValidator) readDeltaHeader() error {
 	}
 	v.record(v.baseChain + result)
 	return nil
+}
+
+// refBaseChain is what holding a REF_DELTA's base costs: a non-delta
+// object of this pack, or one the clone holds already (go-git reads it
+// whole, at most MaxObjectBytes, since every fetch was bounded). Any other
+// base is a delta of this pack, which git never sends once ofs-delta is
+// agreed: the most any object of the pack costs, and the base's own size.
+func (v *packValidator) refBaseChain(base plumbing.Hash) int64 {
+	if size, ok := v.ids[base]; ok {
+		return size
+	}
+	if v.known != nil && v.known(base) {
+		return v.lim.MaxObjectBytes
+	}
+	return v.maxChain + v.lim.MaxObjectBytes
 }
 
 // record notes what resolving the current object costs.

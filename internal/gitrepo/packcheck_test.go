@@ -142,9 +142,11 @@ func emptyBlocks(n int) []byte {
 
 var testPackLimits = PackLimits{MaxObjectBytes: 1024, MaxObjects: 16, MaxInflatedBytes: 4096}
 
-func validate(in []byte, l PackLimits) ([]byte, error) {
+func validate(in []byte, l PackLimits) ([]byte, error) { return validateKnown(in, l, nil) }
+
+func validateKnown(in []byte, l PackLimits, known func(plumbing.Hash) bool) ([]byte, error) {
 	var out bytes.Buffer
-	_, err := io.Copy(&out, newPackValidator(bytes.NewReader(in), l))
+	_, err := io.Copy(&out, newPackValidator(bytes.NewReader(in), l, known))
 	return out.Bytes(), err
 }
 
@@ -170,14 +172,24 @@ func TestPackValidator(t *testing.T) {
 	badOfs := buildPack(-1, blob("abc"), blob("def"), packObject{typ: objOfsDelta, ofsDelta: 3, data: deltaOf(3, 3, 3), declared: -1})
 	empty := buildPack(-1, blob("a"), packObject{typ: objBlob, zlib: emptyBlocks(maxStepBytes / 5), declared: 0})
 	noObjects := buildPack(0)
+	// A thin pack: REF_DELTAs on objects the clone holds already.
+	var thin []packObject
+	for range 10 {
+		thin = append(thin, packObject{typ: objRefDelta, data: deltaOf(1000, 1000, 100), declared: -1})
+	}
+	thinPack := buildPack(-1, thin...)
+	big := PackLimits{MaxObjectBytes: 1024, MaxObjects: 16, MaxInflatedBytes: 1 << 20}
 
 	cases := map[string]struct {
 		in     []byte
 		limits PackLimits // testPackLimits if zero
+		known  bool       // the clone holds every REF_DELTA base
 		err    error
 		passed int // bytes passed on
 	}{
 		"Valid":                 {in: valid.bytes, passed: len(valid.bytes)},
+		"ThinPack":              {in: thinPack.bytes, limits: big, known: true, passed: len(thinPack.bytes)},
+		"RefDeltasOnDeltas":     {in: thinPack.bytes, limits: big, err: ErrTooLarge, passed: thinPack.data[4] + 2},
 		"NoPack":                {in: nil},
 		"NoObjects":             {in: noObjects.bytes, passed: len(noObjects.bytes)},
 		"TooManyObjects":        {in: buildPack(17).bytes, err: ErrTooLarge},
@@ -203,7 +215,11 @@ func TestPackValidator(t *testing.T) {
 			if l == (PackLimits{}) {
 				l = testPackLimits
 			}
-			out, err := validate(tc.in, l)
+			var known func(plumbing.Hash) bool
+			if tc.known {
+				known = func(plumbing.Hash) bool { return true }
+			}
+			out, err := validateKnown(tc.in, l, known)
 			if diff := cmp.Diff(tc.err, err, cmpopts.EquateErrors()); diff != "" {
 				t.Errorf("validate(...): -want error, +got:\n%s", diff)
 			}

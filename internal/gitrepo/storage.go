@@ -8,6 +8,7 @@ import (
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/go-git/go-billy/v5/osfs"
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 )
@@ -47,7 +48,8 @@ func (s *limitedStorage) PackfileWriter() (io.WriteCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newCheckedPackWriter(&limitedWriter{WriteCloser: w, left: s.limit.Load()}, s.packs), nil
+	known := func(h plumbing.Hash) bool { return s.Storage.HasEncodedObject(h) == nil }
+	return newCheckedPackWriter(&limitedWriter{WriteCloser: w, left: s.limit.Load()}, s.packs, known), nil
 }
 
 // removeTempPacks deletes what a refused or failed fetch left of its pack.
@@ -80,11 +82,11 @@ type checkedPackWriter struct {
 	done chan error
 }
 
-func newCheckedPackWriter(dst io.WriteCloser, l PackLimits) *checkedPackWriter {
+func newCheckedPackWriter(dst io.WriteCloser, l PackLimits, known func(plumbing.Hash) bool) *checkedPackWriter {
 	pr, pw := io.Pipe()
 	w := &checkedPackWriter{pw: pw, dst: dst, done: make(chan error, 1)}
 	go func() {
-		_, err := io.Copy(dst, newPackValidator(pr, l))
+		_, err := io.Copy(dst, newPackValidator(pr, l, known))
 		// A Write waiting on the pipe returns err (io.ErrClosedPipe if the
 		// pack was complete).
 		pr.CloseWithError(err)
