@@ -26,8 +26,8 @@ var (
 	// user@host:path.
 	remoteURL = regexp.MustCompile(`^((https|ssh)://([^/?#@\s]*@)?([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?(/\S*)?|[A-Za-z0-9_][A-Za-z0-9._-]*@[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:\S+)$`)
 	// plainHTTPURL is a plain http:// URL. The provider reaches it only when
-	// the host is loopback or its operator lists it (--insecure-git-host), a
-	// list the schema cannot see.
+	// its operator lists the host (--insecure-git-host), a list the schema
+	// cannot see.
 	plainHTTPURL = regexp.MustCompile(`^http://([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?(/\S*)?$`)
 	// urlCredentials is a URL with credentials: any user info in http(s),
 	// a password in any other scheme.
@@ -44,7 +44,7 @@ var (
 
 // Messages that name the fix, shared by the XRD's rules and the function.
 const (
-	msgURLScheme      = "must be an https:// or ssh:// URL or git@host:org/repo (plain http:// reaches only 127.0.0.1, localhost, [::1] and the hosts the provider's operator allows with --insecure-git-host); file://, git:// and local paths are refused"
+	msgURLScheme      = "must be an https:// or ssh:// URL or git@host:org/repo (plain http:// reaches only the hosts the provider's operator allows with --insecure-git-host); file://, git:// and local paths are refused"
 	msgURLCredentials = "must not carry credentials (user:password@ or a token): put them in the Secret that the ProviderConfig's spec.git.secretRef names"
 	msgBranch         = "must be a git branch name such as env/prod: letters, digits, '.', '_' and '-', parts joined by '/', no part starting with '.' or '-' or ending in '.' or '.lock', no '..'"
 )

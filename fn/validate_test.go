@@ -19,9 +19,9 @@ func TestCheckRepoURL(t *testing.T) {
 		"SSH":               {reason: "ssh with a user is allowed.", url: "ssh://git@github.com/acme/app.git"},
 		"SSHPort":           {reason: "ssh with a port is allowed.", url: "ssh://git@git.example.com:2222/acme/app"},
 		"SCP":               {reason: "git's scp-like form is allowed.", url: "git@github.com:acme/app.git"},
-		"Loopback":          {reason: "Plain http to this machine serves tests and the demo.", url: "http://127.0.0.1:38211/guestbook-config.git"},
-		"Localhost":         {reason: "localhost is loopback.", url: "http://localhost:8080/app"},
-		"IPv6Loopback":      {reason: "[::1] is loopback.", url: "http://[::1]:8080/app"},
+		"Loopback":          {reason: "Plain http passes the schema: the demo's provider lists 127.0.0.1 with --insecure-git-host.", url: "http://127.0.0.1:38211/guestbook-config.git"},
+		"Localhost":         {reason: "localhost passes the schema like any host.", url: "http://localhost:8080/app"},
+		"IPv6Loopback":      {reason: "[::1] passes the schema like any host.", url: "http://[::1]:8080/app"},
 		"HTTP":              {reason: "Plain http to another host passes the schema: only the provider knows the hosts its operator allows.", url: "http://example.com/acme/app"},
 		"HTTPNoHost":        {reason: "A plain http URL names a host.", url: "http:///acme/app", want: msgURLScheme},
 		"HTTPUserLoopback":  {reason: "User info before a loopback host is credentials, and no loopback.", url: "http://localhost@example.com/app", want: msgURLCredentials},
@@ -43,7 +43,7 @@ func TestCheckRepoURL(t *testing.T) {
 		"SSHWithoutUser":    {reason: "ssh without a user is allowed.", url: "ssh://github.com/acme/app"},
 		"HTTPSIPv6":         {reason: "An IPv6 host is written in brackets.", url: "https://[2001:db8::1]/acme/app"},
 		"LoopbackNoPath":    {reason: "A loopback URL may have no path.", url: "http://127.0.0.1:8080"},
-		"LoopbackOtherPort": {reason: "Any loopback port is allowed.", url: "http://127.0.0.1/app"},
+		"LoopbackOtherPort": {reason: "Any port passes the schema.", url: "http://127.0.0.1/app"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -15,8 +15,8 @@ import (
 // +kubebuilder:validation:XValidation:rule="!self.url.matches('^ssh://[^/@]*:[^/@]*@')",message="repo.url must not hold a password: use an SSH key in the Secret the ProviderConfig's spec.git.secretRef names",fieldPath=".url"
 type Repository struct {
 	// URL of the git repository (https://, ssh:// or scp-like git@host:path).
-	// Plain http:// passes the schema; the provider accepts it only for
-	// loopback hosts and the hosts its operator lists.
+	// Plain http:// passes the schema; the provider accepts it only for the
+	// hosts its operator lists (--insecure-git-host); loopback is no exception.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
 	URL string `json:"url"`

@@ -58,9 +58,12 @@ type cli struct {
 	MinSubscriptionInterval time.Duration `default:"30s" help:"The floor under every Subscription's poll interval."`
 	InsecureRegistry        []string      `help:"A registry host (host:port) reached over plain HTTP; repeat for more. Loopback registries always are."`
 
-	InsecureGitHost             []string      `help:"A git host (host, or host:port) reached over plain http://; repeat for more. Loopback hosts always are; every other repository URL must be https:// or ssh."`
+	InsecureGitHost             []string      `help:"A git host (host, or host:port) reached over plain http://; repeat for more. Loopback is no exception; every other repository URL must be https:// or ssh."`
 	GitCacheMaxRepoBytes        int64         `default:"${git_cache_max_repo_bytes}" help:"Disk one cached clone may use; a fetch past it is refused."`
 	GitCacheMaxBytes            int64         `default:"${git_cache_max_bytes}" help:"Disk all cached clones may use; least recently used clones not in use are deleted past it."`
+	GitMaxObjectBytes           int64         `default:"${git_max_object_bytes}" help:"Largest git object (bytes, inflated) a fetch accepts, and largest object a delta may build; a delta chain may need 8 times it. Fetching indexes each object in memory."`
+	GitMaxPackObjects           int64         `default:"${git_max_pack_objects}" help:"Most objects one fetched pack may hold."`
+	GitMaxPackInflatedBytes     int64         `default:"${git_max_pack_inflated_bytes}" help:"Most bytes the objects of one fetched pack may inflate to together."`
 	RenderTimeout               time.Duration `default:"${render_timeout}" help:"Wall-clock budget of one render; its worker is killed past it."`
 	RenderMaxMemory             int64         `default:"${render_max_memory}" help:"Memory (bytes) one render worker may use. The provider needs room for --render-max-parallel of them."`
 	RenderMaxParallel           int           `default:"${render_max_parallel}" help:"Renders that run at once."`
@@ -112,12 +115,15 @@ func main() {
 	var c cli
 	kctx := kong.Parse(&c, kong.Description("provider-k8sta: moves changes through a Track of Argo CD environments."),
 		kong.Vars{
-			"cache_dir":                filepath.Join(os.TempDir(), "k8sta-repos"),
-			"git_cache_max_repo_bytes": strconv.FormatInt(gitrepo.DefaultMaxRepoBytes, 10),
-			"git_cache_max_bytes":      strconv.FormatInt(gitrepo.DefaultMaxBytes, 10),
-			"wake_every":               webhook.DefaultWakeEvery.String(),
-			"wake_burst":               strconv.Itoa(webhook.DefaultWakeBurst),
-			"webhook_max_bodies":       strconv.Itoa(webhook.DefaultMaxConcurrentBodies),
+			"cache_dir":                   filepath.Join(os.TempDir(), "k8sta-repos"),
+			"git_cache_max_repo_bytes":    strconv.FormatInt(gitrepo.DefaultMaxRepoBytes, 10),
+			"git_cache_max_bytes":         strconv.FormatInt(gitrepo.DefaultMaxBytes, 10),
+			"git_max_object_bytes":        strconv.FormatInt(gitrepo.DefaultMaxObjectBytes, 10),
+			"git_max_pack_objects":        strconv.FormatInt(gitrepo.DefaultMaxPackObjects, 10),
+			"git_max_pack_inflated_bytes": strconv.FormatInt(gitrepo.DefaultMaxPackInflatedBytes, 10),
+			"wake_every":                  webhook.DefaultWakeEvery.String(),
+			"wake_burst":                  strconv.Itoa(webhook.DefaultWakeBurst),
+			"webhook_max_bodies":          strconv.Itoa(webhook.DefaultMaxConcurrentBodies),
 		}, limitVars())
 	kctx.FatalIfErrorf(c.run())
 }
@@ -163,7 +169,12 @@ func (c *cli) run() error {
 		return err
 	}
 	repos, err := gitrepo.NewCache(c.CacheDir, gitrepo.WithPolicy(policy),
-		gitrepo.WithMaxRepoBytes(c.GitCacheMaxRepoBytes), gitrepo.WithMaxBytes(c.GitCacheMaxBytes))
+		gitrepo.WithMaxRepoBytes(c.GitCacheMaxRepoBytes), gitrepo.WithMaxBytes(c.GitCacheMaxBytes),
+		gitrepo.WithPackLimits(gitrepo.PackLimits{
+			MaxObjectBytes:   c.GitMaxObjectBytes,
+			MaxObjects:       c.GitMaxPackObjects,
+			MaxInflatedBytes: c.GitMaxPackInflatedBytes,
+		}))
 	if err != nil {
 		return err
 	}

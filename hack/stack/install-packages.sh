@@ -220,6 +220,9 @@ else
   # The webhook receiver (:8090 on every interface by default) on a free
   # loopback port.
   provider_args+=(--webhook-address "127.0.0.1:$PROVIDER_WEBHOOK_PORT")
+  # The demo's and the e2e tests' git servers speak plain http on 127.0.0.1;
+  # the provider reaches plain http only on the hosts it is told.
+  provider_args+=(--insecure-git-host 127.0.0.1)
   # shellcheck disable=SC2086
   provider_cmd=(env KUBECONFIG="$KUBECONFIG" "$provider_bin" "${provider_args[@]}" ${K8STA_PROVIDER_ARGS:-})
   # provider.sh restarts it with exactly this command.

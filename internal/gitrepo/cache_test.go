@@ -95,6 +95,26 @@ func TestCacheRefusesPolicy(t *testing.T) {
 	if _, err := newCache(t).Repo(repourl.URL{}, Auth{}); !errors.Is(err, repourl.ErrInvalid) {
 		t.Errorf("Repo(zero URL): want %v, got %v", repourl.ErrInvalid, err)
 	}
+
+	// Loopback is no exception: in a pod it is the provider's own metrics
+	// endpoint and its sidecars.
+	def, err := NewCache(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, raw := range []string{"http://127.0.0.1:8080/acme/config", "http://localhost/acme/config", "http://[::1]/acme/config"} {
+		loop, err := repourl.NewPolicy("127.0.0.1", "localhost", "[::1]")
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := loop.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := def.Repo(u, Auth{}); !errors.Is(err, repourl.ErrInsecure) {
+			t.Errorf("Repo(%s) with the default policy: want %v, got %v", u, repourl.ErrInsecure, err)
+		}
+	}
 }
 
 // recorder is a reverse proxy in front of a git server that records the
@@ -278,7 +298,7 @@ func TestEvict(t *testing.T) {
 	c := newCache(t)
 	fetch := func(name string) *Repo {
 		t.Helper()
-		u, err := repourl.Parse(s.URL(name))
+		u, err := c.Policy().Parse(s.URL(name))
 		if err != nil {
 			t.Fatal(err)
 		}

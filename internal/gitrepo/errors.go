@@ -67,6 +67,9 @@ func classify(err error) error {
 	if err == nil {
 		return nil
 	}
+	if strings.Contains(err.Error(), "http redirect:") {
+		return withKind(ErrUnreachable, errors.Wrap(err, "the server answered with a redirect, which the provider never follows: set the repository URL to the address the repository is served at"))
+	}
 	if k := kindOf(err); k != nil {
 		return withKind(k, err)
 	}

@@ -10,6 +10,9 @@
 // Disk is bounded: a fetch that would make one clone larger than
 // MaxRepoBytes is refused with ErrTooLarge, and when all clones together
 // pass MaxBytes the least recently used ones nobody holds are deleted.
+// Memory is bounded too: a fetched pack is checked as it streams in, and
+// one whose objects inflate past PackLimits is refused with ErrTooLarge
+// before go-git inflates them.
 package gitrepo
 
 import (
@@ -79,8 +82,8 @@ type Commit struct {
 // An Option configures a Cache.
 type Option func(*Cache)
 
-// WithPolicy sets which plain-http hosts the cache may reach (loopback
-// always). The default allows plain http to loopback only.
+// WithPolicy sets which plain-http hosts the cache may reach. The default
+// allows plain http to no host, loopback included.
 func WithPolicy(p repourl.Policy) Option {
 	return func(c *Cache) { c.policy = p }
 }
@@ -88,6 +91,12 @@ func WithPolicy(p repourl.Policy) Option {
 // WithMaxRepoBytes bounds the disk one clone may use.
 func WithMaxRepoBytes(n int64) Option {
 	return func(c *Cache) { c.maxRepoBytes = n }
+}
+
+// WithPackLimits bounds what indexing one fetched pack may cost in memory
+// and time; see PackLimits.
+func WithPackLimits(l PackLimits) Option {
+	return func(c *Cache) { c.packs = l }
 }
 
 // WithMaxBytes bounds the disk all clones nobody holds may use together.
@@ -102,6 +111,7 @@ type Cache struct {
 	policy       repourl.Policy
 	maxRepoBytes int64
 	maxBytes     int64
+	packs        PackLimits
 	// salt keys the identity digest that names each clone's directory, so
 	// the name is no guessable hash of a token. It lives as long as the
 	// process: NewCache removes the clones of earlier processes.
@@ -122,13 +132,14 @@ var cloneDirRE = regexp.MustCompile(`^[0-9a-f]{32}(-[0-9]+)?$`)
 // process left there are removed: their names are keyed with that process's
 // salt, so nothing could find them again.
 func NewCache(dir string, opts ...Option) (*Cache, error) {
-	c := &Cache{dir: dir, maxRepoBytes: DefaultMaxRepoBytes, maxBytes: DefaultMaxBytes, repos: map[string]*Repo{}}
+	c := &Cache{dir: dir, maxRepoBytes: DefaultMaxRepoBytes, maxBytes: DefaultMaxBytes, packs: DefaultPackLimits(), repos: map[string]*Repo{}}
 	for _, o := range opts {
 		o(c)
 	}
-	if c.maxRepoBytes <= 0 || c.maxBytes <= 0 {
+	if c.maxRepoBytes <= 0 || c.maxBytes <= 0 || !c.packs.valid() {
 		return nil, errors.New("cache size bounds must be positive")
 	}
+	followNoRedirects()
 	_, _ = rand.Read(c.salt[:]) // never fails (crypto/rand)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, errors.Wrap(err, "cannot create cache directory")

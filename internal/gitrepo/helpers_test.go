@@ -11,10 +11,22 @@ import (
 	"github.com/k8sta/k8sta/internal/testing/gitserver"
 )
 
-// newCache is a Cache in a temporary directory.
+// testPolicy allows plain http to 127.0.0.1, where the test git servers
+// listen: as the provider's operator would with --insecure-git-host.
+func testPolicy(t testing.TB) repourl.Policy {
+	t.Helper()
+	p, err := repourl.NewPolicy("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// newCache is a Cache in a temporary directory, with testPolicy unless opts
+// set another.
 func newCache(t testing.TB, opts ...Option) *Cache {
 	t.Helper()
-	c, err := NewCache(t.TempDir(), opts...)
+	c, err := NewCache(t.TempDir(), append([]Option{WithPolicy(testPolicy(t))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,9 +36,9 @@ func newCache(t testing.TB, opts ...Option) *Cache {
 // open returns the Repo of raw for auth, released when the test ends.
 func open(t testing.TB, c *Cache, raw string, auth Auth) *Repo {
 	t.Helper()
-	u, err := repourl.Parse(raw)
+	u, err := c.Policy().Parse(raw)
 	if err != nil {
-		t.Fatalf("repourl.Parse(%q): %v", raw, err)
+		t.Fatalf("Parse(%q): %v", raw, err)
 	}
 	r, err := c.Repo(u, auth)
 	if err != nil {

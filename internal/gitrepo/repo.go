@@ -32,13 +32,13 @@ func (r *Repo) open() (*git.Repository, error) {
 	if err := os.MkdirAll(r.dir, 0o700); err != nil {
 		return nil, errors.Wrap(err, "cannot create cache directory")
 	}
-	store := newLimitedStorage(r.dir)
+	store := newLimitedStorage(r.dir, r.cache.packs)
 	repo, err := git.Open(store, nil)
 	if err != nil && !stderrors.Is(err, git.ErrRepositoryNotExists) {
 		if rerr := r.wipe(); rerr != nil {
 			return nil, errors.Wrap(rerr, "cannot remove broken cache")
 		}
-		store = newLimitedStorage(r.dir)
+		store = newLimitedStorage(r.dir, r.cache.packs)
 		err = git.ErrRepositoryNotExists
 	}
 	if stderrors.Is(err, git.ErrRepositoryNotExists) {
@@ -145,6 +145,11 @@ func (r *Repo) fetch(ctx context.Context, spec config.RefSpec) error {
 		r.store.removeTempPacks()
 		_, _ = r.measure()
 		return errors.Wrapf(kindf(ErrTooLarge, "the repository is larger than the provider's bound of %d bytes per repository (--git-cache-max-repo-bytes): move large files out of it, or ask the provider's operator to raise the bound", maxBytes), "cannot fetch %s", u)
+	case stderrors.Is(err, ErrTooLarge):
+		// The pack check refused it: its message names the bound.
+		r.store.removeTempPacks()
+		_, _ = r.measure()
+		return errors.Wrapf(err, "cannot fetch %s", u)
 	case err == nil, stderrors.Is(err, git.NoErrAlreadyUpToDate):
 	case stderrors.Is(err, transport.ErrEmptyRemoteRepository), stderrors.As(err, &nomatch):
 		// No branch at all, or not the one asked for: forget what we had.

@@ -3,12 +3,15 @@ package gitrepo
 import (
 	"context"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/plumbing/transport/client"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 	"golang.org/x/crypto/ssh"
@@ -19,6 +22,19 @@ const (
 	defaultSSHUser = "git"
 	sshDialTimeout = 30 * time.Second
 )
+
+// followNoRedirects makes go-git's http and https transports refuse every
+// redirect. A redirect would take a fetch or push to a host the policy never
+// checked: plain http to another host, or a loopback or link-local address.
+// git's own default follows the first one. go-git v5 chooses the transport
+// of a scheme for the whole process, with no per-fetch option; gitrepo is
+// the provider's only user of go-git.
+var followNoRedirects = sync.OnceFunc(func() {
+	c := githttp.NewClientWithOptions(&http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
+		&githttp.ClientOptions{RedirectPolicy: githttp.NoFollowRedirects})
+	client.InstallProtocol("http", c)
+	client.InstallProtocol("https", c)
+})
 
 // authMethod turns the Repo's Auth into a go-git AuthMethod for its URL. A
 // nil method is anonymous.

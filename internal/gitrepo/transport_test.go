@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"encoding/pem"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -74,6 +76,35 @@ func TestHTTPAuth(t *testing.T) {
 				t.Errorf("Head(main): ok=%v err=%v", ok, err)
 			}
 		})
+	}
+}
+
+// TestNoRedirects: a git server that redirects sends neither a fetch nor a
+// push anywhere: the policy checked the URL, not where a redirect leads
+// (plain http to another host, a loopback or link-local address).
+func TestNoRedirects(t *testing.T) {
+	ctx := context.Background()
+	target := gitserver.New(t)
+	target.CreateRepo(t, "config", gitserver.KustomizeTree())
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL("config")+strings.TrimPrefix(r.URL.RequestURI(), "/config.git"), http.StatusFound)
+	}))
+	t.Cleanup(redirector.Close)
+
+	r := newRepo(t, redirector.URL+"/config.git", Auth{Username: user, Password: password})
+	err := r.Fetch(ctx)
+	t.Logf("Fetch: %v", err)
+	if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "redirect") {
+		t.Errorf("Fetch: want %v naming the redirect, got %v", ErrUnreachable, err)
+	}
+	_, _, err = r.Publish(ctx, "env/dev", bot, func(string) (map[string][]byte, string, error) {
+		return map[string][]byte{"a": []byte("a")}, "m", nil
+	})
+	if !errors.Is(err, ErrUnreachable) {
+		t.Errorf("Publish: want %v, got %v", ErrUnreachable, err)
+	}
+	if n := target.Requests(); n != 0 {
+		t.Errorf("the redirect's target got %d requests, want 0", n)
 	}
 }
 

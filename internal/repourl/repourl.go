@@ -5,8 +5,9 @@
 // # The rule, written once
 //
 // Parse accepts https://, ssh:// and scp-like [user@]host:path URLs, and
-// http:// only for loopback hosts and hosts the provider's operator allows
-// (--insecure-git-host). It refuses local paths, file://, git://, every other
+// http:// only for the hosts the provider's operator allows
+// (--insecure-git-host): loopback is no exception, as in a pod it is the
+// provider's own metrics endpoint and its sidecars. It refuses local paths, file://, git://, every other
 // scheme, and credentials in the URL (an ssh login user such as git@ is not a
 // credential and stays).
 //
@@ -14,7 +15,10 @@
 //
 //   - Key, the identity the clone cache uses: scheme (scp-like is ssh),
 //     lower-case host, port without the scheme's default (443, 80, 22), and
-//     the path with its case kept, trailing "/" and ".git" removed. Generic
+//     the path with its case kept, trailing "/" and ".git" removed, and its
+//     percent-escapes in one form (unreserved characters decoded, the hex
+//     of the others in upper case; an scp-like path, which git never
+//     unescapes, with its "%" escaped). Generic
 //     git servers have case-sensitive paths, so the cache never merges two
 //     spellings that might be two repositories.
 //   - MatchKey, what webhook matching and Argo CD Application authorization
@@ -100,7 +104,7 @@ type URL struct {
 	user   string // ssh login; never set for http(s)
 	host   string // lower case; an IPv6 address in brackets
 	port   string // "" for the scheme's default
-	path   string // as written (escaped), trailing "/" removed; "/"-rooted unless scp
+	path   string // escaped as Parse canonicalizes it (scp: as written), trailing "/" removed; "/"-rooted unless scp
 	scp    bool   // written [user@]host:path
 }
 
@@ -122,7 +126,8 @@ func (u URL) Host() string {
 func (u URL) User() string { return u.user }
 
 // String is the URL to clone: no credentials, scheme and host in lower case,
-// no default port, the path as written (".git" kept).
+// no default port, the path as written (".git" kept) but for its
+// percent-escapes, in one form.
 func (u URL) String() string {
 	if u.IsZero() {
 		return ""
@@ -144,7 +149,16 @@ func (u URL) Key() string {
 	if u.IsZero() {
 		return ""
 	}
-	return u.scheme + "://" + u.Host() + "/" + trimPath(u.path)
+	return u.scheme + "://" + u.Host() + "/" + trimPath(u.escapedPath())
+}
+
+// escapedPath is the path as a URL's: an scp-like path is literal, so its
+// "%" is escaped.
+func (u URL) escapedPath() string {
+	if u.scp {
+		return strings.ReplaceAll(u.path, "%", "%25")
+	}
+	return u.path
 }
 
 // MatchKey is what webhook matching and Application authorization compare:
@@ -154,7 +168,8 @@ func (u URL) MatchKey() string {
 	if u.IsZero() {
 		return ""
 	}
-	return u.Host() + "/" + strings.ToLower(trimPath(u.path))
+	// Lower case first: "X.GIT" is "x".
+	return u.Host() + "/" + trimPath(lowerASCII(u.escapedPath()))
 }
 
 // Same reports whether a and b are one repository for matching: their
@@ -162,6 +177,18 @@ func (u URL) MatchKey() string {
 func Same(a, b string) bool {
 	ka := MatchKey(a)
 	return ka != "" && ka == MatchKey(b)
+}
+
+// lowerASCII lower-cases A-Z only: strings.ToLower would also rewrite
+// invalid UTF-8, three bytes for one, and a MatchKey would not parse back.
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // trimPath removes a leading "/", and trailing "/" and ".git" until none is
@@ -178,8 +205,8 @@ func trimPath(p string) string {
 }
 
 // Policy is what the provider's operator allows beyond https and ssh: plain
-// http to some hosts. Loopback hosts (127.0.0.0/8, ::1, localhost) are always
-// allowed over http, for tests and demos. The zero Policy allows no other.
+// http to some hosts. Loopback hosts are no exception: tests and demos list
+// theirs. The zero Policy allows plain http to no host.
 type Policy struct {
 	insecure map[string]bool // host or host:port, lower case
 }
@@ -205,7 +232,7 @@ func NewPolicy(insecureHosts ...string) (Policy, error) {
 	return p, nil
 }
 
-// Parse parses raw with the zero Policy: plain http to loopback only.
+// Parse parses raw with the zero Policy: no plain http at all.
 func Parse(raw string) (URL, error) { return Policy{}.Parse(raw) }
 
 // Parse accepts raw if it is a repository URL p allows, and returns it in
@@ -250,7 +277,7 @@ func (p Policy) Check(u URL) error {
 	case HTTPS, SSH:
 		return nil
 	case HTTP:
-		if isLoopback(u.host) || p.insecure[u.host] || p.insecure[u.Host()] {
+		if p.insecure[u.host] || p.insecure[u.Host()] {
 			return nil
 		}
 		if u.port == "" && p.insecure[u.host+":80"] {
@@ -261,14 +288,6 @@ func (p Policy) Check(u URL) error {
 		return refuse(ErrInvalid, "", "no repository URL")
 	}
 	return refuse(ErrScheme, u.String(), "scheme %q is not supported: use https:// or ssh://", u.scheme)
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
-	return ip != nil && ip.IsLoopback()
 }
 
 // MatchKey is the MatchKey of any spelling of a repository, including those
@@ -417,6 +436,9 @@ func splitSCP(userinfo string, hasUser bool, authority, path string, lenient boo
 	} else if strings.ContainsAny(path, "?#") {
 		return parts{}, refuse(ErrInvalid, s.originalWithoutSecret, "a repository URL has no query or fragment: remove what follows ? or #")
 	}
+	if err := validEscapes(path, s.originalWithoutSecret); err != nil {
+		return parts{}, err
+	}
 	if err := validPath(path, s.originalWithoutSecret); err != nil {
 		return parts{}, err
 	}
@@ -475,6 +497,11 @@ func splitURL(raw string, lenient bool) (parts, error) {
 	} else if strings.ContainsAny(tail, "?#") {
 		return parts{}, refuse(ErrInvalid, s.originalWithoutSecret, "a repository URL has no query or fragment: remove what follows ? or #")
 	}
+	if err := validEscapes(tail, s.originalWithoutSecret); err != nil {
+		return parts{}, err
+	}
+	// Checked once unescaped: %2e%2e is "..".
+	tail = canonicalEscapes(tail)
 	if err := validPath(tail, s.originalWithoutSecret); err != nil {
 		return parts{}, err
 	}
@@ -569,16 +596,68 @@ func validUser(u string) bool {
 
 // validPath refuses an empty path and "." or ".." segments.
 func validPath(p, shown string) error {
-	if trimPath(p) == "" {
+	if trimPath(lowerASCII(p)) == "" {
 		return refuse(ErrInvalid, shown, "the URL names no repository: add its path, as in https://github.com/acme/config")
 	}
-	for _, seg := range strings.Split(p, "/") {
-		if seg == "." || seg == ".." {
-			return refuse(ErrInvalid, shown, "the path has a %q segment: write the repository's path without it", seg)
+	// What Key and MatchKey keep of the path too: "..git" trims to ".".
+	for _, q := range []string{p, trimPath(p), trimPath(lowerASCII(p))} {
+		for _, seg := range strings.Split(q, "/") {
+			if seg == "." || seg == ".." {
+				return refuse(ErrInvalid, shown, "the path has a %q segment: write the repository's path without it", seg)
+			}
 		}
 	}
+	return nil
+}
+
+func validEscapes(p, shown string) error {
 	if _, err := url.PathUnescape(p); err != nil {
 		return refuse(ErrInvalid, shown, "the path has a %% not followed by two hex digits: escape it as %%25")
 	}
 	return nil
+}
+
+// canonicalEscapes writes p's percent-escapes in one form: an unreserved
+// character (RFC 3986 2.3) decoded, since %61 and a are one path to every
+// server, and the hex digits of any other in upper case.
+func canonicalEscapes(p string) string {
+	if !strings.Contains(p, "%") {
+		return p
+	}
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		if p[i] != '%' || i+2 >= len(p) {
+			b.WriteByte(p[i])
+			continue
+		}
+		hi, lo := unhex(p[i+1]), unhex(p[i+2])
+		if hi < 0 || lo < 0 {
+			b.WriteByte(p[i])
+			continue
+		}
+		c := byte(hi<<4 | lo)
+		if unreserved(c) {
+			b.WriteByte(c)
+		} else {
+			b.WriteString(strings.ToUpper(p[i : i+3]))
+		}
+		i += 2
+	}
+	return b.String()
+}
+
+func unhex(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'f':
+		return int(c-'a') + 10
+	case c >= 'A' && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
+}
+
+func unreserved(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
 }

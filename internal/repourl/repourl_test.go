@@ -53,10 +53,23 @@ func TestParseAccepts(t *testing.T) {
 			"http://localhost/config", "http://localhost/config", "localhost/config", "http", "localhost", ""}},
 		"HTTPIPv6Loopback": {"http://[::1]:3000/config", parsed{
 			"http://[::1]:3000/config", "http://[::1]:3000/config", "[::1]:3000/config", "http", "[::1]:3000", ""}},
+		"PercentEscapes": {"https://github.com/%61cme/a%2fb%7E%41pp", parsed{
+			"https://github.com/acme/a%2Fb~App", "https://github.com/acme/a%2Fb~App", "github.com/acme/a%2fb~app", "https", "github.com", ""}},
+		"EscapedDotGit": {"https://github.com/acme/app%2Egit", parsed{
+			"https://github.com/acme/app.git", "https://github.com/acme/app", "github.com/acme/app", "https", "github.com", ""}},
+		"SCPPercentIsLiteral": {"git@github.com:%61cme/app", parsed{
+			"git@github.com:%61cme/app", "ssh://github.com/%2561cme/app", "github.com/%2561cme/app", "ssh", "github.com", "git"}},
+		"MatchKeyLowerCaseFirst": {"https://github.com/Acme/App.GIT", parsed{
+			"https://github.com/Acme/App.GIT", "https://github.com/Acme/App.GIT", "github.com/acme/app", "https", "github.com", ""}},
+	}
+	// Plain http only to the hosts the operator lists; loopback is no exception.
+	p, err := NewPolicy("127.0.0.1:8080", "localhost", "[::1]")
+	if err != nil {
+		t.Fatal(err)
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			u, err := Parse(tc.raw)
+			u, err := p.Parse(tc.raw)
 			if err != nil {
 				t.Fatalf("Parse(%q): %v", tc.raw, err)
 			}
@@ -90,6 +103,11 @@ func TestParseRefuses(t *testing.T) {
 		"RemoteHelperNoSp": {"ext::sh", ErrScheme, "remote-helper"},
 		"HTTP":             {"http://git.example.com/acme/config", ErrInsecure, "--insecure-git-host"},
 		"HTTPPrivateIP":    {"http://10.0.0.1/acme/config", ErrInsecure, "--insecure-git-host"},
+		"HTTPLoopback":     {"http://127.0.0.1:8080/config.git", ErrInsecure, "--insecure-git-host"},
+		"HTTPLocalhost":    {"http://localhost/config", ErrInsecure, "--insecure-git-host"},
+		"HTTPIPv6Loopback": {"http://[::1]:3000/config", ErrInsecure, "--insecure-git-host"},
+		"EscapedDotDot":    {"https://github.com/acme/%2e%2E/other", ErrInvalid, `".."`},
+		"EscapeInHost":     {"https://git%68ub.com/acme/config", ErrInvalid, "not a DNS name"},
 		"UserPassword":     {"https://alice:s3cret@github.com/acme/config", ErrCredentials, "spec.git.secretRef"},
 		"Token":            {"https://ghp_T0kenT0ken@github.com/acme/config", ErrCredentials, "spec.git.secretRef"},
 		"TokenLoopback":    {"http://x-access-token:s3cret@127.0.0.1/config", ErrCredentials, "spec.git.secretRef"},
@@ -146,7 +164,8 @@ func TestPolicy(t *testing.T) {
 		"DefaultPortOfPair": {"http://gitea.local/acme/config", ErrInsecure},
 		"OtherHost":         {"http://evil.example.com/acme/config", ErrInsecure},
 		"Subdomain":         {"http://x.git.example.com/acme/config", ErrInsecure},
-		"Loopback":          {"http://127.0.0.2/acme/config", nil},
+		"Loopback":          {"http://127.0.0.1/acme/config", ErrInsecure},
+		"Localhost":         {"http://localhost/acme/config", ErrInsecure},
 		"HTTPS":             {"https://evil.example.com/acme/config", nil},
 		"StillNoGit":        {"git://git.example.com/acme/config", ErrScheme},
 	}
@@ -190,21 +209,30 @@ func TestOneRepository(t *testing.T) {
 		"SSHLogin":          {"ssh://alice@github.com/acme/app", "ssh://git@github.com/acme/app", same{true, true}},
 		"PathCase":          {"https://github.com/Acme/App", "https://github.com/acme/app", same{false, true}},
 		"HTTPSAndSSH":       {"https://github.com/acme/app", "git@github.com:acme/app", same{false, true}},
-		"HTTPAndHTTPS":      {"http://localhost/acme/app", "https://localhost/acme/app", same{false, true}},
+		"HTTPAndHTTPS":      {"http://git.example.com/acme/app", "https://git.example.com/acme/app", same{false, true}},
 		"OtherPort":         {"https://github.com:8443/acme/app", "https://github.com/acme/app", same{false, false}},
 		"OtherRepo":         {"https://github.com/acme/app", "https://github.com/acme/app2", same{false, false}},
 		"OtherHost":         {"https://github.com/acme/app", "https://gitlab.com/acme/app", same{false, false}},
 		"SubPathIsNotSame":  {"https://github.com/acme/app", "https://github.com/acme/app/sub", same{false, false}},
 		"PrefixIsNotSame":   {"https://github.com/acme/app", "https://github.com/acme/ap", same{false, false}},
-		"PercentIsVerbatim": {"https://github.com/acme/a%70p", "https://github.com/acme/app", same{false, false}},
+		"PercentEscapes":    {"https://github.com/%61cme/a%70p", "https://github.com/acme/app", same{true, true}},
+		"EscapedHexCase":    {"https://github.com/acme/a%2fb", "https://github.com/acme/a%2Fb", same{true, true}},
+		"EscapedSlash":      {"https://github.com/acme/a%2Fb", "https://github.com/acme/a/b", same{false, false}},
+		"SCPPercent":        {"git@github.com:%61cme/app", "ssh://git@github.com/acme/app", same{false, false}},
+		"SCPPercentEscaped": {"git@github.com:%61cme/app", "ssh://git@github.com/%2561cme/app", same{true, true}},
+		"UpperDotGit":       {"https://github.com/acme/APP.GIT", "https://github.com/acme/app", same{false, true}},
+	}
+	p, err := NewPolicy("git.example.com")
+	if err != nil {
+		t.Fatal(err)
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			a, err := Parse(tc.a)
+			a, err := p.Parse(tc.a)
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, err := Parse(tc.b)
+			b, err := p.Parse(tc.b)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -234,6 +262,9 @@ func TestMatchKey(t *testing.T) {
 		"":                                              "",
 		"nonsense":                                      "",
 		"https://github.com":                            "",
+		"https://github.com/Acme/App.GIT":               "github.com/acme/app",
+		"https://github.com/%61cme/app":                 "github.com/acme/app",
+		"github.com:%61cme/app":                         "github.com/%2561cme/app",
 	}
 	for in, want := range cases {
 		if diff := cmp.Diff(want, MatchKey(in)); diff != "" {
@@ -249,10 +280,16 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"https://github.com/acme/app.git", "https://u:p@h/a.git/", "git@github.com:acme/app", "ssh://git:pw@h:22/a",
 		"http://127.0.0.1:8080/x", "file:///x", "/x", "git://h/x", "[::1]:x", "git@[::1]:x", "h:22/x", "https://h:0443/A/..",
-		"https://h/a%2", ":", "@", "//", "a:b@c:d",
+		"https://h/a%2", ":", "@", "//", "a:b@c:d", "https://h/%61%2f%2E%2e/x.GIT", "h:%61/x", "http://h/%7E",
 	} {
 		f.Add(s)
 	}
+	// Plain http to a few hosts, so that it is parsed too.
+	p, err := NewPolicy("127.0.0.1:8080", "h")
+	if err != nil {
+		f.Fatal(err)
+	}
+	Parse := p.Parse
 	f.Fuzz(func(t *testing.T, raw string) {
 		if k := MatchKey(raw); MatchKey(k) != k {
 			t.Fatalf("MatchKey(%q) = %q, and again %q", raw, k, MatchKey(k))

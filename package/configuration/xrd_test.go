@@ -19,7 +19,7 @@ import (
 
 // The messages of the XRD's rules, which function-k8sta shares (fn/validate.go).
 const (
-	msgURLScheme      = "must be an https:// or ssh:// URL or git@host:org/repo (plain http:// reaches only 127.0.0.1, localhost, [::1] and the hosts the provider's operator allows with --insecure-git-host); file://, git:// and local paths are refused"
+	msgURLScheme      = "must be an https:// or ssh:// URL or git@host:org/repo (plain http:// reaches only the hosts the provider's operator allows with --insecure-git-host); file://, git:// and local paths are refused"
 	msgURLCredentials = "must not carry credentials (user:password@ or a token): put them in the Secret that the ProviderConfig's spec.git.secretRef names"
 	msgBranch         = "must be a git branch name such as env/prod: letters, digits, '.', '_' and '-', parts joined by '/', no part starting with '.' or '-' or ending in '.' or '.lock', no '..'"
 )
@@ -125,8 +125,8 @@ func TestSchema(t *testing.T) {
 		"EmptySubscriptions": {doc: track("subs", "{repo: {url: https://git.example.com/x}, subscriptions: {}, stations: [{name: a, tracks: [b]}]}"), wantErr: "subscriptions needs images, git or both"},
 		"BadSoak":            {doc: track("soak", "{repo: {url: https://git.example.com/x}, stations: [{name: a, tracks: [b], soak: ten}]}"), wantErr: "spec.stations[0].soak in body should match"},
 		// Repository URLs (issue 9, hole 5): https, ssh and scp-like only;
-		// plain http to any host (the provider allows loopback and the hosts its
-		// operator lists); no credentials.
+		// plain http to any host (the provider allows only the hosts its
+		// operator lists; loopback is no exception); no credentials.
 		"HTTPSURL":        {doc: track("https", `{repo: {url: "https://github.com/acme/app.git"}, stations: [{name: a, tracks: [b]}]}`)},
 		"SSHURL":          {doc: track("ssh", `{repo: {url: "ssh://git@github.com:22/acme/app.git"}, stations: [{name: a, tracks: [b]}]}`)},
 		"SCPURL":          {doc: track("scp", `{repo: {url: "git@github.com:acme/app.git"}, stations: [{name: a, tracks: [b]}]}`)},

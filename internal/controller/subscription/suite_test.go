@@ -37,6 +37,7 @@ import (
 	"github.com/k8sta/k8sta/apis"
 	"github.com/k8sta/k8sta/apis/v1alpha1"
 	"github.com/k8sta/k8sta/internal/gitrepo"
+	"github.com/k8sta/k8sta/internal/repourl"
 	"github.com/k8sta/k8sta/internal/testing/gitserver"
 	"github.com/k8sta/k8sta/internal/testing/kubeenv"
 )
@@ -71,7 +72,13 @@ func setup(e *kubeenv.Environment) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	repos, err := gitrepo.NewCache(dir)
+	// The test git servers speak plain http on 127.0.0.1: listed, as the
+	// provider's operator would with --insecure-git-host.
+	policy, err := repourl.NewPolicy("127.0.0.1")
+	if err != nil {
+		return nil, err
+	}
+	repos, err := gitrepo.NewCache(dir, gitrepo.WithPolicy(policy))
 	if err != nil {
 		return nil, err
 	}
