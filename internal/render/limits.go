@@ -72,38 +72,25 @@ func DefaultLimits() Limits {
 // from DefaultLimits: a bound is never "unlimited".
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits()
-	if l.Timeout <= 0 {
-		l.Timeout = d.Timeout
-	}
-	if l.MaxMemory <= 0 {
-		l.MaxMemory = d.MaxMemory
-	}
-	if l.MaxFileBytes <= 0 {
-		l.MaxFileBytes = d.MaxFileBytes
-	}
-	if l.MaxOverlayBytes <= 0 {
-		l.MaxOverlayBytes = d.MaxOverlayBytes
-	}
-	if l.MaxFiles <= 0 {
-		l.MaxFiles = d.MaxFiles
-	}
-	if l.MaxKustomizationBytes <= 0 {
-		l.MaxKustomizationBytes = d.MaxKustomizationBytes
-	}
-	if l.MaxYAMLNodes <= 0 {
-		l.MaxYAMLNodes = d.MaxYAMLNodes
-	}
-	if l.MaxOutputBytes <= 0 {
-		l.MaxOutputBytes = d.MaxOutputBytes
-	}
-	if l.MaxParallel <= 0 {
-		l.MaxParallel = d.MaxParallel
-	}
-	if l.MaxParallelPerTenant <= 0 {
-		l.MaxParallelPerTenant = d.MaxParallelPerTenant
-	}
+	orDefault(&l.Timeout, d.Timeout)
+	orDefault(&l.MaxMemory, d.MaxMemory)
+	orDefault(&l.MaxFileBytes, d.MaxFileBytes)
+	orDefault(&l.MaxOverlayBytes, d.MaxOverlayBytes)
+	orDefault(&l.MaxFiles, d.MaxFiles)
+	orDefault(&l.MaxKustomizationBytes, d.MaxKustomizationBytes)
+	orDefault(&l.MaxYAMLNodes, d.MaxYAMLNodes)
+	orDefault(&l.MaxOutputBytes, d.MaxOutputBytes)
+	orDefault(&l.MaxParallel, d.MaxParallel)
+	orDefault(&l.MaxParallelPerTenant, d.MaxParallelPerTenant)
 	l.MaxParallelPerTenant = min(l.MaxParallelPerTenant, l.MaxParallel)
 	return l
+}
+
+// orDefault sets *v to d when *v is unset (zero or negative).
+func orDefault[T ~int | ~int64](v *T, d T) {
+	if *v <= 0 {
+		*v = d
+	}
 }
 
 // ErrLimitExceeded is matched (errors.Is) by every *LimitError.
