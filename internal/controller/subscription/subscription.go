@@ -30,6 +30,7 @@ import (
 
 	"github.com/k8sta/k8sta/apis/v1alpha1"
 	"github.com/k8sta/k8sta/internal/controller/credentials"
+	"github.com/k8sta/k8sta/internal/controller/writes"
 	"github.com/k8sta/k8sta/internal/discover"
 	"github.com/k8sta/k8sta/internal/gitrepo"
 	"github.com/k8sta/k8sta/internal/registry"
@@ -63,10 +64,14 @@ type Options struct {
 func Setup(mgr ctrl.Manager, o Options) error {
 	name := managed.ControllerName(v1alpha1.SubscriptionKind)
 	c := &connector{kube: mgr.GetClient(), repos: o.Repos, registries: newRegistryClients(o.InsecureRegistries)}
-	r := managed.NewReconciler(mgr, resource.ManagedKind(v1alpha1.SubscriptionGroupVersionKind),
+	r := managed.NewReconciler(writes.SkipUnchangedStatus(mgr), resource.ManagedKind(v1alpha1.SubscriptionGroupVersionKind),
 		managed.WithTypedExternalConnector[*v1alpha1.Subscription](c),
 		managed.WithLogger(o.Logger.WithValues("controller", name)),
-		managed.WithRecorder(xpevent.NewAPIRecorder(mgr.GetEventRecorderFor(name))),
+		managed.WithRecorder(writes.DropRepeats(xpevent.NewAPIRecorder(mgr.GetEventRecorderFor(name)), writes.DefaultRepeatWindow)),
+		// Nothing to name and nothing to clean up: no external-name
+		// annotation, no finalizer, so no write for either.
+		managed.WithInitializers(),
+		managed.WithFinalizer(writes.NoFinalizer(mgr.GetClient())),
 		managed.WithPollInterval(DefaultInterval),
 		managed.WithPollIntervalHook(func(mg resource.Managed, _ time.Duration) time.Duration {
 			return Interval(mg.(*v1alpha1.Subscription), o.MinInterval)

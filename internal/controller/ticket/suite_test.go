@@ -3,6 +3,7 @@ package ticket
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 
 	"github.com/go-logr/logr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -102,7 +104,10 @@ func setup(e *kubeenv.Environment) (func(), error) {
 	if _, err := envtest.InstallCRDs(e.Config, envtest.CRDInstallOptions{CRDs: trackCRDs()}); err != nil {
 		return nil, err
 	}
-	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{Scheme: s, Metrics: metricsserver.Options{BindAddress: "0"}})
+	// The provider's requests are counted as they leave for the apiserver.
+	cfg := rest.CopyConfig(e.Config)
+	cfg.Wrap(providerWrites.wrap)
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: s, Metrics: metricsserver.Options{BindAddress: "0"}})
 	if err != nil {
 		return nil, err
 	}
@@ -157,6 +162,41 @@ func setup(e *kubeenv.Environment) (func(), error) {
 }
 
 var seq atomic.Int64
+
+// providerWrites counts the writes the provider's controllers send to the
+// apiserver that it accepts, by method and path.
+var providerWrites writeCounter
+
+type writeCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *writeCounter) wrap(rt http.RoundTripper) http.RoundTripper {
+	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		res, err := rt.RoundTrip(req)
+		if err == nil && req.Method != http.MethodGet && res.StatusCode/100 == 2 {
+			c.mu.Lock()
+			if c.n == nil {
+				c.n = map[string]int{}
+			}
+			c.n[req.Method+" "+req.URL.Path]++
+			c.mu.Unlock()
+		}
+		return res, err
+	})
+}
+
+// count is how many writes were accepted for method and path.
+func (c *writeCounter) count(method, path string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[method+" "+path]
+}
+
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // fixture is one Track's worth of world: a namespace, a config repository on
 // the git server, a ProviderConfig, and Applications.
