@@ -181,4 +181,3 @@ func isSubsequence(got, want []ticketStep) bool {
 	}
 	return true
 }
-
