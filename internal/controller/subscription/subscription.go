@@ -227,9 +227,21 @@ func (e *external) pollImages(ctx context.Context, policies []registry.Policy, n
 			st.Revision = img.Tag + "@" + img.Digest
 			images = append(images, img)
 		}
-		sources[pol.Repository] = st
+		sources[pol.Repository] = polled(sources[pol.Repository], st)
 	}
 	return images
+}
+
+// polled is a source's status after a poll that found now, when it was last
+// before: a poll that finds what was seen before (same revision, same
+// error) keeps the time it was first seen, so that the Subscription's
+// status, whose every write wakes the Track composing it, changes only when
+// something did.
+func polled(before, now v1alpha1.SourceStatus) v1alpha1.SourceStatus {
+	if before.LastPolled != nil && before.Revision == now.Revision && before.LastError == now.LastError {
+		now.LastPolled = before.LastPolled
+	}
+	return now
 }
 
 // pollSourceBranch follows the source branch from the last head seen. It
@@ -238,7 +250,7 @@ func (e *external) pollImages(ctx context.Context, policies []registry.Policy, n
 func (e *external) pollSourceBranch(ctx context.Context, p v1alpha1.SubscriptionParameters, commit string, sources map[string]v1alpha1.SourceStatus, now metav1.Time, problems *[]string) (string, []v1alpha1.OverlayChange) {
 	url, branch := e.repo.URL(), sourceBranch(p)
 	st := v1alpha1.SourceStatus{Source: url, LastPolled: &now, Revision: sources[url].Revision}
-	defer func() { sources[url] = st }()
+	defer func() { sources[url] = polled(sources[url], st) }()
 	fail := func(msg string) (string, []v1alpha1.OverlayChange) {
 		st.LastError = msg
 		*problems = append(*problems, msg)
