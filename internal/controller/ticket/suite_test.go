@@ -201,7 +201,7 @@ func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { r
 // fixture is one Track's worth of world: a namespace, a config repository on
 // the git server, a ProviderConfig, and Applications.
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	ns     string
 	argoNS string // where this fixture's Applications live
 	git    *gitserver.Server
@@ -210,7 +210,7 @@ type fixture struct {
 	owner  metav1.OwnerReference // the Track XR guestbook, controller of the fixture's Tickets
 }
 
-func newFixture(t *testing.T, opts ...gitserver.Option) *fixture {
+func newFixture(t testing.TB, opts ...gitserver.Option) *fixture {
 	t.Helper()
 	n := seq.Add(1)
 	f := &fixture{t: t, ns: fmt.Sprintf("team-%d", n), argoNS: fmt.Sprintf("argocd-%d", n), git: gitserver.New(t, opts...), repo: fmt.Sprintf("config-%d", n)}
@@ -357,7 +357,7 @@ func change(commit, tag string) v1alpha1.Change {
 	return v1alpha1.Change{ID: v1alpha1.ChangeID(commit, imgs), Commit: commit, Images: imgs}
 }
 
-func getTicket(t *testing.T, key client.ObjectKey) *v1alpha1.Ticket {
+func getTicket(t testing.TB, key client.ObjectKey) *v1alpha1.Ticket {
 	t.Helper()
 	tk := &v1alpha1.Ticket{}
 	must(t, kube.Get(context.Background(), key, tk))
@@ -372,7 +372,7 @@ func (f *fixture) app(name string) *unstructured.Unstructured {
 	return u
 }
 
-func eventually(t *testing.T, what string, cond func() (bool, string)) {
+func eventually(t testing.TB, what string, cond func() (bool, string)) {
 	t.Helper()
 	kubeenv.Eventually(t, what, cond)
 }
