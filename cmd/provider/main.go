@@ -154,7 +154,8 @@ func (c *cli) run() error {
 		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
 		// The webhook receiver, though, reads Secrets for every request,
 		// authenticated or not: from the cache, which holds only the webhook
-		// Secrets the provider labelled.
+		// Secrets labelled k8sta.io/webhook (by the provider, or by a user
+		// letting a ProviderConfig's webhook use a Secret they made).
 		Cache:                  cache.Options{ByObject: subscription.WebhookCacheByObject()},
 		Metrics:                metricsserver.Options{BindAddress: c.MetricsAddress},
 		HealthProbeBindAddress: c.HealthAddress,
