@@ -362,16 +362,21 @@ func (r *receiver) configSecretRef(ctx context.Context, t webhookTarget) (types.
 // must name. ok is false when the reference breaks that rule.
 func WebhookSecretOf(kind, configNamespace string, w v1alpha1.WebhookConfig) (types.NamespacedName, bool) {
 	ref := w.SecretRef
+	at := types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}
 	switch kind {
 	case v1alpha1.ProviderConfigKind:
 		if ref.Namespace != "" && ref.Namespace != configNamespace {
 			return types.NamespacedName{}, false
 		}
-		return types.NamespacedName{Namespace: configNamespace, Name: ref.Name}, ref.Name != ""
+		at.Namespace = configNamespace
 	case v1alpha1.ClusterProviderConfigKind:
-		return types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, ref.Namespace != "" && ref.Name != ""
+	default:
+		return types.NamespacedName{}, false
 	}
-	return types.NamespacedName{}, false
+	if at.Namespace == "" || at.Name == "" {
+		return types.NamespacedName{}, false
+	}
+	return at, true
 }
 
 // notify wakes the Subscriptions an authenticated event concerns.
