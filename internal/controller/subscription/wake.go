@@ -16,7 +16,9 @@ import (
 // one entry per Subscription (a second wake of a Subscription already
 // waiting adds nothing: its reconcile reads it afresh), which one goroutine
 // moves into the channel as the controller drains it. The set holds at most
-// one entry per Subscription in the cache, so it is bounded by them.
+// one entry per Subscription in the cache, so it is bounded by them; on a
+// replica that is not the leader, where nothing reads the channel, that is
+// all it ever holds.
 type wakeQueue struct {
 	out chan<- event.GenericEvent
 
