@@ -154,7 +154,8 @@ func (c *cli) run() error {
 		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
 		// The webhook receiver, though, reads Secrets for every request,
 		// authenticated or not: from the cache, which holds only the webhook
-		// Secrets the provider labelled.
+		// Secrets labelled k8sta.io/webhook (by the provider, or by a user
+		// letting a ProviderConfig's webhook use a Secret they made).
 		Cache:                  cache.Options{ByObject: subscription.WebhookCacheByObject()},
 		Metrics:                metricsserver.Options{BindAddress: c.MetricsAddress},
 		HealthProbeBindAddress: c.HealthAddress,
@@ -179,11 +180,16 @@ func (c *cli) run() error {
 		return err
 	}
 	wake := make(chan event.GenericEvent, 1024)
-	receiver := subscription.NewWebhookReceiver(mgr.GetCache(), wake, webhook.NewWakeLimiter(c.WebhookWakeEvery, c.WebhookWakeBurst),
-		webhook.WithMaxConcurrentBodies(c.WebhookMaxBodies))
+	receiver, err := subscription.NewWebhookReceiver(context.Background(), mgr.GetCache(), wake,
+		webhook.NewWakeLimiter(c.WebhookWakeEvery, c.WebhookWakeBurst), webhook.WithMaxConcurrentBodies(c.WebhookMaxBodies))
+	if err != nil {
+		return err
+	}
 	if err := mgr.Add(everyReplica(func(ctx context.Context) error {
 		// Sync the informers before the first request, rather than on it.
-		for _, o := range []client.Object{&corev1.Secret{}, &v1alpha1.Subscription{}} {
+		for _, o := range []client.Object{
+			&corev1.Secret{}, &v1alpha1.Subscription{}, &v1alpha1.ProviderConfig{}, &v1alpha1.ClusterProviderConfig{}, &corev1.Namespace{},
+		} {
 			if _, err := mgr.GetCache().GetInformer(ctx, o); err != nil {
 				return err
 			}
