@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
@@ -198,8 +199,10 @@ func NewWebhookReceiver(reader client.Reader, wake chan<- event.GenericEvent, li
 			return
 		}
 		limiter.Wake(key.String(), func() {
+			// The time of delivery, not e.Received: a wake the limiter
+			// held back stands for every webhook held back after it.
 			select {
-			case wake <- event.GenericEvent{Object: s}:
+			case wake <- WakeEvent(s, time.Now()):
 			default:
 				// The queue is full: the Subscription is already due a poll.
 			}
