@@ -12,6 +12,7 @@ package coalesce
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -140,7 +141,7 @@ func (f *Flight[V]) run(c *call[V]) {
 		ctx, cancel = context.WithTimeout(ctx, f.Timeout)
 		defer cancel()
 	}
-	v, err := c.fn(ctx)
+	v, err := callSafely(ctx, c.fn)
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -155,4 +156,16 @@ func (f *Flight[V]) run(c *call[V]) {
 		f.queued = nil
 		f.startLocked(q, time.Now())
 	}
+}
+
+// callSafely calls fn, turning a panic into an error: fn runs on a goroutine
+// of its own, where a panic, say on a hostile server's answer, would
+// otherwise end the process rather than fail one call.
+func callSafely[V any](ctx context.Context, fn func(context.Context) (V, error)) (v V, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return fn(ctx)
 }

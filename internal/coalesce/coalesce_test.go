@@ -266,3 +266,16 @@ func TestForget(t *testing.T) {
 		t.Error("a call after Forget is not reused")
 	}
 }
+
+// A call that panics fails its callers with an error, and the Flight goes
+// on.
+func TestDoPanicIsAnError(t *testing.T) {
+	f := &Flight[int]{}
+	_, err := f.Do(context.Background(), time.Time{}, func(context.Context) (int, error) { panic("bad answer") })
+	if err == nil || err.Error() != "panic: bad answer" {
+		t.Errorf("Do(panicking fn): got %v, want the panic as an error", err)
+	}
+	if v, err := f.Do(context.Background(), time.Time{}, func(context.Context) (int, error) { return 1, nil }); v != 1 || err != nil {
+		t.Errorf("Do after a panic: got %d, %v", v, err)
+	}
+}

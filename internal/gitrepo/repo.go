@@ -114,9 +114,11 @@ func (r *Repo) FetchSince(ctx context.Context, notBefore time.Time) error {
 		notBefore = w
 	}
 	_, err := r.fetches.Do(ctx, notBefore, func(ctx context.Context) (struct{}, error) {
-		r.mu.Lock()
-		err := r.fetch(ctx)
-		r.mu.Unlock()
+		err := func() error {
+			r.mu.Lock()
+			defer r.mu.Unlock() // even if go-git panics
+			return r.fetch(ctx)
+		}()
 		r.cache.evict()
 		return struct{}{}, err
 	})
