@@ -1,53 +1,48 @@
 package subscription
 
 import (
-	"fmt"
-	"sort"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/event"
-
-	"github.com/k8sta/k8sta/apis/v1alpha1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
-// Wakes the channel cannot take at once wait for it, none lost; and adding
-// never blocks, though nothing reads the channel yet. (A Subscription woken
-// again while its wake is being handed over may be handed over twice, which
-// costs one more reconcile: the test counts distinct Subscriptions.)
-func TestWakeQueueLosesNoWake(t *testing.T) {
-	out := make(chan event.GenericEvent)
-	q := newWakeQueue(out)
-	var want []string
-	for round := range 3 {
-		for i := range 500 {
-			s := &v1alpha1.Subscription{}
-			s.SetNamespace("team-a")
-			s.SetName(fmt.Sprintf("s-%03d", i))
-			q.add(s)
-			if round == 0 {
-				want = append(want, client.ObjectKeyFromObject(s).String())
+// A Subscription's wake time is the newest news it was woken for, until a
+// poll that started from no earlier has seen it; news that arrives during
+// that poll is kept for the next one.
+func TestWakes(t *testing.T) {
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	a := types.NamespacedName{Namespace: "team-a", Name: "app"}
+	b := types.NamespacedName{Namespace: "team-b", Name: "app"}
+	cases := map[string]struct {
+		steps func(w *wakes)
+		want  map[types.NamespacedName]time.Time
+	}{
+		"NewestKept": {
+			steps: func(w *wakes) { w.record(a, t0.Add(2)); w.record(a, t0.Add(1)) },
+			want:  map[types.NamespacedName]time.Time{a: t0.Add(2)},
+		},
+		"SeenForgets": {
+			steps: func(w *wakes) { w.record(a, t0); w.record(b, t0); w.seen(a, t0) },
+			want:  map[types.NamespacedName]time.Time{b: t0},
+		},
+		"NewerNewsSurvivesTheOlderPoll": {
+			steps: func(w *wakes) { w.record(a, t0); w.record(a, t0.Add(1)); w.seen(a, t0) },
+			want:  map[types.NamespacedName]time.Time{a: t0.Add(1)},
+		},
+		"AFresherPollSeesIt": {
+			steps: func(w *wakes) { w.record(a, t0); w.seen(a, t0.Add(time.Second)) },
+			want:  map[types.NamespacedName]time.Time{},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			w := newWakes()
+			tc.steps(w)
+			if diff := cmp.Diff(tc.want, w.at); diff != "" {
+				t.Errorf("-want +got:\n%s", diff)
 			}
-		}
-	}
-	seen := map[string]bool{}
-	timeout := time.After(30 * time.Second)
-	for len(seen) < len(want) {
-		select {
-		case e := <-out:
-			seen[client.ObjectKeyFromObject(e.Object).String()] = true
-		case <-timeout:
-			t.Fatalf("received wakes of %d of %d Subscriptions", len(seen), len(want))
-		}
-	}
-	got := make([]string, 0, len(seen))
-	for k := range seen {
-		got = append(got, k)
-	}
-	sort.Strings(got)
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("woken: -want +got:\n%s", diff)
+		})
 	}
 }

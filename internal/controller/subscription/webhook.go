@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
@@ -401,7 +402,9 @@ func (r *receiver) notify(e webhook.Event) {
 		if !concerns(e, s) {
 			continue
 		}
-		r.limiter.Wake(client.ObjectKeyFromObject(s).String(), func() { r.wake.add(s) })
+		// The time of delivery, not e.Received: a wake the limiter held
+		// back stands for every webhook held back after it.
+		r.limiter.Wake(client.ObjectKeyFromObject(s).String(), func() { r.wake.add(WakeEvent(s, time.Now()).Object) })
 	}
 }
 

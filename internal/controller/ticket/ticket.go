@@ -427,6 +427,9 @@ func (e *external) renderedHead(ctx context.Context, p v1alpha1.TicketParameters
 	if errors.Is(err, gitrepo.ErrInvalidBranch) {
 		return "", nil, errors.Errorf("spec.forProvider.branch %q is not a valid git branch name: use a name such as env/dev", p.Branch)
 	}
+	// A fetch within the clone's window, shared with the other Tickets on
+	// this repository, will do: a head it missed makes render's push be
+	// refused and Publish fetch again, never a wrong commit.
 	if err := e.repo.Fetch(ctx); err != nil {
 		return "", nil, repoError(err)
 	}
@@ -496,10 +499,8 @@ func mayPublishOver(t *v1alpha1.Ticket, head string, rec *render.Record) error {
 // to the rendered branch, unless the branch already holds the change.
 func (e *external) render(ctx context.Context, t *v1alpha1.Ticket) (string, error) {
 	p := t.Spec.ForProvider
-	if !e.repo.HasCommit(p.Change.Commit) {
-		if err := e.repo.Fetch(ctx); err != nil {
-			return "", repoError(err)
-		}
+	if err := e.fetchCommit(ctx, p.Change.Commit); err != nil {
+		return "", repoError(err)
 	}
 	// The render reads only what the overlay reaches, through the tree.
 	tree, err := e.repo.Tree(p.Change.Commit)
@@ -548,6 +549,20 @@ func (e *external) render(ctx context.Context, t *v1alpha1.Ticket) (string, erro
 		return "", repoError(errors.Wrapf(err, "cannot push %s", p.Branch))
 	}
 	return commit, nil
+}
+
+// fetchCommit makes sure the clone holds commit, fetching if it does not. A
+// fetch shared with other Tickets of the change (one within the clone's
+// fetch window) will mostly do; if it started before the commit was pushed,
+// one that starts now does.
+func (e *external) fetchCommit(ctx context.Context, commit string) error {
+	if e.repo.HasCommit(commit) {
+		return nil
+	}
+	if err := e.repo.Fetch(ctx); err != nil || e.repo.HasCommit(commit) {
+		return err
+	}
+	return e.repo.FetchSince(ctx, time.Now())
 }
 
 func repoError(err error) error {
