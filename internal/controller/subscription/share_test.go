@@ -1,7 +1,10 @@
 package subscription
 
 import (
+	"context"
 	"fmt"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +15,7 @@ import (
 
 	"github.com/k8sta/k8sta/apis/v1alpha1"
 	"github.com/k8sta/k8sta/internal/testing/gitserver"
+	"github.com/k8sta/k8sta/internal/webhook"
 )
 
 // TestWokenSubscriptionsShareOneFetch: 20 Subscriptions (20 Tracks) on one
@@ -57,5 +61,59 @@ func TestWokenSubscriptionsShareOneFetch(t *testing.T) {
 	t.Logf("MEASURED: %d Subscriptions woken at once for one push and one tag: %d upload-pack, %d tags-list request", n, gotFetches, gotLists)
 	if gotFetches != 1 || gotLists != 1 {
 		t.Errorf("%d Subscriptions woken at once: want 1 upload-pack and 1 tags-list request, got %d and %d", n, gotFetches, gotLists)
+	}
+}
+
+// TestOneConfigWebhookCostsOneFetch: 20 Tracks' Subscriptions on one config
+// repository, one git push webhook on their ProviderConfig's URL (served on
+// 127.0.0.1, into the controller's own wake channel): every Subscription
+// sees the new commit, for one upload-pack.
+func TestOneConfigWebhookCostsOneFetch(t *testing.T) {
+	const n = 20
+	f := newFixture(t)
+	f.push("1.0.0")
+	ctx := context.Background()
+	sec := webhookToken(t, f.ns, "hooks", WebhookSecretLabelValueProviderConfig)
+	pc := &v1alpha1.ProviderConfig{}
+	must(t, kube.Get(ctx, client.ObjectKey{Namespace: f.ns, Name: "default"}, pc))
+	pc.Spec.Webhook = secretRef("hooks")
+	must(t, kube.Update(ctx, pc))
+	objs := []client.Object{sec, pc}
+	var keys []client.ObjectKey
+	for i := range n {
+		k := f.newSubscription(func(s *v1alpha1.Subscription) {
+			s.SetName(fmt.Sprintf("app-%d", i))
+			meta.SetExternalName(s, s.GetName())
+			meta.AddFinalizer(s, managed.FinalizerName)
+		})
+		keys = append(keys, k)
+		objs = append(objs, get(t, k))
+	}
+	for _, k := range keys {
+		eventually(t, "the first change of "+k.Name, func() (bool, string) {
+			return newest(t, k) != nil, "none"
+		})
+	}
+	c, _ := webhookCache(t)
+	cached(t, c, objs...)
+	srv := httptest.NewServer(newReceiver(t, c, wake, webhook.NewWakeLimiter(0, 1)))
+	t.Cleanup(srv.Close)
+	h := &hookServer{t: t, url: srv.URL}
+
+	commit := f.git.Commit(t, f.repo, "main", map[string][]byte{"base/extra.yaml": []byte("# extra\n")}, "base: extra")
+	fetches := f.git.Sessions(f.repo, gitserver.UploadPack)
+	if got := h.github(ProviderConfigWebhookID(f.ns, "default"), key(sec, webhook.GitHub), gitPush(f.git.URL(f.repo), "main")); !strings.HasPrefix(got, ok200) {
+		t.Fatalf("git push webhook: %q, want a 200", got)
+	}
+	for _, k := range keys {
+		eventually(t, "the new commit at "+k.Name, func() (bool, string) {
+			nw := newest(t, k)
+			return nw.Commit == commit, nw.Commit
+		})
+	}
+	got := f.git.Sessions(f.repo, gitserver.UploadPack) - fetches
+	t.Logf("MEASURED: one config webhook waking %d Subscriptions on one repository: %d upload-pack", n, got)
+	if got != 1 {
+		t.Errorf("one webhook for %d Subscriptions on one repository: %d upload-packs, want 1", n, got)
 	}
 }
