@@ -5,6 +5,9 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"strconv"
 	"reflect"
 	"sort"
 	"strings"
@@ -29,7 +32,10 @@ type breakerTally struct {
 	tokens int
 	by     map[string]int // "Kind fields changed" → tokens
 	last   map[string]map[string]any
-	cancel context.CancelFunc
+	// crossplane is Crossplane's own breaker counters when the tally began
+	// or was last reset.
+	crossplane map[string]float64
+	cancel     context.CancelFunc
 	done   sync.WaitGroup
 }
 
@@ -38,7 +44,7 @@ type breakerTally struct {
 func tallyBreaker(t *testing.T, ns string) *breakerTally {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	b := &breakerTally{by: map[string]int{}, last: map[string]map[string]any{}, cancel: cancel}
+	b := &breakerTally{by: map[string]int{}, last: map[string]map[string]any{}, cancel: cancel, crossplane: crossplaneBreakerCounters()}
 	for _, gvr := range []schema.GroupVersionResource{trackGVR, ticketGVR, subscriptionGVR} {
 		wi, err := st.kube.Resource(gvr).Namespace(ns).Watch(ctx, metav1.ListOptions{})
 		must(t, err)
@@ -110,9 +116,60 @@ func (b *breakerTally) reset() (int, string) {
 	for _, c := range costs {
 		fmt.Fprintf(&s, "\n  %3d  %s", c.tokens, c.what)
 	}
+	now := crossplaneBreakerCounters()
+	fmt.Fprintf(&s, "\n  Crossplane's own count meanwhile, every Track of the stack: %s", describeCounters(b.crossplane, now))
 	n := b.tokens
-	b.tokens, b.by = 0, map[string]int{}
+	b.tokens, b.by, b.crossplane = 0, map[string]int{}, now
 	return n, s.String()
+}
+
+// crossplaneBreakerCounters scrapes Crossplane core's circuit breaker
+// counters for Tracks (events by result, opens) from its metrics endpoint;
+// nil when it cannot be read.
+func crossplaneBreakerCounters() map[string]float64 {
+	resp, err := http.Get("http://127.0.0.1:" + st.env["CROSSPLANE_METRICS_PORT"] + "/metrics")
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close() //nolint:errcheck // a scrape
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return nil
+	}
+	counters := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if !strings.HasPrefix(line, "circuit_breaker_") || !strings.Contains(line, `controller="composite/tracks.k8sta.io"`) {
+			continue
+		}
+		name, value, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil {
+			continue
+		}
+		name = strings.Replace(name, `controller="composite/tracks.k8sta.io"`, "", 1)
+		name = strings.NewReplacer("{,", "{", ",}", "}", "{}", "").Replace(name)
+		counters[name] = v
+	}
+	return counters
+}
+
+func describeCounters(before, after map[string]float64) string {
+	if after == nil {
+		return "unreadable"
+	}
+	names := make([]string, 0, len(after))
+	for n := range after {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	parts := make([]string, 0, len(names))
+	for _, n := range names {
+		parts = append(parts, fmt.Sprintf("%s +%.0f", n, after[n]-before[n]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // changedFields names the top-level fields of metadata, spec and status
