@@ -139,3 +139,45 @@ func TestTenantShareIsBoundedBySlots(t *testing.T) {
 		})
 	}
 }
+
+// TestBusyTenantIsToldWhenFreed: while a tenant's render holds its share,
+// Busy says so (and another tenant is not busy); when it ends, every
+// OnTenantFreed function hears the tenant, and Busy says it is free.
+func TestBusyTenantIsToldWhenFreed(t *testing.T) {
+	r := NewRenderer(Limits{MaxParallel: 2})
+	var freed []string
+	var mu sync.Mutex
+	r.OnTenantFreed(func(tenant string) {
+		mu.Lock()
+		defer mu.Unlock()
+		freed = append(freed, tenant)
+	})
+	entered := make(chan string)
+	release := make(chan struct{})
+	done := make(chan error)
+	go func() {
+		_, err := r.Build(context.Background(), "team-a", &gatedSource{Source: MapSource(fixture()), name: "team-a", entered: entered, release: release}, "overlays/dev", nil)
+		done <- err
+	}()
+	<-entered
+	if !r.Busy("team-a") || r.Busy("team-b") || r.Busy("") {
+		t.Errorf("while team-a renders: Busy(team-a) = %v, Busy(team-b) = %v, Busy(\"\") = %v; want true, false, false", r.Busy("team-a"), r.Busy("team-b"), r.Busy(""))
+	}
+	mu.Lock()
+	if len(freed) != 0 {
+		t.Errorf("freed before the render ended: %v", freed)
+	}
+	mu.Unlock()
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("Build(...): %v", err)
+	}
+	if r.Busy("team-a") {
+		t.Error("Busy(team-a) after its render ended, want false")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if diff := cmp.Diff([]string{"team-a"}, freed); diff != "" {
+		t.Errorf("tenants freed: -want +got:\n%s", diff)
+	}
+}

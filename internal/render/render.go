@@ -119,6 +119,9 @@ type Renderer struct {
 	mu sync.Mutex
 	// running counts the renders of each tenant that has any.
 	running map[string]int
+	// freed are called, with the tenant, each time one of a tenant's
+	// renders ends.
+	freed []func(tenant string)
 }
 
 // A RendererOption configures a Renderer.
@@ -168,10 +171,35 @@ func (r *Renderer) leave(tenant string) {
 		return
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.running[tenant]--; r.running[tenant] <= 0 {
 		delete(r.running, tenant)
 	}
+	freed := r.freed
+	r.mu.Unlock()
+	for _, f := range freed {
+		f(tenant)
+	}
+}
+
+// Busy reports whether tenant runs as many renders as it may, so that its
+// next Build would be refused with ErrTenantBusy. It reserves nothing: a
+// caller that finds the tenant free may still be refused.
+func (r *Renderer) Busy(tenant string) bool {
+	if tenant == "" {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.running[tenant] >= r.limits.MaxParallelPerTenant
+}
+
+// OnTenantFreed has r call f, with the tenant, each time one of a tenant's
+// renders ends, so that a caller Busy turned away can be told to try again
+// instead of polling. f must not block.
+func (r *Renderer) OnTenantFreed(f func(tenant string)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.freed = append(r.freed, f)
 }
 
 // Limits returns the bounds r renders within.

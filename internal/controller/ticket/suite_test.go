@@ -59,6 +59,8 @@ var (
 	// workers counts the render workers the controller starts, per
 	// namespace.
 	workers workerCounter
+	// renderer is the controller's.
+	renderer *render.Renderer
 )
 
 // testRenderLimits are the controller's render limits: the defaults, with
@@ -125,6 +127,7 @@ func setup(e *kubeenv.Environment) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
+	renderer = render.NewRenderer(testRenderLimits, render.WithWorkerStarted(workers.started))
 	o := Options{
 		Options: controller.Options{
 			Logger:                  logging.NewNopLogger(),
@@ -135,7 +138,7 @@ func setup(e *kubeenv.Environment) (func(), error) {
 		},
 		Repos:    repos,
 		Author:   gitrepo.Signature{Name: "K8sTA", Email: "k8sta@k8sta.io"},
-		Renderer: render.NewRenderer(testRenderLimits, render.WithWorkerStarted(workers.started)),
+		Renderer: renderer,
 	}
 	if err := config.Setup(mgr, o.Options); err != nil {
 		return nil, err

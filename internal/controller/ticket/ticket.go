@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
@@ -71,7 +72,9 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	if renderer == nil {
 		renderer = render.NewRenderer(render.DefaultLimits())
 	}
-	c := &connector{kube: mgr.GetClient(), live: mgr.GetAPIReader(), repos: o.Repos, author: o.Author, renderer: renderer, argo: newArgoClients(mgr.GetClient(), mgr.GetScheme())}
+	waiters := newRenderWaiters()
+	renderer.OnTenantFreed(waiters.freed)
+	c := &connector{kube: mgr.GetClient(), live: mgr.GetAPIReader(), repos: o.Repos, author: o.Author, renderer: renderer, waiters: waiters, argo: newArgoClients(mgr.GetClient(), mgr.GetScheme())}
 	r := managed.NewReconciler(writes.SkipUnchangedStatus(mgr), resource.ManagedKind(v1alpha1.TicketGroupVersionKind),
 		managed.WithTypedExternalConnector[*v1alpha1.Ticket](c),
 		managed.WithLogger(o.Logger.WithValues("controller", name)),
@@ -81,6 +84,12 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		managed.WithInitializers(),
 		managed.WithFinalizer(writes.NoFinalizer(mgr.GetClient())),
 		managed.WithPollInterval(o.PollInterval),
+		managed.WithPollIntervalHook(func(mg resource.Managed, d time.Duration) time.Duration {
+			if waiters.isWaiting(types.NamespacedName{Namespace: mg.GetNamespace(), Name: mg.GetName()}) {
+				return min(d, renderWaitRecheck)
+			}
+			return d
+		}),
 		managed.WithManagementPolicies(),
 	)
 
@@ -89,6 +98,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		WithOptions(o.ForControllerRuntime()).
 		For(&v1alpha1.Ticket{}, builder.WithPredicates(resource.DesiredStateChanged())).
 		Watches(&argocd.Application{}, handler.EnqueueRequestsFromMapFunc(ticketsFor(mgr.GetClient()))).
+		WatchesRawSource(source.Channel(waiters.wake, &handler.EnqueueRequestForObject{})).
 		Complete(r)
 }
 
@@ -132,6 +142,7 @@ type connector struct {
 	repos    *gitrepo.Cache
 	author   gitrepo.Signature
 	renderer *render.Renderer
+	waiters  *renderWaiters
 	argo     *argoClients
 }
 
@@ -170,6 +181,7 @@ func (c *connector) Connect(ctx context.Context, t *v1alpha1.Ticket) (managed.Ty
 		repo:     repo,
 		author:   c.author,
 		renderer: c.renderer,
+		waiters:  c.waiters,
 		argo:     argo,
 		now:      time.Now,
 	}, nil
@@ -186,6 +198,7 @@ type external struct {
 	repo     *gitrepo.Repo
 	author   gitrepo.Signature
 	renderer *render.Renderer
+	waiters  *renderWaiters
 	argo     client.Client
 	now      func() time.Time
 
@@ -230,6 +243,13 @@ func (e *external) Observe(ctx context.Context, t *v1alpha1.Ticket) (managed.Ext
 		}
 		at.Phase = v1alpha1.PhaseRendering
 		at.VerifiedAt = nil
+		if e.renderer.Busy(t.Namespace) {
+			// Woken when a render of the namespace ends; up to date until
+			// then, so that the reconcile neither fails nor backs off.
+			e.waiters.wait(types.NamespacedName{Namespace: t.Namespace, Name: t.Name})
+			t.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf("rendering change %s into %s: waiting for another render in namespace %s to finish", p.Change.ID, p.Branch, t.Namespace)))
+			return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true}, nil
+		}
 		t.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf("rendering change %s into %s", p.Change.ID, p.Branch)))
 		return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false}, nil
 	}
