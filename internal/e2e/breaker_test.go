@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -36,7 +36,7 @@ type breakerTally struct {
 	// or was last reset.
 	crossplane map[string]float64
 	cancel     context.CancelFunc
-	done   sync.WaitGroup
+	done       sync.WaitGroup
 }
 
 // tallyBreaker watches the namespace's Tracks, Tickets and Subscriptions
