@@ -285,7 +285,15 @@ func DesiredSubscription(namespace string, root *Track, stops []*Stop) *structpb
 		fp["images"] = v
 	}
 	if root.Subscriptions.GetFields()["git"].GetStructValue() != nil {
-		fp["git"] = structv(map[string]*structpb.Value{})
+		git := map[string]*structpb.Value{}
+		if len(root.GitPaths) > 0 {
+			paths := make([]*structpb.Value, len(root.GitPaths))
+			for i, p := range root.GitPaths {
+				paths[i] = sv(p)
+			}
+			git["paths"] = listv(paths)
+		}
+		fp["git"] = structv(git)
 	}
 	overlays := make([]*structpb.Value, 0, len(stops))
 	for _, s := range stops {

@@ -94,6 +94,21 @@ spec:
   providerConfigRef: {kind: ClusterProviderConfig, name: shared}
 `,
 		},
+		"GitPaths": {
+			reason: "The paths a Track follows on a monorepo reach its Subscription as written.",
+			track:  `{repo: {url: https://git.example.com/u}, subscriptions: {git: {paths: [base/, apps/guestbook]}}, stations: [{name: dev, overlay: apps/guestbook/overlays/dev, applications: [{name: a}]}]}`,
+			want: `apiVersion: provider.k8sta.io/v1alpha1
+kind: Subscription
+metadata: {namespace: ns}
+spec:
+  forProvider:
+    track: t
+    repo: {url: https://git.example.com/u, sourceBranch: main}
+    git: {paths: [base/, apps/guestbook]}
+    overlays: [{station: dev, overlay: apps/guestbook/overlays/dev}]
+  providerConfigRef: {kind: ProviderConfig, name: default}
+`,
+		},
 		"GitOnlyNoOverlays": {
 			reason: "Stations without overlays (junctions) are not listed.",
 			track:  `{repo: {url: https://git.example.com/u}, subscriptions: {git: {}}, stations: [{name: j, tracks: [x]}]}`,

@@ -350,6 +350,11 @@ func TestRunFunctionInvalidTrack(t *testing.T) {
 			xr:     withURL("https://bob:s3cret@git.example.com/acme/guestbook-config.git"),
 			want:   invalidRsp(ReasonInvalidTrack, "Track guestbook: spec.repo.url "+msgURLCredentials),
 		},
+		"BadGitPath": {
+			reason: "A path the Subscription would follow outside the repository is refused, naming the entry.",
+			xr:     strings.Replace(linear(t), "git: {}", "git: {paths: [base/, '../other-team/']}", 1),
+			want:   invalidRsp(ReasonInvalidTrack, "Track guestbook: spec.subscriptions.git.paths[1] "+msgPathDotSegment),
+		},
 		"BranchIsSource": {
 			reason: "A station may not render to the source branch.",
 			xr:     trackYAML("guestbook", true, st("dev"), st("prod", "branch: main")),

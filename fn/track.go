@@ -17,7 +17,10 @@ type Track struct {
 	Repo v1alpha1.Repository
 	// Subscriptions is spec.subscriptions as written, nil when the Track
 	// has none (a section).
-	Subscriptions     *structpb.Struct
+	Subscriptions *structpb.Struct
+	// GitPaths is spec.subscriptions.git.paths: the repository paths
+	// whose changes are the Track's; none means every path.
+	GitPaths          []string
 	Stations          []Station
 	ProviderConfigRef ProviderConfigRef
 }
@@ -160,6 +163,15 @@ func ParseTrack(name string, spec *structpb.Struct) (*Track, error) {
 	}
 	if n := len(list(t.Subscriptions, "images")); n > maxImages {
 		return nil, invalid("spec.subscriptions.images has %d images, more than %d: split the Track", n, maxImages)
+	}
+	if n := len(list(t.Subscriptions, "git", "paths")); n > maxGitPaths {
+		return nil, invalid("spec.subscriptions.git.paths has %d paths, more than %d: name their parent directories instead", n, maxGitPaths)
+	}
+	t.GitPaths = strs(t.Subscriptions, "git", "paths")
+	for i, p := range t.GitPaths {
+		if problem := checkGitPath(p); problem != "" {
+			return nil, invalid("spec.subscriptions.git.paths[%d] %s", i, problem)
+		}
 	}
 	ss := list(spec, "stations")
 	if len(ss) == 0 {

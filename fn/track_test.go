@@ -138,6 +138,43 @@ func TestParseTrack(t *testing.T) {
 			want: want{err: TrackError{Reason: ReasonInvalidTrack,
 				Message: "Track t: spec.stations[0].applications has 51 Applications, more than 50: split the station"}},
 		},
+		"GitPaths": {
+			reason: "The paths a Track follows on a monorepo are kept as written.",
+			spec:   `{repo: {url: https://git.example.com/u}, subscriptions: {git: {paths: [base/, apps/guestbook]}}, stations: [{name: a, tracks: [b]}]}`,
+			want: want{track: &Track{
+				Name: "t", Repo: v1alpha1.Repository{URL: "https://git.example.com/u", SourceBranch: "main"},
+				ProviderConfigRef: ProviderConfigRef{Kind: "ProviderConfig", Name: "default"},
+				GitPaths:          []string{"base/", "apps/guestbook"},
+				Stations:          []Station{{Name: "a", Branch: "env/a", Tracks: []string{"b"}}},
+			}},
+		},
+		"GitPathLeavesRepository": {
+			reason: "A path is inside the repository; the message names the entry.",
+			spec:   `{repo: {url: https://git.example.com/u}, subscriptions: {git: {paths: [base/, "apps/../../etc"]}}, stations: [{name: a, tracks: [b]}]}`,
+			want:   want{err: TrackError{Reason: ReasonInvalidTrack, Message: "Track t: spec.subscriptions.git.paths[1] " + msgPathDotSegment}},
+		},
+		"AbsoluteGitPath": {
+			reason: "A path is relative to the repository root.",
+			spec:   `{repo: {url: https://git.example.com/u}, subscriptions: {git: {paths: [/base]}}, stations: [{name: a, tracks: [b]}]}`,
+			want:   want{err: TrackError{Reason: ReasonInvalidTrack, Message: "Track t: spec.subscriptions.git.paths[0] " + msgPathAbsolute}},
+		},
+		"GitPathControlCharacter": {
+			reason: "A control character is refused, and not quoted.",
+			spec:   `{repo: {url: https://git.example.com/u}, subscriptions: {git: {paths: ["apps/a\nforged: line"]}}, stations: [{name: a, tracks: [b]}]}`,
+			want:   want{err: TrackError{Reason: ReasonInvalidTrack, Message: "Track t: spec.subscriptions.git.paths[0] " + msgPathControl}},
+		},
+		"GitPathNotAString": {
+			reason: "Past the schema, a path may not be a string at all.",
+			spec:   `{repo: {url: https://git.example.com/u}, subscriptions: {git: {paths: [{a: b}]}}, stations: [{name: a, tracks: [b]}]}`,
+			want: want{err: TrackError{Reason: ReasonInvalidTrack,
+				Message: "Track t: spec.subscriptions.git.paths[0] is empty: name a directory or file relative to the repository root, e.g. apps/guestbook/"}},
+		},
+		"TooManyGitPaths": {
+			reason: "A Track follows at most 32 paths.",
+			spec:   `{repo: {url: https://git.example.com/u}, subscriptions: {git: {paths: [` + names("p", 33) + `]}}, stations: [{name: a, tracks: [b]}]}`,
+			want: want{err: TrackError{Reason: ReasonInvalidTrack,
+				Message: "Track t: spec.subscriptions.git.paths has 33 paths, more than 32: name their parent directories instead"}},
+		},
 		"BadTrackName": {
 			reason: "A junction names Tracks by their object names.",
 			spec:   `{repo: {url: https://git.example.com/u}, stations: [{name: j, tracks: [ok, Not_A_Name]}]}`,

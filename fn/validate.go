@@ -19,6 +19,8 @@ const (
 	maxTracks       = 20
 	maxApplications = 50
 	maxImages       = 20
+	maxGitPaths     = 32
+	maxGitPath      = 1024
 )
 
 var (
@@ -40,6 +42,11 @@ var (
 
 	// changeID is a change's id, as status.stations[].change shows it.
 	changeID = regexp.MustCompile(`^[0-9a-f]{12}$`)
+
+	// dotSegment is a path with a . or .. segment.
+	dotSegment = regexp.MustCompile(`(^|/)[.][.]?(/|$)`)
+	// control is a control character (ASCII: C0 and DEL).
+	control = regexp.MustCompile(`[[:cntrl:]]`)
 )
 
 // Messages that name the fix, shared by the XRD's rules and the function.
@@ -47,6 +54,11 @@ const (
 	msgURLScheme      = "must be an https:// or ssh:// URL or git@host:org/repo (plain http:// reaches only the hosts the provider's operator allows with --insecure-git-host); file://, git:// and local paths are refused"
 	msgURLCredentials = "must not carry credentials (user:password@ or a token): put them in the Secret that the ProviderConfig's spec.git.secretRef names"
 	msgBranch         = "must be a git branch name such as env/prod: letters, digits, '.', '_' and '-', parts joined by '/', no part starting with '.' or '-' or ending in '.' or '.lock', no '..'"
+
+	msgPathAbsolute     = "must be relative to the repository root, without a leading '/': e.g. base/ or apps/guestbook/"
+	msgPathDotSegment   = "must not have '.' or '..' segments: write the path from the repository root, e.g. apps/guestbook/"
+	msgPathEmptySegment = "must not have an empty segment ('//'): write e.g. apps/guestbook/"
+	msgPathControl      = "must not hold control characters (newline, tab, NUL): write the path as git shows it"
 )
 
 // checkRepoURL returns what is wrong with repository URL u, or "". It never
@@ -81,6 +93,25 @@ func checkOverlay(o string) string {
 		return fmt.Sprintf("is longer than %d characters", maxOverlay)
 	case strings.HasPrefix(o, "/") || o == ".." || strings.HasPrefix(o, "../") || strings.Contains(o, "/../") || strings.HasSuffix(o, "/.."):
 		return "must be a directory inside the repository, relative to its root, without '..'"
+	}
+	return ""
+}
+
+// checkGitPath returns what is wrong with git.paths entry p, or "".
+func checkGitPath(p string) string {
+	switch {
+	case p == "":
+		return "is empty: name a directory or file relative to the repository root, e.g. apps/guestbook/"
+	case len(p) > maxGitPath:
+		return fmt.Sprintf("is longer than %d characters", maxGitPath)
+	case strings.HasPrefix(p, "/"):
+		return msgPathAbsolute
+	case dotSegment.MatchString(p):
+		return msgPathDotSegment
+	case strings.Contains(p, "//"):
+		return msgPathEmptySegment
+	case control.MatchString(p):
+		return msgPathControl
 	}
 	return ""
 }

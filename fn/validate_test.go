@@ -85,6 +85,43 @@ func TestCheckBranch(t *testing.T) {
 	}
 }
 
+func TestCheckGitPath(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		path   string
+		want   string
+	}{
+		"Directory":       {reason: "A directory with its trailing /.", path: "apps/guestbook/"},
+		"NoTrailingSlash": {reason: "The trailing / is optional.", path: "apps/guestbook"},
+		"File":            {reason: "A path may name a file.", path: "kustomization.yaml"},
+		"DotDirectory":    {reason: "A segment that starts with a dot is a name like any other.", path: ".github/workflows/"},
+		"DotsInName":      {reason: "So is one that holds dots.", path: "apps/..guest../x.y"},
+		"Spaces":          {reason: "git paths may hold spaces.", path: "apps/my app/"},
+		"Empty":           {reason: "An empty path names nothing.", path: "", want: "is empty: name a directory or file relative to the repository root, e.g. apps/guestbook/"},
+		"Absolute":        {reason: "A path is relative to the repository root.", path: "/apps/guestbook", want: msgPathAbsolute},
+		"Root":            {reason: "/ alone is absolute too.", path: "/", want: msgPathAbsolute},
+		"DotDot":          {reason: "No .. segment.", path: "apps/../base", want: msgPathDotSegment},
+		"DotDotLast":      {reason: "Nor a trailing one.", path: "apps/..", want: msgPathDotSegment},
+		"Dot":             {reason: "Nor a . segment: one spelling per path.", path: "./base", want: msgPathDotSegment},
+		"DotAlone":        {reason: "Unset paths mean every path; . does not.", path: ".", want: msgPathDotSegment},
+		"EmptySegment":    {reason: "No empty segment.", path: "apps//guestbook", want: msgPathEmptySegment},
+		"DoubleTrailing":  {reason: "One trailing / only.", path: "apps/guestbook//", want: msgPathEmptySegment},
+		"Newline":         {reason: "No control character: a newline would forge lines wherever the path is shown.", path: "apps/a\nb", want: msgPathControl},
+		"NUL":             {reason: "No NUL.", path: "apps/a\x00", want: msgPathControl},
+		"Tab":             {reason: "No tab.", path: "apps/\ta", want: msgPathControl},
+		"Delete":          {reason: "No DEL.", path: "apps/\x7f", want: msgPathControl},
+		"AtTheLimit":      {reason: "1024 characters are allowed.", path: strings.Repeat("a", 1024)},
+		"TooLong":         {reason: "1025 are not.", path: strings.Repeat("a", 1025), want: "is longer than 1024 characters"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, checkGitPath(tc.path)); diff != "" {
+				t.Errorf("%s\ncheckGitPath(%q): -want, +got:\n%s", tc.reason, tc.path, diff)
+			}
+		})
+	}
+}
+
 // TestXRDPatterns keeps the function's checks and the XRD's rules one set:
 // every regular expression and message the function checks is in both XRDs.
 func TestXRDPatterns(t *testing.T) {
@@ -95,7 +132,8 @@ func TestXRDPatterns(t *testing.T) {
 		}
 		xrd := string(b)
 		for _, s := range []string{remoteURL.String(), plainHTTPURL.String(), urlCredentials.String(), branchName.String(), badBranch.String(), changeID.String(),
-			msgURLScheme, msgURLCredentials, msgBranch} {
+			dotSegment.String(), control.String(), "!self.contains('//')", "maxLength: 1024", "maxItems: 32",
+			msgURLScheme, msgURLCredentials, msgBranch, msgPathAbsolute, msgPathDotSegment, msgPathEmptySegment, msgPathControl} {
 			if !strings.Contains(xrd, s) {
 				t.Errorf("%s does not contain %q, which the function checks", path, s)
 			}

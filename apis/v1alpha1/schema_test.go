@@ -156,6 +156,15 @@ func withURL(u string) func(*v1alpha1.SubscriptionParameters) {
 	return func(p *v1alpha1.SubscriptionParameters) { p.Repo.URL = u }
 }
 
+func withGitPaths(paths ...string) func(*v1alpha1.SubscriptionParameters) {
+	return func(p *v1alpha1.SubscriptionParameters) {
+		p.Git = &v1alpha1.GitSubscription{}
+		for _, d := range paths {
+			p.Git.Paths = append(p.Git.Paths, v1alpha1.RepoPath(d))
+		}
+	}
+}
+
 func withImage(f func(*v1alpha1.ImageSubscription)) func(*v1alpha1.SubscriptionParameters) {
 	return func(p *v1alpha1.SubscriptionParameters) { f(&p.Images[0]) }
 }
@@ -231,6 +240,21 @@ func TestSchemaRefusesBadFields(t *testing.T) {
 				p.Overlays[i] = v1alpha1.StationOverlay{Station: "s", Overlay: "o"}
 			}
 		}), want: "must have at most 500 items"},
+
+		"ValidGitPaths": {obj: subscription(withGitPaths("base/", "apps/guestbook", "kustomization.yaml", ".github/", strings.Repeat("a", 1024)))},
+		"AbsoluteGitPath": {obj: subscription(withGitPaths("base/", "/etc")),
+			want: `spec.forProvider.git.paths[1]: Invalid value: "/etc": git.paths[] must be relative to the repository root, without a leading /: e.g. apps/guestbook/`},
+		"DotDotGitPath": {obj: subscription(withGitPaths("apps/../../other")),
+			want: "spec.forProvider.git.paths[0]: Invalid value: \"apps/../../other\": git.paths[] must not have . or .. segments: write the path from the repository root, e.g. apps/guestbook/"},
+		"DotGitPath": {obj: subscription(withGitPaths("./base")), want: "git.paths[] must not have . or .. segments"},
+		"EmptySegmentGitPath": {obj: subscription(withGitPaths("apps//a")),
+			want: "spec.forProvider.git.paths[0]: Invalid value: \"apps//a\": git.paths[] must not have empty segments (//): e.g. apps/guestbook/"},
+		"NewlineGitPath": {obj: subscription(withGitPaths("apps/a\nb")),
+			want: "git.paths[] must not hold control characters (newline, tab, NUL): name the path as git shows it"},
+		"NULGitPath":      {obj: subscription(withGitPaths("apps/\x00")), want: "git.paths[] must not hold control characters"},
+		"EmptyGitPath":    {obj: subscription(withGitPaths("")), want: "spec.forProvider.git.paths[0] in body should be at least 1 chars long"},
+		"LongGitPath":     {obj: subscription(withGitPaths(strings.Repeat("a", 1025))), want: "spec.forProvider.git.paths[0]: Too long: may not be more than 1024"},
+		"TooManyGitPaths": {obj: subscription(withGitPaths(many(33)...)), want: "spec.forProvider.git.paths: Too many: 33: must have at most 32 items"},
 
 		"RenderToSourceBranch": {obj: ticket(func(p *v1alpha1.TicketParameters) { p.Branch = "main" }),
 			want: "branch must not be repo.sourceBranch, the branch humans commit to: name a rendered branch of its own, e.g. env/<station>"},

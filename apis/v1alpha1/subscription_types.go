@@ -54,7 +54,26 @@ type ImageSubscription struct {
 }
 
 // GitSubscription follows source-branch commits that touch the base.
-type GitSubscription struct{}
+type GitSubscription struct {
+	// Paths are the repository paths (directories or files) whose changes
+	// are this Track's, e.g. base/ and apps/guestbook/: on a config
+	// monorepo, a commit that touches none of them and no station's overlay
+	// is skipped. Matched by whole path segments; a trailing / is optional.
+	// Unset or empty: every path.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=32
+	Paths []RepoPath `json:"paths,omitempty"`
+}
+
+// A RepoPath is a directory or file in a repository, relative to its root.
+// +kubebuilder:validation:MinLength=1
+// +kubebuilder:validation:MaxLength=1024
+// +kubebuilder:validation:XValidation:rule="!self.startsWith('/')",message="git.paths[] must be relative to the repository root, without a leading /: e.g. apps/guestbook/"
+// +kubebuilder:validation:XValidation:rule="!self.matches('(^|/)[.][.]?(/|$)')",message="git.paths[] must not have . or .. segments: write the path from the repository root, e.g. apps/guestbook/"
+// +kubebuilder:validation:XValidation:rule="!self.contains('//')",message="git.paths[] must not have empty segments (//): e.g. apps/guestbook/"
+// +kubebuilder:validation:XValidation:rule="!self.matches('[[:cntrl:]]')",message="git.paths[] must not hold control characters (newline, tab, NUL): name the path as git shows it"
+type RepoPath string
 
 // A StationOverlay tells a Subscription which overlay belongs to which
 // station, so that overlay-only commits reach their stations alone.

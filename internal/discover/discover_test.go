@@ -74,9 +74,122 @@ func TestClassify(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got := Classify(tc.commits, overlays, "b0")
+			got := Classify(tc.commits, overlays, nil, "b0")
 			if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("Classify: -want +got:\n%s", diff)
+			}
+		})
+	}
+}
+
+// A Track on a config monorepo follows only its paths and its stations'
+// overlays: another app's commit is no change for it.
+func TestClassifyPaths(t *testing.T) {
+	overlays := []Overlay{
+		{Station: "dev", Dir: "apps/a/overlays/dev"},
+		{Station: "prod", Dir: "apps/a/overlays/prod/"},
+	}
+	monorepo := []string{"base/", "apps/a/"}
+	cases := map[string]struct {
+		reason  string
+		paths   []string
+		commits []gitrepo.Commit
+		want    Classified
+	}{
+		"OtherAppSkipped": {
+			reason:  "A commit to another app's directory is no change: neither base nor overlay.",
+			paths:   monorepo,
+			commits: []gitrepo.Commit{{Hash: "x1", Message: "app b", Paths: []string{"apps/b/overlays/dev/replicas.yaml", "apps/b/base/deployment.yaml"}}},
+		},
+		"RootFileOutsidePathsSkipped": {
+			reason:  "A file outside every path is no change either.",
+			paths:   monorepo,
+			commits: []gitrepo.Commit{{Hash: "x1", Message: "docs", Paths: []string{"README.md"}}},
+		},
+		"SharedBase": {
+			reason:  "A commit to a followed directory outside the overlays is a base change.",
+			paths:   monorepo,
+			commits: []gitrepo.Commit{{Hash: "b1", Message: "base", Paths: []string{"base/deployment.yaml"}}},
+			want:    Classified{Base: "b1"},
+		},
+		"OwnAppOutsideOverlays": {
+			reason:  "The app's own directory outside its overlays is base too.",
+			paths:   monorepo,
+			commits: []gitrepo.Commit{{Hash: "b1", Message: "app a base", Paths: []string{"apps/a/base/kustomization.yaml"}}},
+			want:    Classified{Base: "b1"},
+		},
+		"OwnOverlay": {
+			reason:  "A commit to a station's overlay is an overlay change for that station.",
+			paths:   monorepo,
+			commits: []gitrepo.Commit{{Hash: "o1", Message: "dev", Paths: []string{"apps/a/overlays/dev/replicas.yaml"}}},
+			want:    Classified{Overlays: []OverlayCommit{{Commit: "o1", Stations: []string{"dev"}, Base: "b0"}}},
+		},
+		"OwnOverlayAndOtherApp": {
+			reason:  "Another app's paths in the same commit do not make an overlay change a base change.",
+			paths:   monorepo,
+			commits: []gitrepo.Commit{{Hash: "o1", Message: "both apps", Paths: []string{"apps/a/overlays/prod/replicas.yaml", "apps/b/base/deployment.yaml"}}},
+			want:    Classified{Overlays: []OverlayCommit{{Commit: "o1", Stations: []string{"prod"}, Base: "b0"}}},
+		},
+		"OwnOverlayAndBase": {
+			reason:  "A followed path outside the overlays still makes a mixed commit a base change.",
+			paths:   monorepo,
+			commits: []gitrepo.Commit{{Hash: "m1", Message: "mixed", Paths: []string{"apps/a/overlays/dev/a.yaml", "base/a.yaml"}}},
+			want:    Classified{Base: "m1"},
+		},
+		"OverlaysAlwaysCount": {
+			reason:  "An overlay outside every path still counts: an overlay-only commit stays an overlay change.",
+			paths:   []string{"base"},
+			commits: []gitrepo.Commit{{Hash: "o1", Message: "dev", Paths: []string{"apps/a/overlays/dev/a.yaml"}}},
+			want:    Classified{Overlays: []OverlayCommit{{Commit: "o1", Stations: []string{"dev"}, Base: "b0"}}},
+		},
+		"SkippedKeepsBase": {
+			reason: "A skipped commit between a base and an overlay commit moves neither.",
+			paths:  monorepo,
+			commits: []gitrepo.Commit{
+				{Hash: "b1", Message: "base", Paths: []string{"base/a.yaml"}},
+				{Hash: "x1", Message: "app b", Paths: []string{"apps/b/a.yaml"}},
+				{Hash: "o1", Message: "dev", Paths: []string{"apps/a/overlays/dev/a.yaml"}},
+				{Hash: "x2", Message: "app b again", Paths: []string{"apps/b/a.yaml"}},
+			},
+			want: Classified{Base: "b1", Overlays: []OverlayCommit{{Commit: "o1", Stations: []string{"dev"}, Base: "b1"}}},
+		},
+		"WholeSegments": {
+			reason:  "apps/guest is not a prefix of apps/guestbook: paths match whole segments.",
+			paths:   []string{"apps/guest"},
+			commits: []gitrepo.Commit{{Hash: "x1", Message: "guestbook", Paths: []string{"apps/guestbook/a.yaml"}}},
+		},
+		"NoTrailingSlash": {
+			reason:  "A directory without its trailing / matches what is below it.",
+			paths:   []string{"apps/guest"},
+			commits: []gitrepo.Commit{{Hash: "b1", Message: "guest", Paths: []string{"apps/guest/a.yaml"}}},
+			want:    Classified{Base: "b1"},
+		},
+		"File": {
+			reason: "A path may name a file: that file alone, not its namesakes.",
+			paths:  []string{"kustomization.yaml"},
+			commits: []gitrepo.Commit{
+				{Hash: "b1", Message: "root", Paths: []string{"kustomization.yaml"}},
+				{Hash: "x1", Message: "backup", Paths: []string{"kustomization.yaml.bak"}},
+			},
+			want: Classified{Base: "b1"},
+		},
+		"NoPathsEveryPath": {
+			reason:  "Without paths every path outside the overlays is base, as before paths existed.",
+			commits: []gitrepo.Commit{{Hash: "b1", Message: "app b", Paths: []string{"apps/b/overlays/dev/a.yaml"}}},
+			want:    Classified{Base: "b1"},
+		},
+		"EmptyPathsEveryPath": {
+			reason:  "An empty list is no list.",
+			paths:   []string{},
+			commits: []gitrepo.Commit{{Hash: "o1", Message: "dev and app b", Paths: []string{"apps/a/overlays/dev/a.yaml", "apps/b/a.yaml"}}},
+			want:    Classified{Base: "o1"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := Classify(tc.commits, overlays, tc.paths, "b0")
+			if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("%s\nClassify: -want +got:\n%s", tc.reason, diff)
 			}
 		})
 	}

@@ -22,6 +22,11 @@ const (
 	msgURLScheme      = "must be an https:// or ssh:// URL or git@host:org/repo (plain http:// reaches only the hosts the provider's operator allows with --insecure-git-host); file://, git:// and local paths are refused"
 	msgURLCredentials = "must not carry credentials (user:password@ or a token): put them in the Secret that the ProviderConfig's spec.git.secretRef names"
 	msgBranch         = "must be a git branch name such as env/prod: letters, digits, '.', '_' and '-', parts joined by '/', no part starting with '.' or '-' or ending in '.' or '.lock', no '..'"
+
+	msgPathAbsolute     = "must be relative to the repository root, without a leading '/': e.g. base/ or apps/guestbook/"
+	msgPathDotSegment   = "must not have '.' or '..' segments: write the path from the repository root, e.g. apps/guestbook/"
+	msgPathEmptySegment = "must not have an empty segment ('//'): write e.g. apps/guestbook/"
+	msgPathControl      = "must not hold control characters (newline, tab, NUL): write the path as git shows it"
 )
 
 func read(t *testing.T, path string) map[string]any {
@@ -151,18 +156,29 @@ func TestSchema(t *testing.T) {
 		"BadSourceBranch":       {doc: track("bad-source", "{repo: {url: https://git.example.com/x, sourceBranch: '-f'}, stations: [{name: a, tracks: [b]}]}"), wantErr: "spec.repo.sourceBranch: Invalid value: \"-f\": " + msgBranch},
 		"OtherBranches":         {doc: track("other-branches", "{repo: {url: https://git.example.com/x, sourceBranch: trunk}, stations: [{name: main, overlay: o, applications: [{name: a}]}, {name: prod, overlay: o, branch: rendered/prod, applications: [{name: b}]}]}")},
 		// Everything else a user writes is bounded (issue 9, hole 11).
-		"OverlayLeaves":         {doc: track("overlay", "{repo: {url: https://git.example.com/x}, stations: [{name: dev, overlay: overlays/../../etc, applications: [{name: a}]}]}"), wantErr: "spec.stations[0].overlay: Invalid value: \"overlays/../../etc\": must be a directory inside the repository"},
-		"AbsoluteOverlay":       {doc: track("abs-overlay", "{repo: {url: https://git.example.com/x}, stations: [{name: dev, overlay: /etc, applications: [{name: a}]}]}"), wantErr: "must be a directory inside the repository"},
-		"BadPin":                {doc: track("pin", "{repo: {url: https://git.example.com/x}, stations: [{name: a, tracks: [b], pin: latest}]}"), wantErr: "must be a change id"},
-		"BadImage":              {doc: track("image", "{repo: {url: https://git.example.com/x}, subscriptions: {images: [{repository: 'ghcr.io/acme/app:v1'}]}, stations: [{name: a, tracks: [b]}]}"), wantErr: "must be an image repository without a tag or digest"},
-		"BadApplication":        {doc: track("app", "{repo: {url: https://git.example.com/x}, stations: [{name: a, overlay: o, applications: [{name: App_1}]}]}"), wantErr: "spec.stations[0].applications[0].name in body should match"},
-		"TooManyStations":       {doc: track("stations", "{repo: {url: https://git.example.com/x}, stations: ["+items(101, "{name: s%d, tracks: [b]}")+"]}"), wantErr: "spec.stations: Too many: 101: must have at most 100 items"},
-		"TooManyTracks":         {doc: track("tracks", "{repo: {url: https://git.example.com/x}, stations: [{name: j, tracks: ["+items(21, "t%d")+"]}]}"), wantErr: "spec.stations[0].tracks: Too many: 21: must have at most 20 items"},
-		"TooManyApplications":   {doc: track("apps", "{repo: {url: https://git.example.com/x}, stations: [{name: a, overlay: o, applications: ["+items(51, "{name: a%d}")+"]}]}"), wantErr: "spec.stations[0].applications: Too many: 51: must have at most 50 items"},
-		"TooManyImages":         {doc: track("images", "{repo: {url: https://git.example.com/x}, subscriptions: {images: ["+items(21, "{repository: r%d}")+"]}, stations: [{name: a, tracks: [b]}]}"), wantErr: "spec.subscriptions.images: Too many: 21: must have at most 20 items"},
-		"TooManyIgnoreTags":     {doc: track("ignore", "{repo: {url: https://git.example.com/x}, subscriptions: {images: [{repository: r, ignoreTags: ["+items(21, "t%d")+"]}]}, stations: [{name: a, tracks: [b]}]}"), wantErr: "spec.subscriptions.images[0].ignoreTags: Too many: 21: must have at most 20 items"},
-		"DiscoveryLimit":        {doc: track("discovery", "{repo: {url: https://git.example.com/x}, subscriptions: {images: [{repository: r, strategy: NewestBuild, discoveryLimit: 1000}]}, stations: [{name: a, tracks: [b]}]}"), wantErr: "should be less than or equal to 100"},
-		"LongBranch":            {doc: track("long-branch", "{repo: {url: https://git.example.com/x}, stations: [{name: a, overlay: o, branch: "+strings.Repeat("b", 256)+", applications: [{name: a}]}]}"), wantErr: "spec.stations[0].branch: Too long"},
+		"OverlayLeaves":       {doc: track("overlay", "{repo: {url: https://git.example.com/x}, stations: [{name: dev, overlay: overlays/../../etc, applications: [{name: a}]}]}"), wantErr: "spec.stations[0].overlay: Invalid value: \"overlays/../../etc\": must be a directory inside the repository"},
+		"AbsoluteOverlay":     {doc: track("abs-overlay", "{repo: {url: https://git.example.com/x}, stations: [{name: dev, overlay: /etc, applications: [{name: a}]}]}"), wantErr: "must be a directory inside the repository"},
+		"BadPin":              {doc: track("pin", "{repo: {url: https://git.example.com/x}, stations: [{name: a, tracks: [b], pin: latest}]}"), wantErr: "must be a change id"},
+		"BadImage":            {doc: track("image", "{repo: {url: https://git.example.com/x}, subscriptions: {images: [{repository: 'ghcr.io/acme/app:v1'}]}, stations: [{name: a, tracks: [b]}]}"), wantErr: "must be an image repository without a tag or digest"},
+		"BadApplication":      {doc: track("app", "{repo: {url: https://git.example.com/x}, stations: [{name: a, overlay: o, applications: [{name: App_1}]}]}"), wantErr: "spec.stations[0].applications[0].name in body should match"},
+		"TooManyStations":     {doc: track("stations", "{repo: {url: https://git.example.com/x}, stations: ["+items(101, "{name: s%d, tracks: [b]}")+"]}"), wantErr: "spec.stations: Too many: 101: must have at most 100 items"},
+		"TooManyTracks":       {doc: track("tracks", "{repo: {url: https://git.example.com/x}, stations: [{name: j, tracks: ["+items(21, "t%d")+"]}]}"), wantErr: "spec.stations[0].tracks: Too many: 21: must have at most 20 items"},
+		"TooManyApplications": {doc: track("apps", "{repo: {url: https://git.example.com/x}, stations: [{name: a, overlay: o, applications: ["+items(51, "{name: a%d}")+"]}]}"), wantErr: "spec.stations[0].applications: Too many: 51: must have at most 50 items"},
+		"TooManyImages":       {doc: track("images", "{repo: {url: https://git.example.com/x}, subscriptions: {images: ["+items(21, "{repository: r%d}")+"]}, stations: [{name: a, tracks: [b]}]}"), wantErr: "spec.subscriptions.images: Too many: 21: must have at most 20 items"},
+		"TooManyIgnoreTags":   {doc: track("ignore", "{repo: {url: https://git.example.com/x}, subscriptions: {images: [{repository: r, ignoreTags: ["+items(21, "t%d")+"]}]}, stations: [{name: a, tracks: [b]}]}"), wantErr: "spec.subscriptions.images[0].ignoreTags: Too many: 21: must have at most 20 items"},
+		"DiscoveryLimit":      {doc: track("discovery", "{repo: {url: https://git.example.com/x}, subscriptions: {images: [{repository: r, strategy: NewestBuild, discoveryLimit: 1000}]}, stations: [{name: a, tracks: [b]}]}"), wantErr: "should be less than or equal to 100"},
+		"LongBranch":          {doc: track("long-branch", "{repo: {url: https://git.example.com/x}, stations: [{name: a, overlay: o, branch: "+strings.Repeat("b", 256)+", applications: [{name: a}]}]}"), wantErr: "spec.stations[0].branch: Too long"},
+		// The paths a Track follows on a config monorepo (issue 10).
+		"GitPaths":              {doc: track("git-paths", "{repo: {url: https://git.example.com/x}, subscriptions: {git: {paths: [base/, apps/guestbook, kustomization.yaml, .github/, "+strings.Repeat("a", 1024)+"]}}, stations: [{name: a, tracks: [b]}]}")},
+		"AbsoluteGitPath":       {doc: track("git-abs", "{repo: {url: https://git.example.com/x}, subscriptions: {git: {paths: [base/, /etc]}}, stations: [{name: a, tracks: [b]}]}"), wantErr: `spec.subscriptions.git.paths[1]: Invalid value: "/etc": ` + msgPathAbsolute},
+		"DotDotGitPath":         {doc: track("git-dotdot", "{repo: {url: https://git.example.com/x}, subscriptions: {git: {paths: ['apps/../../etc']}}, stations: [{name: a, tracks: [b]}]}"), wantErr: `spec.subscriptions.git.paths[0]: Invalid value: "apps/../../etc": ` + msgPathDotSegment},
+		"DotGitPath":            {doc: track("git-dot", "{repo: {url: https://git.example.com/x}, subscriptions: {git: {paths: [./base]}}, stations: [{name: a, tracks: [b]}]}"), wantErr: "spec.subscriptions.git.paths[0]: Invalid value: \"./base\": " + msgPathDotSegment},
+		"EmptySegmentGitPath":   {doc: track("git-empty-seg", "{repo: {url: https://git.example.com/x}, subscriptions: {git: {paths: [apps//a]}}, stations: [{name: a, tracks: [b]}]}"), wantErr: "spec.subscriptions.git.paths[0]: Invalid value: \"apps//a\": " + msgPathEmptySegment},
+		"ControlCharGitPath":    {doc: track("git-control", `{repo: {url: https://git.example.com/x}, subscriptions: {git: {paths: ["apps/a\nb"]}}, stations: [{name: a, tracks: [b]}]}`), wantErr: "spec.subscriptions.git.paths[0]: Invalid value: \"apps/a\\nb\": " + msgPathControl},
+		"NULGitPath":            {doc: track("git-nul", `{repo: {url: https://git.example.com/x}, subscriptions: {git: {paths: ["apps/\0"]}}, stations: [{name: a, tracks: [b]}]}`), wantErr: msgPathControl},
+		"EmptyGitPath":          {doc: track("git-empty", "{repo: {url: https://git.example.com/x}, subscriptions: {git: {paths: ['']}}, stations: [{name: a, tracks: [b]}]}"), wantErr: "spec.subscriptions.git.paths[0]: Invalid value: \"\": spec.subscriptions.git.paths[0] in body should be at least 1 chars long"},
+		"LongGitPath":           {doc: track("git-long", "{repo: {url: https://git.example.com/x}, subscriptions: {git: {paths: ["+strings.Repeat("a", 1025)+"]}}, stations: [{name: a, tracks: [b]}]}"), wantErr: "spec.subscriptions.git.paths[0]: Too long: may not be more than 1024"},
+		"TooManyGitPaths":       {doc: track("git-many", "{repo: {url: https://git.example.com/x}, subscriptions: {git: {paths: ["+items(33, "p%d/")+"]}}, stations: [{name: a, tracks: [b]}]}"), wantErr: "spec.subscriptions.git.paths: Too many: 33: must have at most 32 items"},
 		"BadProviderConfigKind": {doc: track("pc", "{repo: {url: https://git.example.com/x}, stations: [{name: a, tracks: [b]}], providerConfigRef: {name: x, kind: Secret}}"), wantErr: `Unsupported value: "Secret"`},
 	}
 	for name, tc := range cases {

@@ -315,7 +315,14 @@ func (e *external) pollSourceBranch(ctx context.Context, p v1alpha1.Subscription
 	for i, o := range p.Overlays {
 		overlays[i] = discover.Overlay{Station: o.Station, Dir: o.Overlay}
 	}
-	c := discover.Classify(commits, overlays, commit)
+	var paths []string
+	if p.Git != nil {
+		paths = make([]string, len(p.Git.Paths))
+		for i, d := range p.Git.Paths {
+			paths[i] = string(d)
+		}
+	}
+	c := discover.Classify(commits, overlays, paths, commit)
 	if c.Base != "" {
 		commit = c.Base
 	}
