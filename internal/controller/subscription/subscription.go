@@ -270,6 +270,10 @@ func polled(before, now v1alpha1.SourceStatus) v1alpha1.SourceStatus {
 	return now
 }
 
+// maxSkippedCommits bounds the commits a poll walks again because none of
+// them concerned the Track, and so the head it had seen was kept.
+const maxSkippedCommits = 256
+
 // pollSourceBranch follows the source branch from the last head seen. It
 // returns the commit the newest change renders from, and the overlay-only
 // commits found on the way.
@@ -323,6 +327,14 @@ func (e *external) pollSourceBranch(ctx context.Context, p v1alpha1.Subscription
 		}
 	}
 	c := discover.Classify(commits, overlays, paths, commit)
+	if c.Base == "" && len(c.Overlays) == 0 && len(commits) < maxSkippedCommits {
+		// Nothing for this Track (another app's commits on a monorepo):
+		// the status stays as it is, since every write of it wakes the
+		// Track. The next poll walks these commits again, until one
+		// concerns the Track or there are maxSkippedCommits of them.
+		st.Revision = last
+		return commit, nil
+	}
 	if c.Base != "" {
 		commit = c.Base
 	}
