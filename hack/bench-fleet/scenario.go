@@ -183,7 +183,13 @@ func runScenario(ctx context.Context, o options, s *stack, f *fleet, obs *observ
 		}
 		var sig strings.Builder
 		stable := true
-		for k, x := range st {
+		keys := make([]stationKey, 0, len(st))
+		for k := range st {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+		for _, k := range keys {
+			x := st[k]
 			if heads[x.branch] != heads0[x.branch] && pushed[k].IsZero() {
 				pushed[k] = now
 			}
