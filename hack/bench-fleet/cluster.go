@@ -25,11 +25,12 @@ import (
 )
 
 var (
-	trackGVR        = schema.GroupVersionResource{Group: "k8sta.io", Version: "v1alpha1", Resource: "tracks"}
-	ticketGVR       = schema.GroupVersionResource{Group: "provider.k8sta.io", Version: "v1alpha1", Resource: "tickets"}
-	subscriptionGVR = schema.GroupVersionResource{Group: "provider.k8sta.io", Version: "v1alpha1", Resource: "subscriptions"}
-	applicationGVR  = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}
-	secretGVR       = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+	trackGVR          = schema.GroupVersionResource{Group: "k8sta.io", Version: "v1alpha1", Resource: "tracks"}
+	ticketGVR         = schema.GroupVersionResource{Group: "provider.k8sta.io", Version: "v1alpha1", Resource: "tickets"}
+	subscriptionGVR   = schema.GroupVersionResource{Group: "provider.k8sta.io", Version: "v1alpha1", Resource: "subscriptions"}
+	applicationGVR    = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}
+	secretGVR         = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+	providerConfigGVR = schema.GroupVersionResource{Group: "provider.k8sta.io", Version: "v1alpha1", Resource: "providerconfigs"}
 )
 
 // stack is the running stack as the harness reaches it.
@@ -137,6 +138,7 @@ func (s stationState) delivered() bool { return s.ready && s.specID != "" && s.s
 // requests to what it measures beyond its own watches.
 type observer struct {
 	tickets cache.GenericLister
+	tracks  cache.GenericLister
 
 	mu sync.Mutex
 	// Counted since the last reset, by Application: syncs requested (the
@@ -144,20 +146,22 @@ type observer struct {
 	// status.operationState.startedAt).
 	syncRequests map[string]int
 	syncStarts   map[string]int
-	// Tracks whose Responsive condition was False since the last reset.
-	unresponsive map[string]bool
+	// since is the last reset; tripped the Tracks whose Responsive
+	// condition turned False since (Crossplane's circuit breaker opened).
+	since   time.Time
+	tripped map[string]bool
 }
 
 func (s *stack) observe(ctx context.Context, f *fleet) (*observer, error) {
 	o := &observer{}
-	o.reset()
 	fleetNS := dynamicinformer.NewFilteredDynamicSharedInformerFactory(s.kube, 0, f.ns, nil)
 	argoNS := dynamicinformer.NewFilteredDynamicSharedInformerFactory(s.kube, 0, "argocd", nil)
-	tickets := fleetNS.ForResource(ticketGVR)
-	o.tickets = tickets.Lister()
-	tracks := fleetNS.ForResource(trackGVR).Informer()
+	o.tickets = fleetNS.ForResource(ticketGVR).Lister()
+	tracks := fleetNS.ForResource(trackGVR)
+	o.tracks = tracks.Lister()
 	apps := argoNS.ForResource(applicationGVR).Informer()
-	if _, err := tracks.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	o.reset()
+	if _, err := tracks.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { o.track(obj) },
 		UpdateFunc: func(_, obj any) { o.track(obj) },
 	}); err != nil {
@@ -183,10 +187,22 @@ func (s *stack) observe(ctx context.Context, f *fleet) (*observer, error) {
 	return o, nil
 }
 
-func (o *observer) reset() {
+// reset starts counting afresh, and returns the Tracks whose breaker is
+// open now.
+func (o *observer) reset() (open []string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.syncRequests, o.syncStarts, o.unresponsive = map[string]int{}, map[string]int{}, map[string]bool{}
+	o.syncRequests, o.syncStarts, o.tripped = map[string]int{}, map[string]int{}, map[string]bool{}
+	// A condition's time has a second's precision.
+	o.since = time.Now().Truncate(time.Second)
+	objs, _ := o.tracks.List(labels.Everything())
+	for _, obj := range objs {
+		if u, ok := obj.(*unstructured.Unstructured); ok && conditionStatus(u, "Responsive") == "False" {
+			open = append(open, u.GetName())
+		}
+	}
+	sort.Strings(open)
+	return open
 }
 
 func (o *observer) track(obj any) {
@@ -194,9 +210,12 @@ func (o *observer) track(obj any) {
 	if !ok || conditionStatus(u, "Responsive") != "False" {
 		return
 	}
+	at, err := time.Parse(time.RFC3339, conditionField(u, "Responsive", "lastTransitionTime"))
 	o.mu.Lock()
-	o.unresponsive[u.GetName()] = true
-	o.mu.Unlock()
+	defer o.mu.Unlock()
+	if err == nil && !at.Before(o.since) {
+		o.tripped[u.GetName()] = true
+	}
 }
 
 func (o *observer) application(oldObj, newObj any) {
@@ -219,8 +238,9 @@ func (o *observer) application(oldObj, newObj any) {
 	}
 }
 
-// counts returns the Application and Track counts since the last reset.
-func (o *observer) counts() (requests, starts map[string]int, unresponsive []string) {
+// counts returns the Application counts and the Tracks that tripped since
+// the last reset.
+func (o *observer) counts() (requests, starts map[string]int, tripped []string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	requests, starts = map[string]int{}, map[string]int{}
@@ -230,11 +250,11 @@ func (o *observer) counts() (requests, starts map[string]int, unresponsive []str
 	for k, v := range o.syncStarts {
 		starts[k] = v
 	}
-	for k := range o.unresponsive {
-		unresponsive = append(unresponsive, k)
+	for k := range o.tripped {
+		tripped = append(tripped, k)
 	}
-	sort.Strings(unresponsive)
-	return requests, starts, unresponsive
+	sort.Strings(tripped)
+	return requests, starts, tripped
 }
 
 // stations reads every station's Ticket from the cache.
@@ -273,10 +293,14 @@ func firstTag(u *unstructured.Unstructured, fields ...string) string {
 }
 
 func conditionStatus(u *unstructured.Unstructured, typ string) string {
+	return conditionField(u, typ, "status")
+}
+
+func conditionField(u *unstructured.Unstructured, typ, field string) string {
 	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
 	for _, c := range conds {
 		if m, ok := c.(map[string]any); ok && m["type"] == typ {
-			s, _ := m["status"].(string)
+			s, _ := m[field].(string)
 			return s
 		}
 	}

@@ -24,6 +24,7 @@ type fleet struct {
 	image   string // REGISTRY/acme/fleet
 	tag     string // the first image
 	helper  string
+	mode    string // -webhook
 }
 
 func newFleet(o options, env map[string]string) *fleet {
@@ -37,6 +38,7 @@ func newFleet(o options, env map[string]string) *fleet {
 		image:   env["REGISTRY"] + "/acme/fleet",
 		tag:     "1.0.0",
 		helper:  o.helper,
+		mode:    o.mode,
 	}
 }
 
@@ -196,8 +198,14 @@ func (f *fleet) manifests() []string {
 	docs := []string{
 		"apiVersion: v1\nkind: Namespace\nmetadata: {name: " + f.ns + "}\n",
 		"apiVersion: v1\nkind: Namespace\nmetadata: {name: " + f.appsNS + "}\n",
-		"apiVersion: provider.k8sta.io/v1alpha1\nkind: ProviderConfig\nmetadata: {name: default, namespace: " + f.ns + "}\nspec: {}\n",
 	}
+	// -webhook=namespace: one webhook for the whole namespace, whose Secret
+	// the provider creates.
+	pc := "apiVersion: provider.k8sta.io/v1alpha1\nkind: ProviderConfig\nmetadata: {name: default, namespace: " + f.ns + "}\nspec: {}\n"
+	if f.mode == "namespace" {
+		pc = strings.Replace(pc, "spec: {}", "spec: {webhook: {secretRef: {name: "+providerConfigWebhookSecret+"}}}", 1)
+	}
+	docs = append(docs, pc)
 	for i := 0; i < f.n; i++ {
 		app := f.app(i)
 		for _, s := range stations {

@@ -108,6 +108,12 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	install := &result{Scenario: "install", N: o.n, Mode: o.mode, Deliveries: o.n * len(stations)}
+	obs.reset()
+	before, err := s.snapshot(ctx, &install.Notes)
+	if err != nil {
+		return err
+	}
 	say("installing the fleet: namespace %s, ProviderConfig, %d Applications, %d Tracks", f.ns, 3*o.n, o.n)
 	installed := time.Now()
 	if err := s.install(ctx, f); err != nil {
@@ -116,6 +122,14 @@ func run(ctx context.Context, o options) error {
 	if err := waitFirstPromotion(ctx, o, f, obs, installed); err != nil {
 		return err
 	}
+	install.AllReady = time.Since(installed)
+	after, err := s.snapshot(ctx, &install.Notes)
+	if err != nil {
+		return err
+	}
+	install.measure(s, f, before, after)
+	_, _, install.Tripped = obs.counts()
+	printInstall(os.Stdout, install)
 	hooks, err := newHooks(ctx, o.mode, s, f)
 	if err != nil {
 		return err

@@ -136,7 +136,7 @@ func runScenario(ctx context.Context, o options, s *stack, f *fleet, obs *observ
 		r.Notes = append(r.Notes, fmt.Sprintf("provider peak RSS is since the provider started: cannot reset it (%v)", err))
 		r.PeakSinceStart = true
 	}
-	obs.reset()
+	r.BreakerOpenAtStart = len(obs.reset())
 
 	sent, err := h.send(ctx, sc.kind, body)
 	if err != nil {
@@ -234,7 +234,7 @@ func runScenario(ctx context.Context, o options, s *stack, f *fleet, obs *observ
 	if err != nil {
 		return nil, err
 	}
-	r.measure(o, s, f, obs, before, after)
+	r.measure(s, f, before, after)
 
 	// Times: from the first webhook to the last station of each set.
 	latest := func(at map[stationKey]time.Time, keep func(stationKey) bool) time.Duration {
@@ -282,8 +282,8 @@ func runScenario(ctx context.Context, o options, s *stack, f *fleet, obs *observ
 	}
 	// Applications: one sync requested per Application of each station
 	// that took the change, none elsewhere.
-	requests, starts, unresponsive := obs.counts()
-	r.Unresponsive = unresponsive
+	requests, starts, tripped := obs.counts()
+	r.Tripped = tripped
 	r.SyncRequests, r.SyncStarts = requests, starts
 	for i := 0; i < f.n; i++ {
 		for _, s := range stations {

@@ -42,28 +42,62 @@ type hooks map[string][]hookTarget
 // namespace. -webhook=subscription: every Subscription's own URLs (its
 // status.atProvider.webhookURLs, keys from its <name>-webhook Secret), so a
 // sender posts one webhook per Subscription, N per event. -webhook=namespace:
-// one URL per sender kind for the namespace's ProviderConfig.
+// the ProviderConfig's URLs (status.webhook.urls, keys from the Secret its
+// spec.webhook.secretRef names), one per sender kind for the whole fleet.
 func newHooks(ctx context.Context, mode string, s *stack, f *fleet) (hooks, error) {
+	sr := &secretReader{s: s, ns: f.ns, data: map[string]map[string]any{}}
 	switch mode {
 	case "subscription":
-		return subscriptionHooks(ctx, s, f)
+		return subscriptionHooks(ctx, s, f, sr)
 	case "namespace":
-		return namespaceHooks(ctx, s, f)
+		return namespaceHooks(ctx, s, f, sr)
 	}
 	return nil, fmt.Errorf("unknown webhook mode %q", mode)
 }
 
-// namespaceHooks are the namespace-wide webhooks: /hook/<kind>/<id>, id
-// naming the ProviderConfig, as its status lists them.
-func namespaceHooks(_ context.Context, _ *stack, _ *fleet) (hooks, error) {
-	return nil, errors.New("-webhook=namespace: this build of K8sTA has no namespace-wide webhook (one URL per ProviderConfig); use -webhook=subscription")
+// providerConfigWebhookSecret is the Secret the fleet's ProviderConfig names
+// for its webhook in -webhook=namespace.
+const providerConfigWebhookSecret = "fleet-webhook"
+
+// namespaceHooks are the namespace-wide webhooks, /hook/<kind>/<id> with id
+// naming the ProviderConfig, as its status lists them once the provider
+// has made its Secret.
+func namespaceHooks(ctx context.Context, s *stack, f *fleet, sr *secretReader) (hooks, error) {
+	var urls []string
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		pc, err := s.kube.Resource(providerConfigGVR).Namespace(f.ns).Get(ctx, "default", metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("cannot get ProviderConfig %s/default: %w", f.ns, err)
+		}
+		urls, _, _ = unstructured.NestedStringSlice(pc.Object, "status", "webhook", "urls")
+		if len(urls) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			if _, set, _ := unstructured.NestedMap(pc.Object, "spec", "webhook"); !set {
+				return nil, fmt.Errorf("-webhook=namespace: ProviderConfig %s/default has no spec.webhook: this K8sTA has no namespace-wide webhook (one URL per ProviderConfig); use -webhook=subscription", f.ns)
+			}
+			return nil, fmt.Errorf("-webhook=namespace: ProviderConfig %s/default lists no status.webhook.urls after 2m (WebhookReady: %s)", f.ns, conditionField(pc, "WebhookReady", "message"))
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	out := hooks{}
+	for _, kind := range []string{kindRegistry, kindGit} {
+		t, err := sr.target(ctx, s.webhook, urls, kind, providerConfigWebhookSecret)
+		if err != nil {
+			return nil, fmt.Errorf("ProviderConfig %s/default: %w", f.ns, err)
+		}
+		out[kind] = []hookTarget{t}
+	}
+	return out, nil
 }
 
-// placeholder is how a status URL names the Secret key that fills it:
-// <SECRET.KEY>.
-var placeholder = regexp.MustCompile(`<([a-z0-9][a-z0-9.-]*)\.([a-z]+)>`)
-
-func subscriptionHooks(ctx context.Context, s *stack, f *fleet) (hooks, error) {
+func subscriptionHooks(ctx context.Context, s *stack, f *fleet, sr *secretReader) (hooks, error) {
 	l, err := s.kube.Resource(subscriptionGVR).Namespace(f.ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("cannot list Subscriptions: %w", err)
@@ -71,59 +105,83 @@ func subscriptionHooks(ctx context.Context, s *stack, f *fleet) (hooks, error) {
 	if len(l.Items) != f.n {
 		return nil, fmt.Errorf("namespace %s has %d Subscriptions, want one per Track (%d)", f.ns, len(l.Items), f.n)
 	}
-	secrets := map[string]map[string]any{}
-	secret := func(name, key string) ([]byte, error) {
-		data, ok := secrets[name]
-		if !ok {
-			sec, err := s.kube.Resource(secretGVR).Namespace(f.ns).Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				return nil, fmt.Errorf("cannot get Secret %s/%s: %w", f.ns, name, err)
-			}
-			data, _, _ = unstructured.NestedMap(sec.Object, "data")
-			secrets[name] = data
-		}
-		enc, _ := data[key].(string)
-		v, err := base64.StdEncoding.DecodeString(enc)
-		if err != nil || len(v) == 0 {
-			return nil, fmt.Errorf("Secret %s/%s has no key %s", f.ns, name, key)
-		}
-		return v, nil
-	}
 	out := hooks{}
 	for _, sub := range l.Items {
 		urls, _, _ := unstructured.NestedStringSlice(sub.Object, "status", "atProvider", "webhookURLs")
 		for _, kind := range []string{kindRegistry, kindGit} {
-			path := ""
-			for _, u := range urls {
-				if strings.HasPrefix(u, "/hook/"+kind+"/") {
-					path = u
-				}
-			}
-			if path == "" {
-				return nil, fmt.Errorf("Subscription %s/%s lists no %s webhook in status.atProvider.webhookURLs", f.ns, sub.GetName(), kind)
-			}
-			var ferr error
-			path = placeholder.ReplaceAllStringFunc(path, func(p string) string {
-				m := placeholder.FindStringSubmatch(p)
-				v, err := secret(m[1], m[2])
-				if err != nil {
-					ferr = err
-				}
-				return url.PathEscape(string(v))
-			})
-			if ferr != nil {
-				return nil, ferr
-			}
-			t := hookTarget{url: strings.TrimSuffix(s.webhook, "/") + path}
-			if kind == kindGit {
-				if t.secret, err = secret(sub.GetName()+"-webhook", kind); err != nil {
-					return nil, err
-				}
+			t, err := sr.target(ctx, s.webhook, urls, kind, sub.GetName()+"-webhook")
+			if err != nil {
+				return nil, fmt.Errorf("Subscription %s/%s: %w", f.ns, sub.GetName(), err)
 			}
 			out[kind] = append(out[kind], t)
 		}
 	}
 	return out, nil
+}
+
+// placeholder is how a status URL names the Secret key that fills it:
+// <SECRET.KEY>.
+var placeholder = regexp.MustCompile(`<([a-z0-9][a-z0-9.-]*)\.([a-z]+)>`)
+
+// A secretReader reads webhook keys from the Secrets of one namespace,
+// each Secret once.
+type secretReader struct {
+	s    *stack
+	ns   string
+	data map[string]map[string]any
+}
+
+func (r *secretReader) key(ctx context.Context, name, key string) ([]byte, error) {
+	data, ok := r.data[name]
+	if !ok {
+		sec, err := r.s.kube.Resource(secretGVR).Namespace(r.ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("cannot get Secret %s/%s: %w", r.ns, name, err)
+		}
+		data, _, _ = unstructured.NestedMap(sec.Object, "data")
+		r.data[name] = data
+	}
+	enc, _ := data[key].(string)
+	v, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil || len(v) == 0 {
+		return nil, fmt.Errorf("Secret %s/%s has no key %s", r.ns, name, key)
+	}
+	return v, nil
+}
+
+// target is the webhook of kind among the status URLs, on the receiver
+// base: its <secret.kind> placeholder filled, and, for a signing sender,
+// the key it signs with (secret's key of its kind).
+func (r *secretReader) target(ctx context.Context, base string, urls []string, kind, secret string) (hookTarget, error) {
+	path := ""
+	for _, u := range urls {
+		if strings.HasPrefix(u, "/hook/"+kind+"/") {
+			path = u
+		}
+	}
+	if path == "" {
+		return hookTarget{}, fmt.Errorf("its status lists no %s webhook", kind)
+	}
+	var ferr error
+	path = placeholder.ReplaceAllStringFunc(path, func(p string) string {
+		m := placeholder.FindStringSubmatch(p)
+		v, err := r.key(ctx, m[1], m[2])
+		if err != nil {
+			ferr = err
+		}
+		return url.PathEscape(string(v))
+	})
+	if ferr != nil {
+		return hookTarget{}, ferr
+	}
+	t := hookTarget{url: strings.TrimSuffix(base, "/") + path}
+	if kind == kindGit {
+		var err error
+		if t.secret, err = r.key(ctx, secret, kind); err != nil {
+			return hookTarget{}, err
+		}
+	}
+	return t, nil
 }
 
 // registryPush is a distribution registry's push event for image:tag.
