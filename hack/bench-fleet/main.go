@@ -37,6 +37,7 @@ type options struct {
 	scenarios string        // which scenarios, e.g. ABC
 	timeout   time.Duration // per wait: first promotion, each scenario
 	settle    time.Duration // quiet time that ends a scenario
+	cooldown  time.Duration // wait before each scenario
 	helper    string        // k8sta-demo, for image pushes
 	gitRoot   string        // the git server's root
 	gitURL    string        // the git server's base URL
@@ -51,6 +52,7 @@ func main() {
 	flag.StringVar(&o.scenarios, "scenarios", "ABC", "which scenarios to run, in order")
 	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "how long the first promotion, and each scenario, may take")
 	flag.DurationVar(&o.settle, "settle", 10*time.Second, "a scenario ends once every station is Ready and nothing moved for this long")
+	flag.DurationVar(&o.cooldown, "cooldown", 0, "wait this long before each scenario, e.g. 5m for every Crossplane breaker to close again (default: back to back, the harshest case)")
 	flag.StringVar(&o.helper, "demo-helper", "", "the k8sta-demo binary (hack/demo), which pushes images")
 	flag.StringVar(&o.gitRoot, "git-root", "", "the git server's root directory")
 	flag.StringVar(&o.gitURL, "git-url", "", "the git server's base URL, http://127.0.0.1:PORT")
@@ -137,6 +139,14 @@ func run(ctx context.Context, o options) error {
 	var results []*result
 	for _, id := range o.scenarios {
 		sc := f.scenario(id)
+		if o.cooldown > 0 {
+			say("cooling down for %v before scenario %c", o.cooldown, id)
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(o.cooldown):
+			}
+		}
 		r, err := runScenario(ctx, o, s, f, obs, hooks, sc)
 		if err != nil {
 			return fmt.Errorf("scenario %c: %w", id, err)
@@ -145,7 +155,7 @@ func run(ctx context.Context, o options) error {
 		results = append(results, r)
 	}
 	prev, prevErr := loadResults(o.results, o.mode, o.n/2)
-	printGoals(os.Stdout, o, results, prev, prevErr)
+	printGoals(os.Stdout, o, install, results, prev, prevErr)
 	return saveResults(o.results, o.mode, o.n, results)
 }
 

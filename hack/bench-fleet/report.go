@@ -246,7 +246,10 @@ var goals = []goal{
 		return len(r.AppsSyncedOtherwise) == 0, fmt.Sprintf("%d of %d Applications otherwise", len(r.AppsSyncedOtherwise), r.AppsSyncedAsWanted+len(r.AppsSyncedOtherwise)), true
 	}},
 	{"no breaker trip", func(r *result) (bool, string, bool) {
-		return r.BreakerOpens == 0 && len(r.Tripped) == 0, fmt.Sprintf("%.0f opened, %d Tracks turned Responsive=False", r.BreakerOpens, len(r.Tripped)), true
+		// A breaker still open from before cannot trip again, and holds
+		// the Track's events back all the same.
+		return r.BreakerOpens == 0 && len(r.Tripped) == 0 && r.BreakerOpenAtStart == 0,
+			fmt.Sprintf("%.0f opened, %d Tracks turned Responsive=False, %d still open from before", r.BreakerOpens, len(r.Tripped), r.BreakerOpenAtStart), true
 	}},
 	{"provider peak RSS < 300 MiB", func(r *result) (bool, string, bool) {
 		return r.ProviderPeakMiB < 300, fmt.Sprintf("%.0f MiB", r.ProviderPeakMiB), true
@@ -258,7 +261,7 @@ var goals = []goal{
 
 // printGoals prints each goal PASS or MISS with its figure, per scenario,
 // and the growth goal against a saved run at N/2.
-func printGoals(w io.Writer, o options, results []*result, prev []*result, prevErr error) {
+func printGoals(w io.Writer, o options, install *result, results []*result, prev []*result, prevErr error) {
 	fmt.Fprintf(w, "\n### Goals (issue 10; stated for N=100 on this 2-core machine; this run: N=%d, -webhook=%s)\n\n", o.n, o.mode)
 	mark := func(ok bool) string {
 		if ok {
@@ -267,9 +270,12 @@ func printGoals(w io.Writer, o options, results []*result, prev []*result, prevE
 		return "MISS"
 	}
 	for _, g := range goals {
-		for _, r := range results {
+		for _, r := range append([]*result{install}, results...) {
+			if r.Scenario == "install" && g.name != "no breaker trip" {
+				continue
+			}
 			if ok, fig, applies := g.check(r); applies {
-				fmt.Fprintf(w, "%s  %s  %s: %s\n", mark(ok), r.Scenario, g.name, fig)
+				fmt.Fprintf(w, "%s  %-7s  %s: %s\n", mark(ok), r.Scenario, g.name, fig)
 			}
 		}
 	}
@@ -284,11 +290,11 @@ func printGoals(w io.Writer, o options, results []*result, prev []*result, prevE
 			if prevErr != nil && !errors.Is(prevErr, os.ErrNotExist) {
 				why = prevErr.Error()
 			}
-			fmt.Fprintf(w, "n/a   %s  time grows no faster than N, T(%d) ≤ 2×T(%d): %s (run with -n %d first, same -webhook)\n", r.Scenario, o.n, o.n/2, why, o.n/2)
+			fmt.Fprintf(w, "n/a   %-7s  time grows no faster than N, T(%d) ≤ 2×T(%d): %s (run with -n %d first, same -webhook)\n", r.Scenario, o.n, o.n/2, why, o.n/2)
 			continue
 		}
 		ok := r.AllReady <= 2*p.AllReady
-		fmt.Fprintf(w, "%s  %s  time grows no faster than N, T(%d) ≤ 2×T(%d): every station Ready %s vs %s\n", mark(ok), r.Scenario, o.n, p.N, secs(r.AllReady), secs(p.AllReady))
+		fmt.Fprintf(w, "%s  %-7s  time grows no faster than N, T(%d) ≤ 2×T(%d): every station Ready %s vs %s\n", mark(ok), r.Scenario, o.n, p.N, secs(r.AllReady), secs(p.AllReady))
 	}
 }
 
