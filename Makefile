@@ -118,6 +118,12 @@ bench: tools ## Run every benchmark once.
 	ARGOCD_CRDS=$$(hack/argocd-crds.sh) \
 	  go test -run '^$$' -bench . -benchmem ./...
 
+.PHONY: bench-tickets
+bench-tickets: tools ## The provider alone with 1,000 Tickets on a real apiserver: throughput, memory per Ticket, Application-to-Ticket latency.
+	KUBEBUILDER_ASSETS=$$(hack/kube-binaries.sh) \
+	ARGOCD_CRDS=$$(hack/argocd-crds.sh) \
+	  go test -run '^$$' -bench BenchmarkTicketFleet -benchtime 1x -timeout 60m ./internal/controller/ticket/
+
 STACK_DIR ?= $(OUTPUT)/stack
 
 .PHONY: stack-up stack-down stack-smoke stack-packages

@@ -130,7 +130,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		return rsp, nil
 	}
 	rsp.Conditions = append(rsp.GetConditions(), ValidCondition(Problems{}), PromotedCondition(p))
-	rsp.Meta.Ttl = durationpb.New(CacheFor(xr, p, stations, now))
+	rsp.Meta.Ttl = durationpb.New(CacheFor(xr, p))
 	return rsp, nil
 }
 

@@ -146,7 +146,7 @@ func TestRunFunctionJunctions(t *testing.T) {
 				verifiedTicket("regions.guestbook-eu.eu-staging", A, time.Minute),
 				verifiedTicket("regions.guestbook-eu.eu-prod", Z, time.Hour)),
 			required: tracks(t, us, eu),
-			want: rsp(InFlightTTL, map[string]*fnv1.Resource{
+			want: rsp(response.DefaultTTL, map[string]*fnv1.Resource{
 				NameSubscription:                         sub,
 				"ticket-dev":                             tk(t, "dev", A, rTrue),
 				"ticket-regions.guestbook-us.us-staging": jt(t, "guestbook-us", "regions.guestbook-us.us-staging", A, rFalse),
@@ -167,7 +167,7 @@ func TestRunFunctionJunctions(t *testing.T) {
 				verifiedTicket("regions.guestbook-us.us-prod", A, time.Hour)),
 			required: tracks(t, nestedUS, nestedEast, nestedRoot),
 			requires: []string{"guestbook-us", "guestbook-us-east"},
-			want: rsp(InFlightTTL, map[string]*fnv1.Resource{
+			want: rsp(response.DefaultTTL, map[string]*fnv1.Resource{
 				NameSubscription:                      junctionSub(t, "dev", "regions", "regions.guestbook-us.us-prod", "regions.guestbook-us.zones.guestbook-us-east.east-prod"),
 				"ticket-dev":                          tk(t, "dev", A, rTrue),
 				"ticket-regions":                      tk(t, "regions", A, rTrue),

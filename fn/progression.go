@@ -49,9 +49,6 @@ type Progression struct {
 	Holds []Hold
 	// Requeue is when the next pending soak ends; 0 if none is pending.
 	Requeue time.Duration
-	// InFlight is true while a station delivers a change it has not
-	// verified yet.
-	InFlight bool
 }
 
 // Progress moves changes down the expanded Track. Station 1 takes the
@@ -81,7 +78,7 @@ func Progress(x *Expansion, o Observed, now time.Time) *Progression {
 
 	p.line(x.Line, newest, true, true)
 
-	out := &Progression{Stations: make([]StationState, 0, len(x.Stops)), Holds: p.holds, Requeue: p.requeue, InFlight: p.inFlight}
+	out := &Progression{Stations: make([]StationState, 0, len(x.Stops)), Holds: p.holds, Requeue: p.requeue}
 	for _, s := range x.Stops {
 		if st, ok := p.states[s.Path]; ok {
 			out.Stations = append(out.Stations, *st)
@@ -98,7 +95,6 @@ type progressor struct {
 	states   map[string]*StationState
 	holds    []Hold
 	requeue  time.Duration
-	inFlight bool
 }
 
 func (p *progressor) learn(c *v1alpha1.Change) {
@@ -209,7 +205,6 @@ func (p *progressor) stop(s *Stop, in *v1alpha1.Change, walking, first bool) (*v
 // circuit breaker's budget.
 func (p *progressor) delivering(st *StationState, walking bool) bool {
 	st.Phase = v1alpha1.PhaseProgressing
-	p.inFlight = true
 	return p.hold(walking, st.Stop.Path, ReasonProgressing, "Ticket is delivering change %s", st.Change.ID)
 }
 

@@ -11,66 +11,44 @@ import (
 )
 
 func TestCacheFor(t *testing.T) {
-	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	station := func(phase string, since time.Duration) *structpb.Value {
-		return structv(map[string]*structpb.Value{"path": sv("dev"), "phase": sv(phase), "since": timev(now.Add(-since))})
-	}
 	cases := map[string]struct {
-		reason   string
-		xr       string
-		p        *Progression
-		stations []*structpb.Value
-		want     time.Duration
+		reason string
+		xr     string
+		p      *Progression
+		want   time.Duration
 	}{
 		"Idle": {
-			reason:   "With nothing delivering or soaking, Crossplane's default TTL.",
-			p:        &Progression{},
-			stations: []*structpb.Value{station("Verified", time.Hour)},
-			want:     response.DefaultTTL,
+			reason: "With nothing soaking, Crossplane's default TTL.",
+			p:      &Progression{},
+			want:   response.DefaultTTL,
+		},
+		"Delivering": {
+			reason: "A station delivering its change is left to the watches on its Ticket: nothing polls it.",
+			p:      &Progression{Holds: []Hold{{Path: "dev", Reason: ReasonProgressing}}},
+			want:   response.DefaultTTL,
 		},
 		"SoakEnds": {
-			reason:   "A pending soak brings the function back when it ends, rounded up to the second.",
-			p:        &Progression{Requeue: 2500 * time.Millisecond},
-			stations: []*structpb.Value{station(PhaseSoaking, time.Minute)},
-			want:     3 * time.Second,
-		},
-		"DeliveringRecently": {
-			reason:   "A station given its change a minute ago is polled every InFlightTTL, in case the breaker dropped its Ticket's events.",
-			p:        &Progression{InFlight: true, Requeue: 30 * time.Second},
-			stations: []*structpb.Value{station("Verified", time.Hour), station("Progressing", time.Minute)},
-			want:     InFlightTTL,
-		},
-		"DeliveringLong": {
-			reason:   "A station delivering for longer than the breaker's cooldown is left to the watches.",
-			p:        &Progression{InFlight: true},
-			stations: []*structpb.Value{station("Progressing", 10*time.Minute)},
-			want:     response.DefaultTTL,
-		},
-		"NewestDeliveryCounts": {
-			reason:   "One long delivery does not hide a station that has just been given a change.",
-			p:        &Progression{InFlight: true},
-			stations: []*structpb.Value{station("Progressing", 10*time.Minute), station("Progressing", time.Second)},
-			want:     InFlightTTL,
+			reason: "A pending soak brings the function back when it ends, rounded up to the second.",
+			p:      &Progression{Requeue: 2500 * time.Millisecond},
+			want:   3 * time.Second,
 		},
 		"BreakerOpen": {
-			reason:   "While Crossplane's breaker drops the Track's events, an idle Track is polled every InFlightTTL too: a new change must not wait for the TTL.",
-			xr:       `{"status": {"conditions": [{"type": "Responsive", "status": "False", "reason": "WatchCircuitOpen"}]}}`,
-			p:        &Progression{},
-			stations: []*structpb.Value{station("Verified", time.Minute)},
-			want:     InFlightTTL,
+			reason: "While Crossplane's breaker drops the Track's events, the Track is composed every BreakerOpenTTL: a verified station or a new change must not wait for the breaker's next probe.",
+			xr:     `{"status": {"conditions": [{"type": "Responsive", "status": "False", "reason": "WatchCircuitOpen"}]}}`,
+			p:      &Progression{},
+			want:   BreakerOpenTTL,
+		},
+		"BreakerOpenSoakLater": {
+			reason: "The shorter of the two wins.",
+			xr:     `{"status": {"conditions": [{"type": "Responsive", "status": "False", "reason": "WatchCircuitOpen"}]}}`,
+			p:      &Progression{Requeue: time.Minute},
+			want:   BreakerOpenTTL,
 		},
 		"BreakerClosed": {
-			reason:   "A closed breaker lets the watches do the work.",
-			xr:       `{"status": {"conditions": [{"type": "Responsive", "status": "True", "reason": "WatchCircuitClosed"}]}}`,
-			p:        &Progression{},
-			stations: []*structpb.Value{station("Verified", time.Minute)},
-			want:     response.DefaultTTL,
-		},
-		"NoSince": {
-			reason:   "A station without a readable since is taken as just started.",
-			p:        &Progression{InFlight: true},
-			stations: []*structpb.Value{structv(map[string]*structpb.Value{"phase": sv("Progressing")})},
-			want:     InFlightTTL,
+			reason: "A closed breaker lets the watches do the work.",
+			xr:     `{"status": {"conditions": [{"type": "Responsive", "status": "True", "reason": "WatchCircuitClosed"}]}}`,
+			p:      &Progression{},
+			want:   response.DefaultTTL,
 		},
 	}
 	for name, tc := range cases {
@@ -81,7 +59,7 @@ func TestCacheFor(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			got := CacheFor(xr, tc.p, listv(tc.stations), now)
+			got := CacheFor(xr, tc.p)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("%s\nCacheFor(...): -want, +got:\n%s", tc.reason, diff)
 			}

@@ -84,6 +84,27 @@ type ProviderConfigSpec struct {
 	// ArgoCD is the Argo CD control plane; the provider's own cluster by default.
 	// +optional
 	ArgoCD *ArgoCDControlPlane `json:"argocd,omitempty"`
+
+	// Webhook is one webhook endpoint per sender kind for every Subscription
+	// using this config: register it once with a registry or git host, and
+	// each event wakes the Subscriptions it concerns. Its URLs are in
+	// status.webhook.urls.
+	// +optional
+	Webhook *WebhookConfig `json:"webhook,omitempty"`
+}
+
+// A WebhookConfig names the Secret of a ProviderConfig's webhook.
+type WebhookConfig struct {
+	// SecretRef names the Secret whose `token` key is the webhook's root
+	// token. Senders never hold it: each kind of sender holds a key derived
+	// from it, which the provider writes to the same Secret under the
+	// kind's name (github, gitlab, distribution, ...). A Secret that does not
+	// exist is created with a random token. An existing Secret is used only
+	// if it carries the label k8sta.io/webhook=providerconfig: the provider
+	// then keeps the derived keys in step with its token (change `token` to
+	// rotate every key). A ProviderConfig names a Secret in its own
+	// namespace; a ClusterProviderConfig must set the namespace.
+	SecretRef SecretReference `json:"secretRef"`
 }
 
 // A ClusterProviderConfigSpec holds the credentials K8sTA uses and says which
@@ -105,9 +126,39 @@ type ClusterProviderConfigSpec struct {
 	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
 }
 
+// TypeWebhookReady is the condition of a ProviderConfig (or
+// ClusterProviderConfig) whose spec.webhook is set: True when its webhook
+// authenticates senders, False with what to fix when it does not.
+const TypeWebhookReady xpv2.ConditionType = "WebhookReady"
+
+// Reasons of the WebhookReady condition.
+const (
+	ReasonWebhookReady          xpv2.ConditionReason = "Available"
+	ReasonWebhookSecretNotOurs  xpv2.ConditionReason = "SecretNotLabelled"
+	ReasonWebhookSecretInvalid  xpv2.ConditionReason = "SecretInvalid"
+	ReasonWebhookSecretRefError xpv2.ConditionReason = "SecretRefInvalid"
+	ReasonWebhookSecretError    xpv2.ConditionReason = "SecretError"
+)
+
 // A ProviderConfigStatus is the observed state of a ProviderConfig.
 type ProviderConfigStatus struct {
 	xpv2.ProviderConfigStatus `json:",inline"`
+
+	// Webhook is the config's webhook, when spec.webhook is set.
+	// +optional
+	Webhook *WebhookStatus `json:"webhook,omitempty"`
+}
+
+// A WebhookStatus shows where senders post a config's webhooks.
+type WebhookStatus struct {
+	// URLs are the paths to register with registries and git hosts, one per
+	// kind of sender, on the provider's webhook address. Each kind of
+	// sender has its own key, in the Secret spec.webhook.secretRef names,
+	// under the kind's name; <secret.kind> in a path (<namespace/secret.kind>
+	// for a ClusterProviderConfig) stands for it.
+	// +optional
+	// +listType=atomic
+	URLs []string `json:"urls,omitempty"`
 }
 
 // +kubebuilder:object:root=true
@@ -140,6 +191,7 @@ type ProviderConfigList struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.spec.git) || has(self.spec.git.secretRef.__namespace__)",message="a ClusterProviderConfig must say where its Secrets are: set spec.git.secretRef.namespace"
 // +kubebuilder:validation:XValidation:rule="!has(self.spec.registries) || self.spec.registries.all(r, has(r.secretRef.__namespace__))",message="a ClusterProviderConfig must say where its Secrets are: set spec.registries[].secretRef.namespace"
 // +kubebuilder:validation:XValidation:rule="!has(self.spec.argocd) || !has(self.spec.argocd.kubeconfigSecretRef) || has(self.spec.argocd.kubeconfigSecretRef.__namespace__)",message="a ClusterProviderConfig must say where its Secrets are: set spec.argocd.kubeconfigSecretRef.namespace"
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.webhook) || has(self.spec.webhook.secretRef.__namespace__)",message="a ClusterProviderConfig must say where its Secrets are: set spec.webhook.secretRef.namespace"
 // +kubebuilder:printcolumn:name="AGE",type="date",JSONPath=".metadata.creationTimestamp"
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,categories={crossplane,provider,k8sta}

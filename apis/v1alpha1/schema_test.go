@@ -262,6 +262,18 @@ func TestSchemaRefusesBadFields(t *testing.T) {
 			want: "set spec.registries[].secretRef.namespace"},
 		"ClusterKubeconfigWithoutNamespace": {obj: clusterProviderConfig(func(s *v1alpha1.ProviderConfigSpec) { s.ArgoCD.KubeconfigSecretRef.Namespace = "" }),
 			want: "set spec.argocd.kubeconfigSecretRef.namespace"},
+		"ClusterWebhookSecretWithoutNamespace": {obj: clusterProviderConfig(func(s *v1alpha1.ProviderConfigSpec) {
+			s.Webhook = &v1alpha1.WebhookConfig{SecretRef: v1alpha1.SecretReference{Name: "hooks"}}
+		}), want: "a ClusterProviderConfig must say where its Secrets are: set spec.webhook.secretRef.namespace"},
+		"ClusterWebhookSecret": {obj: clusterProviderConfig(func(s *v1alpha1.ProviderConfigSpec) {
+			s.Webhook = &v1alpha1.WebhookConfig{SecretRef: v1alpha1.SecretReference{Name: "hooks", Namespace: "platform"}}
+		})},
+		"WebhookSecret": {obj: providerConfig(func(s *v1alpha1.ProviderConfigSpec) {
+			s.Webhook = &v1alpha1.WebhookConfig{SecretRef: v1alpha1.SecretReference{Name: "hooks"}}
+		})},
+		"BadWebhookSecretName": {obj: providerConfig(func(s *v1alpha1.ProviderConfigSpec) {
+			s.Webhook = &v1alpha1.WebhookConfig{SecretRef: v1alpha1.SecretReference{Name: "Web Hooks"}}
+		}), want: "secretRef.name must be a Secret's name"},
 
 		"ValidNamespaceSelector": {obj: clusterProviderConfigSelecting(&metav1.LabelSelector{
 			MatchLabels:      labels(32),

@@ -131,6 +131,10 @@ type SourceStatus struct {
 	// source branch's head commit for the config repository.
 	// +optional
 	Revision string `json:"revision,omitempty"`
+	// LastPolled is when a poll last found something new here: another
+	// revision, or another error. A poll that finds what was seen before
+	// leaves the status alone: every Subscription status write wakes the
+	// Track that composes it.
 	// +optional
 	LastPolled *metav1.Time `json:"lastPolled,omitempty"`
 	// +optional

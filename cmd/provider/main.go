@@ -32,6 +32,7 @@ import (
 	xcontroller "github.com/k8sta/k8sta/internal/controller"
 	"github.com/k8sta/k8sta/internal/controller/subscription"
 	"github.com/k8sta/k8sta/internal/gitrepo"
+	"github.com/k8sta/k8sta/internal/registry"
 	"github.com/k8sta/k8sta/internal/render"
 	"github.com/k8sta/k8sta/internal/repourl"
 	"github.com/k8sta/k8sta/internal/webhook"
@@ -64,6 +65,8 @@ type cli struct {
 	GitMaxObjectBytes           int64         `default:"${git_max_object_bytes}" help:"Largest git object (bytes, inflated) a fetch accepts, and largest object a delta may build; a delta chain may need 8 times it. Fetching indexes each object in memory."`
 	GitMaxPackObjects           int64         `default:"${git_max_pack_objects}" help:"Most objects one fetched pack may hold."`
 	GitMaxPackInflatedBytes     int64         `default:"${git_max_pack_inflated_bytes}" help:"Most bytes the objects of one fetched pack may inflate to together."`
+	GitFetchWindow              time.Duration `default:"${git_fetch_window}" help:"A fetch of a cached clone that started at most this long ago serves every reader that was not told of a push, so the Subscriptions and Tickets of one repository share one fetch per burst (0: every read fetches afresh; concurrent ones still share). A Subscription woken by a webhook always reads from a fetch that started after the webhook."`
+	RegistryTagsWindow          time.Duration `default:"${registry_tags_window}" help:"A tags list that started at most this long ago serves every poll of that image repository (with the same pull secrets) that was not told of a new tag (0: every poll lists afresh; concurrent ones still share)."`
 	RenderTimeout               time.Duration `default:"${render_timeout}" help:"Wall-clock budget of one render; its worker is killed past it."`
 	RenderMaxMemory             int64         `default:"${render_max_memory}" help:"Memory (bytes) one render worker may use. The provider needs room for --render-max-parallel of them."`
 	RenderMaxParallel           int           `default:"${render_max_parallel}" help:"Renders that run at once."`
@@ -121,6 +124,8 @@ func main() {
 			"git_max_object_bytes":        strconv.FormatInt(gitrepo.DefaultMaxObjectBytes, 10),
 			"git_max_pack_objects":        strconv.FormatInt(gitrepo.DefaultMaxPackObjects, 10),
 			"git_max_pack_inflated_bytes": strconv.FormatInt(gitrepo.DefaultMaxPackInflatedBytes, 10),
+			"git_fetch_window":            gitrepo.DefaultFetchWindow.String(),
+			"registry_tags_window":        registry.DefaultTagsWindow.String(),
 			"wake_every":                  webhook.DefaultWakeEvery.String(),
 			"wake_burst":                  strconv.Itoa(webhook.DefaultWakeBurst),
 			"webhook_max_bodies":          strconv.Itoa(webhook.DefaultMaxConcurrentBodies),
@@ -154,7 +159,8 @@ func (c *cli) run() error {
 		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
 		// The webhook receiver, though, reads Secrets for every request,
 		// authenticated or not: from the cache, which holds only the webhook
-		// Secrets the provider labelled.
+		// Secrets labelled k8sta.io/webhook (by the provider, or by a user
+		// letting a ProviderConfig's webhook use a Secret they made).
 		Cache:                  cache.Options{ByObject: subscription.WebhookCacheByObject()},
 		Metrics:                metricsserver.Options{BindAddress: c.MetricsAddress},
 		HealthProbeBindAddress: c.HealthAddress,
@@ -170,6 +176,7 @@ func (c *cli) run() error {
 	}
 	repos, err := gitrepo.NewCache(c.CacheDir, gitrepo.WithPolicy(policy),
 		gitrepo.WithMaxRepoBytes(c.GitCacheMaxRepoBytes), gitrepo.WithMaxBytes(c.GitCacheMaxBytes),
+		gitrepo.WithFetchWindow(c.GitFetchWindow),
 		gitrepo.WithPackLimits(gitrepo.PackLimits{
 			MaxObjectBytes:   c.GitMaxObjectBytes,
 			MaxObjects:       c.GitMaxPackObjects,
@@ -179,11 +186,16 @@ func (c *cli) run() error {
 		return err
 	}
 	wake := make(chan event.GenericEvent, 1024)
-	receiver := subscription.NewWebhookReceiver(mgr.GetCache(), wake, webhook.NewWakeLimiter(c.WebhookWakeEvery, c.WebhookWakeBurst),
-		webhook.WithMaxConcurrentBodies(c.WebhookMaxBodies))
+	receiver, err := subscription.NewWebhookReceiver(context.Background(), mgr.GetCache(), wake,
+		webhook.NewWakeLimiter(c.WebhookWakeEvery, c.WebhookWakeBurst), webhook.WithMaxConcurrentBodies(c.WebhookMaxBodies))
+	if err != nil {
+		return err
+	}
 	if err := mgr.Add(everyReplica(func(ctx context.Context) error {
 		// Sync the informers before the first request, rather than on it.
-		for _, o := range []client.Object{&corev1.Secret{}, &v1alpha1.Subscription{}} {
+		for _, o := range []client.Object{
+			&corev1.Secret{}, &v1alpha1.Subscription{}, &v1alpha1.ProviderConfig{}, &v1alpha1.ClusterProviderConfig{}, &corev1.Namespace{},
+		} {
 			if _, err := mgr.GetCache().GetInformer(ctx, o); err != nil {
 				return err
 			}
@@ -206,6 +218,7 @@ func (c *cli) run() error {
 		MinSubscriptionInterval: c.MinSubscriptionInterval,
 		InsecureRegistries:      c.InsecureRegistry,
 		WakeSubscriptions:       wake,
+		RegistryTagsWindow:      c.RegistryTagsWindow,
 	}
 	if err := xcontroller.Setup(mgr, o); err != nil {
 		return err

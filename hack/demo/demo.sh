@@ -186,7 +186,7 @@ step "the Track's first change: $IMAGE:1.0.0 to every station"
 step "a new image: push $IMAGE:1.1.0 and send the registry's webhook to the provider"
 "$helper" push -image "$IMAGE" -tag 1.1.0
 promotion_at=$SECONDS
-"$helper" notify -kubeconfig "$KUBECONFIG" -namespace "$ns" -track "$track" -webhook "$PROVIDER_WEBHOOK_URL" \
+"$helper" notify -kubeconfig "$KUBECONFIG" -namespace "$ns" -providerconfig default -webhook "$PROVIDER_WEBHOOK_URL" \
   -image "$IMAGE" -tag 1.1.0
 "$helper" watch -kubeconfig "$KUBECONFIG" -namespace "$ns" -track "$track" -tag 1.1.0 -timeout "$promotion_timeout"
 promotion_s=$((SECONDS - promotion_at))

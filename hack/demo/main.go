@@ -4,7 +4,7 @@
 //
 //	k8sta-demo serve-git -root DIR -addr 127.0.0.1:PORT
 //	k8sta-demo push      -image 127.0.0.1:PORT/acme/guestbook -tag 1.1.0
-//	k8sta-demo notify    -kubeconfig K -namespace NS -track NAME -webhook URL -image REPO -tag TAG
+//	k8sta-demo notify    -kubeconfig K -namespace NS -providerconfig NAME -webhook URL -image REPO -tag TAG
 //	k8sta-demo watch     -kubeconfig K -namespace NS -track NAME -tag TAG -timeout 15m
 //
 // Nothing it prints holds a credential: the webhook's token is read from

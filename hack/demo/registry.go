@@ -22,10 +22,10 @@ import (
 )
 
 var (
-	trackGVR        = schema.GroupVersionResource{Group: "k8sta.io", Version: "v1alpha1", Resource: "tracks"}
-	ticketGVR       = schema.GroupVersionResource{Group: "provider.k8sta.io", Version: "v1alpha1", Resource: "tickets"}
-	subscriptionGVR = schema.GroupVersionResource{Group: "provider.k8sta.io", Version: "v1alpha1", Resource: "subscriptions"}
-	secretGVR       = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+	trackGVR          = schema.GroupVersionResource{Group: "k8sta.io", Version: "v1alpha1", Resource: "tracks"}
+	ticketGVR         = schema.GroupVersionResource{Group: "provider.k8sta.io", Version: "v1alpha1", Resource: "tickets"}
+	providerConfigGVR = schema.GroupVersionResource{Group: "provider.k8sta.io", Version: "v1alpha1", Resource: "providerconfigs"}
+	secretGVR         = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
 )
 
 // push writes a new (random, one small layer) image as -image:-tag to the
@@ -71,19 +71,20 @@ func kubeClient(kubeconfig string) (dynamic.Interface, error) {
 
 // notify sends the registry's push webhook (the distribution registry's
 // event envelope) to the provider's receiver, as a registry configured with
-// the Subscription's webhook URL would.
+// the ProviderConfig's webhook URL would: one URL for every Track of the
+// namespace, registered once.
 func notify(args []string) error {
 	fs := flag.NewFlagSet("notify", flag.ExitOnError)
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig of the stack")
-	ns := fs.String("namespace", "", "the Track's namespace")
-	track := fs.String("track", "", "the Track")
+	ns := fs.String("namespace", "", "the Tracks' namespace")
+	config := fs.String("providerconfig", "default", "the ProviderConfig whose webhook to send to")
 	webhook := fs.String("webhook", "", "the provider's webhook receiver, http://127.0.0.1:PORT")
 	image := fs.String("image", "", "image repository that was pushed, HOST:PORT/PATH")
 	tag := fs.String("tag", "", "tag that was pushed")
-	timeout := fs.Duration("timeout", 3*time.Minute, "how long to wait for the Subscription and its webhook Secret")
+	timeout := fs.Duration("timeout", 3*time.Minute, "how long to wait for the ProviderConfig's webhook and its Secret")
 	_ = fs.Parse(args)
-	if *kubeconfig == "" || *ns == "" || *track == "" || *webhook == "" || *image == "" || *tag == "" {
-		return errors.New("notify: -kubeconfig, -namespace, -track, -webhook, -image and -tag are required")
+	if *kubeconfig == "" || *ns == "" || *webhook == "" || *image == "" || *tag == "" {
+		return errors.New("notify: -kubeconfig, -namespace, -webhook, -image and -tag are required")
 	}
 	kube, err := kubeClient(*kubeconfig)
 	if err != nil {
@@ -92,25 +93,25 @@ func notify(args []string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 
-	var sub, token string
+	var path, key string
 	for {
-		sub, token, err = webhookToken(ctx, kube, *ns, *track)
+		path, key, err = webhookPath(ctx, kube, *ns, *config)
 		if err == nil {
 			break
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("cannot read the webhook token of track %s/%s after %v: %w", *ns, *track, *timeout, err)
+			return fmt.Errorf("cannot read the webhook of ProviderConfig %s/%s after %v: %w", *ns, *config, *timeout, err)
 		case <-time.After(time.Second):
 		}
 	}
 
 	host, repo, _ := strings.Cut(*image, "/")
 	body := fmt.Sprintf(`{"events":[{"action":"push","target":{"mediaType":"application/vnd.oci.image.manifest.v1+json","repository":%q,"tag":%q},"request":{"host":%q}}]}`, repo, *tag, host)
-	u := fmt.Sprintf("%s/hook/distribution/%s.%s/%s", strings.TrimSuffix(*webhook, "/"), *ns, sub, url.PathEscape(token))
+	u := strings.TrimSuffix(*webhook, "/") + path + "/" + url.PathEscape(key)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(body))
 	if err != nil {
-		// The URL holds the token: never wrap an error that may quote it.
+		// The URL holds the key: never wrap an error that may quote it.
 		return errors.New("cannot build the webhook request")
 	}
 	req.Header.Set("Content-Type", "application/json")
@@ -126,31 +127,39 @@ func notify(args []string) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("webhook receiver %s answered HTTP %d, want 200", *webhook, resp.StatusCode)
 	}
-	say("sent the registry's push event for %s:%s to the provider's webhook receiver %s (/hook/distribution/%s.%s/<token>): HTTP %d",
-		*image, *tag, *webhook, *ns, sub, resp.StatusCode)
+	say("sent the registry's push event for %s:%s to the provider's webhook receiver %s (%s/<key>, ProviderConfig %s/%s's URL for distribution registries): HTTP %d",
+		*image, *tag, *webhook, path, *ns, *config, resp.StatusCode)
 	return nil
 }
 
-// webhookToken finds the Track's composed Subscription and the key its
-// <subscription>-webhook Secret holds for distribution registries (the root
-// token authenticates no sender).
-func webhookToken(ctx context.Context, kube dynamic.Interface, ns, track string) (string, string, error) {
-	l, err := kube.Resource(subscriptionGVR).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: "crossplane.io/composite=" + track})
+// webhookPath reads, from the ProviderConfig's status, the path its webhook
+// shows for distribution registries (without its last segment, the
+// placeholder of the key), and the key its Secret holds for them (the
+// Secret's root token authenticates no sender).
+func webhookPath(ctx context.Context, kube dynamic.Interface, ns, config string) (string, string, error) {
+	pc, err := kube.Resource(providerConfigGVR).Namespace(ns).Get(ctx, config, metav1.GetOptions{})
 	if err != nil {
-		return "", "", fmt.Errorf("cannot list Subscriptions: %w", err)
+		return "", "", fmt.Errorf("cannot get ProviderConfig %s: %w", config, err)
 	}
-	if len(l.Items) != 1 {
-		return "", "", fmt.Errorf("the Track has %d Subscriptions, want 1", len(l.Items))
+	secret, _, _ := unstructured.NestedString(pc.Object, "spec", "webhook", "secretRef", "name")
+	urls, _, _ := unstructured.NestedStringSlice(pc.Object, "status", "webhook", "urls")
+	path := ""
+	for _, u := range urls {
+		if strings.HasPrefix(u, "/hook/distribution/") {
+			path = u[:strings.LastIndex(u, "/")]
+		}
 	}
-	sub := l.Items[0].GetName()
-	s, err := kube.Resource(secretGVR).Namespace(ns).Get(ctx, sub+"-webhook", metav1.GetOptions{})
+	if secret == "" || path == "" {
+		return "", "", fmt.Errorf("ProviderConfig %s shows no webhook for distribution registries yet", config)
+	}
+	s, err := kube.Resource(secretGVR).Namespace(ns).Get(ctx, secret, metav1.GetOptions{})
 	if err != nil {
-		return "", "", fmt.Errorf("cannot get Secret %s-webhook: %w", sub, err)
+		return "", "", fmt.Errorf("cannot get Secret %s: %w", secret, err)
 	}
 	enc, _, _ := unstructured.NestedString(s.Object, "data", "distribution")
-	tok, err := base64.StdEncoding.DecodeString(enc)
-	if err != nil || len(tok) == 0 {
-		return "", "", fmt.Errorf("Secret %s-webhook has no distribution key", sub)
+	key, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil || len(key) == 0 {
+		return "", "", fmt.Errorf("Secret %s has no distribution key", secret)
 	}
-	return sub, string(tok), nil
+	return path, string(key), nil
 }

@@ -11,6 +11,9 @@ const (
 	// SyncStatusSynced is status.sync.status of an Application whose live state
 	// matches its target revision.
 	SyncStatusSynced = "Synced"
+	// SyncStatusOutOfSync is status.sync.status of an Application whose live
+	// state differs from its target revision.
+	SyncStatusOutOfSync = "OutOfSync"
 
 	// Values of status.health.status.
 	HealthHealthy     = "Healthy"

@@ -30,8 +30,12 @@ type Options struct {
 	MinSubscriptionInterval time.Duration
 	// InsecureRegistries are registry hosts reached over plain HTTP.
 	InsecureRegistries []string
-	// WakeSubscriptions carries Subscriptions that webhooks wake.
+	// WakeSubscriptions carries Subscriptions that webhooks wake
+	// (subscription.WakeEvent).
 	WakeSubscriptions <-chan event.GenericEvent
+	// RegistryTagsWindow is how old a tags list a Subscription's poll
+	// accepts when no webhook woke it (registry.WithTagsWindow).
+	RegistryTagsWindow time.Duration
 }
 
 // Setup adds every controller to mgr.
@@ -48,5 +52,6 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		MinInterval:        o.MinSubscriptionInterval,
 		InsecureRegistries: o.InsecureRegistries,
 		Wake:               o.WakeSubscriptions,
+		TagsWindow:         o.RegistryTagsWindow,
 	})
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/go-git/go-git/v5"
 
+	"github.com/k8sta/k8sta/internal/coalesce"
 	"github.com/k8sta/k8sta/internal/repourl"
 )
 
@@ -41,6 +42,25 @@ const (
 	DefaultMaxRepoBytes int64 = 256 << 20 // 256 MiB per clone
 	DefaultMaxBytes     int64 = 4 << 30   // 4 GiB for all clones
 )
+
+// DefaultFetchWindow is how old a fetch Fetch accepts: one that started at
+// most this long ago (the provider's --git-fetch-window defaults to it).
+//
+// Two seconds covers one burst: the Subscriptions and Tickets one event
+// wakes are reconciled by the controllers' workers within a second or two
+// of each other, so they share one or two fetches instead of making one
+// each. It is short against what it delays: a periodic poll sees a push at
+// most this much later, against a poll interval of at least 30 s. Nobody
+// relies on it for correctness: a caller woken by a webhook asks for a fetch
+// that started after the webhook arrived (FetchSince), and Publish never
+// trusts a head it read, since every push is compare-and-swap.
+const DefaultFetchWindow = 2 * time.Second
+
+// fetchTimeout bounds one fetch. A fetch runs for all its callers, under
+// none of their contexts (one caller giving up must not fail the others), so
+// it needs a bound of its own: the time a managed resource's reconcile may
+// take, which bounded each caller's own fetch before fetches were shared.
+const fetchTimeout = time.Minute
 
 // Auth holds the credentials for one repository. The zero value is
 // anonymous. Password may be a token: with no Username, the token is sent as
@@ -99,6 +119,13 @@ func WithPackLimits(l PackLimits) Option {
 	return func(c *Cache) { c.packs = l }
 }
 
+// WithFetchWindow sets how old a fetch Fetch accepts (see
+// DefaultFetchWindow). Zero makes every Fetch wait for a fetch that starts
+// after it is called; callers that arrive together still share one.
+func WithFetchWindow(d time.Duration) Option {
+	return func(c *Cache) { c.fetchWindow = d }
+}
+
 // WithMaxBytes bounds the disk all clones nobody holds may use together.
 func WithMaxBytes(n int64) Option {
 	return func(c *Cache) { c.maxBytes = n }
@@ -112,6 +139,7 @@ type Cache struct {
 	maxRepoBytes int64
 	maxBytes     int64
 	packs        PackLimits
+	fetchWindow  time.Duration
 	// salt keys the identity digest that names each clone's directory, so
 	// the name is no guessable hash of a token. It lives as long as the
 	// process: NewCache removes the clones of earlier processes.
@@ -132,12 +160,15 @@ var cloneDirRE = regexp.MustCompile(`^[0-9a-f]{32}(-[0-9]+)?$`)
 // process left there are removed: their names are keyed with that process's
 // salt, so nothing could find them again.
 func NewCache(dir string, opts ...Option) (*Cache, error) {
-	c := &Cache{dir: dir, maxRepoBytes: DefaultMaxRepoBytes, maxBytes: DefaultMaxBytes, packs: DefaultPackLimits(), repos: map[string]*Repo{}}
+	c := &Cache{dir: dir, maxRepoBytes: DefaultMaxRepoBytes, maxBytes: DefaultMaxBytes, packs: DefaultPackLimits(), fetchWindow: DefaultFetchWindow, repos: map[string]*Repo{}}
 	for _, o := range opts {
 		o(c)
 	}
 	if c.maxRepoBytes <= 0 || c.maxBytes <= 0 || !c.packs.valid() {
 		return nil, errors.New("cache size bounds must be positive")
+	}
+	if c.fetchWindow < 0 {
+		return nil, errors.New("the fetch window must not be negative")
 	}
 	followNoRedirects()
 	_, _ = rand.Read(c.salt[:]) // never fails (crypto/rand)
@@ -178,6 +209,7 @@ func (c *Cache) Repo(u repourl.URL, auth Auth) (*Repo, error) {
 	if !ok {
 		c.gen++
 		r = &Repo{cache: c, id: id, url: u, auth: auth, dir: filepath.Join(c.dir, id+"-"+strconv.FormatUint(c.gen, 10))}
+		r.fetches.Timeout = fetchTimeout
 		c.repos[id] = r
 	}
 	r.pins++
@@ -254,6 +286,7 @@ func (c *Cache) evict() {
 		r.gone = true
 		r.repo, r.store = nil, nil
 		_ = os.RemoveAll(r.dir) // best effort: a leftover goes with the next process
+		r.fetches.Forget()
 		r.mu.Unlock()
 	}
 }
@@ -277,6 +310,10 @@ type Repo struct {
 	pins    int
 	lastUse uint64
 	size    int64
+
+	// fetches shares one fetch among the callers that need one at the same
+	// time (see FetchSince).
+	fetches coalesce.Flight[struct{}]
 
 	mu    sync.Mutex // guards the fields below and the on-disk clone
 	repo  *git.Repository

@@ -23,10 +23,11 @@ func testPolicy(t testing.TB) repourl.Policy {
 }
 
 // newCache is a Cache in a temporary directory, with testPolicy unless opts
-// set another.
+// set another, and no fetch window unless opts set one: tests change the
+// remote and fetch at once, so each Fetch must start after it is called.
 func newCache(t testing.TB, opts ...Option) *Cache {
 	t.Helper()
-	c, err := NewCache(t.TempDir(), append([]Option{WithPolicy(testPolicy(t))}, opts...)...)
+	c, err := NewCache(t.TempDir(), append([]Option{WithPolicy(testPolicy(t)), WithFetchWindow(0)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

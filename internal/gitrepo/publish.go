@@ -4,18 +4,21 @@ import (
 	"bytes"
 	"context"
 	stderrors "errors"
+	"io"
 	"path"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
-	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
 	"github.com/go-git/go-git/v5/plumbing/storer"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/plumbing/transport/client"
 )
 
 // MaxPublishAttempts is how often Publish proposes and pushes before it gives
@@ -30,11 +33,20 @@ type Proposal func(head string) (files map[string][]byte, message string, err er
 // Publish makes branch hold exactly the files propose returns, in one commit
 // on top of the remote head, authored and committed by author. It never makes
 // an empty commit (a proposal equal to head's tree returns head, false) and
-// never force-pushes: when another writer moved the branch first, it fetches
-// again and asks propose again with the new head, up to MaxPublishAttempts
-// times. It returns the branch's commit and whether it pushed one.
+// never force-pushes: every push names the head it replaces, and the remote
+// refuses it if the branch has moved since. Then Publish fetches again and
+// asks propose again with the new head, up to MaxPublishAttempts times. It
+// returns the branch's commit and whether it pushed one.
+//
+// The first proposal is based on the head the clone already knows (it
+// fetches first only if the clone was never fetched): a stale head costs one
+// refused push, never a lost commit, and a branch that only this writer
+// writes costs no fetch at all.
 //
 // propose runs without any lock held: it may read this Repo (Files, ReadFile).
+// The clone is locked only while the commit and its pack are built, and
+// while the pushed head is recorded: pushes to other branches of the
+// repository, and reads, go on while one push is on the network.
 func (r *Repo) Publish(ctx context.Context, branch string, author Signature, propose Proposal) (commit string, pushed bool, err error) {
 	if err := validBranch(branch); err != nil {
 		return "", false, errors.Wrap(err, "cannot publish")
@@ -42,9 +54,22 @@ func (r *Repo) Publish(ctx context.Context, branch string, author Signature, pro
 	u := r.URL()
 	defer r.cache.evict()
 	var lastErr error
+	var refusedAt time.Time
 	lastHead := "\x00" // no head seen yet
 	for attempt := 0; attempt < MaxPublishAttempts; attempt++ {
-		head, err := r.fetchBranch(ctx, branch)
+		var err error
+		switch {
+		case attempt > 0:
+			// The remote refused the last push: a fetch that started after
+			// it answered sees at least the head that won.
+			err = r.FetchSince(ctx, refusedAt)
+		case !r.fetched():
+			err = r.Fetch(ctx)
+		}
+		if err != nil {
+			return "", false, scrub(errors.Wrapf(err, "cannot publish to branch %q of %s", branch, u), r.secrets()...)
+		}
+		head, _, err := r.Head(branch)
 		if err != nil {
 			return "", false, scrub(errors.Wrapf(err, "cannot publish to branch %q of %s", branch, u), r.secrets()...)
 		}
@@ -67,7 +92,7 @@ func (r *Repo) Publish(ctx context.Context, branch string, author Signature, pro
 		if stderrors.Is(err, ErrAuth) || stderrors.Is(err, ErrUnreachable) || ctx.Err() != nil || !errIsPush(err) {
 			return "", false, scrub(errors.Wrapf(err, "cannot publish to branch %q of %s", branch, u), r.secrets()...)
 		}
-		lastErr = err
+		lastErr, refusedAt = err, time.Now()
 	}
 	return "", false, scrub(errors.Wrapf(lastErr, "cannot publish to branch %q of %s: other writers won %d times", branch, u, MaxPublishAttempts), r.secrets()...)
 }
@@ -82,75 +107,224 @@ func errIsPush(err error) bool {
 	return stderrors.As(err, &pe)
 }
 
-// fetchBranch fetches one branch and returns its head, "" if it does not
-// exist.
-func (r *Repo) fetchBranch(ctx context.Context, branch string) (string, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	spec := config.RefSpec("+refs/heads/" + branch + ":refs/remotes/" + remoteName + "/" + branch)
-	if err := r.fetch(ctx, spec); err != nil {
-		return "", err
-	}
-	head, _, err := r.head(branch)
-	return head, err
-}
+// packWindow is how many objects the pack encoder compares when it looks
+// for deltas: git's default.
+const packWindow = 10
 
 func (r *Repo) commitAndPush(ctx context.Context, branch, head string, files map[string][]byte, msg string, author Signature) (string, bool, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	// The policy is checked at every use, not only when the URL was parsed.
 	if err := r.cache.policy.Check(r.url); err != nil {
 		return "", false, err
 	}
-	defer r.measure() //nolint:errcheck // the next fetch measures again
-	repo, err := r.open()
+	c, err := r.buildCommit(head, files, msg, author)
 	if err != nil {
 		return "", false, err
 	}
+	if c.hash.IsZero() {
+		return head, false, nil // no empty commits
+	}
+	am, err := r.authMethod(ctx)
+	if err != nil {
+		return "", false, err
+	}
+	if err := r.push(ctx, branch, head, c, am); err != nil {
+		return "", false, err
+	}
+	if err := r.recordPushed(branch, head, c); err != nil {
+		return "", false, errors.Wrap(err, "cannot record pushed head")
+	}
+	return c.hash.String(), true, nil
+}
+
+// builtCommit is a commit written to the clone, with the pack that carries
+// it and what the remote lacks of its tree.
+type builtCommit struct {
+	hash  plumbing.Hash // zero: the tree is head's, nothing to commit
+	pack  []byte
+	epoch uint64 // the clone's epoch it was written in
+}
+
+// buildCommit writes files' tree and a commit of it on top of head to the
+// clone, and packs the objects the remote does not hold: the commit, and the
+// trees and blobs that head's tree does not have. The pack is built here,
+// with the clone locked, so that the push can go over the network without
+// the lock: go-git's filesystem storage is not safe for concurrent use, and
+// its own push reads objects while it sends.
+func (r *Repo) buildCommit(head string, files map[string][]byte, msg string, author Signature) (builtCommit, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	defer r.measure() //nolint:errcheck // the next fetch measures again
+	repo, err := r.open()
+	if err != nil {
+		return builtCommit{}, err
+	}
 	tree, err := writeTree(repo.Storer, files)
 	if err != nil {
-		return "", false, errors.Wrap(err, "cannot write tree")
+		return builtCommit{}, errors.Wrap(err, "cannot write tree")
 	}
 	var parents []plumbing.Hash
+	var base plumbing.Hash
 	if head != "" {
 		hc, err := r.commit(head)
 		if err != nil {
-			return "", false, errors.Wrap(err, "cannot read head")
+			return builtCommit{}, errors.Wrap(err, "cannot read head")
 		}
 		if hc.TreeHash == tree {
-			return head, false, nil // no empty commits
+			return builtCommit{}, nil
 		}
-		parents = []plumbing.Hash{hc.Hash}
+		parents, base = []plumbing.Hash{hc.Hash}, hc.TreeHash
 	}
 	sig := object.Signature{Name: author.Name, Email: author.Email, When: time.Now().Truncate(time.Second)}
 	c := &object.Commit{Author: sig, Committer: sig, Message: msg, TreeHash: tree, ParentHashes: parents}
 	obj := repo.Storer.NewEncodedObject()
 	if err := c.Encode(obj); err != nil {
-		return "", false, errors.Wrap(err, "cannot encode commit")
+		return builtCommit{}, errors.Wrap(err, "cannot encode commit")
 	}
 	hash, err := repo.Storer.SetEncodedObject(obj)
 	if err != nil {
-		return "", false, errors.Wrap(err, "cannot write commit")
+		return builtCommit{}, errors.Wrap(err, "cannot write commit")
 	}
-
-	am, err := r.authMethod(ctx)
+	objs, err := newObjects(repo.Storer, tree, base)
 	if err != nil {
-		return "", false, err
+		return builtCommit{}, errors.Wrap(err, "cannot list the objects to push")
+	}
+	var pack bytes.Buffer
+	// REF_DELTA, which every git server reads: the pack is built before the
+	// server says whether it reads OFS_DELTA.
+	if _, err := packfile.NewEncoder(&pack, repo.Storer, true).Encode(append([]plumbing.Hash{hash}, objs...), packWindow); err != nil {
+		return builtCommit{}, errors.Wrap(err, "cannot pack the commit")
+	}
+	return builtCommit{hash: hash, pack: pack.Bytes(), epoch: r.epoch}, nil
+}
+
+// newObjects lists the trees and blobs of tree, each once, that base (the
+// tree of the remote's head; zero for none) does not hold. The remote holds
+// every object of base, so the pack need not carry them.
+func newObjects(s storer.EncodedObjectStorer, tree, base plumbing.Hash) ([]plumbing.Hash, error) {
+	seen := map[plumbing.Hash]bool{}
+	if !base.IsZero() {
+		if err := walkTree(s, base, seen, nil); err != nil {
+			return nil, err
+		}
+	}
+	var out []plumbing.Hash
+	err := walkTree(s, tree, seen, &out)
+	return out, err
+}
+
+// walkTree marks tree h and the trees and blobs below it seen, appending to
+// out (when not nil) those not seen before. A subtree seen before is not
+// read again.
+func walkTree(s storer.EncodedObjectStorer, h plumbing.Hash, seen map[plumbing.Hash]bool, out *[]plumbing.Hash) error {
+	if seen[h] {
+		return nil
+	}
+	seen[h] = true
+	if out != nil {
+		*out = append(*out, h)
+	}
+	t, err := object.GetTree(s, h)
+	if err != nil {
+		return err
+	}
+	for _, e := range t.Entries {
+		switch {
+		case e.Mode == filemode.Dir:
+			if err := walkTree(s, e.Hash, seen, out); err != nil {
+				return err
+			}
+		case e.Mode == filemode.Submodule:
+			// A commit of another repository: not this one's to send.
+		case !seen[e.Hash]:
+			seen[e.Hash] = true
+			if out != nil {
+				*out = append(*out, e.Hash)
+			}
+		}
+	}
+	return nil
+}
+
+// push asks the remote to move branch from head ("": create it) to c, with
+// c's pack, without holding the clone's lock. The remote refuses if the
+// branch is no longer at head: a push never forces. A branch that has
+// already moved is refused before the pack is sent.
+func (r *Repo) push(ctx context.Context, branch, head string, c builtCommit, am transport.AuthMethod) error {
+	fail := func(err error) error {
+		return pushError{errors.Wrapf(classify(err), "cannot push %s", c.hash)}
+	}
+	ep, err := transport.NewEndpoint(r.URL())
+	if err != nil {
+		return kindf(ErrUnreachable, "invalid repository URL %q", r.URL())
+	}
+	cl, err := client.NewClient(ep)
+	if err != nil {
+		return fail(err)
+	}
+	sess, err := cl.NewReceivePackSession(ep, am)
+	if err != nil {
+		return fail(err)
+	}
+	defer sess.Close() //nolint:errcheck // the push's outcome is its report
+	ar, err := sess.AdvertisedReferencesContext(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	refs, err := ar.AllReferences()
+	if err != nil {
+		return fail(err)
 	}
 	dst := plumbing.NewBranchReferenceName(branch)
-	err = repo.PushContext(ctx, &git.PushOptions{
-		RemoteName: remoteName,
-		RemoteURL:  r.URL(),
-		RefSpecs:   []config.RefSpec{config.RefSpec(hash.String() + ":" + dst.String())},
-		Auth:       am,
-	})
-	if err != nil && !stderrors.Is(err, git.NoErrAlreadyUpToDate) {
-		return "", false, pushError{errors.Wrapf(classify(err), "cannot push %s", hash)}
+	old := plumbing.ZeroHash
+	if head != "" {
+		old = plumbing.NewHash(head)
 	}
-	if err := repo.Storer.SetReference(plumbing.NewHashReference(plumbing.NewRemoteReferenceName(remoteName, branch), hash)); err != nil {
-		return "", false, errors.Wrap(err, "cannot record pushed head")
+	cur := plumbing.ZeroHash
+	if ref, err := refs.Reference(dst); err == nil {
+		cur = ref.Hash()
 	}
-	return hash.String(), true, nil
+	switch {
+	case cur == old:
+	case head == "":
+		return pushError{errors.Errorf("cannot push %s: branch %q was created meanwhile, at %s", c.hash, branch, cur)}
+	default:
+		return pushError{errors.Errorf("cannot push %s: branch %q moved from %s to %s meanwhile", c.hash, branch, head, cur)}
+	}
+	req := packp.NewReferenceUpdateRequestFromCapabilities(ar.Capabilities)
+	req.Commands = []*packp.Command{{Name: dst, Old: old, New: c.hash}}
+	req.Packfile = io.NopCloser(bytes.NewReader(c.pack))
+	rs, err := sess.ReceivePack(ctx, req)
+	if err == nil && rs != nil {
+		err = rs.Error()
+	}
+	if err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+// recordPushed points the clone's view of branch at c after the push, so
+// that the next read knows it without a fetch; unless a fetch since the push
+// has moved it already (to c, or past it): a view never goes back.
+func (r *Repo) recordPushed(branch, head string, c builtCommit) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.gone || r.repo == nil || r.epoch != c.epoch {
+		return nil // the clone was reset: the next fetch learns the head
+	}
+	name := plumbing.NewRemoteReferenceName(remoteName, branch)
+	cur, err := r.repo.Storer.Reference(name)
+	switch {
+	case stderrors.Is(err, plumbing.ErrReferenceNotFound):
+		if head != "" {
+			return nil // a fetch since saw the branch deleted
+		}
+	case err != nil:
+		return err
+	case cur.Hash().String() != head:
+		return nil
+	}
+	return r.repo.Storer.SetReference(plumbing.NewHashReference(name, c.hash))
 }
 
 // checkPath accepts clean, relative, slash-separated paths outside .git.

@@ -5,6 +5,7 @@ import (
 	stderrors "errors"
 	"os"
 	"sort"
+	"time"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/go-git/go-git/v5"
@@ -68,6 +69,7 @@ func (r *Repo) open() (*git.Repository, error) {
 func (r *Repo) wipe() error {
 	r.repo, r.store = nil, nil
 	r.epoch++
+	r.fetches.Forget()
 	if err := os.RemoveAll(r.dir); err != nil {
 		return err
 	}
@@ -90,16 +92,48 @@ func (r *Repo) measure() (int64, error) {
 // The first call creates the clone; later ones are incremental. Nothing new
 // is not an error. A fetch that would make the clone larger than the cache's
 // per-repository bound fails with ErrTooLarge and keeps nothing of it.
+//
+// Fetch accepts a fetch that started within the cache's fetch window
+// (WithFetchWindow): callers at the same time share one. Use FetchSince to
+// need a newer one.
 func (r *Repo) Fetch(ctx context.Context) error {
-	r.mu.Lock()
-	err := r.fetch(ctx, headsRefSpec)
-	r.mu.Unlock()
-	r.cache.evict()
+	return r.FetchSince(ctx, time.Time{})
+}
+
+// FetchSince is Fetch for a caller that knows the moment that matters, such
+// as when a webhook announcing a push arrived: it returns once a fetch that
+// started no earlier than notBefore (nor before the fetch window) has
+// succeeded, and every read of the clone after it sees at least what that
+// fetch saw. It starts a fetch if none is running. A fetch that is running
+// but started too early may miss what the caller is after, so the caller
+// waits for it to end and shares the next one. A fetch's error is returned
+// to its callers only, never reused. When ctx ends, FetchSince returns at
+// once; the fetch goes on for its other callers.
+func (r *Repo) FetchSince(ctx context.Context, notBefore time.Time) error {
+	if w := time.Now().Add(-r.cache.fetchWindow); notBefore.Before(w) {
+		notBefore = w
+	}
+	_, err := r.fetches.Do(ctx, notBefore, func(ctx context.Context) (struct{}, error) {
+		err := func() error {
+			r.mu.Lock()
+			defer r.mu.Unlock() // even if go-git panics
+			return r.fetch(ctx)
+		}()
+		r.cache.evict()
+		return struct{}{}, err
+	})
 	return scrub(err, r.secrets()...)
 }
 
-// fetch fetches spec. Callers hold r.mu.
-func (r *Repo) fetch(ctx context.Context, spec config.RefSpec) error {
+// fetched reports whether the clone was fetched since it was created (or
+// last reset).
+func (r *Repo) fetched() bool {
+	return r.fetches.Fresh(time.Time{})
+}
+
+// fetch fetches every branch. Callers hold r.mu.
+func (r *Repo) fetch(ctx context.Context) error {
+	spec := headsRefSpec
 	u := r.URL()
 	if r.gone {
 		return errors.Wrapf(errEvicted, "cannot fetch %s", u)
@@ -136,7 +170,7 @@ func (r *Repo) fetch(ctx context.Context, spec config.RefSpec) error {
 		RefSpecs:   []config.RefSpec{spec},
 		Auth:       am,
 		Tags:       git.NoTags,
-		Prune:      spec.IsWildcard(),
+		Prune:      true,
 	})
 	r.store.setPackLimit(0)
 	var nomatch git.NoMatchingRefSpecError

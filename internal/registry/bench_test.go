@@ -74,7 +74,7 @@ func BenchmarkPoll500Tags(b *testing.B) {
 	} {
 		b.Run(tc.name+"/idle", func(b *testing.B) {
 			cnt := newCounter()
-			c := NewClient(WithTransport(cnt))
+			c := NewClient(WithTransport(cnt), WithTagsWindow(0))
 			if _, err := c.Select(ctx, tc.p); err != nil {
 				b.Fatal(err)
 			}
@@ -89,7 +89,7 @@ func BenchmarkPoll500Tags(b *testing.B) {
 		})
 		b.Run(tc.name+"/one-new-tag", func(b *testing.B) {
 			cnt := newCounter()
-			c := NewClient(WithTransport(cnt))
+			c := NewClient(WithTransport(cnt), WithTagsWindow(0))
 			if _, err := c.Select(ctx, tc.p); err != nil {
 				b.Fatal(err)
 			}

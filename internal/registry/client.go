@@ -19,6 +19,7 @@ import (
 	xperrors "github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 
 	"github.com/k8sta/k8sta/apis/v1alpha1"
+	"github.com/k8sta/k8sta/internal/coalesce"
 )
 
 // A Selection is the image a Policy selected.
@@ -103,6 +104,26 @@ func WithUserAgent(ua string) Option {
 	return func(c *Client) { c.userAgent = ua }
 }
 
+// DefaultTagsWindow is how old a tags list Select accepts: one whose
+// request started at most this long ago (the provider's
+// --registry-tags-window defaults to it). Like gitrepo.DefaultFetchWindow:
+// it covers the burst of polls one event causes, so that the Subscriptions
+// following one image repository share one tags list, and it is short
+// against the poll interval. A poll woken by a webhook asks for a list
+// started after the webhook arrived (SelectSince).
+const DefaultTagsWindow = 2 * time.Second
+
+// tagsTimeout bounds one tags list. A list runs for all the polls that
+// share it, under none of their contexts, so it needs a bound of its own.
+const tagsTimeout = time.Minute
+
+// WithTagsWindow sets how old a tags list Select accepts (see
+// DefaultTagsWindow). Zero makes every Select list the tags afresh;
+// concurrent ones still share.
+func WithTagsWindow(d time.Duration) Option {
+	return func(c *Client) { c.tagsWindow = max(d, 0) }
+}
+
 // withClock replaces time.Now (tests).
 func withClock(now func() time.Time) Option {
 	return func(c *Client) { c.now = now }
@@ -111,15 +132,18 @@ func withClock(now func() time.Time) Option {
 // A Client selects images from registries. It keeps, per repository, the
 // tag → digest cache, what it learned of each manifest (platforms, created
 // times), and one authenticated connection, so that an idle poll costs one
-// tags-list request. A Client is safe for concurrent use; polls of one
-// repository run one at a time. Keep one Client per set of credentials for
-// the life of the process.
+// tags-list request, and polls of one repository at the same time share
+// it. A Client is safe for concurrent use; polls of one repository resolve
+// tags one at a time. Keep one Client per set of credentials for the life
+// of the process: what it learned with them is never shared with a Client
+// of other credentials.
 type Client struct {
-	keychain  authn.Keychain
-	transport http.RoundTripper
-	insecure  map[string]bool
-	userAgent string
-	now       func() time.Time
+	keychain   authn.Keychain
+	transport  http.RoundTripper
+	insecure   map[string]bool
+	userAgent  string
+	now        func() time.Time
+	tagsWindow time.Duration
 
 	redact *redactor
 	rt     http.RoundTripper // transport wrapped with the rate-limit watch
@@ -132,13 +156,14 @@ type Client struct {
 // NewClient returns a Client.
 func NewClient(opts ...Option) *Client {
 	c := &Client{
-		keychain:  authn.NewMultiKeychain(), // anonymous
-		transport: remote.DefaultTransport,
-		insecure:  map[string]bool{},
-		userAgent: "k8sta",
-		now:       time.Now,
-		repos:     map[string]*repoState{},
-		limited:   map[string]*limitState{},
+		keychain:   authn.NewMultiKeychain(), // anonymous
+		transport:  remote.DefaultTransport,
+		insecure:   map[string]bool{},
+		userAgent:  "k8sta",
+		now:        time.Now,
+		tagsWindow: DefaultTagsWindow,
+		repos:      map[string]*repoState{},
+		limited:    map[string]*limitState{},
 	}
 	for _, o := range opts {
 		o(c)
@@ -151,6 +176,10 @@ func NewClient(opts ...Option) *Client {
 
 // repoState is what a Client knows about one repository.
 type repoState struct {
+	// tagLists shares one tags list among the polls that need one at the
+	// same time (see SelectSince).
+	tagLists coalesce.Flight[[]string]
+
 	mu      sync.Mutex
 	puller  *remote.Puller
 	tags    map[string]v1.Hash        // tag → digest, as last resolved
@@ -183,10 +212,11 @@ func (c *Client) repo(key string) *repoState {
 	st, ok := c.repos[key]
 	if !ok {
 		st = &repoState{
-			tags:    map[string]v1.Hash{},
-			infos:   map[v1.Hash]*manifestInfo{},
-			configs: map[v1.Hash]configInfo{},
-			skipped: map[string]map[string]struct{}{},
+			tagLists: coalesce.Flight[[]string]{Timeout: tagsTimeout},
+			tags:     map[string]v1.Hash{},
+			infos:    map[v1.Hash]*manifestInfo{},
+			configs:  map[v1.Hash]configInfo{},
+			skipped:  map[string]map[string]struct{}{},
 		}
 		c.repos[key] = st
 	}
@@ -198,7 +228,22 @@ func (c *Client) repo(key string) *repoState {
 // has resolved before. The Digest strategy makes one HEAD request of its
 // tag instead, and no tags-list request. A rate-limited registry yields a
 // *RateLimitedError. Errors never contain a credential.
+//
+// Select accepts a tags list whose request started within the Client's
+// window (WithTagsWindow): polls of one repository at the same time share
+// one. Use SelectSince to need a newer one.
 func (c *Client) Select(ctx context.Context, p Policy) (Selection, error) {
+	return c.SelectSince(ctx, p, time.Time{})
+}
+
+// SelectSince is Select for a poll that knows the moment that matters, such
+// as when a webhook announcing a new tag arrived: it selects from a tags
+// list whose request started no earlier than notBefore (nor before the
+// window). A list in flight that started too early is not shared: the poll
+// waits for it to end and shares the next one. A list's error goes to the
+// polls that shared it only, never to later ones. When ctx ends,
+// SelectSince returns at once; the list goes on for the others.
+func (c *Client) SelectSince(ctx context.Context, p Policy, notBefore time.Time) (Selection, error) {
 	cp, err := p.compile()
 	if err != nil {
 		return Selection{}, err
@@ -216,8 +261,44 @@ func (c *Client) Select(ctx context.Context, p Policy) (Selection, error) {
 	}
 
 	st := c.repo(cp.repo.Name())
+	var tags []string
+	if cp.strategy != Digest {
+		// Listed before the repository is locked, so that concurrent polls
+		// wait for one list together rather than one after another.
+		if w := time.Now().Add(-c.tagsWindow); notBefore.Before(w) {
+			notBefore = w
+		}
+		tags, err = st.tagLists.Do(ctx, notBefore, func(ctx context.Context) ([]string, error) {
+			return c.listTags(ctx, st, cp)
+		})
+		if err != nil {
+			st.mu.Lock()
+			st.puller = nil // it may remember a failed authentication
+			st.mu.Unlock()
+			return Selection{}, c.explain(err, host, "cannot list tags of "+cp.Repository)
+		}
+	}
+
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	pl, err := st.pullerLocked(c)
+	if err != nil {
+		return Selection{}, err
+	}
+	s := &session{c: c, st: st, cp: cp, budget: cp.limit, puller: pl, tags: tags}
+	sel, err := s.run(ctx)
+	if err != nil {
+		// A Puller remembers a failed authentication forever: start
+		// afresh next time.
+		st.puller = nil
+		return Selection{}, err
+	}
+	return sel, nil
+}
+
+// pullerLocked returns the repository's Puller, creating it if need be.
+// st.mu is held.
+func (st *repoState) pullerLocked(c *Client) (*remote.Puller, error) {
 	if st.puller == nil {
 		pl, err := remote.NewPuller(
 			remote.WithAuthFromKeychain(c.keychain),
@@ -230,19 +311,11 @@ func (c *Client) Select(ctx context.Context, p Policy) (Selection, error) {
 			remote.WithPageSize(tagPageSize),
 		)
 		if err != nil {
-			return Selection{}, xperrors.Wrap(err, "cannot create registry client")
+			return nil, xperrors.Wrap(err, "cannot create registry client")
 		}
 		st.puller = pl
 	}
-	s := &session{c: c, st: st, cp: cp, budget: cp.limit}
-	sel, err := s.run(ctx)
-	if err != nil {
-		// A Puller remembers a failed authentication forever: start
-		// afresh next time.
-		st.puller = nil
-		return Selection{}, err
-	}
-	return sel, nil
+	return st.puller, nil
 }
 
 // session is one Select of one repository, with the repository locked.
@@ -251,6 +324,8 @@ type session struct {
 	st     *repoState
 	cp     *compiled
 	budget int // resolutions of unknown tags left in this poll
+	puller *remote.Puller
+	tags   []string // the repository's tags (all strategies but Digest); shared: read only
 }
 
 var errBudget = errors.New("discovery limit reached")
@@ -268,10 +343,7 @@ func (s *session) run(ctx context.Context) (Selection, error) {
 		return Selection{Repository: cp.Repository, Tag: cp.Constraint, Digest: r.digest.String(), Created: r.created}, nil
 	}
 
-	tags, err := s.listTags(ctx)
-	if err != nil {
-		return Selection{}, s.c.explain(err, cp.repo.RegistryStr(), "cannot list tags of "+cp.Repository)
-	}
+	tags := s.tags
 	s.st.prune(tags)
 	cands := cp.candidates(tags)
 	if len(cands) == 0 {
@@ -335,12 +407,17 @@ func (s *session) run(ctx context.Context) (Selection, error) {
 
 // listTags lists the repository's tags, following pagination no further
 // than MaxTagPages, MaxTags and MaxTagListBytes allow. Names that are not
-// valid tags are skipped.
-func (s *session) listTags(ctx context.Context) ([]string, error) {
-	cp := s.cp
+// valid tags are skipped. It does not hold st.mu while it lists.
+func (c *Client) listTags(ctx context.Context, st *repoState, cp *compiled) ([]string, error) {
 	host := cp.repo.RegistryStr()
+	st.mu.Lock()
+	pl, err := st.pullerLocked(c)
+	st.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
 	ctx = withReadBudget(ctx, MaxTagListBytes, "the tags of "+cp.Repository)
-	l, err := s.st.puller.Lister(ctx, cp.repo)
+	l, err := pl.Lister(ctx, cp.repo)
 	if err != nil {
 		return nil, err
 	}
@@ -402,7 +479,7 @@ func (s *session) resolve(ctx context.Context, tag string, mutable, created bool
 		if err := spend(); err != nil {
 			return resolved{}, err
 		}
-		desc, err := st.puller.Head(ctx, cp.repo.Tag(tag))
+		desc, err := s.puller.Head(ctx, cp.repo.Tag(tag))
 		if err != nil {
 			return resolved{}, s.c.explain(err, host, fmt.Sprintf("cannot resolve tag %s of %s", tag, cp.Repository))
 		}
@@ -423,7 +500,7 @@ func (s *session) resolve(ctx context.Context, tag string, mutable, created bool
 		if known {
 			ref = cp.repo.Digest(d.String())
 		}
-		desc, err := st.puller.Get(ctx, ref)
+		desc, err := s.puller.Get(ctx, ref)
 		if err != nil {
 			return resolved{}, s.c.explain(err, host, fmt.Sprintf("cannot read the manifest of tag %s of %s", tag, cp.Repository))
 		}
@@ -452,7 +529,7 @@ func (s *session) resolve(ctx context.Context, tag string, mutable, created bool
 			return resolved{}, err
 		}
 		if got == nil {
-			desc, err := st.puller.Get(ctx, cp.repo.Digest(img.String()))
+			desc, err := s.puller.Get(ctx, cp.repo.Digest(img.String()))
 			if err != nil {
 				return resolved{}, s.c.explain(err, host, fmt.Sprintf("cannot read the image manifest of tag %s of %s", tag, cp.Repository))
 			}

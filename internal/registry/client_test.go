@@ -128,7 +128,8 @@ func TestNewestBuildDiscoveryLimit(t *testing.T) {
 		push(t, repo, testImage(t, created, "linux", "amd64"), fmt.Sprintf("b-%d", i))
 	}
 	cnt := newCounter()
-	c := NewClient(WithTransport(cnt))
+	// No tags window: each poll here follows a push and must see it.
+	c := NewClient(WithTransport(cnt), WithTagsWindow(0))
 	p := Policy{Repository: repo, Strategy: NewestBuild, DiscoveryLimit: 3}
 	ctx := context.Background()
 
@@ -244,7 +245,8 @@ func TestPollCost(t *testing.T) {
 			digests["1.4.0"] = pushIndex(t, repo, "1.4.0", t0.Add(3*time.Hour), "linux/amd64", "linux/arm64")
 			digests["main"] = push(t, repo, testImage(t, t0.Add(3*time.Hour), "linux", "amd64"), "main")
 			cnt := newCounter()
-			c := NewClient(WithTransport(cnt))
+			// No tags window: this counts what each poll costs.
+			c := NewClient(WithTransport(cnt), WithTagsWindow(0))
 			p := tc.p
 			p.Repository = repo
 			for i, pl := range tc.polls {
@@ -280,7 +282,7 @@ func TestRateLimited(t *testing.T) {
 	push(t, repo, testImage(t, t0, "linux", "amd64"), "1.0.0")
 	clock := &fakeClock{now: t0}
 	cnt := newCounter()
-	c := NewClient(WithTransport(cnt), withClock(clock.Now))
+	c := NewClient(WithTransport(cnt), withClock(clock.Now), WithTagsWindow(0))
 	p := Policy{Repository: repo}
 	ctx := context.Background()
 	if _, err := c.Select(ctx, p); err != nil {

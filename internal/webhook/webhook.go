@@ -13,8 +13,10 @@
 // a git host.
 //
 // Paths are /hook/<kind>/<id> for the signing kinds and GitLab, and
-// /hook/<kind>/<id>/<key> for the others (see Path). <id> names the
-// Subscription, as the controller chooses.
+// /hook/<kind>/<id>/<key> for the others (see Path). <id> names what the
+// token is looked up for (a Subscription, a ProviderConfig), as the
+// controller chooses: letters, digits, '.', '_', ':' and '-', at most
+// MaxIDLength characters.
 //
 // Answers, checked in this order:
 //
@@ -133,8 +135,7 @@ func (k Kind) valid() bool {
 type Event struct {
 	// Kind of sender.
 	Kind Kind
-	// ID is the <id> of the path: the Subscription whose secret
-	// authenticated the webhook.
+	// ID is the <id> of the path, whose secret authenticated the webhook.
 	ID string
 	// Repositories that changed, normalized: image repositories with
 	// NormalizeImageRepository (docker.io/library/nginx,
@@ -183,8 +184,7 @@ func (e Event) MatchesBranch(branch string) bool {
 var ErrNotFound = errors.New("no such webhook")
 
 // A SecretSource looks up the root token of a webhook endpoint: the
-// Subscription id's token, from which Key derives the value each kind of
-// sender holds. The controller provides it, reading a cache: it is called
+// id's token, from which Key derives the value each kind of sender holds. The controller provides it, reading a cache: it is called
 // for every request, authenticated or not, so it must cost no request to
 // anything. An empty token is never accepted.
 type SecretSource interface {
@@ -229,8 +229,12 @@ const busyRetryAfter = "5"
 // TokenBytes is how many random bytes GenerateToken draws.
 const TokenBytes = 32
 
+// MaxIDLength bounds the <id> of a path: room for the longest id the
+// controller makes, providerconfig:<namespace>:<name> (15 + 63 + 1 + 253).
+const MaxIDLength = 384
+
 var (
-	idRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,252}$`)
+	idRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,383}$`)
 	tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{16,512}$`)
 )
 

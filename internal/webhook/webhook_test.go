@@ -599,3 +599,38 @@ func TestServe(t *testing.T) {
 		t.Errorf("Serve(): %v", err)
 	}
 }
+
+func TestSplitPath(t *testing.T) {
+	key := testKey(Distribution)
+	type want struct {
+		kind      Kind
+		id, key   string
+		known, ok bool
+	}
+	long := func(n int) string { return strings.Repeat("a", n) }
+	cases := map[string]struct {
+		path string
+		want want
+	}{
+		"Subscription":          {path: "/hook/github/team-a.guestbook", want: want{kind: GitHub, id: "team-a.guestbook", known: true, ok: true}},
+		"ProviderConfig":        {path: "/hook/github/providerconfig:team-a:default", want: want{kind: GitHub, id: "providerconfig:team-a:default", known: true, ok: true}},
+		"ClusterProviderConfig": {path: "/hook/distribution/clusterproviderconfig:platform/" + key, want: want{kind: Distribution, id: "clusterproviderconfig:platform", key: key, known: true, ok: true}},
+		"LongestProviderConfig": {
+			path: "/hook/gitlab/providerconfig:" + long(63) + ":" + long(253),
+			want: want{kind: GitLab, id: "providerconfig:" + long(63) + ":" + long(253), known: true, ok: true},
+		},
+		"IDAtTheLimit":   {path: "/hook/gitlab/" + long(MaxIDLength), want: want{kind: GitLab, id: long(MaxIDLength), known: true, ok: true}},
+		"IDOverTheLimit": {path: "/hook/gitlab/" + long(MaxIDLength+1), want: want{kind: GitLab, known: true}},
+		"SlashInID":      {path: "/hook/github/providerconfig:team-a/default", want: want{kind: GitHub, known: true}},
+		"NoKey":          {path: "/hook/distribution/providerconfig:team-a:default", want: want{kind: Distribution, known: true}},
+		"UnknownKind":    {path: "/hook/svn/providerconfig:team-a:default", want: want{}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			kind, id, key, known, ok := splitPath(tc.path)
+			if diff := cmp.Diff(tc.want, want{kind, id, key, known, ok}, cmp.AllowUnexported(want{})); diff != "" {
+				t.Errorf("splitPath(%q): -want +got:\n%s", tc.path, diff)
+			}
+		})
+	}
+}

@@ -1,5 +1,6 @@
 // Package config runs the ProviderConfig and ClusterProviderConfig
-// controllers: usage accounting and deletion protection.
+// controllers: usage accounting and deletion protection, and the Secret and
+// status of a config's webhook.
 package config
 
 import (
@@ -39,5 +40,5 @@ func Setup(mgr ctrl.Manager, o controller.Options) error {
 			return err
 		}
 	}
-	return nil
+	return setupWebhooks(mgr, o)
 }

@@ -5,18 +5,21 @@ package subscription
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
@@ -30,6 +33,7 @@ import (
 
 	"github.com/k8sta/k8sta/apis/v1alpha1"
 	"github.com/k8sta/k8sta/internal/controller/credentials"
+	"github.com/k8sta/k8sta/internal/controller/writes"
 	"github.com/k8sta/k8sta/internal/discover"
 	"github.com/k8sta/k8sta/internal/gitrepo"
 	"github.com/k8sta/k8sta/internal/registry"
@@ -55,18 +59,28 @@ type Options struct {
 	InsecureRegistries []string
 
 	// Wake carries Subscriptions that a webhook says have news: each is
-	// reconciled, and so polled, at once.
+	// reconciled, and so polled, at once, from a fetch and tags lists no
+	// older than the news (see WakeEvent).
 	Wake <-chan event.GenericEvent
+
+	// TagsWindow is how old a tags list a poll accepts when it was not
+	// woken (registry.WithTagsWindow); zero: every poll lists afresh.
+	TagsWindow time.Duration
 }
 
 // Setup adds the Subscription controller to mgr.
 func Setup(mgr ctrl.Manager, o Options) error {
 	name := managed.ControllerName(v1alpha1.SubscriptionKind)
-	c := &connector{kube: mgr.GetClient(), repos: o.Repos, registries: newRegistryClients(o.InsecureRegistries)}
-	r := managed.NewReconciler(mgr, resource.ManagedKind(v1alpha1.SubscriptionGroupVersionKind),
+	w := newWakes()
+	c := &connector{kube: mgr.GetClient(), repos: o.Repos, registries: newRegistryClients(o.InsecureRegistries, o.TagsWindow), wakes: w}
+	r := managed.NewReconciler(writes.SkipUnchangedStatus(mgr), resource.ManagedKind(v1alpha1.SubscriptionGroupVersionKind),
 		managed.WithTypedExternalConnector[*v1alpha1.Subscription](c),
 		managed.WithLogger(o.Logger.WithValues("controller", name)),
-		managed.WithRecorder(xpevent.NewAPIRecorder(mgr.GetEventRecorderFor(name))),
+		managed.WithRecorder(writes.DropRepeats(xpevent.NewAPIRecorder(mgr.GetEventRecorderFor(name)), writes.DefaultRepeatWindow)),
+		// Nothing to name and nothing to clean up: no external-name
+		// annotation, no finalizer, so no write for either.
+		managed.WithInitializers(),
+		managed.WithFinalizer(writes.NoFinalizer(mgr.GetClient())),
 		managed.WithPollInterval(DefaultInterval),
 		managed.WithPollIntervalHook(func(mg resource.Managed, _ time.Duration) time.Duration {
 			return Interval(mg.(*v1alpha1.Subscription), o.MinInterval)
@@ -78,7 +92,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		WithOptions(o.ForControllerRuntime()).
 		For(&v1alpha1.Subscription{}, builder.WithPredicates(resource.DesiredStateChanged()))
 	if o.Wake != nil {
-		b = b.WatchesRawSource(source.Channel(o.Wake, &handler.EnqueueRequestForObject{}))
+		b = b.WatchesRawSource(source.Channel(o.Wake, w.handler()))
 	}
 	return b.Complete(r)
 }
@@ -96,6 +110,7 @@ type connector struct {
 	kube       client.Client
 	repos      *gitrepo.Cache
 	registries *registryClients
+	wakes      *wakes
 }
 
 func (c *connector) Connect(ctx context.Context, s *v1alpha1.Subscription) (managed.TypedExternalClient[*v1alpha1.Subscription], error) {
@@ -112,7 +127,8 @@ func (c *connector) Connect(ctx context.Context, s *v1alpha1.Subscription) (mana
 	}
 	if meta.WasDeleted(s) {
 		// Nothing to fetch: a Subscription whose URL is refused can still go.
-		return &external{registry: reg, now: time.Now}, nil
+		c.wakes.seen(types.NamespacedName{Namespace: s.GetNamespace(), Name: s.GetName()}, time.Now())
+		return &external{registry: reg, wakes: c.wakes, now: time.Now}, nil
 	}
 	u, err := c.repos.Policy().Parse(s.Spec.ForProvider.Repo.URL)
 	if err != nil {
@@ -130,13 +146,26 @@ func (c *connector) Connect(ctx context.Context, s *v1alpha1.Subscription) (mana
 	if err != nil {
 		return nil, errors.Wrap(err, "spec.forProvider.repo.url")
 	}
-	return &external{repo: repo, registry: reg, now: time.Now}, nil
+	return &external{repo: repo, registry: reg, wakes: c.wakes, now: time.Now}, nil
 }
 
 type external struct {
 	repo     *gitrepo.Repo
 	registry *registry.Client
+	wakes    *wakes
 	now      func() time.Time
+}
+
+// notBefore is the moment this poll's fetch and tags lists must have started
+// after: when the news a webhook woke s for arrived, or now for a reconcile
+// a user asked for (crossplane.io/reconcile-requested-at), which means "look
+// now". Zero otherwise: a recent fetch or list, shared with other polls,
+// will do.
+func (e *external) notBefore(s *v1alpha1.Subscription) time.Time {
+	if token, ok := meta.GetReconcileRequest(s); ok && token != s.Status.LastHandledReconcileAt {
+		return e.now()
+	}
+	return e.wakes.since(types.NamespacedName{Namespace: s.GetNamespace(), Name: s.GetName()})
 }
 
 // Observe polls every source and records the newest change. A Subscription
@@ -159,8 +188,9 @@ func (e *external) Observe(ctx context.Context, s *v1alpha1.Subscription) (manag
 		sources[st.Source] = st
 	}
 	var problems []string
+	since := e.notBefore(s)
 
-	images := e.pollImages(ctx, policies, at.Newest, sources, now, &problems)
+	images := e.pollImages(ctx, policies, at.Newest, sources, now, since, &problems)
 	// A change is published only with an image for every subscribed
 	// repository: otherwise station 1 would render the overlay's default.
 	complete := len(images) == len(policies)
@@ -171,7 +201,7 @@ func (e *external) Observe(ctx context.Context, s *v1alpha1.Subscription) (manag
 	}
 	if p.Git != nil || commit == "" {
 		var overlayChanges []v1alpha1.OverlayChange
-		commit, overlayChanges = e.pollSourceBranch(ctx, p, commit, sources, now, &problems)
+		commit, overlayChanges = e.pollSourceBranch(ctx, p, commit, sources, now, since, &problems)
 		at.OverlayChanges = append(at.OverlayChanges, overlayChanges...)
 		if n := len(at.OverlayChanges); n > maxOverlayChanges {
 			at.OverlayChanges = at.OverlayChanges[n-maxOverlayChanges:]
@@ -194,13 +224,14 @@ func (e *external) Observe(ctx context.Context, s *v1alpha1.Subscription) (manag
 		s.SetConditions(xpv2.Unavailable().WithMessage(strings.Join(problems, "; ")))
 	} else {
 		s.SetConditions(xpv2.Available())
+		e.wakes.seen(types.NamespacedName{Namespace: s.GetNamespace(), Name: s.GetName()}, since)
 	}
 	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true}, nil
 }
 
 // pollImages selects the newest image of every policy. A source that fails
 // keeps its last known image, and says why in its status.
-func (e *external) pollImages(ctx context.Context, policies []registry.Policy, newest *v1alpha1.Change, sources map[string]v1alpha1.SourceStatus, now metav1.Time, problems *[]string) []v1alpha1.Image {
+func (e *external) pollImages(ctx context.Context, policies []registry.Policy, newest *v1alpha1.Change, sources map[string]v1alpha1.SourceStatus, now metav1.Time, since time.Time, problems *[]string) []v1alpha1.Image {
 	known := map[string]v1alpha1.Image{}
 	if newest != nil {
 		for _, i := range newest.Images {
@@ -210,7 +241,7 @@ func (e *external) pollImages(ctx context.Context, policies []registry.Policy, n
 	images := make([]v1alpha1.Image, 0, len(policies))
 	for _, pol := range policies {
 		st := v1alpha1.SourceStatus{Source: pol.Repository, LastPolled: &now, Revision: sources[pol.Repository].Revision}
-		sel, err := e.registry.Select(ctx, pol)
+		sel, err := e.registry.SelectSince(ctx, pol, since)
 		if err != nil {
 			st.LastError = err.Error()
 			*problems = append(*problems, pol.Repository+": "+err.Error())
@@ -222,25 +253,37 @@ func (e *external) pollImages(ctx context.Context, policies []registry.Policy, n
 			st.Revision = img.Tag + "@" + img.Digest
 			images = append(images, img)
 		}
-		sources[pol.Repository] = st
+		sources[pol.Repository] = polled(sources[pol.Repository], st)
 	}
 	return images
+}
+
+// polled is a source's status after a poll that found now, when it was last
+// before: a poll that finds what was seen before (same revision, same
+// error) keeps the time it was first seen, so that the Subscription's
+// status, whose every write wakes the Track composing it, changes only when
+// something did.
+func polled(before, now v1alpha1.SourceStatus) v1alpha1.SourceStatus {
+	if before.LastPolled != nil && before.Revision == now.Revision && before.LastError == now.LastError {
+		now.LastPolled = before.LastPolled
+	}
+	return now
 }
 
 // pollSourceBranch follows the source branch from the last head seen. It
 // returns the commit the newest change renders from, and the overlay-only
 // commits found on the way.
-func (e *external) pollSourceBranch(ctx context.Context, p v1alpha1.SubscriptionParameters, commit string, sources map[string]v1alpha1.SourceStatus, now metav1.Time, problems *[]string) (string, []v1alpha1.OverlayChange) {
+func (e *external) pollSourceBranch(ctx context.Context, p v1alpha1.SubscriptionParameters, commit string, sources map[string]v1alpha1.SourceStatus, now metav1.Time, since time.Time, problems *[]string) (string, []v1alpha1.OverlayChange) {
 	url, branch := e.repo.URL(), sourceBranch(p)
 	st := v1alpha1.SourceStatus{Source: url, LastPolled: &now, Revision: sources[url].Revision}
-	defer func() { sources[url] = st }()
+	defer func() { sources[url] = polled(sources[url], st) }()
 	fail := func(msg string) (string, []v1alpha1.OverlayChange) {
 		st.LastError = msg
 		*problems = append(*problems, msg)
 		return commit, nil
 	}
 
-	if err := e.repo.Fetch(ctx); err != nil {
+	if err := e.repo.FetchSince(ctx, since); err != nil {
 		return fail(fmt.Sprintf("cannot fetch spec.forProvider.repo.url: %s", err))
 	}
 	head, ok, err := e.repo.Head(branch)
@@ -324,23 +367,32 @@ func short(sha string) string {
 	return sha
 }
 
-// registryClients keeps one registry client, and so one tag→digest cache,
-// per set of pull secrets.
+// registryClients keeps one registry client, and so one tag→digest cache
+// and one shared tags list per repository, per set of pull secrets: polls
+// with other credentials never share what one learned.
 type registryClients struct {
-	insecure []string
-	mu       sync.Mutex
-	clients  map[[sha256.Size]byte]*registry.Client
+	insecure   []string
+	tagsWindow time.Duration
+	// salt keys the identity of a set of pull secrets, as gitrepo keys its
+	// clones: the key kept in memory is no plain hash of a credential.
+	salt    [32]byte
+	mu      sync.Mutex
+	clients map[[sha256.Size]byte]*registry.Client
 }
 
-func newRegistryClients(insecure []string) *registryClients {
-	return &registryClients{insecure: insecure, clients: map[[sha256.Size]byte]*registry.Client{}}
+func newRegistryClients(insecure []string, tagsWindow time.Duration) *registryClients {
+	r := &registryClients{insecure: insecure, tagsWindow: tagsWindow, clients: map[[sha256.Size]byte]*registry.Client{}}
+	_, _ = rand.Read(r.salt[:]) // never fails (crypto/rand)
+	return r
 }
 
 func (r *registryClients) For(configs [][]byte) (*registry.Client, error) {
-	h := sha256.New()
+	h := hmac.New(sha256.New, r.salt[:])
 	for _, c := range configs {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(c)))
+		h.Write(n[:])
 		h.Write(c)
-		h.Write([]byte{0})
 	}
 	var key [sha256.Size]byte
 	copy(key[:], h.Sum(nil))
@@ -353,7 +405,7 @@ func (r *registryClients) For(configs [][]byte) (*registry.Client, error) {
 	if err != nil {
 		return nil, errors.Wrap(err, "cannot read the registry pull secrets named by spec.registries")
 	}
-	c := registry.NewClient(registry.WithKeychain(kc), registry.WithInsecureRegistries(r.insecure...))
+	c := registry.NewClient(registry.WithKeychain(kc), registry.WithInsecureRegistries(r.insecure...), registry.WithTagsWindow(r.tagsWindow))
 	r.clients[key] = c
 	return c, nil
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/go-logr/logr"
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -78,14 +79,19 @@ func setup(e *kubeenv.Environment) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	repos, err := gitrepo.NewCache(dir, gitrepo.WithPolicy(policy))
+	// Fetches and tags lists are shared for a minute, far longer than the
+	// provider's default: every test that changes a repository and expects
+	// a poll to see it must say so, by a wake (WakeEvent) or a reconcile
+	// request, as webhooks and users do; none may pass by luck of timing.
+	repos, err := gitrepo.NewCache(dir, gitrepo.WithPolicy(policy), gitrepo.WithFetchWindow(time.Minute))
 	if err != nil {
 		return nil, err
 	}
 	if err := Setup(mgr, Options{
-		Options: controller.Options{Logger: logging.NewNopLogger(), MaxConcurrentReconciles: 4, Features: &feature.Flags{}},
-		Repos:   repos,
-		Wake:    wake,
+		Options:    controller.Options{Logger: logging.NewNopLogger(), MaxConcurrentReconciles: 4, Features: &feature.Flags{}},
+		Repos:      repos,
+		Wake:       wake,
+		TagsWindow: time.Minute,
 	}); err != nil {
 		return nil, err
 	}
@@ -113,16 +119,25 @@ type fixture struct {
 	git      *gitserver.Server
 	repo     string
 	registry string // host:port
+	// tagLists counts the tags-list requests the registry answered.
+	tagLists *atomic.Int64
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	n := seq.Add(1)
-	reg := httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))))
+	lists := &atomic.Int64{}
+	registry := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
+	reg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/tags/list") {
+			lists.Add(1)
+		}
+		registry.ServeHTTP(w, r)
+	}))
 	t.Cleanup(reg.Close)
 	f := &fixture{
 		t: t, ns: fmt.Sprintf("sub-%d", n), git: gitserver.New(t), repo: fmt.Sprintf("config-%d", n),
-		registry: strings.TrimPrefix(reg.URL, "http://"),
+		registry: strings.TrimPrefix(reg.URL, "http://"), tagLists: lists,
 	}
 	f.git.CreateRepo(t, f.repo, gitserver.KustomizeTree())
 	ctx := context.Background()
@@ -148,6 +163,17 @@ func (f *fixture) push(tag string) string {
 
 func (f *fixture) subscription(mutate func(*v1alpha1.SubscriptionParameters)) client.ObjectKey {
 	f.t.Helper()
+	return f.newSubscription(func(s *v1alpha1.Subscription) {
+		if mutate != nil {
+			mutate(&s.Spec.ForProvider)
+		}
+	})
+}
+
+// newSubscription creates the fixture's Subscription "guestbook", changed by
+// mutate.
+func (f *fixture) newSubscription(mutate func(*v1alpha1.Subscription)) client.ObjectKey {
+	f.t.Helper()
 	s := &v1alpha1.Subscription{
 		ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "guestbook"},
 		Spec: v1alpha1.SubscriptionSpec{
@@ -163,18 +189,23 @@ func (f *fixture) subscription(mutate func(*v1alpha1.SubscriptionParameters)) cl
 		},
 	}
 	if mutate != nil {
-		mutate(&s.Spec.ForProvider)
+		mutate(s)
 	}
 	must(f.t, kube.Create(context.Background(), s))
 	return client.ObjectKeyFromObject(s)
 }
 
-// poke wakes the Subscription the way the webhook receiver does.
+// poke wakes the Subscription the way the webhook receiver does, for news
+// that arrived now.
 func poke(key client.ObjectKey) {
+	pokeAt(key, time.Now())
+}
+
+func pokeAt(key client.ObjectKey, at time.Time) {
 	s := &v1alpha1.Subscription{}
 	s.SetNamespace(key.Namespace)
 	s.SetName(key.Name)
-	wake <- event.GenericEvent{Object: s}
+	wake <- WakeEvent(s, at)
 }
 
 // pollNow asks for one more reconcile, and so one more poll, and waits until

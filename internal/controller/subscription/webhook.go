@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -27,13 +29,23 @@ import (
 // kind's name (github, distribution, ...).
 const WebhookSecretKey = "token"
 
-// WebhookSecretLabel marks the webhook Secrets the provider creates. The
+// WebhookSecretLabel marks the webhook Secrets the receiver may read: the
 // receiver reads Secrets from a cache holding only Secrets with this label
-// (see WebhookCacheByObject): it never lists, watches or reads another.
+// (see WebhookCacheByObject), and never lists, watches or reads another. The
+// provider puts WebhookSecretLabelValue on the Secrets it creates for
+// Subscriptions; WebhookSecretLabelValueProviderConfig marks the Secret of a
+// ProviderConfig's or ClusterProviderConfig's webhook, which the provider
+// creates or, when a user made it, uses only once the user labelled it.
 const (
-	WebhookSecretLabel      = "k8sta.io/webhook"
-	WebhookSecretLabelValue = "subscription"
+	WebhookSecretLabel                    = "k8sta.io/webhook"
+	WebhookSecretLabelValue               = "subscription"
+	WebhookSecretLabelValueProviderConfig = "providerconfig"
 )
+
+// MinWebhookTokenBytes is the shortest root token a config's webhook
+// accepts: a user may write the token of a labelled Secret, and a short one
+// could be guessed.
+const MinWebhookTokenBytes = 32
 
 // WebhookSecretName is the name of the Secret, in the Subscription's
 // namespace, that holds its webhook token.
@@ -43,17 +55,85 @@ func WebhookSecretName(s *v1alpha1.Subscription) string { return s.GetName() + "
 // labels, so the first dot separates namespace from name.
 func WebhookID(namespace, name string) string { return namespace + "." + name }
 
-func parseWebhookID(id string) (types.NamespacedName, bool) {
+// The webhook ids of configs: providerconfig:<namespace>:<name> and
+// clusterproviderconfig:<name>. No Kubernetes name or namespace holds a
+// colon, so these never read as a Subscription's <namespace>.<name>, nor the
+// one as the other.
+const (
+	providerConfigIDPrefix        = "providerconfig:"
+	clusterProviderConfigIDPrefix = "clusterproviderconfig:"
+)
+
+// ProviderConfigWebhookID identifies a ProviderConfig in webhook paths.
+func ProviderConfigWebhookID(namespace, name string) string {
+	return providerConfigIDPrefix + namespace + ":" + name
+}
+
+// ClusterProviderConfigWebhookID identifies a ClusterProviderConfig in
+// webhook paths.
+func ClusterProviderConfigWebhookID(name string) string {
+	return clusterProviderConfigIDPrefix + name
+}
+
+// A webhookTarget is what a webhook id names: a Subscription (Kind empty),
+// a ProviderConfig or a ClusterProviderConfig (Namespace empty).
+type webhookTarget struct {
+	Kind string
+	types.NamespacedName
+}
+
+// parseWebhookID reads a webhook id. A malformed id names nothing.
+func parseWebhookID(id string) (webhookTarget, bool) {
+	if rest, ok := strings.CutPrefix(id, providerConfigIDPrefix); ok {
+		ns, name, ok := strings.Cut(rest, ":")
+		t := webhookTarget{Kind: v1alpha1.ProviderConfigKind, NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}
+		return t, ok && ns != "" && name != "" && !strings.Contains(name, ":")
+	}
+	if name, ok := strings.CutPrefix(id, clusterProviderConfigIDPrefix); ok {
+		t := webhookTarget{Kind: v1alpha1.ClusterProviderConfigKind, NamespacedName: types.NamespacedName{Name: name}}
+		return t, name != "" && !strings.Contains(name, ":")
+	}
 	ns, name, ok := strings.Cut(id, ".")
-	return types.NamespacedName{Namespace: ns, Name: name}, ok && ns != "" && name != ""
+	t := webhookTarget{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}
+	return t, ok && ns != "" && name != "" && !strings.Contains(id, ":")
 }
 
 // WebhookCacheByObject is the cache configuration the webhook receiver
-// needs: Secrets only when they carry WebhookSecretLabel.
+// needs: Secrets only when they carry WebhookSecretLabel with one of its
+// values.
 func WebhookCacheByObject() map[client.Object]cache.ByObject {
-	return map[client.Object]cache.ByObject{
-		&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{WebhookSecretLabel: WebhookSecretLabelValue})},
+	sel, err := labels.NewRequirement(WebhookSecretLabel, selection.In, []string{WebhookSecretLabelValue, WebhookSecretLabelValueProviderConfig})
+	if err != nil {
+		// The requirement is a constant: it cannot fail but by a typo here.
+		panic(err)
 	}
+	return map[client.Object]cache.ByObject{
+		&corev1.Secret{}: {Label: labels.NewSelector().Add(*sel)},
+	}
+}
+
+// ConfigWebhookURLs are the paths a user registers once per sender for every
+// Subscription using a config, one per kind of sender. secret names the
+// Secret holding the keys, as the user reads it: its name for a
+// ProviderConfig (same namespace), <namespace>/<name> for a
+// ClusterProviderConfig. A path-token sender's path shows <secret.kind>
+// where its key goes.
+func ConfigWebhookURLs(id, secret string) []string {
+	urls := make([]string, 0, len(webhook.Kinds()))
+	for _, k := range webhook.Kinds() {
+		urls = append(urls, webhook.Path(k, id, "<"+secret+"."+string(k)+">"))
+	}
+	return urls
+}
+
+// WebhookSecretData is the data of a webhook Secret of root token token:
+// the token, and the key of every kind of sender, under the kind's name.
+func WebhookSecretData(token []byte) map[string][]byte {
+	d := map[string][]byte{WebhookSecretKey: token}
+	for _, k := range webhook.Kinds() {
+		d[string(k)] = []byte(webhook.Key(token, k))
+	}
+	return d
 }
 
 // WebhookURLs are the paths a user registers with registries and git hosts.
@@ -76,16 +156,6 @@ func WebhookURLs(s *v1alpha1.Subscription) []string {
 	return urls
 }
 
-// webhookSecretData is the data of a webhook Secret of root token token:
-// the token, and the key of every kind of sender.
-func webhookSecretData(token []byte) map[string][]byte {
-	d := map[string][]byte{WebhookSecretKey: token}
-	for _, k := range webhook.Kinds() {
-		d[string(k)] = []byte(webhook.Key(token, k))
-	}
-	return d
-}
-
 // ensureWebhookSecret creates the Subscription's webhook Secret once, with a
 // new random token, labelled and controlled by the Subscription, and keeps
 // its per-kind keys derived from its token (a user rotates the token by
@@ -104,7 +174,7 @@ func ensureWebhookSecret(ctx context.Context, kube client.Client, s *v1alpha1.Su
 				Namespace: s.GetNamespace(), Name: WebhookSecretName(s),
 				Labels: map[string]string{WebhookSecretLabel: WebhookSecretLabelValue},
 			},
-			Data: webhookSecretData([]byte(token)),
+			Data: WebhookSecretData([]byte(token)),
 		}
 		meta.AddOwnerReference(sec, meta.AsController(meta.TypedReferenceTo(s, v1alpha1.SubscriptionGroupVersionKind)))
 		return errors.Wrap(resourceIgnoreAlreadyExists(kube.Create(ctx, sec)), "cannot create the webhook Secret")
@@ -123,7 +193,7 @@ func ensureWebhookSecret(ctx context.Context, kube client.Client, s *v1alpha1.Su
 		}
 		token = []byte(t)
 	}
-	want := webhookSecretData(token)
+	want := WebhookSecretData(token)
 	if sec.GetLabels()[WebhookSecretLabel] == WebhookSecretLabelValue && equalData(sec.Data, want) {
 		return nil
 	}
@@ -159,53 +229,226 @@ func resourceIgnoreAlreadyExists(err error) error {
 	return err
 }
 
-// NewWebhookReceiver returns the webhook receiver: it authenticates each
-// request with the named Subscription's token and, when the event concerns
-// one of that Subscription's sources, wakes it so it polls at once, as often
-// as limiter allows. It never trusts the payload beyond repository and
-// branch names.
+// providerConfigIndex indexes Subscriptions by the config their
+// spec.providerConfigRef names, as <kind>/<name>: a config's webhook wakes
+// the Subscriptions using it without listing every Subscription.
+const providerConfigIndex = "spec.providerConfigRef"
+
+// providerConfigIndexKey is the providerConfigIndex value of a reference.
+func providerConfigIndexKey(kind, name string) string { return kind + "/" + name }
+
+// A WebhookCache is what the receiver reads: the manager's cache, built
+// with WebhookCacheByObject.
+type WebhookCache interface {
+	client.Reader
+	client.FieldIndexer
+}
+
+// NewWebhookReceiver returns the webhook receiver. It authenticates each
+// request with the token of what the path's id names, and wakes the
+// Subscriptions the event concerns so that they poll at once, each as often
+// as limiter allows:
 //
-// reader must be a cache built with WebhookCacheByObject (the manager's):
-// a request, authenticated or not, then costs no API-server request, and
-// only Secrets the provider labelled can be looked up. Of those, only the
-// one controlled by the live Subscription (same UID) is used.
-func NewWebhookReceiver(reader client.Reader, wake chan<- event.GenericEvent, limiter *webhook.WakeLimiter, opts ...webhook.Option) *webhook.Receiver {
-	secrets := webhook.SecretSourceFunc(func(ctx context.Context, _ webhook.Kind, id string) ([]byte, error) {
-		key, ok := parseWebhookID(id)
-		if !ok {
-			return nil, webhook.ErrNotFound
+//   - <namespace>.<name>: the Subscription, with the Secret it controls;
+//   - providerconfig:<namespace>:<name>: the Subscriptions of the namespace
+//     whose spec.providerConfigRef names that ProviderConfig, with the
+//     Secret its spec.webhook.secretRef names;
+//   - clusterproviderconfig:<name>: the Subscriptions whose
+//     spec.providerConfigRef names that ClusterProviderConfig, in the
+//     namespaces its spec.namespaceSelector selects, with the Secret its
+//     spec.webhook.secretRef names.
+//
+// It never trusts the payload beyond repository and branch names.
+//
+// c must be a cache built with WebhookCacheByObject (the manager's): a
+// request, authenticated or not, then costs no API-server request, and only
+// Secrets the provider labelled can be looked up. A Subscription's Secret is
+// used only if the live Subscription (same UID) controls it, a config's only
+// if it carries WebhookSecretLabelValueProviderConfig. NewWebhookReceiver
+// adds a field index on Subscriptions to c, so call it before c starts or
+// once its Subscription informer may take one.
+func NewWebhookReceiver(ctx context.Context, c WebhookCache, wake chan<- event.GenericEvent, limiter *webhook.WakeLimiter, opts ...webhook.Option) (*webhook.Receiver, error) {
+	if err := c.IndexField(ctx, &v1alpha1.Subscription{}, providerConfigIndex, func(o client.Object) []string {
+		ref := o.(*v1alpha1.Subscription).GetProviderConfigReference()
+		if ref == nil {
+			// The API server defaults the reference; an object without one
+			// uses no config (credentials.Resolve refuses it).
+			return nil
 		}
-		s := &v1alpha1.Subscription{}
-		if err := reader.Get(ctx, key, s); err != nil {
-			return nil, notFound(err)
-		}
-		sec := &corev1.Secret{}
-		if err := reader.Get(ctx, types.NamespacedName{Namespace: key.Namespace, Name: WebhookSecretName(s)}, sec); err != nil {
-			return nil, notFound(err)
-		}
-		if !controlledBy(sec, s) {
-			return nil, webhook.ErrNotFound
-		}
-		return sec.Data[WebhookSecretKey], nil
-	})
-	notify := func(e webhook.Event) {
-		key, ok := parseWebhookID(e.ID)
-		if !ok {
-			return
-		}
-		s := &v1alpha1.Subscription{}
-		if err := reader.Get(context.Background(), key, s); err != nil || !concerns(e, s) {
-			return
-		}
-		limiter.Wake(key.String(), func() {
-			select {
-			case wake <- event.GenericEvent{Object: s}:
-			default:
-				// The queue is full: the Subscription is already due a poll.
-			}
-		})
+		return []string{providerConfigIndexKey(ref.Kind, ref.Name)}
+	}); err != nil {
+		return nil, errors.Wrap(err, "cannot index Subscriptions by spec.providerConfigRef")
 	}
-	return webhook.NewReceiver(secrets, notify, opts...)
+	r := &receiver{reader: c, limiter: limiter, wake: newWakeQueue(wake)}
+	return webhook.NewReceiver(webhook.SecretSourceFunc(r.secret), r.notify, opts...), nil
+}
+
+type receiver struct {
+	reader  client.Reader
+	limiter *webhook.WakeLimiter
+	wake    *wakeQueue
+}
+
+// secret returns the root token of the webhook id names.
+func (r *receiver) secret(ctx context.Context, _ webhook.Kind, id string) ([]byte, error) {
+	t, ok := parseWebhookID(id)
+	if !ok {
+		return nil, webhook.ErrNotFound
+	}
+	if t.Kind == "" {
+		return r.subscriptionSecret(ctx, t.NamespacedName)
+	}
+	ref, err := r.configSecretRef(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	sec := &corev1.Secret{}
+	if err := r.reader.Get(ctx, ref, sec); err != nil {
+		return nil, notFound(err)
+	}
+	token := sec.Data[WebhookSecretKey]
+	if sec.GetLabels()[WebhookSecretLabel] != WebhookSecretLabelValueProviderConfig || len(token) < MinWebhookTokenBytes {
+		return nil, webhook.ErrNotFound
+	}
+	return token, nil
+}
+
+func (r *receiver) subscriptionSecret(ctx context.Context, key types.NamespacedName) ([]byte, error) {
+	s := &v1alpha1.Subscription{}
+	if err := r.reader.Get(ctx, key, s); err != nil {
+		return nil, notFound(err)
+	}
+	sec := &corev1.Secret{}
+	if err := r.reader.Get(ctx, types.NamespacedName{Namespace: key.Namespace, Name: WebhookSecretName(s)}, sec); err != nil {
+		return nil, notFound(err)
+	}
+	if !controlledBy(sec, s) || sec.GetLabels()[WebhookSecretLabel] != WebhookSecretLabelValue {
+		return nil, webhook.ErrNotFound
+	}
+	return sec.Data[WebhookSecretKey], nil
+}
+
+// configSecretRef returns where the webhook Secret of the config t names
+// is: a ProviderConfig's in its own namespace, a ClusterProviderConfig's
+// where it says.
+func (r *receiver) configSecretRef(ctx context.Context, t webhookTarget) (types.NamespacedName, error) {
+	var spec *v1alpha1.WebhookConfig
+	switch t.Kind {
+	case v1alpha1.ProviderConfigKind:
+		pc := &v1alpha1.ProviderConfig{}
+		if err := r.reader.Get(ctx, t.NamespacedName, pc); err != nil {
+			return types.NamespacedName{}, notFound(err)
+		}
+		spec = pc.Spec.Webhook
+	case v1alpha1.ClusterProviderConfigKind:
+		pc := &v1alpha1.ClusterProviderConfig{}
+		if err := r.reader.Get(ctx, t.NamespacedName, pc); err != nil {
+			return types.NamespacedName{}, notFound(err)
+		}
+		spec = pc.Spec.Webhook
+	}
+	if spec == nil {
+		return types.NamespacedName{}, webhook.ErrNotFound
+	}
+	ref, ok := WebhookSecretOf(t.Kind, t.Namespace, *spec)
+	if !ok {
+		return types.NamespacedName{}, webhook.ErrNotFound
+	}
+	return ref, nil
+}
+
+// WebhookSecretOf is where the Secret of a config's spec.webhook is: in the
+// ProviderConfig's namespace (configNamespace), which its secretRef may
+// only repeat, or in the namespace a ClusterProviderConfig's secretRef
+// must name. ok is false when the reference breaks that rule.
+func WebhookSecretOf(kind, configNamespace string, w v1alpha1.WebhookConfig) (types.NamespacedName, bool) {
+	ref := w.SecretRef
+	at := types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}
+	switch kind {
+	case v1alpha1.ProviderConfigKind:
+		if ref.Namespace != "" && ref.Namespace != configNamespace {
+			return types.NamespacedName{}, false
+		}
+		at.Namespace = configNamespace
+	case v1alpha1.ClusterProviderConfigKind:
+	default:
+		return types.NamespacedName{}, false
+	}
+	if at.Namespace == "" || at.Name == "" {
+		return types.NamespacedName{}, false
+	}
+	return at, true
+}
+
+// notify wakes the Subscriptions an authenticated event concerns.
+func (r *receiver) notify(e webhook.Event) {
+	ctx := context.Background()
+	t, ok := parseWebhookID(e.ID)
+	if !ok {
+		return
+	}
+	var subs []*v1alpha1.Subscription
+	switch t.Kind {
+	case "":
+		s := &v1alpha1.Subscription{}
+		if err := r.reader.Get(ctx, t.NamespacedName, s); err != nil {
+			return
+		}
+		subs = []*v1alpha1.Subscription{s}
+	default:
+		subs = r.inScope(ctx, t)
+	}
+	for _, s := range subs {
+		if !concerns(e, s) {
+			continue
+		}
+		// The time of delivery, not e.Received: a wake the limiter held
+		// back stands for every webhook held back after it.
+		r.limiter.Wake(client.ObjectKeyFromObject(s).String(), func() { r.wake.add(WakeEvent(s, time.Now()).Object) })
+	}
+}
+
+// inScope returns the Subscriptions that use the config t names: a
+// ProviderConfig's in its namespace, a ClusterProviderConfig's in the
+// namespaces it selects (none without a selector, as credentials.Resolve
+// enforces). They are read from the cache through providerConfigIndex.
+func (r *receiver) inScope(ctx context.Context, t webhookTarget) []*v1alpha1.Subscription {
+	l := &v1alpha1.SubscriptionList{}
+	opts := []client.ListOption{client.MatchingFields{providerConfigIndex: providerConfigIndexKey(t.Kind, t.Name)}}
+	if t.Kind == v1alpha1.ProviderConfigKind {
+		opts = append(opts, client.InNamespace(t.Namespace))
+	}
+	if err := r.reader.List(ctx, l, opts...); err != nil {
+		return nil
+	}
+	selects := func(string) bool { return true }
+	if t.Kind == v1alpha1.ClusterProviderConfigKind {
+		pc := &v1alpha1.ClusterProviderConfig{}
+		if err := r.reader.Get(ctx, t.NamespacedName, pc); err != nil || pc.Spec.NamespaceSelector == nil {
+			return nil
+		}
+		sel, err := metav1.LabelSelectorAsSelector(pc.Spec.NamespaceSelector)
+		if err != nil {
+			return nil
+		}
+		selected := map[string]bool{}
+		selects = func(namespace string) bool {
+			ok, seen := selected[namespace]
+			if !seen {
+				ns := &corev1.Namespace{}
+				ok = r.reader.Get(ctx, types.NamespacedName{Name: namespace}, ns) == nil && sel.Matches(labels.Set(ns.GetLabels()))
+				selected[namespace] = ok
+			}
+			return ok
+		}
+	}
+	subs := make([]*v1alpha1.Subscription, 0, len(l.Items))
+	for i := range l.Items {
+		if s := &l.Items[i]; selects(s.GetNamespace()) {
+			subs = append(subs, s)
+		}
+	}
+	return subs
 }
 
 // notFound maps a missing object to webhook.ErrNotFound.

@@ -53,7 +53,7 @@ func TestSubscriptionWebhookWakesASubscription(t *testing.T) {
 
 	c, _ := webhookCache(t)
 	inCache(t, c, sec)
-	recv := httptest.NewServer(NewWebhookReceiver(c, wake, webhook.NewWakeLimiter(0, 1)))
+	recv := httptest.NewServer(newReceiver(t, c, wake, webhook.NewWakeLimiter(0, 1)))
 	t.Cleanup(recv.Close)
 	id := WebhookID(key.Namespace, key.Name)
 	send := func(token, tag string) int {
@@ -86,6 +86,14 @@ func TestSubscriptionWebhookWakesASubscription(t *testing.T) {
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	t.Logf("MEASURED: webhook → Subscription status over 100 webhooks: p50 %v, p99 %v", lat[49], lat[98])
+}
+
+// newReceiver is the provider's webhook receiver on the cache c.
+func newReceiver(t *testing.T, c cache.Cache, wake chan<- event.GenericEvent, limiter *webhook.WakeLimiter) http.Handler {
+	t.Helper()
+	r, err := NewWebhookReceiver(context.Background(), c, wake, limiter)
+	must(t, err)
+	return r
 }
 
 // countingTransport counts the requests that reach the API server.
@@ -194,7 +202,7 @@ func TestWebhookProbesAnswerIdentically(t *testing.T) {
 	// none, made by someone who knows its token.
 	forged := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "lonely-webhook", Labels: map[string]string{WebhookSecretLabel: WebhookSecretLabelValue}},
-		Data:       webhookSecretData([]byte("forged-token-forged-token-forged-token-0123")),
+		Data:       WebhookSecretData([]byte("forged-token-forged-token-forged-token-0123")),
 	}
 	must(t, kube.Create(context.Background(), forged))
 
@@ -203,7 +211,7 @@ func TestWebhookProbesAnswerIdentically(t *testing.T) {
 		inCache(t, c, o)
 	}
 	woken := make(chan event.GenericEvent, 16)
-	recv := httptest.NewServer(NewWebhookReceiver(c, woken, webhook.NewWakeLimiter(0, 1)))
+	recv := httptest.NewServer(newReceiver(t, c, woken, webhook.NewWakeLimiter(0, 1)))
 	t.Cleanup(recv.Close)
 	url := func(id, key string) string { return recv.URL + webhook.Path(webhook.Distribution, id, key) }
 	body := distributionPush(f.registry, "1.0.0")
@@ -246,7 +254,7 @@ func TestWebhookProbesCostNoAPIRequests(t *testing.T) {
 	c, requests := webhookCache(t)
 	inCache(t, c, sec)
 	inCache(t, c, lonely)
-	recv := httptest.NewServer(NewWebhookReceiver(c, make(chan event.GenericEvent, 1), webhook.NewWakeLimiter(0, 1)))
+	recv := httptest.NewServer(newReceiver(t, c, make(chan event.GenericEvent, 1), webhook.NewWakeLimiter(0, 1)))
 	t.Cleanup(recv.Close)
 	body := distributionPush(f.registry, "1.0.0")
 	ids := []string{WebhookID(f.ns, key.Name), WebhookID(f.ns, "unknown"), WebhookID("no-such-namespace", "x"), WebhookID(f.ns, lonely.Name)}
@@ -296,7 +304,7 @@ func TestWebhookFloodWakesABurst(t *testing.T) {
 		func(time.Duration, func()) { scheduled++ }, // the trailing wake, never fired here
 	))
 	woken := make(chan event.GenericEvent, 1000)
-	recv := httptest.NewServer(NewWebhookReceiver(c, woken, limiter))
+	recv := httptest.NewServer(newReceiver(t, c, woken, limiter))
 	t.Cleanup(recv.Close)
 	u := recv.URL + webhook.Path(webhook.Distribution, WebhookID(f.ns, key.Name), string(sec.Data[string(webhook.Distribution)]))
 	for i := range 100 {

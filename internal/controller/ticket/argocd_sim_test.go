@@ -57,7 +57,7 @@ func (f *fixture) argoReportHealth(name, health, message string) {
 	argoSetHealth(f.t, f.app(name), health, message)
 }
 
-func argoSetHealth(t *testing.T, u *unstructured.Unstructured, health, message string) {
+func argoSetHealth(t testing.TB, u *unstructured.Unstructured, health, message string) {
 	t.Helper()
 	h := map[string]any{"status": health}
 	if message != "" {

@@ -15,6 +15,8 @@ import (
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
+
 	"github.com/k8sta/k8sta/apis/v1alpha1"
 	"github.com/k8sta/k8sta/internal/render"
 )
@@ -42,9 +44,8 @@ replacements:
 
 // A render that exceeds a bound is not tried again for the same spec: the
 // Ticket is Blocked with a Rendered=False condition naming the bound, it
-// goes on being reconciled (each reconcile fetches the repository) without
-// starting another render worker, and it renders again once its spec
-// changes. On main, every reconcile (at most a minute apart) rendered it
+// goes on being reconciled without starting another render worker, and it
+// renders again once its spec changes. On main, every reconcile (at most a minute apart) rendered it
 // again, for as long as the render's time limit each time.
 func TestRenderPastALimitIsNotRetriedUntilTheSpecChanges(t *testing.T) {
 	f := newFixture(t)
@@ -69,12 +70,13 @@ func TestRenderPastALimitIsNotRetriedUntilTheSpecChanges(t *testing.T) {
 	}
 
 	// Each poke is a reconcile, as is each retry crossplane-runtime makes
-	// on its own; every reconcile fetches the repository.
+	// on its own.
 	for i := range 3 {
-		before := f.git.Requests()
-		poke(t, key, strconv.Itoa(i))
+		token := "poke-" + strconv.Itoa(i)
+		poke(t, key, token)
 		eventually(t, "a reconcile", func() (bool, string) {
-			return f.git.Requests() > before, "no fetch yet"
+			got := getTicket(t, key).Status.LastHandledReconcileAt
+			return got == token, got
 		})
 	}
 	if n := workers.count(f.ns); n != 1 {
@@ -98,12 +100,13 @@ func TestRenderPastALimitIsNotRetriedUntilTheSpecChanges(t *testing.T) {
 	}
 }
 
-// poke changes an annotation of the Ticket: a reconcile, the spec unchanged.
-func poke(t *testing.T, key client.ObjectKey, value string) {
+// poke asks for a reconcile of the Ticket, the spec unchanged; its status
+// shows token once the reconcile is done.
+func poke(t *testing.T, key client.ObjectKey, token string) {
 	t.Helper()
 	tk := getTicket(t, key)
 	patch := client.MergeFrom(tk.DeepCopy())
-	metav1.SetMetaDataAnnotation(&tk.ObjectMeta, "test.k8sta.io/poke", value)
+	meta.SetReconcileRequest(tk, token)
 	must(t, kube.Patch(context.Background(), tk, patch))
 }
 

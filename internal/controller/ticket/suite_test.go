@@ -3,6 +3,7 @@ package ticket
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 
 	"github.com/go-logr/logr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -102,7 +104,10 @@ func setup(e *kubeenv.Environment) (func(), error) {
 	if _, err := envtest.InstallCRDs(e.Config, envtest.CRDInstallOptions{CRDs: trackCRDs()}); err != nil {
 		return nil, err
 	}
-	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{Scheme: s, Metrics: metricsserver.Options{BindAddress: "0"}})
+	// The provider's requests are counted as they leave for the apiserver.
+	cfg := rest.CopyConfig(e.Config)
+	cfg.Wrap(providerWrites.wrap)
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: s, Metrics: metricsserver.Options{BindAddress: "0"}})
 	if err != nil {
 		return nil, err
 	}
@@ -158,10 +163,45 @@ func setup(e *kubeenv.Environment) (func(), error) {
 
 var seq atomic.Int64
 
+// providerWrites counts the writes the provider's controllers send to the
+// apiserver that it accepts, by method and path.
+var providerWrites writeCounter
+
+type writeCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *writeCounter) wrap(rt http.RoundTripper) http.RoundTripper {
+	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		res, err := rt.RoundTrip(req)
+		if err == nil && req.Method != http.MethodGet && res.StatusCode/100 == 2 {
+			c.mu.Lock()
+			if c.n == nil {
+				c.n = map[string]int{}
+			}
+			c.n[req.Method+" "+req.URL.Path]++
+			c.mu.Unlock()
+		}
+		return res, err
+	})
+}
+
+// count is how many writes were accepted for method and path.
+func (c *writeCounter) count(method, path string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[method+" "+path]
+}
+
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
 // fixture is one Track's worth of world: a namespace, a config repository on
 // the git server, a ProviderConfig, and Applications.
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	ns     string
 	argoNS string // where this fixture's Applications live
 	git    *gitserver.Server
@@ -170,7 +210,7 @@ type fixture struct {
 	owner  metav1.OwnerReference // the Track XR guestbook, controller of the fixture's Tickets
 }
 
-func newFixture(t *testing.T, opts ...gitserver.Option) *fixture {
+func newFixture(t testing.TB, opts ...gitserver.Option) *fixture {
 	t.Helper()
 	n := seq.Add(1)
 	f := &fixture{t: t, ns: fmt.Sprintf("team-%d", n), argoNS: fmt.Sprintf("argocd-%d", n), git: gitserver.New(t, opts...), repo: fmt.Sprintf("config-%d", n)}
@@ -317,7 +357,7 @@ func change(commit, tag string) v1alpha1.Change {
 	return v1alpha1.Change{ID: v1alpha1.ChangeID(commit, imgs), Commit: commit, Images: imgs}
 }
 
-func getTicket(t *testing.T, key client.ObjectKey) *v1alpha1.Ticket {
+func getTicket(t testing.TB, key client.ObjectKey) *v1alpha1.Ticket {
 	t.Helper()
 	tk := &v1alpha1.Ticket{}
 	must(t, kube.Get(context.Background(), key, tk))
@@ -332,7 +372,7 @@ func (f *fixture) app(name string) *unstructured.Unstructured {
 	return u
 }
 
-func eventually(t *testing.T, what string, cond func() (bool, string)) {
+func eventually(t testing.TB, what string, cond func() (bool, string)) {
 	t.Helper()
 	kubeenv.Eventually(t, what, cond)
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/k8sta/k8sta/apis/v1alpha1"
 	"github.com/k8sta/k8sta/internal/argocd"
 	"github.com/k8sta/k8sta/internal/controller/credentials"
+	"github.com/k8sta/k8sta/internal/controller/writes"
 	"github.com/k8sta/k8sta/internal/gitrepo"
 	"github.com/k8sta/k8sta/internal/render"
 )
@@ -71,10 +72,14 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		renderer = render.NewRenderer(render.DefaultLimits())
 	}
 	c := &connector{kube: mgr.GetClient(), live: mgr.GetAPIReader(), repos: o.Repos, author: o.Author, renderer: renderer, argo: newArgoClients(mgr.GetClient(), mgr.GetScheme())}
-	r := managed.NewReconciler(mgr, resource.ManagedKind(v1alpha1.TicketGroupVersionKind),
+	r := managed.NewReconciler(writes.SkipUnchangedStatus(mgr), resource.ManagedKind(v1alpha1.TicketGroupVersionKind),
 		managed.WithTypedExternalConnector[*v1alpha1.Ticket](c),
 		managed.WithLogger(o.Logger.WithValues("controller", name)),
-		managed.WithRecorder(event.NewAPIRecorder(mgr.GetEventRecorderFor(name))),
+		managed.WithRecorder(writes.DropRepeats(event.NewAPIRecorder(mgr.GetEventRecorderFor(name)), writes.DefaultRepeatWindow)),
+		// Nothing to name and nothing to clean up: no external-name
+		// annotation, no finalizer, so no write for either.
+		managed.WithInitializers(),
+		managed.WithFinalizer(writes.NoFinalizer(mgr.GetClient())),
 		managed.WithPollInterval(o.PollInterval),
 		managed.WithManagementPolicies(),
 	)
@@ -237,29 +242,35 @@ func (e *external) Observe(ctx context.Context, t *v1alpha1.Ticket) (managed.Ext
 
 // judge records where each Application stands and says whether any of them
 // still has to be asked to sync or refresh.
+//
+// Every Ticket status write wakes the Track's composition, and Crossplane
+// charges each wake to the Track's circuit breaker, so while a change is on
+// its way the status changes only at the steps a reader acts on: asked to
+// sync (Syncing), deployed at the rendered commit (Progressing), and the
+// verdict (Verified or Failed). What Argo CD reports in between (its
+// operation messages, the old revision's sync and health while it refreshes
+// and syncs) is left out of the status until the Application is Synced to
+// the rendered commit.
 func (e *external) judge(t *v1alpha1.Ticket) managed.ExternalObservation {
 	at := &t.Status.AtProvider
 	info := t.Name + "/" + t.Spec.ForProvider.Change.ID
-	upToDate := true
+	upToDate, deployed := true, true
 	var failed, waiting []string
 	at.Applications = make([]v1alpha1.ApplicationStatus, len(e.apps))
 	for i, app := range e.apps {
 		v := argocd.Judge(app, e.rendered, e.sources[i], info)
-		at.Applications[i] = v1alpha1.ApplicationStatus{Name: app.Name, Namespace: app.Namespace, Sync: v.Sync, Health: v.Health, Revision: v.Revision}
-		// While an Application is on its way, the status says only where it
-		// stands: Argo CD rewrites its operation message many times a sync,
-		// and every Ticket status write wakes the Track's composition, whose
-		// circuit breaker would open on that churn.
+		s := v1alpha1.ApplicationStatus{Name: app.Name, Namespace: app.Namespace, Sync: v.Sync, Health: v.Health, Revision: v.Revision}
 		switch v.State {
-		case argocd.NeedsSync, argocd.NeedsRefresh:
-			upToDate = false
-			waiting = append(waiting, onItsWay(app, v))
 		case argocd.Failed:
-			at.Applications[i].Message = v.Message
+			s.Message = v.Message
 			failed = append(failed, v.Message)
-		case argocd.Waiting:
-			waiting = append(waiting, onItsWay(app, v))
+		case argocd.NeedsSync, argocd.NeedsRefresh, argocd.Waiting:
+			upToDate = upToDate && v.State == argocd.Waiting
+			s = onItsWay(s, v, e.rendered)
+			deployed = deployed && s.Sync == argocd.SyncStatusSynced
+			waiting = append(waiting, waitingFor(s))
 		}
+		at.Applications[i] = s
 	}
 	switch {
 	case len(failed) > 0:
@@ -268,7 +279,7 @@ func (e *external) judge(t *v1alpha1.Ticket) managed.ExternalObservation {
 		t.SetConditions(xpv2.Unavailable().WithMessage(strings.Join(failed, "; ")))
 	case len(waiting) > 0:
 		at.Phase = v1alpha1.PhaseProgressing
-		if !upToDate {
+		if !deployed {
 			at.Phase = v1alpha1.PhaseSyncing
 		}
 		at.VerifiedAt = nil
@@ -284,8 +295,22 @@ func (e *external) judge(t *v1alpha1.Ticket) managed.ExternalObservation {
 	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: upToDate}
 }
 
-func onItsWay(app *argocd.Application, v argocd.Verdict) string {
-	return fmt.Sprintf("waiting for Application %s/%s: %s, %s", app.Namespace, app.Name, orUnknown(v.Sync), orUnknown(v.Health))
+// onItsWay is what the status says of an Application on its way to the
+// rendered commit: OutOfSync until Argo CD reports it Synced at that very
+// commit (whatever it says of the revision before), and its health only
+// from then on, when it is the health of what was rendered.
+func onItsWay(s v1alpha1.ApplicationStatus, v argocd.Verdict, rendered string) v1alpha1.ApplicationStatus {
+	if v.Sync == argocd.SyncStatusSynced && v.Revision == rendered && v.State == argocd.Waiting {
+		return s
+	}
+	return v1alpha1.ApplicationStatus{Name: s.Name, Namespace: s.Namespace, Sync: argocd.SyncStatusOutOfSync}
+}
+
+func waitingFor(s v1alpha1.ApplicationStatus) string {
+	if s.Sync != argocd.SyncStatusSynced {
+		return fmt.Sprintf("waiting for Application %s/%s to sync", s.Namespace, s.Name)
+	}
+	return fmt.Sprintf("waiting for Application %s/%s: %s, %s", s.Namespace, s.Name, s.Sync, orUnknown(s.Health))
 }
 
 func orUnknown(s string) string {
@@ -402,6 +427,9 @@ func (e *external) renderedHead(ctx context.Context, p v1alpha1.TicketParameters
 	if errors.Is(err, gitrepo.ErrInvalidBranch) {
 		return "", nil, errors.Errorf("spec.forProvider.branch %q is not a valid git branch name: use a name such as env/dev", p.Branch)
 	}
+	// A fetch within the clone's window, shared with the other Tickets on
+	// this repository, will do: a head it missed makes render's push be
+	// refused and Publish fetch again, never a wrong commit.
 	if err := e.repo.Fetch(ctx); err != nil {
 		return "", nil, repoError(err)
 	}
@@ -471,10 +499,8 @@ func mayPublishOver(t *v1alpha1.Ticket, head string, rec *render.Record) error {
 // to the rendered branch, unless the branch already holds the change.
 func (e *external) render(ctx context.Context, t *v1alpha1.Ticket) (string, error) {
 	p := t.Spec.ForProvider
-	if !e.repo.HasCommit(p.Change.Commit) {
-		if err := e.repo.Fetch(ctx); err != nil {
-			return "", repoError(err)
-		}
+	if err := e.fetchCommit(ctx, p.Change.Commit); err != nil {
+		return "", repoError(err)
 	}
 	// The render reads only what the overlay reaches, through the tree.
 	tree, err := e.repo.Tree(p.Change.Commit)
@@ -523,6 +549,20 @@ func (e *external) render(ctx context.Context, t *v1alpha1.Ticket) (string, erro
 		return "", repoError(errors.Wrapf(err, "cannot push %s", p.Branch))
 	}
 	return commit, nil
+}
+
+// fetchCommit makes sure the clone holds commit, fetching if it does not. A
+// fetch shared with other Tickets of the change (one within the clone's
+// fetch window) will mostly do; if it started before the commit was pushed,
+// one that starts now does.
+func (e *external) fetchCommit(ctx context.Context, commit string) error {
+	if e.repo.HasCommit(commit) {
+		return nil
+	}
+	if err := e.repo.Fetch(ctx); err != nil || e.repo.HasCommit(commit) {
+		return err
+	}
+	return e.repo.FetchSince(ctx, time.Now())
 }
 
 func repoError(err error) error {

@@ -37,11 +37,39 @@ type Server struct {
 	hook   func(*http.Request)
 
 	requests atomic.Int64
+	services sync.Map // "<repo> <service>" → *atomic.Int64
 }
 
 // Requests is how many HTTP requests the server has answered, so that tests
 // can prove a code path makes no git network call.
 func (s *Server) Requests() int64 { return s.requests.Load() }
+
+// The services a git client asks for.
+const (
+	UploadPack  = "git-upload-pack"  // a fetch
+	ReceivePack = "git-receive-pack" // a push
+)
+
+// Sessions is how many times a client started service (UploadPack or
+// ReceivePack) on repo: the ref advertisements served (GET
+// info/refs?service=...), one per fetch or push whatever it then asks.
+func (s *Server) Sessions(repo, service string) int64 {
+	if n, ok := s.services.Load(repoDir(repo) + " " + service); ok {
+		return n.(*atomic.Int64).Load()
+	}
+	return 0
+}
+
+// countSession counts a ref advertisement by repository and service.
+func (s *Server) countSession(r *http.Request) {
+	repo, ok := strings.CutSuffix(r.URL.Path, "/info/refs")
+	service := r.URL.Query().Get("service")
+	if !ok || service == "" {
+		return
+	}
+	n, _ := s.services.LoadOrStore(repoDir(repo)+" "+service, &atomic.Int64{})
+	n.(*atomic.Int64).Add(1)
+}
 
 // lockedBuffer collects git http-backend's stderr, shown when a test fails.
 type lockedBuffer struct {
@@ -125,6 +153,7 @@ func New(t testing.TB, opts ...Option) *Server {
 	served := h
 	h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)
+		s.countSession(r)
 		if s.hook != nil {
 			s.hook(r)
 		}

@@ -47,6 +47,15 @@ func TestServerRoundTrip(t *testing.T) {
 	if got := s.Log(t, "acme/config", "env/dev"); got[0] != "Pushed" {
 		t.Errorf("push over HTTP: want newest message Pushed, got %q", got)
 	}
+	// One clone and one push: one session of each service, counted by
+	// repository.
+	got := map[string]int64{
+		UploadPack: s.Sessions("acme/config", UploadPack), ReceivePack: s.Sessions("acme/config", ReceivePack),
+		"other repository": s.Sessions("acme/other", UploadPack),
+	}
+	if diff := cmp.Diff(map[string]int64{UploadPack: 1, ReceivePack: 1, "other repository": 0}, got); diff != "" {
+		t.Errorf("Sessions: -want +got:\n%s", diff)
+	}
 
 	s.Reset(t, "acme/config", "main", first)
 	if got := s.Head(t, "acme/config", "main"); got != first {
