@@ -153,6 +153,19 @@ demo: ## The main job on an embedded default, no cluster needed: a Track promote
 demo-down: ## Stop what `make demo` left running.
 	hack/stack/down.sh $(DEMO_DIR)
 
+BENCH_FLEET_DIR ?= $(OUTPUT)/bench-fleet
+BENCH_FLEET_N ?= 100
+BENCH_FLEET_WEBHOOK ?= subscription
+BENCH_FLEET_ARGS ?=
+
+.PHONY: bench-fleet bench-fleet-down
+bench-fleet: ## N Tracks (BENCH_FLEET_N, default 100) on one monorepo on the local stack: scenarios A/B/C measured, goals PASS/MISS; stops the stack. Not part of `make test`.
+	@$(MAKE) --no-print-directory build xpkg VERSION=$(VERSION)
+	K8STA_VERSION=$(VERSION) K8STA_PROVIDER_BIN=$(CURDIR)/bin/provider K8STA_FUNCTION_BIN=$(CURDIR)/bin/function \
+	  hack/bench-fleet/bench-fleet.sh $(BENCH_FLEET_DIR) -n $(BENCH_FLEET_N) -webhook $(BENCH_FLEET_WEBHOOK) $(BENCH_FLEET_ARGS)
+bench-fleet-down: ## Stop what `make bench-fleet` left running (K8STA_BENCH_KEEP=1, or an interrupted run).
+	hack/stack/down.sh $(BENCH_FLEET_DIR)
+
 .PHONY: help
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'

@@ -66,10 +66,14 @@ func serveGit(args []string) error {
 		Logger:     logger,
 		Stderr:     os.Stderr,
 	}
+	// One line per request, parsed by hack/bench-fleet to count requests by
+	// repository, service (?service= names it for info/refs) and client.
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		cgiHandler.ServeHTTP(w, r)
-		logger.Printf("%s %s %s", r.Method, r.URL.Path, time.Since(start).Round(time.Millisecond))
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		cgiHandler.ServeHTTP(rec, r)
+		logger.Printf("%s %s %d %s service=%q ua=%q", r.Method, r.URL.Path, rec.code,
+			time.Since(start).Round(time.Millisecond), r.URL.Query().Get("service"), r.UserAgent())
 	})
 
 	l, err := net.Listen("tcp", *addr)
@@ -94,4 +98,15 @@ func serveGit(args []string) error {
 		return fmt.Errorf("cannot shut down: %w", err)
 	}
 	return nil
+}
+
+// statusRecorder remembers the status code a handler answered.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.code = code
+	r.ResponseWriter.WriteHeader(code)
 }
