@@ -155,7 +155,7 @@ demo-down: ## Stop what `make demo` left running.
 
 BENCH_FLEET_DIR ?= $(OUTPUT)/bench-fleet
 BENCH_FLEET_N ?= 100
-BENCH_FLEET_WEBHOOK ?= subscription
+BENCH_FLEET_WEBHOOK ?= namespace
 BENCH_FLEET_ARGS ?=
 
 .PHONY: bench-fleet bench-fleet-down

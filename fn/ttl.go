@@ -5,31 +5,56 @@ import (
 
 	"github.com/crossplane/function-sdk-go/response"
 	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/k8sta/k8sta/apis/v1alpha1"
 )
 
 // BreakerOpenTTL is how soon Crossplane calls the function again while its
-// XR circuit breaker drops the Track's watch events: a Ticket verifying its
-// change, or a new change from the Subscription, would otherwise wait for
-// the breaker's next probe. With the breaker closed, the watches on what
-// the Track composes wake it at once and nothing is polled.
+// XR circuit breaker drops the Track's watch events and a station delivers
+// a change: the Ticket verifying it would otherwise wait for the breaker's
+// next probe (every 30 s). With the breaker closed, the watches on what the
+// Track composes wake it at once and nothing is polled.
 const BreakerOpenTTL = time.Second
+
+// BreakerOpenIdleTTL is BreakerOpenTTL for a Track with nothing on its way:
+// only a new change from its Subscription can be missed, and a breaker
+// stays open for minutes, during which a composition every second, for
+// every such Track of a fleet, would cost the API server more than any
+// promotion.
+const BreakerOpenIdleTTL = 10 * time.Second
 
 // typeResponsive is the condition in which Crossplane reports its XR circuit
 // breaker: False while it drops the composite's watch events.
 const typeResponsive = "Responsive"
 
 // CacheFor is how long Crossplane may cache the function's result for the
-// Track xr: until the next soak ends, and no longer than BreakerOpenTTL
-// while Crossplane's circuit breaker drops the Track's events.
+// Track xr: until the next soak ends, and, while Crossplane's circuit
+// breaker drops the Track's events, no longer than BreakerOpenTTL if a
+// station delivers a change, BreakerOpenIdleTTL otherwise.
 func CacheFor(xr *structpb.Struct, p *Progression) time.Duration {
 	d := response.DefaultTTL
 	if p.Requeue > 0 && p.Requeue < d {
 		d = (p.Requeue + time.Second - 1).Truncate(time.Second)
 	}
-	if breakerOpen(xr) && BreakerOpenTTL < d {
-		d = BreakerOpenTTL
+	if !breakerOpen(xr) {
+		return d
 	}
-	return d
+	open := BreakerOpenIdleTTL
+	if delivering(p) {
+		open = BreakerOpenTTL
+	}
+	return min(d, open)
+}
+
+// delivering reports whether a station of p delivers a change it has not
+// verified yet.
+func delivering(p *Progression) bool {
+	for _, st := range p.Stations {
+		if st.Phase == v1alpha1.PhaseProgressing {
+			return true
+		}
+	}
+	return false
 }
 
 // breakerOpen reports whether Crossplane says, in the Track's Responsive

@@ -32,17 +32,23 @@ func TestCacheFor(t *testing.T) {
 			p:      &Progression{Requeue: 2500 * time.Millisecond},
 			want:   3 * time.Second,
 		},
-		"BreakerOpen": {
-			reason: "While Crossplane's breaker drops the Track's events, the Track is composed every BreakerOpenTTL: a verified station or a new change must not wait for the breaker's next probe.",
+		"BreakerOpenDelivering": {
+			reason: "While Crossplane's breaker drops the Track's events and a station delivers, the Track is composed every BreakerOpenTTL: the station's verification must not wait for the breaker's next probe.",
 			xr:     `{"status": {"conditions": [{"type": "Responsive", "status": "False", "reason": "WatchCircuitOpen"}]}}`,
-			p:      &Progression{},
+			p:      &Progression{Stations: []StationState{{Phase: "Verified"}, {Phase: "Progressing"}}},
 			want:   BreakerOpenTTL,
 		},
-		"BreakerOpenSoakLater": {
+		"BreakerOpenIdle": {
+			reason: "An open breaker on a Track with nothing on its way: every BreakerOpenIdleTTL, for a new change from its Subscription.",
+			xr:     `{"status": {"conditions": [{"type": "Responsive", "status": "False", "reason": "WatchCircuitOpen"}]}}`,
+			p:      &Progression{Stations: []StationState{{Phase: "Verified"}, {Phase: "Verified"}}},
+			want:   BreakerOpenIdleTTL,
+		},
+		"BreakerOpenSoakSooner": {
 			reason: "The shorter of the two wins.",
 			xr:     `{"status": {"conditions": [{"type": "Responsive", "status": "False", "reason": "WatchCircuitOpen"}]}}`,
-			p:      &Progression{Requeue: time.Minute},
-			want:   BreakerOpenTTL,
+			p:      &Progression{Requeue: 3 * time.Second},
+			want:   3 * time.Second,
 		},
 		"BreakerClosed": {
 			reason: "A closed breaker lets the watches do the work.",

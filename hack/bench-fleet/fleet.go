@@ -253,10 +253,12 @@ spec:
   repo: {url: %s, sourceBranch: main}
   subscriptions:
     images: [{repository: %s, strategy: SemVer}]
-    git: {}
+    # The shared base and this app's directory: another app's commit is no
+    # change for this Track.
+    git: {paths: [base/, apps/%s/]}
   stations:
 %s  providerConfigRef: {name: default}
-`, app, f.ns, f.repoURL, f.image, st.String()))
+`, app, f.ns, f.repoURL, f.image, app, st.String()))
 	}
 	return docs
 }

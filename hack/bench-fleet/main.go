@@ -48,7 +48,7 @@ func main() {
 	var o options
 	flag.StringVar(&o.state, "state", "", "the stack's state directory (hack/stack/up.sh STATE)")
 	flag.IntVar(&o.n, "n", 100, "how many Tracks (3 stations each)")
-	flag.StringVar(&o.mode, "webhook", "subscription", "how events are announced: subscription (one webhook per Subscription, today's URLs) or namespace (one per ProviderConfig)")
+	flag.StringVar(&o.mode, "webhook", "namespace", "how events are announced: namespace (one webhook, the ProviderConfig's) or subscription (one per Subscription, on each one's own URL)")
 	flag.StringVar(&o.scenarios, "scenarios", "ABC", "which scenarios to run, in order")
 	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "how long the first promotion, and each scenario, may take")
 	flag.DurationVar(&o.settle, "settle", 10*time.Second, "a scenario ends once every station is Ready and nothing moved for this long")
