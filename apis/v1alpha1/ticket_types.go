@@ -139,7 +139,13 @@ type TicketObservation struct {
 	// +listType=atomic
 	Applications []ApplicationStatus `json:"applications,omitempty"`
 
-	// Phase is one of Rendering, Syncing, Progressing, Verified, Failed, Blocked.
+	// Phase is where the delivery stands: Rendering (being rendered, or
+	// waiting for its namespace's render share), Syncing (pushed, and Argo
+	// CD asked to sync; not every Application is Synced to RenderedCommit
+	// yet), Progressing (every Application Synced to RenderedCommit, not
+	// every one Healthy yet), Verified, Failed (an Application failed to
+	// sync or is Degraded; the Ready condition says why) or Blocked (the
+	// Ticket's input must be fixed; the Ready condition says how).
 	// +optional
 	Phase string `json:"phase,omitempty"`
 
