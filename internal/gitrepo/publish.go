@@ -153,7 +153,6 @@ type builtCommit struct {
 func (r *Repo) buildCommit(head string, files map[string][]byte, msg string, author Signature) (builtCommit, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	defer r.measure() //nolint:errcheck // the next fetch measures again
 	repo, err := r.open()
 	if err != nil {
 		return builtCommit{}, err
@@ -194,6 +193,10 @@ func (r *Repo) buildCommit(head string, files map[string][]byte, msg string, aut
 	if _, err := packfile.NewEncoder(&pack, repo.Storer, true).Encode(append([]plumbing.Hash{hash}, objs...), packWindow); err != nil {
 		return builtCommit{}, errors.Wrap(err, "cannot pack the commit")
 	}
+	// What was just written to the clone takes about what its pack does:
+	// counted so, rather than walking every file of the clone, under its
+	// lock, at every push. The next fetch measures the clone exactly.
+	r.cache.resize(r, r.size+int64(pack.Len()))
 	return builtCommit{hash: hash, pack: pack.Bytes(), epoch: r.epoch}, nil
 }
 
