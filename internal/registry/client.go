@@ -148,8 +148,12 @@ type Client struct {
 	redact *redactor
 	rt     http.RoundTripper // transport wrapped with the rate-limit watch
 
+	// onTagList, when set, prepares each new tags-list Flight (tests).
+	onTagList func(*coalesce.Flight[[]string])
+
 	mu      sync.Mutex
 	repos   map[string]*repoState
+	lists   map[string]*tagList    // by repository, only while used or kept
 	limited map[string]*limitState // by registry host
 }
 
@@ -163,6 +167,7 @@ func NewClient(opts ...Option) *Client {
 		now:        time.Now,
 		tagsWindow: DefaultTagsWindow,
 		repos:      map[string]*repoState{},
+		lists:      map[string]*tagList{},
 		limited:    map[string]*limitState{},
 	}
 	for _, o := range opts {
@@ -176,10 +181,6 @@ func NewClient(opts ...Option) *Client {
 
 // repoState is what a Client knows about one repository.
 type repoState struct {
-	// tagLists shares one tags list among the polls that need one at the
-	// same time (see SelectSince).
-	tagLists coalesce.Flight[[]string]
-
 	mu      sync.Mutex
 	puller  *remote.Puller
 	tags    map[string]v1.Hash        // tag → digest, as last resolved
@@ -212,15 +213,66 @@ func (c *Client) repo(key string) *repoState {
 	st, ok := c.repos[key]
 	if !ok {
 		st = &repoState{
-			tagLists: coalesce.Flight[[]string]{Timeout: tagsTimeout},
-			tags:     map[string]v1.Hash{},
-			infos:    map[v1.Hash]*manifestInfo{},
-			configs:  map[v1.Hash]configInfo{},
-			skipped:  map[string]map[string]struct{}{},
+			tags:    map[string]v1.Hash{},
+			infos:   map[v1.Hash]*manifestInfo{},
+			configs: map[v1.Hash]configInfo{},
+			skipped: map[string]map[string]struct{}{},
 		}
 		c.repos[key] = st
 	}
 	return st
+}
+
+// tagList shares one tags list of a repository among the polls that need
+// one at the same time, and keeps it for the tags window only (see
+// SelectSince): a list can hold MaxTags tags, and a tenant can name many
+// repositories. It is dropped, list and all, once no poll uses it and it
+// keeps no list.
+type tagList struct {
+	flight coalesce.Flight[[]string]
+	users  int // polls using flight; guarded by Client.mu
+}
+
+// tags returns the tags of the repository key from a list that started no
+// earlier than notBefore, sharing it with the polls of key at the same time.
+func (c *Client) tags(ctx context.Context, key string, notBefore time.Time, list func(context.Context) ([]string, error)) ([]string, error) {
+	c.mu.Lock()
+	tl, ok := c.lists[key]
+	if !ok {
+		tl = &tagList{}
+		tl.flight.Timeout = tagsTimeout
+		// The window is how old a list a poll accepts: keeping it longer
+		// serves nobody.
+		tl.flight.Keep = c.tagsWindow
+		if c.tagsWindow == 0 {
+			tl.flight.Keep = -1 // none
+		}
+		tl.flight.OnIdle = func() { c.dropTagList(key, tl) }
+		if c.onTagList != nil {
+			c.onTagList(&tl.flight)
+		}
+		c.lists[key] = tl
+	}
+	tl.users++
+	c.mu.Unlock()
+
+	tags, err := tl.flight.Do(ctx, notBefore, list)
+
+	c.mu.Lock()
+	tl.users--
+	c.mu.Unlock()
+	c.dropTagList(key, tl)
+	return tags, err
+}
+
+// dropTagList forgets tl once no poll uses it and it holds no list nor
+// call: a later poll starts a new one.
+func (c *Client) dropTagList(key string, tl *tagList) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lists[key] == tl && tl.users == 0 && tl.flight.Idle() {
+		delete(c.lists, key)
+	}
 }
 
 // Select returns the image the Policy selects now. An idle poll (no new
@@ -268,7 +320,7 @@ func (c *Client) SelectSince(ctx context.Context, p Policy, notBefore time.Time)
 		if w := time.Now().Add(-c.tagsWindow); notBefore.Before(w) {
 			notBefore = w
 		}
-		tags, err = st.tagLists.Do(ctx, notBefore, func(ctx context.Context) ([]string, error) {
+		tags, err = c.tags(ctx, cp.repo.Name(), notBefore, func(ctx context.Context) ([]string, error) {
 			return c.listTags(ctx, st, cp)
 		})
 		if err != nil {
