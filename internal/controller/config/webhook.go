@@ -227,6 +227,11 @@ func (r *webhookReconciler) ensureSecret(ctx context.Context, pc client.Object, 
 			"Secret %s (spec.webhook.secretRef): its %q key is %d bytes, under the %d a webhook's root token needs, so this %s's webhooks are refused: put a long random value in it (e.g. openssl rand -base64 48), or remove the key and K8sTA generates one",
 			ref, subscription.WebhookSecretKey, len(token), subscription.MinWebhookTokenBytes, r.kind)), nil
 	}
+	if len(token) > subscription.MaxWebhookTokenBytes {
+		return notReady(v1alpha1.ReasonWebhookSecretInvalid, fmt.Sprintf(
+			"Secret %s (spec.webhook.secretRef): its %q key is %d bytes, over the %d a webhook's root token may hold, so this %s's webhooks are refused: put a shorter random value in it (e.g. openssl rand -base64 48), or remove the key and K8sTA generates one",
+			ref, subscription.WebhookSecretKey, len(token), subscription.MaxWebhookTokenBytes, r.kind)), nil
+	}
 	want := subscription.WebhookSecretData(token)
 	if !holds(sec.Data, want) {
 		if sec.Data == nil {

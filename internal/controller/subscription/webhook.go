@@ -47,6 +47,11 @@ const (
 // could be guessed.
 const MinWebhookTokenBytes = 32
 
+// MaxWebhookTokenBytes is the longest root token a webhook accepts. The
+// receiver's cache keeps no longer one (see WebhookSecretTransform), so
+// that labelled Secrets cost the provider a bounded amount of memory each.
+const MaxWebhookTokenBytes = 512
+
 // WebhookSecretName is the name of the Secret, in the Subscription's
 // namespace, that holds its webhook token.
 func WebhookSecretName(s *v1alpha1.Subscription) string { return s.GetName() + "-webhook" }
@@ -100,7 +105,7 @@ func parseWebhookID(id string) (webhookTarget, bool) {
 
 // WebhookCacheByObject is the cache configuration the webhook receiver
 // needs: Secrets only when they carry WebhookSecretLabel with one of its
-// values.
+// values, each cut down by WebhookSecretTransform.
 func WebhookCacheByObject() map[client.Object]cache.ByObject {
 	sel, err := labels.NewRequirement(WebhookSecretLabel, selection.In, []string{WebhookSecretLabelValue, WebhookSecretLabelValueProviderConfig})
 	if err != nil {
@@ -108,8 +113,33 @@ func WebhookCacheByObject() map[client.Object]cache.ByObject {
 		panic(err)
 	}
 	return map[client.Object]cache.ByObject{
-		&corev1.Secret{}: {Label: labels.NewSelector().Add(*sel)},
+		&corev1.Secret{}: {Label: labels.NewSelector().Add(*sel), Transform: WebhookSecretTransform},
 	}
+}
+
+// WebhookSecretTransform keeps of a cached Secret only what the receiver
+// reads: its identity, labels and owner references, and its token when it is
+// at most MaxWebhookTokenBytes long. Anyone who may write Secrets in a
+// namespace can label them, so without it 1,000 labelled 1 MiB Secrets would
+// hold 1 GB of the provider's memory. Nothing reads or writes a whole Secret
+// through this cache: the provider's client reads Secrets from the API server
+// (the manager's client does not cache them) and writes them there.
+func WebhookSecretTransform(obj any) (any, error) {
+	sec, ok := obj.(*corev1.Secret)
+	if !ok {
+		return obj, nil
+	}
+	kept := &corev1.Secret{
+		TypeMeta: sec.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: sec.Namespace, Name: sec.Name, UID: sec.UID, ResourceVersion: sec.ResourceVersion,
+			Labels: sec.Labels, OwnerReferences: sec.OwnerReferences, DeletionTimestamp: sec.DeletionTimestamp,
+		},
+	}
+	if t := sec.Data[WebhookSecretKey]; len(t) > 0 && len(t) <= MaxWebhookTokenBytes {
+		kept.Data = map[string][]byte{WebhookSecretKey: t}
+	}
+	return kept, nil
 }
 
 // ConfigWebhookURLs are the paths a user registers once per sender for every
