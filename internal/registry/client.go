@@ -134,9 +134,9 @@ func withClock(now func() time.Time) Option {
 // times), and one authenticated connection, so that an idle poll costs one
 // tags-list request, and polls of one repository at the same time share
 // it. A Client is safe for concurrent use; polls of one repository resolve
-// tags one at a time. Keep one Client per set of credentials for the life
-// of the process: what it learned with them is never shared with a Client
-// of other credentials.
+// tags one at a time. Keep one Client per set of credentials: what it
+// learned with them is never shared with a Client of other credentials. It
+// remembers at most DefaultMaxRepositories repositories (WithMaxRepositories).
 type Client struct {
 	keychain   authn.Keychain
 	transport  http.RoundTripper
@@ -150,6 +150,10 @@ type Client struct {
 
 	// onTagList, when set, prepares each new tags-list Flight (tests).
 	onTagList func(*coalesce.Flight[[]string])
+
+	// maxRepos bounds repos: past it, the repository polled longest ago is
+	// forgotten (its next poll resolves its tags again).
+	maxRepos int
 
 	mu      sync.Mutex
 	repos   map[string]*repoState
@@ -166,6 +170,7 @@ func NewClient(opts ...Option) *Client {
 		userAgent:  "k8sta",
 		now:        time.Now,
 		tagsWindow: DefaultTagsWindow,
+		maxRepos:   DefaultMaxRepositories,
 		repos:      map[string]*repoState{},
 		lists:      map[string]*tagList{},
 		limited:    map[string]*limitState{},
@@ -179,8 +184,21 @@ func NewClient(opts ...Option) *Client {
 	return c
 }
 
+// DefaultMaxRepositories is how many repositories a Client remembers what
+// it learned of (tags and digests, manifests, skipped builds): a tenant may
+// name many, each with up to MaxTags tags.
+const DefaultMaxRepositories = 1024
+
+// WithMaxRepositories changes DefaultMaxRepositories.
+func WithMaxRepositories(n int) Option {
+	return func(c *Client) { c.maxRepos = max(n, 1) }
+}
+
 // repoState is what a Client knows about one repository.
 type repoState struct {
+	// used is when a poll last asked for it; guarded by the Client's mu.
+	used time.Time
+
 	mu      sync.Mutex
 	puller  *remote.Puller
 	tags    map[string]v1.Hash        // tag → digest, as last resolved
@@ -212,6 +230,9 @@ func (c *Client) repo(key string) *repoState {
 	defer c.mu.Unlock()
 	st, ok := c.repos[key]
 	if !ok {
+		if len(c.repos) >= c.maxRepos {
+			c.forgetLeastUsedRepo()
+		}
 		st = &repoState{
 			tags:    map[string]v1.Hash{},
 			infos:   map[v1.Hash]*manifestInfo{},
@@ -220,7 +241,21 @@ func (c *Client) repo(key string) *repoState {
 		}
 		c.repos[key] = st
 	}
+	st.used = c.now()
 	return st
+}
+
+// forgetLeastUsedRepo forgets the repository polled longest ago; c.mu is
+// held. A poll still using it keeps its own reference.
+func (c *Client) forgetLeastUsedRepo() {
+	var oldest string
+	var at time.Time
+	for k, st := range c.repos {
+		if oldest == "" || st.used.Before(at) {
+			oldest, at = k, st.used
+		}
+	}
+	delete(c.repos, oldest)
 }
 
 // tagList shares one tags list of a repository among the polls that need
