@@ -3,6 +3,7 @@ package ticket
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -42,8 +43,8 @@ var errNotComposed = errors.New("not composed by its Track")
 // names a Track XR that exists now, with that UID, and that Track is the one
 // spec.forProvider.track names or feeds it through its junctions. A Ticket
 // anyone wrote by hand would otherwise skip every station before it. The XR
-// is read live, never from a cache, so a forged reference to a deleted and
-// re-created Track does not pass.
+// is read live, never from an informer's cache, so a forged reference to a
+// deleted and re-created Track does not pass.
 //
 // This is not proof against a principal who may write Tickets and read
 // Tracks: owner references are writable and UIDs readable. Crossplane's own
@@ -53,16 +54,73 @@ var errNotComposed = errors.New("not composed by its Track")
 // The guarantee rests on RBAC: nobody but Crossplane writes Tickets (the
 // shipped tenant roles do not grant it). This check guards against mistakes
 // and against principals who may create Tickets but cannot read Tracks.
+//
+// Once a Ticket passed with its controller the Track it names itself (not
+// a section fed through junctions), that is remembered for this Ticket
+// (uid), spec (generation) and controller (uid): it cannot stop being true
+// but by the Track's deletion, which deletes the Ticket too, and a read of
+// the Track at every reconcile of every Ticket (each Application event) is
+// the provider's most frequent API request.
 func composedByTrack(ctx context.Context, kube client.Reader, t *v1alpha1.Ticket) error {
+	return defaultComposers.composedByTrack(ctx, kube, t)
+}
+
+// composers remembers the Tickets composedByTrack found composed by the
+// Track they name.
+type composers struct {
+	mu   sync.Mutex
+	seen map[composerKey]struct{}
+}
+
+type composerKey struct {
+	ticket, controller types.UID
+	generation         int64
+}
+
+// maxComposersRemembered bounds composers: past it, it starts afresh (and
+// reads each Track once more).
+const maxComposersRemembered = 1 << 16
+
+var defaultComposers = &composers{seen: map[composerKey]struct{}{}}
+
+func (c *composers) composedByTrack(ctx context.Context, kube client.Reader, t *v1alpha1.Ticket) error {
+	ref := metav1.GetControllerOf(t)
+	if ref == nil || t.GetUID() == "" {
+		_, err := checkComposed(ctx, kube, t)
+		return err
+	}
+	key := composerKey{ticket: t.GetUID(), controller: ref.UID, generation: t.GetGeneration()}
+	c.mu.Lock()
+	_, ok := c.seen[key]
+	c.mu.Unlock()
+	if ok {
+		return nil
+	}
+	direct, err := checkComposed(ctx, kube, t)
+	if err != nil || !direct {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.seen) >= maxComposersRemembered {
+		c.seen = map[composerKey]struct{}{}
+	}
+	c.seen[key] = struct{}{}
+	return nil
+}
+
+// checkComposed is composedByTrack's check, read live; direct reports that
+// the controller is the Track t names itself.
+func checkComposed(ctx context.Context, kube client.Reader, t *v1alpha1.Ticket) (direct bool, err error) {
 	track := t.Spec.ForProvider.Track
 	fix := fmt.Sprintf("K8sTA acts only on Tickets that Track %s/%s composes: change the Track, not its Tickets", t.Namespace, track)
 	ref := metav1.GetControllerOf(t)
 	if ref == nil {
-		return errors.Wrapf(errNotComposed, "Ticket %s/%s has no controlling Track (metadata.ownerReferences): %s", t.Namespace, t.Name, fix)
+		return false, errors.Wrapf(errNotComposed, "Ticket %s/%s has no controlling Track (metadata.ownerReferences): %s", t.Namespace, t.Name, fix)
 	}
 	gv, err := schema.ParseGroupVersion(ref.APIVersion)
 	if err != nil {
-		return errors.Wrapf(errNotComposed, "Ticket %s/%s is controlled by %s %s, not a Track: %s", t.Namespace, t.Name, ref.Kind, ref.Name, fix)
+		return false, errors.Wrapf(errNotComposed, "Ticket %s/%s is controlled by %s %s, not a Track: %s", t.Namespace, t.Name, ref.Kind, ref.Name, fix)
 	}
 	xr := &unstructured.Unstructured{}
 	xr.SetGroupVersionKind(gv.WithKind(ref.Kind))
@@ -72,16 +130,16 @@ func composedByTrack(ctx context.Context, kube client.Reader, t *v1alpha1.Ticket
 		key.Namespace = t.Namespace
 	case gv.Group == groupLegacyTrack && ref.Kind == kindXTrack:
 	default:
-		return errors.Wrapf(errNotComposed, "Ticket %s/%s is controlled by %s %s, not a Track: %s", t.Namespace, t.Name, ref.Kind, ref.Name, fix)
+		return false, errors.Wrapf(errNotComposed, "Ticket %s/%s is controlled by %s %s, not a Track: %s", t.Namespace, t.Name, ref.Kind, ref.Name, fix)
 	}
 	if err := kube.Get(ctx, key, xr); err != nil {
 		if kerrors.IsNotFound(err) {
-			return errors.Wrapf(errNotComposed, "Ticket %s/%s is controlled by %s %s, which does not exist: %s", t.Namespace, t.Name, ref.Kind, ref.Name, fix)
+			return false, errors.Wrapf(errNotComposed, "Ticket %s/%s is controlled by %s %s, which does not exist: %s", t.Namespace, t.Name, ref.Kind, ref.Name, fix)
 		}
-		return errors.Wrapf(err, "cannot get %s %s, the controller of Ticket %s/%s", ref.Kind, ref.Name, t.Namespace, t.Name)
+		return false, errors.Wrapf(err, "cannot get %s %s, the controller of Ticket %s/%s", ref.Kind, ref.Name, t.Namespace, t.Name)
 	}
 	if xr.GetUID() != ref.UID {
-		return errors.Wrapf(errNotComposed, "Ticket %s/%s is controlled by %s %s with uid %s, but that %s has uid %s: %s", t.Namespace, t.Name, ref.Kind, ref.Name, ref.UID, ref.Kind, xr.GetUID(), fix)
+		return false, errors.Wrapf(errNotComposed, "Ticket %s/%s is controlled by %s %s with uid %s, but that %s has uid %s: %s", t.Namespace, t.Name, ref.Kind, ref.Name, ref.UID, ref.Kind, xr.GetUID(), fix)
 	}
 
 	// The Track's identity: its own for a Track, its claim's for an XTrack
@@ -90,21 +148,21 @@ func composedByTrack(ctx context.Context, kube client.Reader, t *v1alpha1.Ticket
 	if ref.Kind == kindXTrack {
 		claim, _, _ := unstructured.NestedStringMap(xr.Object, "spec", "claimRef")
 		if claim["namespace"] != t.Namespace || claim["name"] == "" {
-			return errors.Wrapf(errNotComposed, "Ticket %s/%s is controlled by XTrack %s, whose claim (spec.claimRef) is not in namespace %s: %s", t.Namespace, t.Name, xr.GetName(), t.Namespace, fix)
+			return false, errors.Wrapf(errNotComposed, "Ticket %s/%s is controlled by XTrack %s, whose claim (spec.claimRef) is not in namespace %s: %s", t.Namespace, t.Name, xr.GetName(), t.Namespace, fix)
 		}
 		name = claim["name"]
 	}
 	if name == track {
-		return nil
+		return true, nil
 	}
 	ok, err := feeds(ctx, kube, xr, sections, t.Namespace, track)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if !ok {
-		return errors.Wrapf(errNotComposed, "Ticket %s/%s names track %s but is composed by Track %s, whose junctions (spec.stations[].tracks) do not lead to %s: %s", t.Namespace, t.Name, track, name, track, fix)
+		return false, errors.Wrapf(errNotComposed, "Ticket %s/%s names track %s but is composed by Track %s, whose junctions (spec.stations[].tracks) do not lead to %s: %s", t.Namespace, t.Name, track, name, track, fix)
 	}
-	return nil
+	return false, nil
 }
 
 // feeds tells whether root's junctions lead to the section Track named

@@ -2,6 +2,8 @@ package ticket
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -144,4 +146,29 @@ func xtrack(t *testing.T, f *fixture, ns string) metav1.OwnerReference {
 	must(t, kube.Create(context.Background(), u))
 	t.Cleanup(func() { _ = kube.Delete(context.Background(), u) })
 	return controllerRef(u)
+}
+
+// Reconciling a Ticket again reads its Track no more once the Track was
+// found to compose it: the check holds until the Ticket's spec or
+// controller changes, and every Application event reconciles the Ticket.
+func TestTicketReadsItsTrackOnce(t *testing.T) {
+	f := newFixture(t)
+	f.application("guestbook-dev", "env/dev")
+	tk := f.ticket("guestbook-dev", change(f.source, "1.2.3"), "guestbook-dev")
+	key := client.ObjectKeyFromObject(tk)
+	eventually(t, "an operation", func() (bool, string) {
+		_, ok := f.app("guestbook-dev").Object["operation"]
+		return ok, "no operation"
+	})
+	path := fmt.Sprintf("/apis/k8sta.io/v1alpha1/namespaces/%s/tracks/guestbook", f.ns)
+	before := providerRequests.count(http.MethodGet, path)
+	if before == 0 {
+		t.Fatalf("no GET of %s before: the check did not read the Track at all", path)
+	}
+	for _, token := range []string{"again-1", "again-2", "again-3"} {
+		requestReconcile(t, key, token)
+	}
+	if n := providerRequests.count(http.MethodGet, path) - before; n != 0 {
+		t.Errorf("three more reconciles read the Track %d more times, want 0", n)
+	}
 }

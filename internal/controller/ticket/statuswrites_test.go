@@ -85,7 +85,7 @@ func TestTicketStatusChangesOnlyAtDeliverySteps(t *testing.T) {
 	}
 
 	path := fmt.Sprintf("/apis/provider.k8sta.io/v1alpha1/namespaces/%s/tickets/%s/status", key.Namespace, key.Name)
-	if puts, changes := providerWrites.count(http.MethodPut, path), seen.changes(); puts != changes {
+	if puts, changes := providerRequests.count(http.MethodPut, path), seen.changes(); puts != changes {
 		t.Errorf("the provider's accepted status updates: %d, status changes: %d; want one update per change, none that changes nothing", puts, changes)
 	}
 }

@@ -108,7 +108,7 @@ func setup(e *kubeenv.Environment) (func(), error) {
 	}
 	// The provider's requests are counted as they leave for the apiserver.
 	cfg := rest.CopyConfig(e.Config)
-	cfg.Wrap(providerWrites.wrap)
+	cfg.Wrap(providerRequests.wrap)
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: s, Metrics: metricsserver.Options{BindAddress: "0"}})
 	if err != nil {
 		return nil, err
@@ -166,19 +166,19 @@ func setup(e *kubeenv.Environment) (func(), error) {
 
 var seq atomic.Int64
 
-// providerWrites counts the writes the provider's controllers send to the
-// apiserver that it accepts, by method and path.
-var providerWrites writeCounter
+// providerRequests counts the requests the provider's controllers send to
+// the apiserver that it answers with success, by method and path.
+var providerRequests requestCounter
 
-type writeCounter struct {
+type requestCounter struct {
 	mu sync.Mutex
 	n  map[string]int
 }
 
-func (c *writeCounter) wrap(rt http.RoundTripper) http.RoundTripper {
+func (c *requestCounter) wrap(rt http.RoundTripper) http.RoundTripper {
 	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
 		res, err := rt.RoundTrip(req)
-		if err == nil && req.Method != http.MethodGet && res.StatusCode/100 == 2 {
+		if err == nil && res.StatusCode/100 == 2 {
 			c.mu.Lock()
 			if c.n == nil {
 				c.n = map[string]int{}
@@ -190,8 +190,8 @@ func (c *writeCounter) wrap(rt http.RoundTripper) http.RoundTripper {
 	})
 }
 
-// count is how many writes were accepted for method and path.
-func (c *writeCounter) count(method, path string) int {
+// count is how many requests of method to path succeeded.
+func (c *requestCounter) count(method, path string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.n[method+" "+path]
