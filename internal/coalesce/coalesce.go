@@ -32,11 +32,29 @@ type Flight[V any] struct {
 	// before first use.
 	OnWait func()
 
+	// Keep is how long the newest result is kept after its call succeeded:
+	// then it is dropped, for the memory it holds, and the next caller gets
+	// a new call. Zero keeps it until a newer one replaces it (or Forget);
+	// negative keeps none: a result goes to the callers of its call only.
+	Keep time.Duration
+
+	// OnIdle, when set, is called, without the Flight's lock, each time the
+	// Flight comes to hold no call and no result (see Idle): a call ended
+	// without a result to keep and none is queued, or Keep dropped the
+	// result. Its owner may then let the Flight go. Set it before first use.
+	OnIdle func()
+
+	// AfterFunc, when set, replaces time.AfterFunc to drop a result once
+	// Keep has passed: tests fire it themselves. It returns a function that
+	// stops it. Set it before first use.
+	AfterFunc func(d time.Duration, f func()) (stop func() bool)
+
 	mu      sync.Mutex
-	running *call[V] // the call in progress, if any
-	queued  *call[V] // the call that starts once running ends, if any
-	last    *call[V] // the newest call that succeeded, if any
-	gen     uint64   // Forget's count: a call started before it is not reused
+	running *call[V]    // the call in progress, if any
+	queued  *call[V]    // the call that starts once running ends, if any
+	last    *call[V]    // the newest call that succeeded, if any
+	gen     uint64      // Forget's count: a call started before it is not reused
+	expire  func() bool // stops the timer that drops last, if any
 }
 
 type call[V any] struct {
@@ -110,8 +128,61 @@ func (f *Flight[V]) Do(ctx context.Context, notBefore time.Time, fn func(context
 func (f *Flight[V]) Forget() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.last = nil
+	f.dropLocked()
 	f.gen++
+}
+
+// Idle reports whether the Flight holds no call, running or queued, and no
+// result.
+func (f *Flight[V]) Idle() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.idleLocked()
+}
+
+func (f *Flight[V]) idleLocked() bool {
+	return f.running == nil && f.queued == nil && f.last == nil
+}
+
+// keepLocked makes c the newest result, dropped once Keep has passed;
+// f.mu is held.
+func (f *Flight[V]) keepLocked(c *call[V]) {
+	f.dropLocked()
+	f.last = c
+	if f.Keep <= 0 {
+		return
+	}
+	after := f.AfterFunc
+	if after == nil {
+		after = func(d time.Duration, fn func()) func() bool { return time.AfterFunc(d, fn).Stop }
+	}
+	f.expire = after(f.Keep, func() { f.expired(c) })
+}
+
+// dropLocked drops the newest result and stops its timer; f.mu is held.
+func (f *Flight[V]) dropLocked() {
+	if f.expire != nil {
+		f.expire()
+		f.expire = nil
+	}
+	f.last = nil
+}
+
+// expired drops c once Keep has passed, unless a newer result replaced it
+// (its timer may fire while it is being stopped).
+func (f *Flight[V]) expired(c *call[V]) {
+	f.mu.Lock()
+	if f.last != c {
+		f.mu.Unlock()
+		return
+	}
+	f.expire = nil
+	f.last = nil
+	idle := f.idleLocked()
+	f.mu.Unlock()
+	if idle && f.OnIdle != nil {
+		f.OnIdle()
+	}
 }
 
 // Fresh reports whether a call that started no earlier than notBefore
@@ -144,17 +215,21 @@ func (f *Flight[V]) run(c *call[V]) {
 	v, err := callSafely(ctx, c.fn)
 
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	c.val, c.err = v, err
 	c.ctx, c.fn = nil, nil
-	if err == nil && c.gen == f.gen && (f.last == nil || c.start.After(f.last.start)) {
-		f.last = c
+	if err == nil && f.Keep >= 0 && c.gen == f.gen && (f.last == nil || c.start.After(f.last.start)) {
+		f.keepLocked(c)
 	}
 	f.running = nil
 	close(c.done)
 	if q := f.queued; q != nil {
 		f.queued = nil
 		f.startLocked(q, time.Now())
+	}
+	idle := f.idleLocked()
+	f.mu.Unlock()
+	if idle && f.OnIdle != nil {
+		f.OnIdle()
 	}
 }
 

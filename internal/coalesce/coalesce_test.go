@@ -279,3 +279,163 @@ func TestDoPanicIsAnError(t *testing.T) {
 		t.Errorf("Do after a panic: got %d, %v", v, err)
 	}
 }
+
+// timers is a fake time.AfterFunc (Flight.AfterFunc): the test fires the
+// timers itself instead of waiting for them.
+type timers struct {
+	mu  sync.Mutex
+	all []*timer
+}
+
+type timer struct {
+	d       time.Duration
+	fn      func()
+	stopped bool
+}
+
+func (ts *timers) after(d time.Duration, fn func()) func() bool {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	tm := &timer{d: d, fn: fn}
+	ts.all = append(ts.all, tm)
+	return func() bool {
+		ts.mu.Lock()
+		defer ts.mu.Unlock()
+		was := !tm.stopped
+		tm.stopped = true
+		return was
+	}
+}
+
+// fire runs every timer, as if its time had passed.
+func (ts *timers) fire() {
+	ts.mu.Lock()
+	all := ts.all
+	ts.mu.Unlock()
+	for _, tm := range all {
+		tm.fn()
+	}
+}
+
+// kept reports whether f holds a result: memory it keeps.
+func kept(f *Flight[int]) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.last != nil
+}
+
+func (ts *timers) durations() []time.Duration {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	var ds []time.Duration
+	for _, tm := range ts.all {
+		ds = append(ds, tm.d)
+	}
+	return ds
+}
+
+// TestKeep: a result is dropped once Keep has passed, so that it holds no
+// memory and the next caller gets a new call; zero Keep keeps it until a
+// newer one replaces it; negative Keep keeps none.
+func TestKeep(t *testing.T) {
+	type state struct {
+		Timers     []time.Duration // the timers started to drop a result
+		KeptBefore bool            // a result is held before the timers fire
+		KeptAfter  bool            // ... and after
+		Idle       int             // OnIdle calls
+		Second     outcome         // the next caller's result
+		Calls      int
+	}
+	cases := map[string]struct {
+		keep time.Duration
+		want state
+	}{
+		"ZeroKeepsUntilReplaced": {
+			keep: 0,
+			want: state{KeptBefore: true, KeptAfter: true, Second: outcome{V: 1}, Calls: 1},
+		},
+		"PositiveDropsOncePassed": {
+			keep: time.Minute,
+			want: state{Timers: []time.Duration{time.Minute}, KeptBefore: true, Idle: 1, Second: outcome{V: 2}, Calls: 2},
+		},
+		"NegativeKeepsNone": {
+			keep: -1,
+			want: state{Idle: 2, Second: outcome{V: 2}, Calls: 2},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			ts := &timers{}
+			idles := make(chan struct{}, 16)
+			f := &Flight[int]{Keep: tc.keep, AfterFunc: ts.after, OnIdle: func() { idles <- struct{}{} }}
+			g := newGate()
+			first := do(f, context.Background(), time.Time{}, g)
+			g.finish(<-g.started, 1, nil)
+			collect(t, first)
+
+			got := state{Timers: ts.durations(), KeptBefore: kept(f)}
+			ts.fire()
+			got.KeptAfter = kept(f)
+
+			second := do(f, context.Background(), time.Time{}, g)
+			if tc.want.Calls == 2 {
+				g.finish(<-g.started, 2, nil)
+			}
+			got.Second = collect(t, second)[0]
+			got.Calls, got.Idle = g.calls(), count(idles, tc.want.Idle)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("-want +got:\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestKeepReplaced: a newer result stops the timer of the one it replaces,
+// and that timer firing anyway (a real one may, while it is being stopped)
+// does not drop the newer result before its own time.
+func TestKeepReplaced(t *testing.T) {
+	ts := &timers{}
+	f := &Flight[int]{Keep: time.Minute, AfterFunc: ts.after}
+	g := newGate()
+	for v := 1; v <= 2; v++ {
+		ch := do(f, context.Background(), time.Now(), g)
+		g.finish(<-g.started, v, nil)
+		collect(t, ch)
+	}
+	ts.mu.Lock()
+	old, stopped := ts.all[0].fn, ts.all[0].stopped
+	ts.mu.Unlock()
+	old()
+	type state struct {
+		Timers       int
+		FirstStopped bool
+		Kept         bool
+		Got          outcome
+	}
+	got := state{Timers: len(ts.durations()), FirstStopped: stopped, Kept: kept(f)}
+	got.Got = collect(t, do(f, context.Background(), time.Time{}, g))[0]
+	if diff := cmp.Diff(state{Timers: 2, FirstStopped: true, Kept: true, Got: outcome{V: 2}}, got); diff != "" {
+		t.Errorf("-want +got:\n%s", diff)
+	}
+}
+
+// count counts what arrives on ch: up to want, which it waits for, and any
+// more that already arrived.
+func count(ch <-chan struct{}, want int) int {
+	n := 0
+	for ; n < want; n++ {
+		select {
+		case <-ch:
+		case <-time.After(time.Minute):
+			return n
+		}
+	}
+	for {
+		select {
+		case <-ch:
+			n++
+		default:
+			return n
+		}
+	}
+}

@@ -236,6 +236,13 @@ func (c *Cache) identity(u repourl.URL, a Auth) string {
 	return hex.EncodeToString(m.Sum(nil)[:16])
 }
 
+// pin holds r as Cache.Repo does: Release lets it go.
+func (r *Repo) pin() {
+	r.cache.mu.Lock()
+	r.pins++
+	r.cache.mu.Unlock()
+}
+
 // Release lets the cache evict r again once nobody else holds it. Call it
 // once for every Cache.Repo that returned r.
 func (r *Repo) Release() {

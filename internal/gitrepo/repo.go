@@ -114,13 +114,15 @@ func (r *Repo) FetchSince(ctx context.Context, notBefore time.Time) error {
 		notBefore = w
 	}
 	_, err := r.fetches.Do(ctx, notBefore, func(ctx context.Context) (struct{}, error) {
-		err := func() error {
-			r.mu.Lock()
-			defer r.mu.Unlock() // even if go-git panics
-			return r.fetch(ctx)
-		}()
-		r.cache.evict()
-		return struct{}{}, err
+		// The fetch holds the clone as its callers do: they may all give
+		// up and Release while it runs, and eviction must then neither
+		// delete the clone under it nor wait for it on r.mu. Releasing it
+		// evicts what no longer fits.
+		r.pin()
+		defer r.Release()
+		r.mu.Lock()
+		defer r.mu.Unlock() // even if go-git panics
+		return struct{}{}, r.fetch(ctx)
 	})
 	return scrub(err, r.secrets()...)
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -356,5 +357,81 @@ func TestPublishStaleView(t *testing.T) {
 	}
 	if head := s.Head(t, "config", "env/dev"); head != third || first == "" {
 		t.Errorf("branch at %s, Publish returned %s", head, third)
+	}
+}
+
+// TestSharedFetchHoldsItsClone: every caller of a fetch gives up and
+// releases the clone while the fetch runs at the server. The fetch holds the
+// clone itself: another fetch that needs room neither evicts it nor waits
+// for it; once the fetch ends, the clone can be evicted.
+func TestSharedFetchHoldsItsClone(t *testing.T) {
+	var armed atomic.Bool
+	h := newHolder(t, func(r *http.Request) bool {
+		return armed.Load() && strings.Contains(r.URL.Path, "/a") && advertisement(gitserver.UploadPack)(r)
+	})
+	s := gitserver.New(t, gitserver.WithRequestHook(h.hook))
+	for _, name := range []string{"a", "b"} {
+		s.CreateRepo(t, name, map[string][]byte{"blob.bin": randomBytes(t, 64<<10)})
+	}
+	c := newCache(t)
+	repo := func(name string) *Repo {
+		t.Helper()
+		u, err := c.Policy().Parse(s.URL(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := c.Repo(u, Auth{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	exists := func(r *Repo) bool {
+		_, err := os.Stat(r.dir)
+		return err == nil
+	}
+	type state struct {
+		A, B   bool // the clone is still on disk
+		Clones int
+	}
+
+	a := repo("a")
+	if err := a.Fetch(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_, one := c.Usage()
+	c.mu.Lock()
+	c.maxBytes = one + one/2 // room for one clone and a half
+	c.mu.Unlock()
+
+	armed.Store(true)
+	started := time.Now()
+	ctx, cancel := context.WithCancel(context.Background())
+	gaveUp := fetchAsync(ctx, a.Fetch)
+	h.awaitHeld(t)
+	cancel()
+	if err := result(t, gaveUp); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled caller: want %v, got %v", context.Canceled, err)
+	}
+	a.Release() // nobody holds a but its fetch
+
+	b := repo("b")
+	defer b.Release()
+	if err := result(t, fetchAsync(context.Background(), b.Fetch)); err != nil {
+		t.Fatalf("Fetch b: %v", err)
+	}
+	clones, _ := c.Usage()
+	if diff := cmp.Diff(state{A: true, B: true, Clones: 2}, state{A: exists(a), B: exists(b), Clones: clones}); diff != "" {
+		t.Errorf("while a's fetch runs: -want +got:\n%s", diff)
+	}
+
+	h.let()
+	// Joins a's fetch if it still runs, so that it has ended after.
+	if _, err := a.fetches.Do(context.Background(), started, func(context.Context) (struct{}, error) { return struct{}{}, nil }); err != nil {
+		t.Fatal(err)
+	}
+	clones, _ = c.Usage()
+	if diff := cmp.Diff(state{A: false, B: true, Clones: 1}, state{A: exists(a), B: exists(b), Clones: clones}); diff != "" {
+		t.Errorf("after a's fetch ended: -want +got:\n%s", diff)
 	}
 }

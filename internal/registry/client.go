@@ -134,9 +134,9 @@ func withClock(now func() time.Time) Option {
 // times), and one authenticated connection, so that an idle poll costs one
 // tags-list request, and polls of one repository at the same time share
 // it. A Client is safe for concurrent use; polls of one repository resolve
-// tags one at a time. Keep one Client per set of credentials for the life
-// of the process: what it learned with them is never shared with a Client
-// of other credentials.
+// tags one at a time. Keep one Client per set of credentials: what it
+// learned with them is never shared with a Client of other credentials. It
+// remembers at most DefaultMaxRepositories repositories (WithMaxRepositories).
 type Client struct {
 	keychain   authn.Keychain
 	transport  http.RoundTripper
@@ -148,8 +148,16 @@ type Client struct {
 	redact *redactor
 	rt     http.RoundTripper // transport wrapped with the rate-limit watch
 
+	// onTagList, when set, prepares each new tags-list Flight (tests).
+	onTagList func(*coalesce.Flight[[]string])
+
+	// maxRepos bounds repos: past it, the repository polled longest ago is
+	// forgotten (its next poll resolves its tags again).
+	maxRepos int
+
 	mu      sync.Mutex
 	repos   map[string]*repoState
+	lists   map[string]*tagList    // by repository, only while used or kept
 	limited map[string]*limitState // by registry host
 }
 
@@ -162,7 +170,9 @@ func NewClient(opts ...Option) *Client {
 		userAgent:  "k8sta",
 		now:        time.Now,
 		tagsWindow: DefaultTagsWindow,
+		maxRepos:   DefaultMaxRepositories,
 		repos:      map[string]*repoState{},
+		lists:      map[string]*tagList{},
 		limited:    map[string]*limitState{},
 	}
 	for _, o := range opts {
@@ -174,11 +184,20 @@ func NewClient(opts ...Option) *Client {
 	return c
 }
 
+// DefaultMaxRepositories is how many repositories a Client remembers what
+// it learned of (tags and digests, manifests, skipped builds): a tenant may
+// name many, each with up to MaxTags tags.
+const DefaultMaxRepositories = 1024
+
+// WithMaxRepositories changes DefaultMaxRepositories.
+func WithMaxRepositories(n int) Option {
+	return func(c *Client) { c.maxRepos = max(n, 1) }
+}
+
 // repoState is what a Client knows about one repository.
 type repoState struct {
-	// tagLists shares one tags list among the polls that need one at the
-	// same time (see SelectSince).
-	tagLists coalesce.Flight[[]string]
+	// used is when a poll last asked for it; guarded by the Client's mu.
+	used time.Time
 
 	mu      sync.Mutex
 	puller  *remote.Puller
@@ -211,16 +230,84 @@ func (c *Client) repo(key string) *repoState {
 	defer c.mu.Unlock()
 	st, ok := c.repos[key]
 	if !ok {
+		if len(c.repos) >= c.maxRepos {
+			c.forgetLeastUsedRepo()
+		}
 		st = &repoState{
-			tagLists: coalesce.Flight[[]string]{Timeout: tagsTimeout},
-			tags:     map[string]v1.Hash{},
-			infos:    map[v1.Hash]*manifestInfo{},
-			configs:  map[v1.Hash]configInfo{},
-			skipped:  map[string]map[string]struct{}{},
+			tags:    map[string]v1.Hash{},
+			infos:   map[v1.Hash]*manifestInfo{},
+			configs: map[v1.Hash]configInfo{},
+			skipped: map[string]map[string]struct{}{},
 		}
 		c.repos[key] = st
 	}
+	st.used = c.now()
 	return st
+}
+
+// forgetLeastUsedRepo forgets the repository polled longest ago; c.mu is
+// held. A poll still using it keeps its own reference.
+func (c *Client) forgetLeastUsedRepo() {
+	var oldest string
+	var at time.Time
+	for k, st := range c.repos {
+		if oldest == "" || st.used.Before(at) {
+			oldest, at = k, st.used
+		}
+	}
+	delete(c.repos, oldest)
+}
+
+// tagList shares one tags list of a repository among the polls that need
+// one at the same time, and keeps it for the tags window only (see
+// SelectSince): a list can hold MaxTags tags, and a tenant can name many
+// repositories. It is dropped, list and all, once no poll uses it and it
+// keeps no list.
+type tagList struct {
+	flight coalesce.Flight[[]string]
+	users  int // polls using flight; guarded by Client.mu
+}
+
+// tags returns the tags of the repository key from a list that started no
+// earlier than notBefore, sharing it with the polls of key at the same time.
+func (c *Client) tags(ctx context.Context, key string, notBefore time.Time, list func(context.Context) ([]string, error)) ([]string, error) {
+	c.mu.Lock()
+	tl, ok := c.lists[key]
+	if !ok {
+		tl = &tagList{}
+		tl.flight.Timeout = tagsTimeout
+		// The window is how old a list a poll accepts: keeping it longer
+		// serves nobody.
+		tl.flight.Keep = c.tagsWindow
+		if c.tagsWindow == 0 {
+			tl.flight.Keep = -1 // none
+		}
+		tl.flight.OnIdle = func() { c.dropTagList(key, tl) }
+		if c.onTagList != nil {
+			c.onTagList(&tl.flight)
+		}
+		c.lists[key] = tl
+	}
+	tl.users++
+	c.mu.Unlock()
+
+	tags, err := tl.flight.Do(ctx, notBefore, list)
+
+	c.mu.Lock()
+	tl.users--
+	c.mu.Unlock()
+	c.dropTagList(key, tl)
+	return tags, err
+}
+
+// dropTagList forgets tl once no poll uses it and it holds no list nor
+// call: a later poll starts a new one.
+func (c *Client) dropTagList(key string, tl *tagList) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lists[key] == tl && tl.users == 0 && tl.flight.Idle() {
+		delete(c.lists, key)
+	}
 }
 
 // Select returns the image the Policy selects now. An idle poll (no new
@@ -268,7 +355,7 @@ func (c *Client) SelectSince(ctx context.Context, p Policy, notBefore time.Time)
 		if w := time.Now().Add(-c.tagsWindow); notBefore.Before(w) {
 			notBefore = w
 		}
-		tags, err = st.tagLists.Do(ctx, notBefore, func(ctx context.Context) ([]string, error) {
+		tags, err = c.tags(ctx, cp.repo.Name(), notBefore, func(ctx context.Context) ([]string, error) {
 			return c.listTags(ctx, st, cp)
 		})
 		if err != nil {

@@ -10,7 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/k8sta/k8sta/internal/coalesce"
 )
 
 // tagLists counts the tags-list requests a test registry answers, and can
@@ -43,15 +44,11 @@ func countTagLists(t *testing.T, reg *testRegistry, hold bool) *tagLists {
 	return tl
 }
 
-// pollsWaiting counts the polls of repo that wait for a shared tags list.
-func pollsWaiting(t *testing.T, c *Client, repo string) <-chan struct{} {
-	t.Helper()
-	r, err := name.NewRepository(repo)
-	if err != nil {
-		t.Fatal(err)
-	}
+// pollsWaiting counts the polls that wait for a shared tags list. Call it
+// before c's first poll.
+func pollsWaiting(c *Client) <-chan struct{} {
 	w := make(chan struct{}, 1024)
-	c.repo(r.Name()).tagLists.OnWait = func() { w <- struct{}{} }
+	c.onTagList = func(f *coalesce.Flight[[]string]) { f.OnWait = func() { w <- struct{}{} } }
 	return w
 }
 
@@ -111,7 +108,7 @@ func TestConcurrentPollsShareOneTagsList(t *testing.T) {
 	lists := countTagLists(t, reg, true)
 	// A long window: sharing must not depend on how fast the polls run.
 	c := NewClient(WithTagsWindow(time.Hour))
-	waiting := pollsWaiting(t, c, repo)
+	waiting := pollsWaiting(c)
 	p := Policy{Repository: repo, Strategy: SemVer}
 
 	var chs []<-chan polled
@@ -171,5 +168,100 @@ func TestCredentialsDoNotShareTagsLists(t *testing.T) {
 	}
 	if n := lists.n.Load(); n != 2 {
 		t.Errorf("tags-list requests for two credentials, polled twice each within the window: want 2 (one each), got %d", n)
+	}
+}
+
+// expiries is a fake time.AfterFunc for the tags-list Flights of a Client:
+// the test fires them itself, as if the window had passed.
+type expiries struct {
+	mu  sync.Mutex
+	fns []func()
+}
+
+func (e *expiries) install(c *Client) {
+	c.onTagList = func(f *coalesce.Flight[[]string]) {
+		f.AfterFunc = func(_ time.Duration, fn func()) func() bool {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			e.fns = append(e.fns, fn)
+			return func() bool { return true }
+		}
+	}
+}
+
+func (e *expiries) fire() {
+	e.mu.Lock()
+	fns := e.fns
+	e.fns = nil
+	e.mu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
+}
+
+// TestTagsListKeptForTheWindowOnly: a tags list is kept for the tags window,
+// not for the life of the process: once the window has passed, the list
+// and the repository's tags-list state are gone, and the next poll lists
+// the tags again. With no window, nothing is kept even between two polls.
+func TestTagsListKeptForTheWindowOnly(t *testing.T) {
+	type state struct {
+		Lists int // tags-list requests the registry answered
+		Kept  int // repositories whose tags-list state the Client holds
+	}
+	cases := map[string]struct {
+		window  time.Duration
+		passed  bool // the window passes between the two polls
+		between state
+		after   state
+	}{
+		"WithinTheWindow": {
+			window:  time.Hour,
+			between: state{Lists: 1, Kept: 1},
+			after:   state{Lists: 1, Kept: 1},
+		},
+		"AfterTheWindow": {
+			window:  time.Hour,
+			passed:  true,
+			between: state{Lists: 1, Kept: 0},
+			after:   state{Lists: 2, Kept: 1},
+		},
+		"NoWindow": {
+			window:  0,
+			between: state{Lists: 1, Kept: 0},
+			after:   state{Lists: 2, Kept: 0},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			reg := newTestRegistry(t)
+			repo := reg.repo("acme/app")
+			push(t, repo, testImage(t, t0, "linux", "amd64"), "1.0.0")
+			lists := countTagLists(t, reg, false)
+			c := NewClient(WithTagsWindow(tc.window))
+			e := &expiries{}
+			e.install(c)
+			p := Policy{Repository: repo, Strategy: SemVer}
+			now := func() state {
+				c.mu.Lock()
+				defer c.mu.Unlock()
+				return state{Lists: int(lists.n.Load()), Kept: len(c.lists)}
+			}
+
+			if _, err := c.Select(context.Background(), p); err != nil {
+				t.Fatal(err)
+			}
+			if tc.passed {
+				e.fire()
+			}
+			if diff := cmp.Diff(tc.between, now()); diff != "" {
+				t.Errorf("after the first poll: -want +got:\n%s", diff)
+			}
+			if _, err := c.Select(context.Background(), p); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.after, now()); diff != "" {
+				t.Errorf("after the second poll: -want +got:\n%s", diff)
+			}
+		})
 	}
 }

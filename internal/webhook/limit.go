@@ -29,6 +29,13 @@ type WakeLimiter struct {
 
 	mu   sync.Mutex
 	keys map[string]*bucket
+	// forgetAt is the size at which a new key next makes forgetIdle run:
+	// twice what it last kept, and at least maxLimitedKeys. Running it for
+	// every new key past maxLimitedKeys would cost O(n) per wake while n
+	// keys are busy; doubling makes it O(1) amortized.
+	forgetAt int
+	// visited counts the keys forgetIdle looked at, so that a test proves it.
+	visited int
 }
 
 type bucket struct {
@@ -52,7 +59,7 @@ func NewWakeLimiter(every time.Duration, burst int, opts ...WakeLimiterOption) *
 	l := &WakeLimiter{
 		every: every, burst: max(burst, 1), now: time.Now,
 		after: func(d time.Duration, f func()) { time.AfterFunc(d, f) },
-		keys:  map[string]*bucket{},
+		keys:  map[string]*bucket{}, forgetAt: maxLimitedKeys,
 	}
 	for _, o := range opts {
 		o(l)
@@ -97,8 +104,9 @@ func (l *WakeLimiter) Wake(key string, wake func()) {
 func (l *WakeLimiter) refill(key string, now time.Time) *bucket {
 	b, ok := l.keys[key]
 	if !ok {
-		if len(l.keys) >= maxLimitedKeys {
+		if len(l.keys) >= l.forgetAt {
 			l.forgetIdle(now)
+			l.forgetAt = max(maxLimitedKeys, 2*len(l.keys))
 		}
 		b = &bucket{tokens: float64(l.burst), at: now}
 		l.keys[key] = b
@@ -115,6 +123,7 @@ func (l *WakeLimiter) refill(key string, now time.Time) *bucket {
 // them changes nothing. l.mu is held.
 func (l *WakeLimiter) forgetIdle(now time.Time) {
 	for k, b := range l.keys {
+		l.visited++
 		if !b.pending && b.tokens+float64(now.Sub(b.at))/float64(l.every) >= float64(l.burst) {
 			delete(l.keys, k)
 		}

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -103,5 +104,32 @@ func TestWakeLimiterDisabled(t *testing.T) {
 	}
 	if n != 100 {
 		t.Errorf("%d wakes of 100 with the limit off", n)
+	}
+}
+
+// Past maxLimitedKeys busy keys, forgetting idle keys runs only when the
+// keys have doubled since it last ran: n new keys cost O(n) visits, not a
+// visit of every key per new key (O(n²), 50 million visits here). Keys
+// that went idle are still forgotten.
+func TestWakeLimiterForgetsInLinearTime(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	l := NewWakeLimiter(10*time.Second, 3, WithLimiterClock(clock.Now, clock.AfterFunc))
+	const n = 3 * maxLimitedKeys
+	for i := range n {
+		l.Wake(fmt.Sprintf("team-a.sub-%d", i), func() {})
+	}
+	if l.visited > 2*n {
+		t.Errorf("%d new keys visited %d keys, want at most %d", n, l.visited, 2*n)
+	}
+	if len(l.keys) != n {
+		t.Errorf("remembers %d keys, want every busy one (%d)", len(l.keys), n)
+	}
+
+	clock.advance(time.Hour) // every bucket is full again: idle
+	for i := 0; len(l.keys) > n/2; i++ {
+		if i > 2*n {
+			t.Fatalf("idle keys are never forgotten: %d kept", len(l.keys))
+		}
+		l.Wake(fmt.Sprintf("team-b.sub-%d", i), func() {})
 	}
 }

@@ -55,22 +55,40 @@ var (
 	componentRE = regexp.MustCompile(`^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*$`)
 )
 
-// appendUnique appends normalized, non-empty values not yet present.
-func appendUnique(list []string, vs ...string) []string {
+// uniques collects normalized, non-empty values once each, in the order
+// first seen. A set finds duplicates, so collecting n values costs n
+// lookups, not n²/2 comparisons.
+type uniques struct {
+	list []string
+	seen map[string]struct{}
+	// steps counts the lookups, so that a test proves collecting is linear.
+	steps int
+}
+
+// add adds the values not yet present.
+func (u *uniques) add(vs ...string) {
 	for _, v := range vs {
 		if v == "" {
 			continue
 		}
-		dup := false
-		for _, x := range list {
-			if x == v {
-				dup = true
-				break
-			}
+		u.steps++
+		if _, dup := u.seen[v]; dup {
+			continue
 		}
-		if !dup {
-			list = append(list, v)
+		if u.seen == nil {
+			u.seen = map[string]struct{}{}
 		}
+		u.seen[v] = struct{}{}
+		u.list = append(u.list, v)
 	}
-	return list
+}
+
+// over reports whether more than MaxEventRepositories values are collected.
+func (u *uniques) over() bool { return len(u.list) > MaxEventRepositories }
+
+// unique returns the normalized, non-empty values, once each.
+func unique(vs ...string) []string {
+	var u uniques
+	u.add(vs...)
+	return u.list
 }

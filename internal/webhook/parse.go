@@ -59,9 +59,29 @@ func Parse(kind Kind, h http.Header, body []byte) (Event, string, error) {
 	if len(ev.Repositories) == 0 {
 		return Event{}, "", bad("the payload names no repository")
 	}
+	if len(ev.Repositories) > MaxEventRepositories {
+		return Event{}, "", errTooManyRepositories
+	}
+	if len(ev.Branches) > MaxEventRepositories {
+		return Event{}, "", errTooManyBranches
+	}
 	ev.Kind = kind
+	ev.index()
 	return ev, "", nil
 }
+
+// MaxEventRepositories bounds the repositories, and the branches, one event
+// may name. Every Subscription a config's webhook reaches is checked against
+// the event, so without a bound one 1 MiB body naming 12,000 repositories
+// costs every Subscription in scope that many checks. A push names one
+// repository (a few URL forms of it); a registry batching its notifications
+// names a few.
+const MaxEventRepositories = 256
+
+var (
+	errTooManyRepositories = bad("the payload names more than %d repositories: configure the sender to deliver fewer events per request", MaxEventRepositories)
+	errTooManyBranches     = bad("the payload names more than %d branches: push fewer branches at once", MaxEventRepositories)
+)
 
 // decode reads JSON strictly enough: one object, no trailing data.
 func decode(body []byte, v any) error {
@@ -116,7 +136,7 @@ func parseDockerHub(body []byte) (Event, string, error) {
 	if p.Repository.RepoName == "" {
 		return Event{}, "", bad("missing repository.repo_name")
 	}
-	return Event{Repositories: appendUnique(nil, image("docker.io/"+p.Repository.RepoName))}, "", nil
+	return Event{Repositories: unique(image("docker.io/" + p.Repository.RepoName))}, "", nil
 }
 
 // GHCR: a GitHub "package" (or legacy "registry_package") event.
@@ -165,21 +185,21 @@ func parseGHCR(h http.Header, body []byte) (Event, string, error) {
 	if p.Action != "published" && p.Action != "updated" {
 		return Event{}, fmt.Sprintf("package action %q is not a publish", p.Action), nil
 	}
-	var repos []string
+	var repos uniques
 	if u := k.PackageVersion.PackageURL; u != "" {
-		repos = appendUnique(repos, image(u))
+		repos.add(image(u))
 	}
 	if k.Name != "" && k.Owner.Login != "" {
 		host := "ghcr.io"
 		if u, err := url.Parse(k.Registry.URL); err == nil && u.Host != "" {
 			host = u.Host
 		}
-		repos = appendUnique(repos, image(host+"/"+k.Owner.Login+"/"+k.Name))
+		repos.add(image(host + "/" + k.Owner.Login + "/" + k.Name))
 	}
-	if len(repos) == 0 {
+	if len(repos.list) == 0 {
 		return Event{}, "", bad("missing package.name, package.owner.login and package.package_version.package_url")
 	}
-	return Event{Repositories: repos}, "", nil
+	return Event{Repositories: repos.list}, "", nil
 }
 
 // Harbor: https://goharbor.io/docs/main/working-with-projects/project-configuration/configure-webhooks/
@@ -207,16 +227,19 @@ func parseHarbor(body []byte) (Event, string, error) {
 	if p.EventData == nil {
 		return Event{}, "", bad("missing event_data")
 	}
-	var repos []string
+	var repos uniques
 	for _, r := range p.EventData.Resources {
 		if strings.Contains(r.ResourceURL, "/") {
-			repos = appendUnique(repos, image(r.ResourceURL))
+			repos.add(image(r.ResourceURL))
+		}
+		if repos.over() {
+			return Event{}, "", errTooManyRepositories
 		}
 	}
-	if len(repos) == 0 {
+	if len(repos.list) == 0 {
 		return Event{}, "", bad("missing event_data.resources[].resource_url")
 	}
-	return Event{Repositories: repos}, "", nil
+	return Event{Repositories: repos.list}, "", nil
 }
 
 // Quay: https://docs.quay.io/guides/notifications.html (repository push)
@@ -234,7 +257,7 @@ func parseQuay(body []byte) (Event, string, error) {
 	if p.UpdatedTags == nil {
 		return Event{}, "not a repository push: no updated_tags", nil
 	}
-	return Event{Repositories: appendUnique(nil, image(p.DockerURL))}, "", nil
+	return Event{Repositories: unique(image(p.DockerURL))}, "", nil
 }
 
 // OCI distribution notifications: https://distribution.github.io/distribution/about/notifications/
@@ -259,7 +282,7 @@ func parseDistribution(body []byte) (Event, string, error) {
 	if p.Events == nil {
 		return Event{}, "", bad("missing events")
 	}
-	var repos []string
+	var repos uniques
 	for _, e := range *p.Events {
 		if e.Action != "push" || e.Target.Repository == "" {
 			continue
@@ -277,12 +300,15 @@ func parseDistribution(body []byte) (Event, string, error) {
 		if host == "" {
 			return Event{}, "", bad("event for %q names no registry host (request.host or target.url)", e.Target.Repository)
 		}
-		repos = appendUnique(repos, image(host+"/"+e.Target.Repository))
+		repos.add(image(host + "/" + e.Target.Repository))
+		if repos.over() {
+			return Event{}, "", errTooManyRepositories
+		}
 	}
-	if len(repos) == 0 {
+	if len(repos.list) == 0 {
 		return Event{}, "no manifest push among the events", nil
 	}
-	return Event{Repositories: repos}, "", nil
+	return Event{Repositories: repos.list}, "", nil
 }
 
 const zeroSHA = "0000000000000000000000000000000000000000"
@@ -370,7 +396,7 @@ func parseGitPush(body []byte) (Event, string, error) {
 	}
 	r := p.Repository
 	return Event{
-		Repositories: appendUnique(nil, gitURL(r.HTMLURL), gitURL(r.CloneURL), gitURL(r.SSHURL)),
+		Repositories: unique(gitURL(r.HTMLURL), gitURL(r.CloneURL), gitURL(r.SSHURL)),
 		Branches:     []string{branch},
 	}, "", nil
 }
@@ -428,17 +454,17 @@ func parseGitLab(h http.Header, body []byte) (Event, string, error) {
 	if p.After == zeroSHA {
 		return Event{}, "a deleted branch", nil
 	}
-	var repos []string
+	var repos uniques
 	if pr := p.Project; pr != nil {
-		repos = appendUnique(repos, gitURL(pr.WebURL), gitURL(pr.GitHTTP), gitURL(pr.GitSSH), gitURL(pr.HTTPURL), gitURL(pr.SSHURL))
+		repos.add(gitURL(pr.WebURL), gitURL(pr.GitHTTP), gitURL(pr.GitSSH), gitURL(pr.HTTPURL), gitURL(pr.SSHURL))
 	}
 	if r := p.Repository; r != nil {
-		repos = appendUnique(repos, gitURL(r.Homepage), gitURL(r.GitHTTP), gitURL(r.GitSSH))
+		repos.add(gitURL(r.Homepage), gitURL(r.GitHTTP), gitURL(r.GitSSH))
 	}
-	if len(repos) == 0 {
+	if len(repos.list) == 0 {
 		return Event{}, "", bad("missing project.web_url")
 	}
-	return Event{Repositories: repos, Branches: []string{branch}}, "", nil
+	return Event{Repositories: repos.list, Branches: []string{branch}}, "", nil
 }
 
 // Bitbucket Cloud repo:push and Bitbucket Data Center repo:refs_changed.
@@ -492,7 +518,7 @@ func parseBitbucket(h http.Header, body []byte) (Event, string, error) {
 	if p.Repository == nil {
 		return Event{}, "", bad("missing repository")
 	}
-	var repos []string
+	var repos uniques
 	hrefs := func(raw json.RawMessage) []string {
 		var one link
 		if json.Unmarshal(raw, &one) == nil && one.Href != "" {
@@ -508,21 +534,27 @@ func parseBitbucket(h http.Header, body []byte) (Event, string, error) {
 	}
 	for _, raw := range []json.RawMessage{p.Repository.Links.HTML, p.Repository.Links.Clone} {
 		for _, u := range hrefs(raw) {
-			repos = appendUnique(repos, gitURL(u))
+			repos.add(gitURL(u))
+			if repos.over() {
+				return Event{}, "", errTooManyRepositories
+			}
 		}
 	}
-	if len(repos) == 0 && p.Repository.FullName != "" && e == "repo:push" {
-		repos = appendUnique(repos, gitURL("bitbucket.org/"+p.Repository.FullName))
+	if len(repos.list) == 0 && p.Repository.FullName != "" && e == "repo:push" {
+		repos.add(gitURL("bitbucket.org/" + p.Repository.FullName))
 	}
-	if len(repos) == 0 {
+	if len(repos.list) == 0 {
 		return Event{}, "", bad("missing repository.links")
 	}
 
-	var branches []string
+	var branches uniques
 	if p.Push != nil {
 		for _, c := range p.Push.Changes {
 			if c.New != nil && c.New.Type == "branch" {
-				branches = appendUnique(branches, bareBranch(c.New.Name))
+				branches.add(bareBranch(c.New.Name))
+			}
+			if branches.over() {
+				return Event{}, "", errTooManyBranches
 			}
 		}
 	}
@@ -534,10 +566,13 @@ func parseBitbucket(h http.Header, body []byte) (Event, string, error) {
 		if b == "" {
 			b = bareBranch(c.Ref.ID)
 		}
-		branches = appendUnique(branches, b)
+		branches.add(b)
+		if branches.over() {
+			return Event{}, "", errTooManyBranches
+		}
 	}
-	if len(branches) == 0 {
+	if len(branches.list) == 0 {
 		return Event{}, "no branch updated (tag pushes and deletions are not ours)", nil
 	}
-	return Event{Repositories: repos, Branches: branches}, "", nil
+	return Event{Repositories: repos.list, Branches: branches.list}, "", nil
 }

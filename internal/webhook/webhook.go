@@ -35,7 +35,8 @@
 //	503 with Retry-After, as above, for the other kinds (after authentication)
 //	413 a body over 1 MiB, for the other kinds (after authentication)
 //	415 a form-encoded body (configure the sender to send JSON)
-//	400 malformed JSON, a missing event header, or no repository named
+//	400 malformed JSON, a missing event header, no repository named, or
+//	    more than MaxEventRepositories repositories (or branches) named
 //	202 "ignored: <reason>": authenticated, but not an event we act on
 //	    (a ping, a tag push, a deleted branch, a pull, a non-container package)
 //	200 "ok": the notify function was called with the Event
@@ -147,6 +148,18 @@ type Event struct {
 	// Received is when the request arrived, to measure webhook-to-status
 	// latency.
 	Received time.Time
+
+	// repositories is Repositories as a set, built by Parse, so that
+	// checking each Subscription in scope costs one lookup per source.
+	repositories map[string]struct{}
+}
+
+// index builds the set of the Event's repositories.
+func (e *Event) index() {
+	e.repositories = make(map[string]struct{}, len(e.Repositories))
+	for _, r := range e.Repositories {
+		e.repositories[r] = struct{}{}
+	}
 }
 
 // Matches reports whether the Event names the repository: an image
@@ -158,6 +171,10 @@ func (e Event) Matches(repository string) bool {
 	}
 	if n == "" {
 		return false
+	}
+	if e.repositories != nil {
+		_, ok := e.repositories[n]
+		return ok
 	}
 	for _, r := range e.Repositories {
 		if r == n {

@@ -73,12 +73,17 @@ func setupWebhooks(mgr ctrl.Manager, o controller.Options) error {
 		if o.PollInterval > 0 {
 			r.recheck = o.PollInterval
 		}
-		if err := ctrl.NewControllerManagedBy(mgr).
+		b := ctrl.NewControllerManagedBy(mgr).
 			Named(name).
 			WithOptions(o.ForControllerRuntime()).
 			For(k.newConfig(), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-			Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.configsNaming)).
-			Complete(r); err != nil {
+			Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.configsNaming))
+		if kind == v1alpha1.ClusterProviderConfigKind {
+			// A ProviderConfig naming (or no longer naming) a
+			// ClusterProviderConfig's Secret changes whether it is shared.
+			b = b.Watches(&v1alpha1.ProviderConfig{}, handler.EnqueueRequestsFromMapFunc(r.clusterConfigsSharingSecret))
+		}
+		if err := b.Complete(r); err != nil {
 			return err
 		}
 	}
@@ -139,6 +144,20 @@ func (r *webhookReconciler) configsNaming(ctx context.Context, sec client.Object
 	return reqs
 }
 
+// clusterConfigsSharingSecret maps a ProviderConfig to the
+// ClusterProviderConfigs whose webhook Secret it names.
+func (r *webhookReconciler) clusterConfigsSharingSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	pc, ok := o.(*v1alpha1.ProviderConfig)
+	if !ok || pc.Spec.Webhook == nil {
+		return nil
+	}
+	ref, ok := subscription.WebhookSecretOf(v1alpha1.ProviderConfigKind, pc.GetNamespace(), *pc.Spec.Webhook)
+	if !ok {
+		return nil
+	}
+	return r.configsNaming(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ref.Namespace, Name: ref.Name}})
+}
+
 // Reconcile keeps the config's webhook Secret and status.
 func (r *webhookReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	pc := r.newConfig()
@@ -193,6 +212,21 @@ func (r *webhookReconciler) ensureSecret(ctx context.Context, pc client.Object, 
 		}
 		return notReady(v1alpha1.ReasonWebhookSecretRefError, msg), nil
 	}
+	if r.kind == v1alpha1.ClusterProviderConfigKind {
+		// Whoever holds a ProviderConfig naming the same Secret holds keys
+		// that would wake Subscriptions in every namespace this config
+		// selects: the receiver refuses such a Secret, and so does this.
+		l := &v1alpha1.ProviderConfigList{}
+		if err := r.kube.List(ctx, l, client.MatchingFields{webhookSecretIndex: ref.String()}); err != nil {
+			err = errors.Wrapf(err, "cannot list the ProviderConfigs naming Secret %s", ref)
+			return notReady(v1alpha1.ReasonWebhookSecretError, err.Error()), err
+		}
+		if len(l.Items) > 0 {
+			return notReady(v1alpha1.ReasonWebhookSecretRefError, fmt.Sprintf(
+				"Secret %s (spec.webhook.secretRef) is also the webhook Secret of ProviderConfig %s/%s, whose keys would then wake this %s's Subscriptions in every namespace it selects, so its webhooks are refused: name a Secret in a namespace tenants cannot write (e.g. the provider's own) in spec.webhook.secretRef (a missing one is created)",
+				ref, l.Items[0].GetNamespace(), l.Items[0].GetName(), r.kind)), nil
+		}
+	}
 	sec := &corev1.Secret{}
 	err := r.secrets.Get(ctx, ref, sec)
 	if kerrors.IsNotFound(err) {
@@ -226,6 +260,11 @@ func (r *webhookReconciler) ensureSecret(ctx context.Context, pc client.Object, 
 		return notReady(v1alpha1.ReasonWebhookSecretInvalid, fmt.Sprintf(
 			"Secret %s (spec.webhook.secretRef): its %q key is %d bytes, under the %d a webhook's root token needs, so this %s's webhooks are refused: put a long random value in it (e.g. openssl rand -base64 48), or remove the key and K8sTA generates one",
 			ref, subscription.WebhookSecretKey, len(token), subscription.MinWebhookTokenBytes, r.kind)), nil
+	}
+	if len(token) > subscription.MaxWebhookTokenBytes {
+		return notReady(v1alpha1.ReasonWebhookSecretInvalid, fmt.Sprintf(
+			"Secret %s (spec.webhook.secretRef): its %q key is %d bytes, over the %d a webhook's root token may hold, so this %s's webhooks are refused: put a shorter random value in it (e.g. openssl rand -base64 48), or remove the key and K8sTA generates one",
+			ref, subscription.WebhookSecretKey, len(token), subscription.MaxWebhookTokenBytes, r.kind)), nil
 	}
 	want := subscription.WebhookSecretData(token)
 	if !holds(sec.Data, want) {

@@ -274,3 +274,38 @@ func TestClusterProviderConfigWebhook(t *testing.T) {
 	}
 	noSecretIn(t, "the ClusterProviderConfig", got, sec.Data)
 }
+
+// A ClusterProviderConfig whose Secret a ProviderConfig also names is not
+// ready, and says why and what to do; once no ProviderConfig names it, it
+// is ready again. Both follow the ProviderConfig, by watch.
+func TestClusterProviderConfigWebhookSecretSharedWithAProviderConfig(t *testing.T) {
+	ns := namespace(t)
+	name := "shared-" + ns
+	cpc := &v1alpha1.ClusterProviderConfig{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: v1alpha1.ClusterProviderConfigSpec{ProviderConfigSpec: v1alpha1.ProviderConfigSpec{
+			Webhook: &v1alpha1.WebhookConfig{SecretRef: v1alpha1.SecretReference{Namespace: ns, Name: "hooks"}},
+		}},
+	}
+	must(t, kube.Create(context.Background(), cpc))
+	conditions := func() xpv2.ConditionedStatus {
+		got := &v1alpha1.ClusterProviderConfig{}
+		must(t, kube.Get(context.Background(), client.ObjectKeyFromObject(cpc), got))
+		return got.Status.ConditionedStatus
+	}
+	webhookReady(t, conditions, corev1.ConditionTrue, v1alpha1.ReasonWebhookReady)
+
+	key := providerConfig(t, ns, "", "hooks")
+	c := webhookReady(t, conditions, corev1.ConditionFalse, v1alpha1.ReasonWebhookSecretRefError)
+	for _, want := range []string{
+		"Secret " + ns + "/hooks (spec.webhook.secretRef) is also the webhook Secret of ProviderConfig " + key.String(),
+		"name a Secret in a namespace tenants cannot write",
+	} {
+		if !strings.Contains(c.Message, want) {
+			t.Errorf("WebhookReady message %q does not say %q", c.Message, want)
+		}
+	}
+
+	must(t, kube.Delete(context.Background(), getPC(t, key)))
+	webhookReady(t, conditions, corev1.ConditionTrue, v1alpha1.ReasonWebhookReady)
+}

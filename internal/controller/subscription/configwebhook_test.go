@@ -462,3 +462,48 @@ func TestConfigWebhookWakesMoreSubscriptionsThanTheChannelHolds(t *testing.T) {
 		t.Errorf("woken -want +got:\n%s", diff)
 	}
 }
+
+// A ClusterProviderConfig's Secret that a ProviderConfig also names is
+// refused with the uniform 401: keys are not bound to a config, so the
+// tenant owning the ProviderConfig (and the namespace of the Secret) would
+// hold keys that wake every namespace the ClusterProviderConfig selects.
+func TestClusterProviderConfigWebhookRefusesASecretAProviderConfigNames(t *testing.T) {
+	n := seq.Add(1)
+	team := map[string]string{"k8sta.io/test-team": fmt.Sprint(n)}
+	tenant, other := hookNamespace(t, team), hookNamespace(t, team)
+	platform := fmt.Sprintf("platform-%d", n)
+	objs := []client.Object{
+		follower{ns: other, name: "guestbook", kind: "ClusterProviderConfig", config: platform, image: "acme/guestbook"}.create(t),
+	}
+	sec := webhookToken(t, tenant, "hooks", WebhookSecretLabelValueProviderConfig)
+	cpc := &v1alpha1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: platform}, Spec: v1alpha1.ClusterProviderConfigSpec{
+		NamespaceSelector:  &metav1.LabelSelector{MatchLabels: team},
+		ProviderConfigSpec: v1alpha1.ProviderConfigSpec{Webhook: &v1alpha1.WebhookConfig{SecretRef: v1alpha1.SecretReference{Namespace: tenant, Name: "hooks"}}},
+	}}
+	must(t, kube.Create(context.Background(), cpc))
+	objs = append(objs, sec, cpc)
+	for _, ns := range []string{tenant, other} {
+		o := &corev1.Namespace{}
+		must(t, kube.Get(context.Background(), client.ObjectKey{Name: ns}, o))
+		objs = append(objs, o)
+	}
+	c, _ := webhookCache(t)
+	cached(t, c, objs...)
+	h := newHookServer(t, c, 8)
+	id := ClusterProviderConfigWebhookID(platform)
+	if got := h.distribution(id, key(sec, webhook.Distribution), imagePush("acme/guestbook")); !strings.HasPrefix(got, ok200) {
+		t.Fatalf("image push: %q, want a 200", got)
+	}
+	if diff := cmp.Diff(names(other, "guestbook"), h.drain()); diff != "" {
+		t.Errorf("an acme/guestbook push woke -want +got:\n%s", diff)
+	}
+
+	cached(t, c, hookedProviderConfig(t, tenant, "mine", secretRef("hooks")))
+	got := h.distribution(id, key(sec, webhook.Distribution), imagePush("acme/guestbook"))
+	if !strings.HasPrefix(got, "HTTP/1.1 401 Unauthorized") {
+		t.Errorf("a push with a key a ProviderConfig shares: %q, want a 401", got)
+	}
+	if woken := h.drain(); len(woken) != 0 {
+		t.Errorf("a push with a key a ProviderConfig shares woke %v", woken)
+	}
+}

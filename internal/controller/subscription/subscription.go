@@ -394,13 +394,27 @@ type registryClients struct {
 	tagsWindow time.Duration
 	// salt keys the identity of a set of pull secrets, as gitrepo keys its
 	// clones: the key kept in memory is no plain hash of a credential.
-	salt    [32]byte
+	salt [32]byte
+	// max bounds clients: past it, the set of pull secrets used longest
+	// ago is forgotten (a rotated secret is a new set, and the old one is
+	// never used again).
+	max     int
 	mu      sync.Mutex
-	clients map[[sha256.Size]byte]*registry.Client
+	uses    uint64 // counts For calls: the order of use
+	clients map[[sha256.Size]byte]*usedClient
+}
+
+// maxRegistryClients is how many sets of pull secrets the controller keeps
+// a registry Client for.
+const maxRegistryClients = 256
+
+type usedClient struct {
+	*registry.Client
+	used uint64
 }
 
 func newRegistryClients(insecure []string, tagsWindow time.Duration) *registryClients {
-	r := &registryClients{insecure: insecure, tagsWindow: tagsWindow, clients: map[[sha256.Size]byte]*registry.Client{}}
+	r := &registryClients{insecure: insecure, tagsWindow: tagsWindow, max: maxRegistryClients, clients: map[[sha256.Size]byte]*usedClient{}}
 	_, _ = rand.Read(r.salt[:]) // never fails (crypto/rand)
 	return r
 }
@@ -417,14 +431,33 @@ func (r *registryClients) For(configs [][]byte) (*registry.Client, error) {
 	copy(key[:], h.Sum(nil))
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.uses++
 	if c, ok := r.clients[key]; ok {
-		return c, nil
+		c.used = r.uses
+		return c.Client, nil
 	}
 	kc, err := registry.NewKeychain(configs...)
 	if err != nil {
 		return nil, errors.Wrap(err, "cannot read the registry pull secrets named by spec.registries")
 	}
+	if len(r.clients) >= r.max {
+		r.forgetLeastUsed()
+	}
 	c := registry.NewClient(registry.WithKeychain(kc), registry.WithInsecureRegistries(r.insecure...), registry.WithTagsWindow(r.tagsWindow))
-	r.clients[key] = c
+	r.clients[key] = &usedClient{Client: c, used: r.uses}
 	return c, nil
+}
+
+// forgetLeastUsed forgets the Client used longest ago; r.mu is held. A
+// poll still using it keeps its own reference.
+func (r *registryClients) forgetLeastUsed() {
+	var oldest [sha256.Size]byte
+	first := true
+	var at uint64
+	for k, c := range r.clients {
+		if first || c.used < at {
+			oldest, at, first = k, c.used, false
+		}
+	}
+	delete(r.clients, oldest)
 }

@@ -47,20 +47,29 @@ const (
 type wakes struct {
 	mu sync.Mutex
 	at map[types.NamespacedName]time.Time
+	// sweepAt is the size at which record next sweeps stale times: twice
+	// what the last sweep kept, and at least maxWakes. Sweeping on every
+	// record past maxWakes would cost O(n) per wake, O(n²) for n
+	// Subscriptions woken at once; doubling makes it O(1) amortized.
+	sweepAt int
+	// swept counts the entries sweeps visited, so that a test proves it.
+	swept int
 }
 
-func newWakes() *wakes { return &wakes{at: map[types.NamespacedName]time.Time{}} }
+func newWakes() *wakes { return &wakes{at: map[types.NamespacedName]time.Time{}, sweepAt: maxWakes} }
 
 // record notes news for key that arrived at at.
 func (w *wakes) record(key types.NamespacedName, at time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if len(w.at) >= maxWakes {
+	if len(w.at) >= w.sweepAt {
 		for k, t := range w.at {
+			w.swept++
 			if time.Since(t) > staleWake {
 				delete(w.at, k)
 			}
 		}
+		w.sweepAt = max(maxWakes, 2*len(w.at))
 	}
 	if at.After(w.at[key]) {
 		w.at[key] = at

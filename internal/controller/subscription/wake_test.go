@@ -1,6 +1,7 @@
 package subscription
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -44,5 +45,23 @@ func TestWakes(t *testing.T) {
 				t.Errorf("-want +got:\n%s", diff)
 			}
 		})
+	}
+}
+
+// Past maxWakes fresh wake times, a sweep for stale ones runs only when the
+// map has doubled since the last: n records visit O(n) entries, not every
+// entry per record (O(n²), 50 million visits here).
+func TestWakesSweepInLinearTime(t *testing.T) {
+	w := newWakes()
+	const n = 3 * maxWakes
+	now := time.Now()
+	for i := range n {
+		w.record(types.NamespacedName{Namespace: "team-a", Name: fmt.Sprintf("app-%d", i)}, now)
+	}
+	if w.swept > 2*n {
+		t.Errorf("%d records visited %d entries, want at most %d", n, w.swept, 2*n)
+	}
+	if len(w.at) != n {
+		t.Errorf("remembers %d wakes, want every fresh one (%d)", len(w.at), n)
 	}
 }

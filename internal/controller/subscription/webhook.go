@@ -47,6 +47,11 @@ const (
 // could be guessed.
 const MinWebhookTokenBytes = 32
 
+// MaxWebhookTokenBytes is the longest root token a webhook accepts. The
+// receiver's cache keeps no longer one (see WebhookSecretTransform), so
+// that labelled Secrets cost the provider a bounded amount of memory each.
+const MaxWebhookTokenBytes = 512
+
 // WebhookSecretName is the name of the Secret, in the Subscription's
 // namespace, that holds its webhook token.
 func WebhookSecretName(s *v1alpha1.Subscription) string { return s.GetName() + "-webhook" }
@@ -100,7 +105,7 @@ func parseWebhookID(id string) (webhookTarget, bool) {
 
 // WebhookCacheByObject is the cache configuration the webhook receiver
 // needs: Secrets only when they carry WebhookSecretLabel with one of its
-// values.
+// values, each cut down by WebhookSecretTransform.
 func WebhookCacheByObject() map[client.Object]cache.ByObject {
 	sel, err := labels.NewRequirement(WebhookSecretLabel, selection.In, []string{WebhookSecretLabelValue, WebhookSecretLabelValueProviderConfig})
 	if err != nil {
@@ -108,8 +113,33 @@ func WebhookCacheByObject() map[client.Object]cache.ByObject {
 		panic(err)
 	}
 	return map[client.Object]cache.ByObject{
-		&corev1.Secret{}: {Label: labels.NewSelector().Add(*sel)},
+		&corev1.Secret{}: {Label: labels.NewSelector().Add(*sel), Transform: WebhookSecretTransform},
 	}
+}
+
+// WebhookSecretTransform keeps of a cached Secret only what the receiver
+// reads: its identity, labels and owner references, and its token when it is
+// at most MaxWebhookTokenBytes long. Anyone who may write Secrets in a
+// namespace can label them, so without it 1,000 labelled 1 MiB Secrets would
+// hold 1 GB of the provider's memory. Nothing reads or writes a whole Secret
+// through this cache: the provider's client reads Secrets from the API server
+// (the manager's client does not cache them) and writes them there.
+func WebhookSecretTransform(obj any) (any, error) {
+	sec, ok := obj.(*corev1.Secret)
+	if !ok {
+		return obj, nil
+	}
+	kept := &corev1.Secret{
+		TypeMeta: sec.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: sec.Namespace, Name: sec.Name, UID: sec.UID, ResourceVersion: sec.ResourceVersion,
+			Labels: sec.Labels, OwnerReferences: sec.OwnerReferences, DeletionTimestamp: sec.DeletionTimestamp,
+		},
+	}
+	if t := sec.Data[WebhookSecretKey]; len(t) > 0 && len(t) <= MaxWebhookTokenBytes {
+		kept.Data = map[string][]byte{WebhookSecretKey: t}
+	}
+	return kept, nil
 }
 
 // ConfigWebhookURLs are the paths a user registers once per sender for every
@@ -237,6 +267,12 @@ const providerConfigIndex = "spec.providerConfigRef"
 // providerConfigIndexKey is the providerConfigIndex value of a reference.
 func providerConfigIndexKey(kind, name string) string { return kind + "/" + name }
 
+// providerConfigWebhookSecretIndex indexes ProviderConfigs by the Secret
+// their spec.webhook names, as <namespace>/<name>: the receiver refuses a
+// ClusterProviderConfig's Secret that a ProviderConfig also names. (The
+// config controller keeps an index of its own, under another name.)
+const providerConfigWebhookSecretIndex = "receiver.spec.webhook.secretRef"
+
 // A WebhookCache is what the receiver reads: the manager's cache, built
 // with WebhookCacheByObject.
 type WebhookCache interface {
@@ -260,13 +296,17 @@ type WebhookCache interface {
 //
 // It never trusts the payload beyond repository and branch names.
 //
+// A ClusterProviderConfig's Secret that a ProviderConfig also names is
+// refused: keys are not bound to the config that uses them, so the
+// ProviderConfig's users would hold keys to every namespace it selects.
+//
 // c must be a cache built with WebhookCacheByObject (the manager's): a
 // request, authenticated or not, then costs no API-server request, and only
 // Secrets the provider labelled can be looked up. A Subscription's Secret is
 // used only if the live Subscription (same UID) controls it, a config's only
 // if it carries WebhookSecretLabelValueProviderConfig. NewWebhookReceiver
-// adds a field index on Subscriptions to c, so call it before c starts or
-// once its Subscription informer may take one.
+// adds field indexes on Subscriptions and ProviderConfigs to c, so call it
+// before c starts or once their informers may take one.
 func NewWebhookReceiver(ctx context.Context, c WebhookCache, wake chan<- event.GenericEvent, limiter *webhook.WakeLimiter, opts ...webhook.Option) (*webhook.Receiver, error) {
 	if err := c.IndexField(ctx, &v1alpha1.Subscription{}, providerConfigIndex, func(o client.Object) []string {
 		ref := o.(*v1alpha1.Subscription).GetProviderConfigReference()
@@ -278,6 +318,19 @@ func NewWebhookReceiver(ctx context.Context, c WebhookCache, wake chan<- event.G
 		return []string{providerConfigIndexKey(ref.Kind, ref.Name)}
 	}); err != nil {
 		return nil, errors.Wrap(err, "cannot index Subscriptions by spec.providerConfigRef")
+	}
+	if err := c.IndexField(ctx, &v1alpha1.ProviderConfig{}, providerConfigWebhookSecretIndex, func(o client.Object) []string {
+		pc := o.(*v1alpha1.ProviderConfig)
+		if pc.Spec.Webhook == nil {
+			return nil
+		}
+		ref, ok := WebhookSecretOf(v1alpha1.ProviderConfigKind, pc.GetNamespace(), *pc.Spec.Webhook)
+		if !ok {
+			return nil
+		}
+		return []string{ref.String()}
+	}); err != nil {
+		return nil, errors.Wrap(err, "cannot index ProviderConfigs by spec.webhook.secretRef")
 	}
 	r := &receiver{reader: c, limiter: limiter, wake: newWakeQueue(wake)}
 	return webhook.NewReceiver(webhook.SecretSourceFunc(r.secret), r.notify, opts...), nil
@@ -301,6 +354,17 @@ func (r *receiver) secret(ctx context.Context, _ webhook.Kind, id string) ([]byt
 	ref, err := r.configSecretRef(ctx, t)
 	if err != nil {
 		return nil, err
+	}
+	if t.Kind == v1alpha1.ClusterProviderConfigKind {
+		// A ProviderConfig naming the same Secret would let its users hold
+		// keys that wake every namespace the ClusterProviderConfig selects.
+		l := &v1alpha1.ProviderConfigList{}
+		if err := r.reader.List(ctx, l, client.MatchingFields{providerConfigWebhookSecretIndex: ref.String()}); err != nil {
+			return nil, err
+		}
+		if len(l.Items) > 0 {
+			return nil, webhook.ErrNotFound
+		}
 	}
 	sec := &corev1.Secret{}
 	if err := r.reader.Get(ctx, ref, sec); err != nil {

@@ -11,10 +11,10 @@ import (
 	"github.com/k8sta/k8sta/apis/v1alpha1"
 )
 
-// renderWaitRecheck is how often a Ticket waiting for its namespace's
-// render share is reconciled even if no render of its namespace ends: a
-// safety net, since the Ticket woken for a freed share may no longer need
-// it.
+// renderWaitRecheck is how often the Tickets at the head of their
+// namespace's line are reconciled even if no render of the namespace ends:
+// a safety net, since the Ticket woken for a freed share may no longer need
+// it. The others wait for their turn without being reconciled.
 const renderWaitRecheck = 10 * time.Second
 
 // renderWaiters are the Tickets that found their namespace's render share
@@ -25,14 +25,17 @@ const renderWaitRecheck = 10 * time.Second
 // one entry per Ticket, so bounded by the Tickets.
 type renderWaiters struct {
 	wake chan event.GenericEvent
+	// head is how many Tickets at the head of a namespace's line are
+	// rechecked: as many as may render at once.
+	head int
 
 	mu      sync.Mutex
 	queue   map[string][]types.NamespacedName
 	waiting map[types.NamespacedName]bool
 }
 
-func newRenderWaiters() *renderWaiters {
-	return &renderWaiters{wake: make(chan event.GenericEvent, 1024), queue: map[string][]types.NamespacedName{}, waiting: map[types.NamespacedName]bool{}}
+func newRenderWaiters(head int) *renderWaiters {
+	return &renderWaiters{wake: make(chan event.GenericEvent, 1024), head: max(head, 1), queue: map[string][]types.NamespacedName{}, waiting: map[types.NamespacedName]bool{}}
 }
 
 // wait queues the Ticket key behind its namespace's renders.
@@ -46,11 +49,41 @@ func (w *renderWaiters) wait(key types.NamespacedName) {
 	w.queue[key.Namespace] = append(w.queue[key.Namespace], key)
 }
 
-// isWaiting reports whether the Ticket key waits for a render share.
-func (w *renderWaiters) isWaiting(key types.NamespacedName) bool {
+// done takes the Ticket key out of line: it renders, needs no render, or is
+// gone.
+func (w *renderWaiters) done(key types.NamespacedName) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.waiting[key]
+	if !w.waiting[key] {
+		return
+	}
+	delete(w.waiting, key)
+	q := w.queue[key.Namespace]
+	for i, k := range q {
+		if k == key {
+			q = append(q[:i:i], q[i+1:]...)
+			break
+		}
+	}
+	if len(q) == 0 {
+		delete(w.queue, key.Namespace)
+		return
+	}
+	w.queue[key.Namespace] = q
+}
+
+// atHead reports whether the Ticket key is among the first of its
+// namespace's line, those rechecked every renderWaitRecheck.
+func (w *renderWaiters) atHead(key types.NamespacedName) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	q := w.queue[key.Namespace]
+	for i := 0; i < len(q) && i < w.head; i++ {
+		if q[i] == key {
+			return true
+		}
+	}
+	return false
 }
 
 // freed wakes the first Ticket waiting in namespace, if any. It never

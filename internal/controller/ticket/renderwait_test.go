@@ -7,7 +7,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
@@ -86,5 +88,48 @@ func TestTicketsWaitForTheirNamespacesRenderShare(t *testing.T) {
 		if e.Type == corev1.EventTypeWarning {
 			t.Errorf("Warning Event %s on %s: %s", e.Reason, e.InvolvedObject.Name, e.Message)
 		}
+	}
+}
+
+// The line of Tickets waiting for a namespace's render share: first come,
+// first woken; only its head is rechecked; a Ticket that goes on to render
+// (or is gone) leaves the line and is not woken for a share it no longer
+// needs.
+func TestRenderWaitersLine(t *testing.T) {
+	key := func(ns, name string) types.NamespacedName { return types.NamespacedName{Namespace: ns, Name: name} }
+	a1, a2, a3, b1 := key("a", "1"), key("a", "2"), key("a", "3"), key("b", "1")
+	w := newRenderWaiters(1)
+	for _, k := range []types.NamespacedName{a1, a2, a3, b1, a1} {
+		w.wait(k)
+	}
+	heads := func() []bool { return []bool{w.atHead(a1), w.atHead(a2), w.atHead(a3), w.atHead(b1)} }
+	if diff := cmp.Diff([]bool{true, false, false, true}, heads()); diff != "" {
+		t.Errorf("at the head, a1 a2 a3 b1: -want +got:\n%s", diff)
+	}
+
+	w.done(a1) // a1 rendered on its own recheck
+	if diff := cmp.Diff([]bool{false, true, false, true}, heads()); diff != "" {
+		t.Errorf("at the head after a1 left, a1 a2 a3 b1: -want +got:\n%s", diff)
+	}
+
+	var woken []string
+	wake := func() {
+		select {
+		case e := <-w.wake:
+			woken = append(woken, e.Object.GetNamespace()+"/"+e.Object.GetName())
+		default:
+		}
+	}
+	w.freed("a")
+	wake()
+	w.freed("a")
+	wake()
+	w.freed("a") // nobody left in a
+	wake()
+	if diff := cmp.Diff([]string{"a/2", "a/3"}, woken); diff != "" {
+		t.Errorf("woken in a, in order: -want +got:\n%s", diff)
+	}
+	if w.atHead(a2) || w.atHead(a3) || !w.atHead(b1) {
+		t.Errorf("after a's line emptied: a2 %v a3 %v b1 %v at the head, want false false true", w.atHead(a2), w.atHead(a3), w.atHead(b1))
 	}
 }

@@ -72,7 +72,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	if renderer == nil {
 		renderer = render.NewRenderer(render.DefaultLimits())
 	}
-	waiters := newRenderWaiters()
+	waiters := newRenderWaiters(renderer.Limits().MaxParallelPerTenant)
 	renderer.OnTenantFreed(waiters.freed)
 	c := &connector{kube: mgr.GetClient(), live: mgr.GetAPIReader(), repos: o.Repos, author: o.Author, renderer: renderer, waiters: waiters, argo: newArgoClients(mgr.GetClient(), mgr.GetScheme())}
 	r := managed.NewReconciler(writes.SkipUnchangedStatus(mgr), resource.ManagedKind(v1alpha1.TicketGroupVersionKind),
@@ -85,7 +85,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		managed.WithFinalizer(writes.NoFinalizer(mgr.GetClient())),
 		managed.WithPollInterval(o.PollInterval),
 		managed.WithPollIntervalHook(func(mg resource.Managed, d time.Duration) time.Duration {
-			if waiters.isWaiting(types.NamespacedName{Namespace: mg.GetNamespace(), Name: mg.GetName()}) {
+			if waiters.atHead(types.NamespacedName{Namespace: mg.GetNamespace(), Name: mg.GetName()}) {
 				return min(d, renderWaitRecheck)
 			}
 			return d
@@ -157,7 +157,7 @@ func (c *connector) Connect(ctx context.Context, t *v1alpha1.Ticket) (managed.Ty
 	}
 	if meta.WasDeleted(t) {
 		// Nothing to fetch: a Ticket whose URL is refused can still go.
-		return &external{author: c.author, argo: argo, now: time.Now}, nil
+		return &external{author: c.author, argo: argo, waiters: c.waiters, now: time.Now}, nil
 	}
 	u, err := c.repos.Policy().Parse(t.Spec.ForProvider.Repo.URL)
 	if err != nil {
@@ -208,7 +208,9 @@ type external struct {
 }
 
 func (e *external) Observe(ctx context.Context, t *v1alpha1.Ticket) (managed.ExternalObservation, error) {
+	key := types.NamespacedName{Namespace: t.Namespace, Name: t.Name}
 	if meta.WasDeleted(t) {
+		e.waiters.done(key)
 		// The rendered branch is left alone: Argo CD would prune what it deploys.
 		return managed.ExternalObservation{ResourceExists: false}, nil
 	}
@@ -246,13 +248,15 @@ func (e *external) Observe(ctx context.Context, t *v1alpha1.Ticket) (managed.Ext
 		if e.renderer.Busy(t.Namespace) {
 			// Woken when a render of the namespace ends; up to date until
 			// then, so that the reconcile neither fails nor backs off.
-			e.waiters.wait(types.NamespacedName{Namespace: t.Namespace, Name: t.Name})
+			e.waiters.wait(key)
 			t.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf("rendering change %s into %s: waiting for another render in namespace %s to finish", p.Change.ID, p.Branch, t.Namespace)))
 			return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true}, nil
 		}
+		e.waiters.done(key)
 		t.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf("rendering change %s into %s", p.Change.ID, p.Branch)))
 		return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false}, nil
 	}
+	e.waiters.done(key)
 	e.rendered = head
 	at.RenderedCommit = head
 	at.Change = recordChange(*rec, p.Change)

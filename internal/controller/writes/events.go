@@ -24,7 +24,7 @@ const maxRemembered = 10000
 // one equal (type, reason, message) to the last Event recorded for the same
 // object less than window ago.
 func DropRepeats(r event.Recorder, window time.Duration) event.Recorder {
-	return &repeatFilter{next: r, window: window, now: time.Now, last: map[types.UID]recorded{}}
+	return &repeatFilter{next: r, seen: &lastEvents{window: window, now: time.Now, last: map[types.UID]recorded{}}}
 }
 
 type recorded struct {
@@ -35,7 +35,14 @@ type recorded struct {
 }
 
 type repeatFilter struct {
-	next   event.Recorder
+	next event.Recorder
+	// seen is shared with every Recorder WithAnnotations derives: the
+	// managed reconciler records through a new one each reconcile.
+	seen *lastEvents
+}
+
+// lastEvents remembers the last Event recorded for each object.
+type lastEvents struct {
 	window time.Duration
 	now    func() time.Time
 
@@ -44,19 +51,19 @@ type repeatFilter struct {
 }
 
 func (f *repeatFilter) Event(obj runtime.Object, e event.Event) {
-	if f.repeats(obj, e) {
+	if f.seen.repeats(obj, e) {
 		return
 	}
 	f.next.Event(obj, e)
 }
 
 func (f *repeatFilter) WithAnnotations(keysAndValues ...string) event.Recorder {
-	return &repeatFilter{next: f.next.WithAnnotations(keysAndValues...), window: f.window, now: f.now, last: map[types.UID]recorded{}}
+	return &repeatFilter{next: f.next.WithAnnotations(keysAndValues...), seen: f.seen}
 }
 
 // repeats reports whether e repeats obj's last Event within the window, and
 // remembers e as obj's last Event when it does not.
-func (f *repeatFilter) repeats(obj runtime.Object, e event.Event) bool {
+func (f *lastEvents) repeats(obj runtime.Object, e event.Event) bool {
 	m, err := meta.Accessor(obj)
 	if err != nil || m.GetUID() == "" {
 		return false
@@ -77,7 +84,7 @@ func (f *repeatFilter) repeats(obj runtime.Object, e event.Event) bool {
 
 // forgetOldest forgets the objects whose last Event is older than the
 // window, or, if none is, the one recorded longest ago.
-func (f *repeatFilter) forgetOldest() {
+func (f *lastEvents) forgetOldest() {
 	now := f.now()
 	var oldest types.UID
 	var oldestAt time.Time

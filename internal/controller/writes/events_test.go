@@ -77,10 +77,12 @@ func TestDropRepeats(t *testing.T) {
 			s := &sink{}
 			clock := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
 			r := DropRepeats(s, DefaultRepeatWindow).(*repeatFilter)
-			r.now = func() time.Time { return clock }
+			r.seen.now = func() time.Time { return clock }
 			for _, rec := range tc.recordings {
 				clock = clock.Add(rec.after)
-				r.Event(rec.obj, rec.e)
+				// As the managed reconciler does: a Recorder with
+				// annotations of its own for each reconcile.
+				r.WithAnnotations("external-name", rec.obj.GetName()).Event(rec.obj, rec.e)
 			}
 			if diff := cmp.Diff(tc.want, s.got); diff != "" {
 				t.Errorf("recorded events: -want +got:\n%s", diff)
@@ -95,14 +97,14 @@ func TestDropRepeatsForgetsTheOldestPastItsBound(t *testing.T) {
 	s := &sink{}
 	clock := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
 	r := DropRepeats(s, DefaultRepeatWindow).(*repeatFilter)
-	r.now = func() time.Time { clock = clock.Add(time.Millisecond); return clock }
+	r.seen.now = func() time.Time { clock = clock.Add(time.Millisecond); return clock }
 	e := event.Normal("Rendered", "rendered")
 	first := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "first", UID: "uid-first"}}
 	r.Event(first, e)
 	for i := range maxRemembered {
 		r.Event(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "o", UID: uid(i)}}, e)
 	}
-	if n := len(r.last); n > maxRemembered {
+	if n := len(r.seen.last); n > maxRemembered {
 		t.Fatalf("remembers %d objects, more than %d", n, maxRemembered)
 	}
 	s.got = nil

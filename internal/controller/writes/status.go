@@ -15,7 +15,11 @@ import (
 // equal to the cached one. With the same resourceVersion the API server
 // would answer such an update with the stored object and change nothing, so
 // skipping it loses nothing; with another one (the cache moved on, or the
-// object was read elsewhere) the update is sent as it is.
+// object was read elsewhere) the update is sent as it is. One difference:
+// if another writer changed the status and the cache has not seen it yet,
+// the update the API server would have refused with a conflict (and the
+// immediate retry that follows) is skipped instead; the controller sees
+// that write when the cache does, at the latest at its next poll.
 func SkipUnchangedStatus(mgr manager.Manager) manager.Manager {
 	return &skippingManager{Manager: mgr, client: &skippingClient{Client: mgr.GetClient()}}
 }
