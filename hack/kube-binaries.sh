@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kube-controller-manager, kubectl and etcd from the Go
+# Builds kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and etcd from the Go
 # module proxy through the wrapper module in hack/tools/kube, once, into a cache
 # directory, and prints that directory. Safe to run twice at once (flock).
 set -euo pipefail
@@ -14,7 +14,7 @@ mkdir -p "$dir"
 exec 9>"$dir/.lock"
 flock 9
 
-bins=(kube-apiserver kube-controller-manager kubectl etcd)
+bins=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd)
 missing=()
 for b in "${bins[@]}"; do [ -x "$dir/$b" ] || missing+=("$b"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -9,6 +9,10 @@
 #   CROSSPLANE_MODULE_DIR the crossplane module in the module cache (cluster/crds)
 #   CROSSPLANE_CLI      the crossplane CLI v2.2.1 (hack/crossplane-cli.sh; xpkg install, trace)
 #   CRANE_BIN           crane v0.21.9 (local OCI registry, pushes)
+#   KWOK_BIN            kwok v0.8.0 (the fake node: pods Running and Ready without a kubelet)
+#   KWOK_STAGES         the kwok module's own node and pod stages, in one --config file
+#   ROLLOUTS_BIN        the Argo Rollouts v1.10.1 controller (hack/tools/argo-rollouts)
+#   ROLLOUTS_MODULE_DIR the argo-rollouts module in the module cache (manifests/crds)
 #   REDIS_SERVER        redis-server (Debian apt; installed when missing)
 #
 #   eval "$(hack/stack/tools.sh)"
@@ -23,6 +27,8 @@ mkdir -p "$cache"
 argocd_version=v3.2.11
 crossplane_version=v2.4.0
 crane_version=v0.21.9
+kwok_version=v0.8.0
+rollouts_version=v1.10.1
 
 say() { echo ">> tools: $*" >&2; }
 
@@ -101,6 +107,55 @@ mkdir -p "$crane_dir"
   fi
 )
 
+# --- kwok and its stages ---------------------------------------------------------------
+kwok_dir=$cache/kwok-$kwok_version
+mkdir -p "$kwok_dir"
+(
+  exec 9>"$kwok_dir/.lock"
+  flock 9
+  cd "$root/hack/tools/kwok"
+  if [ ! -x "$kwok_dir/kwok" ]; then
+    say "building kwok $kwok_version (once: about 3 minutes on 2 cores) into $kwok_dir"
+    go build -trimpath -ldflags "-s -w" -o "$kwok_dir/kwok.tmp" sigs.k8s.io/kwok/cmd/kwok
+    mv "$kwok_dir/kwok.tmp" "$kwok_dir/kwok"
+  fi
+  if [ ! -s "$kwok_dir/stages.yaml" ]; then
+    # The bare binary has no stages: the module's own, for a node that
+    # initializes and keeps its lease, and pods that start, become Ready,
+    # complete and go.
+    module=$(go list -m -f '{{.Dir}}' sigs.k8s.io/kwok 2>/dev/null || true)
+    [ -n "$module" ] && [ -d "$module/kustomize/stage" ] || { go mod download sigs.k8s.io/kwok; module=$(go list -m -f '{{.Dir}}' sigs.k8s.io/kwok); }
+    for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+      pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+      printf -- '---\n'
+      cat "$module/kustomize/stage/$f"
+    done >"$kwok_dir/stages.yaml.tmp"
+    mv "$kwok_dir/stages.yaml.tmp" "$kwok_dir/stages.yaml"
+  fi
+)
+
+# --- Argo Rollouts -----------------------------------------------------------------------
+rollouts_dir=$cache/argo-rollouts-$rollouts_version
+mkdir -p "$rollouts_dir"
+(
+  exec 9>"$rollouts_dir/.lock"
+  flock 9
+  v=${rollouts_version#v}
+  ldflags="-s -w -X github.com/argoproj/argo-rollouts/utils/version.version=$v -X github.com/argoproj/argo-rollouts/utils/version.gitTag=$rollouts_version"
+  if [ ! -x "$rollouts_dir/rollouts-controller" ] || [ "$(cat "$rollouts_dir/.ldflags" 2>/dev/null)" != "$ldflags" ]; then
+    say "building the Argo Rollouts controller $rollouts_version (once: 2 to 15 minutes on 2 cores, 1.5 GB of RAM) into $rollouts_dir"
+    cd "$root/hack/tools/argo-rollouts"
+    go build -trimpath -ldflags "$ldflags" -o "$rollouts_dir/rollouts-controller.tmp" github.com/argoproj/argo-rollouts/cmd/rollouts-controller
+    mv "$rollouts_dir/rollouts-controller.tmp" "$rollouts_dir/rollouts-controller"
+    echo "$ldflags" >"$rollouts_dir/.ldflags"
+  fi
+)
+rollouts_module=$(cd "$root/hack/tools/argo-rollouts" && go list -m -f "{{.Dir}}" github.com/argoproj/argo-rollouts 2>/dev/null || true)
+if [ -z "$rollouts_module" ] || [ ! -d "$rollouts_module/manifests/crds" ]; then
+  (cd "$root/hack/tools/argo-rollouts" && go mod download github.com/argoproj/argo-rollouts)
+  rollouts_module=$(cd "$root/hack/tools/argo-rollouts" && go list -m -f '{{.Dir}}' github.com/argoproj/argo-rollouts)
+fi
+
 # --- redis-server and openssl (Debian packages) ------------------------------------------
 redis=$(command -v redis-server || true)
 if [ -z "$redis" ] || ! command -v openssl >/dev/null; then
@@ -128,5 +183,9 @@ CROSSPLANE_CORE_BIN=$xp_dir/crossplane
 CROSSPLANE_MODULE_DIR=$xp_module
 CROSSPLANE_CLI=$xp_cli
 CRANE_BIN=$crane_dir/crane
+KWOK_BIN=$kwok_dir/kwok
+KWOK_STAGES=$kwok_dir/stages.yaml
+ROLLOUTS_BIN=$rollouts_dir/rollouts-controller
+ROLLOUTS_MODULE_DIR=$rollouts_module
 REDIS_SERVER=$redis
 EOF

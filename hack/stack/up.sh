@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Starts the local end-to-end stack on 127.0.0.1, no Docker, no cluster:
 #
-#   etcd -> kube-apiserver -> kube-controller-manager -> redis-server ->
+#   etcd -> kube-apiserver -> kube-controller-manager -> kube-scheduler ->
+#   kwok (one fake node, k8sta-node: pods scheduled there become Running and
+#   Ready without a kubelet) -> redis-server ->
 #   Argo CD (CRDs, config, default AppProject, repo-server, application-controller) ->
+#   Argo Rollouts (CRDs, controller) ->
 #   Crossplane core (core init, core start, External package runtime)
 #
 #   hack/stack/up.sh STATE_DIR        # then: source STATE_DIR/env
@@ -35,7 +38,7 @@ exec 8>"$STATE/.lock"
 flock -n 8 || die "another up.sh or down.sh is running on $STATE"
 
 # --- already up? ----------------------------------------------------------------------
-pieces=(etcd kube-apiserver kube-controller-manager redis argocd-repo-server argocd-application-controller crossplane)
+pieces=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok redis argocd-repo-server argocd-application-controller rollouts-controller crossplane)
 if [ -f "$STATE/env" ] && [ -f "$STATE/pids/order" ]; then
   all=1
   for p in "${pieces[@]}"; do pid_alive "$p" || { all=0; break; }; done
@@ -48,7 +51,7 @@ fi
 flock -u 8
 "$stack_root/hack/stack/down.sh" "$STATE"
 flock -n 8 || die "another up.sh or down.sh is running on $STATE"
-rm -rf "$STATE"/{etcd,pki,logs,pids,argocd,crossplane,redis,kubeconfig,env,packages}
+rm -rf "$STATE"/{etcd,pki,logs,pids,argocd,crossplane,redis,kwok,kubeconfig,env,packages}
 mkdir -p "$STATE"/{logs,pids,pki}
 
 on_exit() {
@@ -76,6 +79,11 @@ ETCD_PORT=$(free_port)
 ETCD_PEER_PORT=$(free_port)
 APISERVER_PORT=$(free_port)
 KCM_PORT=$(free_port)
+SCHEDULER_PORT=$(free_port)
+KWOK_PORT=$(free_port)
+KWOK_NODE_PORT=$(free_port)
+ROLLOUTS_METRICS_PORT=$(free_port)
+ROLLOUTS_HEALTHZ_PORT=$(free_port)
 REDIS_PORT=$(free_port)
 ARGOCD_REPO_SERVER_PORT=$(free_port)
 ARGOCD_REPO_SERVER_METRICS_PORT=$(free_port)
@@ -140,6 +148,12 @@ export ETCD_PORT=$ETCD_PORT
 export APISERVER_PORT=$APISERVER_PORT
 export APISERVER_URL=https://127.0.0.1:$APISERVER_PORT
 export KCM_PORT=$KCM_PORT
+export SCHEDULER_PORT=$SCHEDULER_PORT
+export KWOK_PORT=$KWOK_PORT
+export ROLLOUTS_BIN=$ROLLOUTS_BIN
+export ROLLOUTS_MODULE_DIR=$ROLLOUTS_MODULE_DIR
+export ROLLOUTS_METRICS_PORT=$ROLLOUTS_METRICS_PORT
+export ROLLOUTS_HEALTHZ_PORT=$ROLLOUTS_HEALTHZ_PORT
 export REDIS_PORT=$REDIS_PORT
 export ARGOCD_REPO_SERVER_PORT=$ARGOCD_REPO_SERVER_PORT
 export ARGOCD_REPO_SERVER_METRICS_PORT=$ARGOCD_REPO_SERVER_METRICS_PORT
@@ -204,6 +218,47 @@ start kube-controller-manager "$KUBE_BIN_DIR/kube-controller-manager" \
   --cert-dir="$pki/kcm-cert-dir"
 wait_for kube-controller-manager "$timeout" "https://127.0.0.1:$KCM_PORT/healthz" \
   http_ok -k "https://127.0.0.1:$KCM_PORT/healthz"
+
+# --- kube-scheduler --------------------------------------------------------------------------
+start kube-scheduler "$KUBE_BIN_DIR/kube-scheduler" \
+  --kubeconfig="$STATE/kubeconfig" \
+  --authentication-kubeconfig="$STATE/kubeconfig" \
+  --authorization-kubeconfig="$STATE/kubeconfig" \
+  --leader-elect=false \
+  --bind-address=127.0.0.1 \
+  --secure-port="$SCHEDULER_PORT" \
+  --cert-dir="$pki/scheduler-cert-dir"
+wait_for kube-scheduler "$timeout" "https://127.0.0.1:$SCHEDULER_PORT/healthz" \
+  http_ok -k "https://127.0.0.1:$SCHEDULER_PORT/healthz"
+
+# --- kwok and its node ------------------------------------------------------------------------
+# kwok plays the kubelet of the nodes annotated kwok.x-k8s.io/node=fake, with
+# the kwok module's own stages.
+mkdir -p "$STATE/kwok"
+start kwok "$KWOK_BIN" \
+  --kubeconfig="$STATE/kubeconfig" \
+  --config="$KWOK_STAGES" \
+  --manage-all-nodes=false \
+  --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
+  --node-ip=127.0.0.1 \
+  --node-port="$KWOK_NODE_PORT" \
+  --server-address="127.0.0.1:$KWOK_PORT" \
+  --cidr=10.244.0.1/24 \
+  --node-lease-duration-seconds=40
+cat >"$STATE/kwok/node.yaml" <<NODE
+apiVersion: v1
+kind: Node
+metadata:
+  name: k8sta-node
+  annotations: {kwok.x-k8s.io/node: fake}
+  labels: {kubernetes.io/hostname: k8sta-node, kubernetes.io/os: linux, kubernetes.io/arch: amd64, type: kwok}
+status:
+  allocatable: {cpu: "32", memory: 256Gi, pods: "1000"}
+  capacity: {cpu: "32", memory: 256Gi, pods: "1000"}
+NODE
+k apply -f "$STATE/kwok/node.yaml" >/dev/null
+wait_for kwok "$timeout" "node k8sta-node Ready" \
+  k wait --for=condition=Ready --timeout=5s node/k8sta-node
 
 # --- redis ----------------------------------------------------------------------------------
 mkdir -p "$STATE/redis"
@@ -286,6 +341,23 @@ start argocd-application-controller env \
   --metrics-port "$ARGOCD_CONTROLLER_METRICS_PORT"
 wait_for argocd-application-controller "$timeout" "http://127.0.0.1:$ARGOCD_CONTROLLER_METRICS_PORT/healthz" \
   http_ok "http://127.0.0.1:$ARGOCD_CONTROLLER_METRICS_PORT/healthz"
+
+# --- Argo Rollouts ------------------------------------------------------------------------------
+# Its metrics and healthz servers listen on every interface (a constant
+# upstream, no address flag), like Argo CD's application-controller's
+# metrics: free ports.
+say "applying the Argo Rollouts CRDs"
+k apply --server-side -k "$ROLLOUTS_MODULE_DIR/manifests/crds" >"$STATE/logs/rollouts-crds.log" 2>&1 ||
+  { log_tail rollouts-crds; die "cannot apply the Argo Rollouts CRDs"; }
+k create namespace argo-rollouts --dry-run=client -o yaml | k apply -f - >/dev/null
+start rollouts-controller env POD_NAMESPACE=argo-rollouts "$ROLLOUTS_BIN" \
+  --kubeconfig "$STATE/kubeconfig" \
+  --metricsPort "$ROLLOUTS_METRICS_PORT" \
+  --healthzPort "$ROLLOUTS_HEALTHZ_PORT" \
+  --leader-elect=false \
+  --ingress-api-version=networking/v1
+wait_for rollouts-controller "$timeout" "http://127.0.0.1:$ROLLOUTS_HEALTHZ_PORT/healthz" \
+  http_ok "http://127.0.0.1:$ROLLOUTS_HEALTHZ_PORT/healthz"
 
 # --- Crossplane core -----------------------------------------------------------------------------------
 mkdir -p "$STATE/crossplane/tls-client" "$STATE/crossplane/xpkg-cache" "$STATE/crossplane/xfn-cache"
