@@ -2,18 +2,24 @@
 # `make demo`: K8sTA's main job on an embedded default, no cluster needed.
 #
 #   1. the local stack (hack/stack/up.sh): kube-apiserver, etcd,
-#      kube-controller-manager, real Argo CD, real Crossplane core, on 127.0.0.1;
+#      kube-controller-manager, kube-scheduler, kwok (a node whose pods run
+#      without a kubelet), real Argo CD, real Argo Rollouts, the quality
+#      endpoint the analyses query, real Crossplane core, on 127.0.0.1;
 #   2. K8sTA's packages (hack/stack/install-packages.sh, from `make xpkg`) and
 #      a local OCI registry;
 #   3. a smart-HTTP git server (`k8sta-demo serve-git`, git http-backend) serving
-#      the config repository hack/demo/config-repo: a kustomize base, overlays
-#      dev, int, us, eu, and the Argo CD Applications in argocd/;
+#      the config repository hack/demo/config-repo: a kustomize base (a canary
+#      Rollout and its AnalysisTemplate), overlays dev, int, us, eu, and the
+#      Argo CD Applications in argocd/;
 #   4. the Applications and hack/demo/platform/track.yaml: the Track
 #      dev -> int (two Applications) -> a junction to the sections us and eu;
-#   5. image 1.0.0 reaches every station (the Track's first change); then 1.1.0
-#      is pushed, the registry's webhook sent to the provider, and the Track's
-#      progress printed until every station is Ready for it;
-#   6. `crossplane beta trace`, and the stack is left running.
+#   5. image 1.0.0 reaches every station (the Track's first change);
+#   6. 1.1.0 is pushed, the registry's webhook sent to the provider, and it
+#      passes each station's canary analysis to the end;
+#   7. 1.2.0 fails its analysis at int: the Track halts there, us and eu keep
+#      1.1.0;
+#   8. 1.2.1 passes, overtakes 1.2.0 and reaches every station;
+#   9. `crossplane beta trace`, and the stack is left running.
 #
 #   hack/demo/demo.sh [STATE_DIR]     # default _output/demo
 #   hack/stack/down.sh STATE_DIR      # `make demo-down`
@@ -32,7 +38,7 @@ source "$(dirname "$0")/../stack/lib.sh"
 say() { echo ">> demo: $*" >&2; }
 die() { echo "!! demo: $*" >&2; exit 1; }
 step_n=0
-step() { step_n=$((step_n + 1)); echo >&2; say "step $step_n/7: $*"; }
+step() { step_n=$((step_n + 1)); echo >&2; say "step $step_n/9: $*"; }
 
 STATE=$(stack_state_dir "${1:-$stack_root/_output/demo}")
 demo=$STATE/demo
@@ -111,7 +117,7 @@ trap on_exit EXIT
 trap 'exit 130' INT TERM
 
 # --- the stack ----------------------------------------------------------------------
-step "the local stack: kube-apiserver, etcd, kube-controller-manager, Argo CD, Crossplane core (hack/stack/up.sh)"
+step "the local stack: kube-apiserver, etcd, kube-controller-manager, kube-scheduler, kwok (a node without a kubelet), Argo CD, Argo Rollouts, a quality endpoint, Crossplane core (hack/stack/up.sh)"
 say "a cold first run builds the tools once into ${K8STA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/k8sta} (20-25 minutes on 2 idle cores, longer on busy ones; a line per tool); later runs start in a minute or two"
 "$stack_root/hack/stack/up.sh" "$STATE"
 source "$STATE/env"
@@ -141,7 +147,7 @@ export IMAGE=$IMAGE
 EOF
 
 # The templates name the git server and the registry, whose ports are chosen now.
-render() { sed -e "s|\${IMAGE}|$IMAGE|g" -e "s|\${REPO_URL}|$REPO_URL|g" "$@"; }
+render() { sed -e "s|\${IMAGE}|$IMAGE|g" -e "s|\${REPO_URL}|$REPO_URL|g" -e "s|\${QUALITY_URL}|$QUALITY_URL|g" "$@"; }
 g() {
   GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null \
     GIT_AUTHOR_NAME="K8sTA demo" GIT_AUTHOR_EMAIL=demo@k8sta.invalid \
@@ -168,9 +174,12 @@ wait_for gitserver 60 "$REPO_URL/info/refs" http_ok "$REPO_URL/info/refs?service
 say "serving $REPO_URL (log: $STATE/logs/gitserver.log)"
 g ls-remote "$REPO_URL" >&2
 
+# push_image TAG: push IMAGE:TAG to the registry; prints its digest.
+push_image() { "$helper" push -image "$IMAGE" -tag "$1"; }
+
 # --- the Track --------------------------------------------------------------------------
 step "the Argo CD Applications and the Track (dev -> int -> regions: us, eu)"
-"$helper" push -image "$IMAGE" -tag 1.0.0
+push_image 1.0.0 >/dev/null
 mkdir -p "$demo/manifests"
 render "$stack_root/hack/demo/platform/track.yaml" >"$demo/manifests/track.yaml"
 cp "$work/argocd/applications.yaml" "$demo/manifests/applications.yaml"
@@ -182,14 +191,37 @@ k apply -f "$demo/manifests/track.yaml" >&2
 step "the Track's first change: $IMAGE:1.0.0 to every station"
 "$helper" watch -kubeconfig "$KUBECONFIG" -namespace "$ns" -track "$track" -tag 1.0.0 -timeout "$promotion_timeout"
 
-# --- a new image --------------------------------------------------------------------------
-step "a new image: push $IMAGE:1.1.0 and send the registry's webhook to the provider"
-"$helper" push -image "$IMAGE" -tag 1.1.0
+# --- changes through their canaries ---------------------------------------------------------
+# promote TAG [WATCH FLAGS]: send the registry's webhook for IMAGE:TAG to the
+# provider, and watch the Track.
+promote() {
+  local tag=$1; shift
+  "$helper" notify -kubeconfig "$KUBECONFIG" -namespace "$ns" -providerconfig default -webhook "$PROVIDER_WEBHOOK_URL" \
+    -image "$IMAGE" -tag "$tag"
+  "$helper" watch -kubeconfig "$KUBECONFIG" -namespace "$ns" -track "$track" -tag "$tag" -timeout "$promotion_timeout" "$@"
+}
+# quality STATION/TAG ANSWER: what the quality endpoint tells the analyses.
+quality() { curl -fsS -X PUT --data "$2" "$QUALITY_URL/answers/$1" || die "cannot set the quality endpoint's answer for $1"; }
+
+step "1.1.0 through each station's canary: one pod of three, the analysis, then all pods"
+say "each station's Rollout runs 1.1.0 on one pod, its analysis asks the quality endpoint ($QUALITY_URL) for the station's error rate (it passes), then moves every pod to 1.1.0; Argo CD reports the Application Healthy when the Rollout is"
+push_image 1.1.0 >/dev/null
 promotion_at=$SECONDS
-"$helper" notify -kubeconfig "$KUBECONFIG" -namespace "$ns" -providerconfig default -webhook "$PROVIDER_WEBHOOK_URL" \
-  -image "$IMAGE" -tag 1.1.0
-"$helper" watch -kubeconfig "$KUBECONFIG" -namespace "$ns" -track "$track" -tag 1.1.0 -timeout "$promotion_timeout"
+promote 1.1.0
 promotion_s=$((SECONDS - promotion_at))
+
+step "1.2.0, whose analysis fails at int: the Track halts there, us and eu keep 1.1.0"
+say "the quality endpoint now reports a 50% error rate for 1.2.0 at int: int's canaries abort, their stable pods keep 1.1.0, Argo CD reports int Degraded, and K8sTA halts the Track at int"
+digest=$(push_image 1.2.0)
+quality "int/$digest" fail
+promote 1.2.0 -halt-at int
+"$helper" holds -kubeconfig "$KUBECONFIG" -namespace "$ns" -track "$track" -tag 1.1.0 -stations regions.guestbook-us.us,regions.guestbook-eu.eu
+
+step "1.2.1, which passes: it overtakes 1.2.0 at int and flows to the end"
+push_image 1.2.1 >/dev/null
+overtake_at=$SECONDS
+promote 1.2.1
+overtake_s=$((SECONDS - overtake_at))
 
 # --- the trace ----------------------------------------------------------------------------
 step "crossplane beta trace track $track -n $ns"
@@ -202,5 +234,5 @@ not_ready=$(grep 'Ticket/' <<<"$trace" | grep -Ev '[[:space:]]True[[:space:]]+Tr
 
 date -u +%Y-%m-%dT%H:%M:%SZ >"$demo/done"
 echo >&2
-say "done in $((SECONDS - started_at))s: 1.1.0 went from the webhook to Ready at dev, int, us and eu in ${promotion_s}s"
+say "done in $((SECONDS - started_at))s: from the webhook to Ready at dev, int, us and eu, canaries and analyses included: 1.1.0 in ${promotion_s}s, 1.2.1 (overtaking the failed 1.2.0) in ${overtake_s}s"
 explore

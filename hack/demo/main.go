@@ -5,7 +5,8 @@
 //	k8sta-demo serve-git -root DIR -addr 127.0.0.1:PORT
 //	k8sta-demo push      -image 127.0.0.1:PORT/acme/guestbook -tag 1.1.0
 //	k8sta-demo notify    -kubeconfig K -namespace NS -providerconfig NAME -webhook URL -image REPO -tag TAG
-//	k8sta-demo watch     -kubeconfig K -namespace NS -track NAME -tag TAG -timeout 15m
+//	k8sta-demo watch     -kubeconfig K -namespace NS -track NAME -tag TAG -timeout 15m [-halt-at STATION]
+//	k8sta-demo holds     -kubeconfig K -namespace NS -track NAME -tag TAG -stations PATH,PATH
 //
 // Nothing it prints holds a credential: the webhook's token is read from
 // the cluster and only ever sent.
@@ -19,7 +20,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: k8sta-demo serve-git|push|notify|watch [flags]")
+		fmt.Fprintln(os.Stderr, "usage: k8sta-demo serve-git|push|notify|watch|holds [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -32,8 +33,10 @@ func main() {
 		err = notify(args)
 	case "watch":
 		err = watch(args)
+	case "holds":
+		err = holds(args)
 	default:
-		err = fmt.Errorf("unknown command %q: want serve-git, push, notify or watch", cmd)
+		err = fmt.Errorf("unknown command %q: want serve-git, push, notify, watch or holds", cmd)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "!! demo: %v\n", err)

@@ -29,7 +29,8 @@ var (
 )
 
 // push writes a new (random, one small layer) image as -image:-tag to the
-// stack's registry: what a CI job does after a build.
+// stack's registry: what a CI job does after a build. It prints the image's
+// digest on stdout.
 func push(args []string) error {
 	fs := flag.NewFlagSet("push", flag.ExitOnError)
 	image := fs.String("image", "", "image repository, e.g. 127.0.0.1:PORT/acme/guestbook")
@@ -54,6 +55,7 @@ func push(args []string) error {
 		return fmt.Errorf("cannot compute the digest of %s: %w", ref, err)
 	}
 	say("pushed %s (%s)", ref, d)
+	fmt.Println(d)
 	return nil
 }
 

@@ -34,6 +34,7 @@ func watch(args []string) error {
 	tag := fs.String("tag", "", "the image tag every station must be Ready for")
 	timeout := fs.Duration("timeout", 15*time.Minute, "how long the promotion may take")
 	trackGrace := fs.Duration("track-grace", 3*time.Minute, "how long to wait, once every station is Ready, for the Track's Ready condition; 0: not at all")
+	haltAt := fs.String("halt-at", "", "the station where -tag must fail and halt the Track; the watch ends there")
 	_ = fs.Parse(args)
 	if *kubeconfig == "" || *ns == "" || *track == "" || *tag == "" {
 		return errors.New("watch: -kubeconfig, -namespace, -track and -tag are required")
@@ -68,11 +69,25 @@ func watch(args []string) error {
 			allDone := len(views) > 0
 			for _, v := range views {
 				line := fmt.Sprintf("%-26s %-8s %s", v.path, orDash(v.tag), v.phase)
+				if v.phase == "Failed" {
+					line += ": " + v.message
+				}
 				if printed[v.path] != line {
 					say("[%s] %s", elapsed(time.Since(start)), line)
 					printed[v.path] = line
 				}
 				allDone = allDone && v.done
+			}
+			if *haltAt != "" {
+				halted, err := haltedAt(views, tr, *haltAt, *tag)
+				if err != nil {
+					return err
+				}
+				if halted {
+					say("[%s] Track %s/%s halted at %s: Promoted %s", elapsed(time.Since(start)), *ns, *track, *haltAt, conditionMessage(tr, "Promoted"))
+					return nil
+				}
+				allDone = false
 			}
 			// Crossplane stops reacting to every watch event of an XR that
 			// receives too many; the function then has the Track composed
@@ -119,6 +134,21 @@ func watch(args []string) error {
 		}
 		time.Sleep(time.Second)
 	}
+}
+
+// haltedAt tells whether tag failed at station and the Track says it halted
+// there; it is an error for station to verify tag.
+func haltedAt(views []stationView, tr *unstructured.Unstructured, station, tag string) (bool, error) {
+	for _, v := range views {
+		if v.path != station || v.tag != tag {
+			continue
+		}
+		if v.done {
+			return false, fmt.Errorf("%s verified %s: want it to fail its analysis there", station, tag)
+		}
+		return v.phase == "Failed" && conditionField(tr, "Promoted", "reason") == "Halted", nil
+	}
+	return false, nil
 }
 
 // stoppedAt says which stations were not Ready, and why.
@@ -252,4 +282,41 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// holds checks that each of -stations is Ready for -tag, the change it held
+// before: what a halt upstream must leave alone.
+func holds(args []string) error {
+	fs := flag.NewFlagSet("holds", flag.ExitOnError)
+	kubeconfig := fs.String("kubeconfig", "", "kubeconfig of the stack")
+	ns := fs.String("namespace", "", "the Track's namespace")
+	track := fs.String("track", "", "the Track")
+	tag := fs.String("tag", "", "the image tag the stations must still be Ready for")
+	stations := fs.String("stations", "", "comma-separated station paths")
+	_ = fs.Parse(args)
+	if *kubeconfig == "" || *ns == "" || *track == "" || *tag == "" || *stations == "" {
+		return errors.New("holds: -kubeconfig, -namespace, -track, -tag and -stations are required")
+	}
+	kube, err := kubeClient(*kubeconfig)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	views, _, err := observe(ctx, kube, *ns, *track, *tag)
+	if err != nil {
+		return err
+	}
+	byPath := map[string]stationView{}
+	for _, v := range views {
+		byPath[v.path] = v
+	}
+	for _, p := range strings.Split(*stations, ",") {
+		v, ok := byPath[p]
+		if !ok || !v.done {
+			return fmt.Errorf("%s holds %s, %s: want it still Ready for %s", p, orDash(v.tag), orDash(v.phase), *tag)
+		}
+		say("%s still holds %s, Ready", p, *tag)
+	}
+	return nil
 }

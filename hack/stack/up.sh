@@ -5,7 +5,8 @@
 #   kwok (one fake node, k8sta-node: pods scheduled there become Running and
 #   Ready without a kubelet) -> redis-server ->
 #   Argo CD (CRDs, config, default AppProject, repo-server, application-controller) ->
-#   Argo Rollouts (CRDs, controller) ->
+#   Argo Rollouts (CRDs, controller) -> the quality endpoint (hack/stack/quality:
+#   the metric the analyses query; a scenario sets its answer per station) ->
 #   Crossplane core (core init, core start, External package runtime)
 #
 #   hack/stack/up.sh STATE_DIR        # then: source STATE_DIR/env
@@ -38,7 +39,7 @@ exec 8>"$STATE/.lock"
 flock -n 8 || die "another up.sh or down.sh is running on $STATE"
 
 # --- already up? ----------------------------------------------------------------------
-pieces=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok redis argocd-repo-server argocd-application-controller rollouts-controller crossplane)
+pieces=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok redis argocd-repo-server argocd-application-controller rollouts-controller quality crossplane)
 if [ -f "$STATE/env" ] && [ -f "$STATE/pids/order" ]; then
   all=1
   for p in "${pieces[@]}"; do pid_alive "$p" || { all=0; break; }; done
@@ -51,7 +52,7 @@ fi
 flock -u 8
 "$stack_root/hack/stack/down.sh" "$STATE"
 flock -n 8 || die "another up.sh or down.sh is running on $STATE"
-rm -rf "$STATE"/{etcd,pki,logs,pids,argocd,crossplane,redis,kwok,kubeconfig,env,packages}
+rm -rf "$STATE"/{etcd,pki,logs,pids,argocd,crossplane,redis,kwok,bin,kubeconfig,env,packages}
 mkdir -p "$STATE"/{logs,pids,pki}
 
 on_exit() {
@@ -84,6 +85,7 @@ KWOK_PORT=$(free_port)
 KWOK_NODE_PORT=$(free_port)
 ROLLOUTS_METRICS_PORT=$(free_port)
 ROLLOUTS_HEALTHZ_PORT=$(free_port)
+QUALITY_PORT=$(free_port)
 REDIS_PORT=$(free_port)
 ARGOCD_REPO_SERVER_PORT=$(free_port)
 ARGOCD_REPO_SERVER_METRICS_PORT=$(free_port)
@@ -154,6 +156,8 @@ export ROLLOUTS_BIN=$ROLLOUTS_BIN
 export ROLLOUTS_MODULE_DIR=$ROLLOUTS_MODULE_DIR
 export ROLLOUTS_METRICS_PORT=$ROLLOUTS_METRICS_PORT
 export ROLLOUTS_HEALTHZ_PORT=$ROLLOUTS_HEALTHZ_PORT
+export QUALITY_PORT=$QUALITY_PORT
+export QUALITY_URL=http://127.0.0.1:$QUALITY_PORT
 export REDIS_PORT=$REDIS_PORT
 export ARGOCD_REPO_SERVER_PORT=$ARGOCD_REPO_SERVER_PORT
 export ARGOCD_REPO_SERVER_METRICS_PORT=$ARGOCD_REPO_SERVER_METRICS_PORT
@@ -358,6 +362,15 @@ start rollouts-controller env POD_NAMESPACE=argo-rollouts "$ROLLOUTS_BIN" \
   --ingress-api-version=networking/v1
 wait_for rollouts-controller "$timeout" "http://127.0.0.1:$ROLLOUTS_HEALTHZ_PORT/healthz" \
   http_ok "http://127.0.0.1:$ROLLOUTS_HEALTHZ_PORT/healthz"
+
+# --- the quality endpoint -----------------------------------------------------------------
+# Built from this repository each time (a second with a warm build cache).
+mkdir -p "$STATE/bin"
+(cd "$stack_root" && go build -o "$STATE/bin/quality" ./hack/stack/quality) ||
+  die "cannot build hack/stack/quality"
+start quality "$STATE/bin/quality" -addr "127.0.0.1:$QUALITY_PORT"
+wait_for quality "$timeout" "http://127.0.0.1:$QUALITY_PORT/answers" \
+  http_ok "http://127.0.0.1:$QUALITY_PORT/answers"
 
 # --- Crossplane core -----------------------------------------------------------------------------------
 mkdir -p "$STATE/crossplane/tls-client" "$STATE/crossplane/xpkg-cache" "$STATE/crossplane/xfn-cache"
