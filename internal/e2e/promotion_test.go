@@ -13,10 +13,11 @@ import (
 )
 
 // An image pushed to the registry, announced by its webhook, moves dev →
-// int (both Applications) → us and eu in parallel: every Argo CD
-// Application ends Synced to its station's rendered commit and Healthy,
-// every rendered branch holds the image, and `crossplane beta trace` lists
-// every Ticket Ready. The lead time and K8sTA's share of each hop are logged.
+// int (both Applications) → us and eu in parallel, passing each station's
+// canary analysis: every Argo CD Application ends Synced to its station's
+// rendered commit and Healthy, every Rollout's stable ReplicaSet runs the
+// image's digest on Ready pods, every rendered branch holds the image, and
+// `crossplane beta trace` lists every Ticket Ready. The lead time and K8sTA's share of each hop are logged.
 func TestImagePushPromotesThroughTheTrack(t *testing.T) {
 	w := newWorld(t)
 	tally := tallyBreaker(t, w.ns)
@@ -68,6 +69,11 @@ func TestImagePushPromotesThroughTheTrack(t *testing.T) {
 			if sync != "Synced" || rev != commit || health != "Healthy" {
 				t.Errorf("Application %s: %s at %s, %s; want Synced at %s, Healthy", a, sync, rev, health, commit)
 			}
+			// Healthy is Argo Rollouts' word: the canary passed its
+			// analysis and the stable ReplicaSet runs the change.
+			eventually(t, time.Minute, a+": stable ReplicaSet runs 1.1.0 on Ready pods", func() (bool, string) {
+				return w.stableRuns(a, w.image+"@"+digest)
+			})
 		}
 	}
 

@@ -3,10 +3,13 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -61,28 +64,22 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
-// configRepo is the team's config repository: a kustomize base whose
-// Deployment has no replicas (no kubelet runs here, and a Deployment with
-// none is Healthy at once), and one overlay per station.
+// configRepo is the team's config repository: testdata/config-repo's base
+// (a canary Rollout of three pods, its AnalysisTemplate against the stack's
+// quality endpoint, a ConfigMap), and one overlay per station that labels
+// everything with the station's name, which the analysis reports.
 func (w *world) configRepo() map[string][]byte {
-	files := map[string][]byte{
-		"base/kustomization.yaml": []byte("resources:\n- deployment.yaml\n- configmap.yaml\n"),
-		"base/deployment.yaml": []byte(`apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: guestbook
-spec:
-  replicas: 0
-  progressDeadlineSeconds: 15
-  selector: {matchLabels: {app: guestbook}}
-  template:
-    metadata: {labels: {app: guestbook}}
-    spec:
-      containers:
-      - name: guestbook
-        image: ` + w.image + `:0.0.0
-`),
-		"base/configmap.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: guestbook\ndata:\n  greeting: hello\n"),
+	w.t.Helper()
+	files := map[string][]byte{}
+	base := filepath.Join("testdata", "config-repo", "base")
+	entries, err := os.ReadDir(base)
+	must(w.t, err)
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(base, e.Name()))
+		must(w.t, err)
+		b = bytes.ReplaceAll(b, []byte("${IMAGE}"), []byte(w.image))
+		b = bytes.ReplaceAll(b, []byte("${QUALITY_URL}"), []byte(st.env["QUALITY_URL"]))
+		files["base/"+e.Name()] = b
 	}
 	for _, s := range []string{"dev", "int", "us", "eu"} {
 		files["overlays/"+s+"/kustomization.yaml"] = []byte("resources:\n- ../../base\nlabels:\n- pairs: {station: " + s + "}\n")
@@ -181,14 +178,18 @@ func (w *world) applyYAML(doc string) {
 	}
 }
 
-// push pushes a new image as tag to the stack's registry.
-func (w *world) push(tag string) {
+// push pushes a new image as tag to the stack's registry and returns its
+// digest.
+func (w *world) push(tag string) string {
 	w.t.Helper()
 	img, err := random.Image(256, 1)
 	must(w.t, err)
 	ref, err := name.ParseReference(w.image+":"+tag, name.Insecure)
 	must(w.t, err)
 	must(w.t, remote.Write(ref, img))
+	d, err := img.Digest()
+	must(w.t, err)
+	return d.String()
 }
 
 // subscription is the Track's composed Subscription.
