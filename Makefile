@@ -100,12 +100,14 @@ check-generated: generate ## Fail when `make generate` changes committed files.
 tools: ## Build (once) the binaries the tests run.
 	@hack/kube-binaries.sh >/dev/null
 	@hack/argocd-crds.sh >/dev/null
+	@hack/rollouts-crds.sh >/dev/null
 	@hack/crossplane-cli.sh >/dev/null
 
 .PHONY: test
 test: lint tools ## Unit, integration (real apiserver, git, registry, crossplane render), bounded fuzz and end-to-end tests.
 	KUBEBUILDER_ASSETS=$$(hack/kube-binaries.sh) \
 	ARGOCD_CRDS=$$(hack/argocd-crds.sh) \
+	ROLLOUTS_CRDS=$$(hack/rollouts-crds.sh) \
 	CROSSPLANE_CLI=$$(hack/crossplane-cli.sh) \
 	K8STA_REQUIRE_INTEGRATION=1 \
 	  go test $(GO_TEST_FLAGS) ./...
@@ -116,12 +118,14 @@ test: lint tools ## Unit, integration (real apiserver, git, registry, crossplane
 bench: tools ## Run every benchmark once.
 	KUBEBUILDER_ASSETS=$$(hack/kube-binaries.sh) \
 	ARGOCD_CRDS=$$(hack/argocd-crds.sh) \
+	ROLLOUTS_CRDS=$$(hack/rollouts-crds.sh) \
 	  go test -run '^$$' -bench . -benchmem ./...
 
 .PHONY: bench-tickets
 bench-tickets: tools ## The provider alone with 1,000 Tickets on a real apiserver: throughput, memory per Ticket, Application-to-Ticket latency.
 	KUBEBUILDER_ASSETS=$$(hack/kube-binaries.sh) \
 	ARGOCD_CRDS=$$(hack/argocd-crds.sh) \
+	ROLLOUTS_CRDS=$$(hack/rollouts-crds.sh) \
 	  go test -run '^$$' -bench BenchmarkTicketFleet -benchtime 1x -timeout 60m ./internal/controller/ticket/
 
 STACK_DIR ?= $(OUTPUT)/stack

@@ -38,6 +38,10 @@ type ObservedTicket struct {
 	ReadyReason  string
 	ReadyMessage string
 	ReadySince   *metav1.Time
+	// Held is true when an entry of status.atProvider.applications has a
+	// message: that Application says why it holds the Ticket back (a paused
+	// Rollout, a failure).
+	Held bool
 }
 
 // IsReady reports whether the Ticket's Ready condition is True.
@@ -55,6 +59,12 @@ func parseTicket(r *structpb.Struct, changes map[string]*v1alpha1.Change) *Obser
 		LiveID:     str(ap, "change", "id"),
 		Phase:      str(ap, "phase"),
 		VerifiedAt: timestamp(ap, "verifiedAt"),
+	}
+	for _, a := range list(ap, "applications") {
+		if str(a.GetStructValue(), "message") != "" {
+			t.Held = true
+			break
+		}
 	}
 	if c := condition(r, "Ready"); c != nil {
 		t.Ready, t.ReadyReason, t.ReadyMessage = str(c, "status"), str(c, "reason"), str(c, "message")

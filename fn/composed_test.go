@@ -32,6 +32,20 @@ func TestParseTicket(t *testing.T) {
 			want: &ObservedTicket{Change: changeB, Phase: v1alpha1.PhaseFailed, Ready: "False", ReadyReason: "R", ReadyMessage: "Degraded",
 				ReadySince: ago(2 * time.Hour)},
 		},
+		"PausedRollout": {
+			reason: "An Application entry with a message says the Ticket is held back for a reason (a paused Rollout).",
+			in: obsTicket{path: "dev", spec: changeB, live: changeB, ready: "False", phase: v1alpha1.PhaseProgressing, message: "paused",
+				apps: "[{name: a, namespace: argocd, sync: Synced, health: Healthy}, {name: b, namespace: argocd, sync: Synced, health: Suspended, message: paused}]"},
+			want: &ObservedTicket{Change: changeB, LiveID: changeB.ID, Phase: v1alpha1.PhaseProgressing, Ready: "False", ReadyReason: "R", ReadyMessage: "paused",
+				ReadySince: ago(2 * time.Hour), Held: true},
+		},
+		"ProgressingWithoutReason": {
+			reason: "Application entries without a message hold nothing back but Argo CD.",
+			in: obsTicket{path: "dev", spec: changeB, live: changeB, ready: "False", phase: v1alpha1.PhaseProgressing, message: "waiting",
+				apps: "[{name: a, namespace: argocd, sync: Synced, health: Progressing}]"},
+			want: &ObservedTicket{Change: changeB, LiveID: changeB.ID, Phase: v1alpha1.PhaseProgressing, Ready: "False", ReadyReason: "R", ReadyMessage: "waiting",
+				ReadySince: ago(2 * time.Hour)},
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

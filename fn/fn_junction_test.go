@@ -154,7 +154,7 @@ func TestRunFunctionJunctions(t *testing.T) {
 				"ticket-regions.guestbook-eu.eu-staging": jt(t, "guestbook-eu", "regions.guestbook-eu.eu-staging", A, rTrue),
 				"ticket-regions.guestbook-eu.eu-prod":    jt(t, "guestbook-eu", "regions.guestbook-eu.eu-prod", A, rFalse),
 			}, stationsWant(t, "dev "+A.ID+" Verified",
-				"regions.guestbook-us.us-staging "+A.ID+" Failed", "regions.guestbook-us.us-prod "+Z.ID+" Verified",
+				"regions.guestbook-us.us-staging "+A.ID+" Failed | app-us-staging: Degraded", "regions.guestbook-us.us-prod "+Z.ID+" Verified",
 				"regions.guestbook-eu.eu-staging "+A.ID+" Verified", "regions.guestbook-eu.eu-prod "+A.ID+" Progressing"),
 				valid, condWant(TypePromoted, falseS, ReasonHalted,
 					"regions.guestbook-us.us-staging: Ticket Failed change "+A.ID+": app-us-staging: Degraded; the stations after it are halted; "+

@@ -182,7 +182,7 @@ func TestRunFunction(t *testing.T) {
 				obsTicket{path: "int", spec: A, live: A, ready: "False", phase: v1alpha1.PhaseFailed, message: "app-int: Degraded"},
 				verifiedTicket("prod", change("v0.9.0", 9*time.Hour), time.Hour))},
 			want: want{rsp: rsp(response.DefaultTTL, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", B, rFalse), "ticket-int": tk(t, "int", A, rFalse), "ticket-prod": tk(t, "prod", change("v0.9.0", 9*time.Hour), rTrue)},
-				stationsWant(t, "dev "+B.ID+" Progressing", "int "+A.ID+" Failed", "prod "+change("v0.9.0", 9*time.Hour).ID+" Verified"),
+				stationsWant(t, "dev "+B.ID+" Progressing", "int "+A.ID+" Failed | app-int: Degraded", "prod "+change("v0.9.0", 9*time.Hour).ID+" Verified"),
 				valid, condWant(TypePromoted, falseS, ReasonProgressing, "dev: Ticket is delivering change "+B.ID))},
 		},
 		"DegradedReported": {
@@ -191,7 +191,7 @@ func TestRunFunction(t *testing.T) {
 				verifiedTicket("dev", A, time.Hour),
 				obsTicket{path: "int", spec: A, live: A, ready: "False", phase: v1alpha1.PhaseFailed, message: "app-int: Degraded"})},
 			want: want{rsp: rsp(def, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-int": tk(t, "int", A, rFalse)},
-				stationsWant(t, "dev "+A.ID+" Verified", "int "+A.ID+" Failed", "prod - Waiting"),
+				stationsWant(t, "dev "+A.ID+" Verified", "int "+A.ID+" Failed | app-int: Degraded", "prod - Waiting"),
 				valid, condWant(TypePromoted, falseS, ReasonHalted, "int: Ticket Failed change "+A.ID+": app-int: Degraded; the stations after it are halted"))},
 		},
 		"Pinned": {

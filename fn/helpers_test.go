@@ -92,6 +92,8 @@ type obsTicket struct {
 	phase      string
 	verified   *metav1.Time
 	message    string
+	// apps is status.atProvider.applications, a YAML flow sequence.
+	apps string
 }
 
 func (o obsTicket) resource(t testing.TB) *fnv1.Resource {
@@ -102,6 +104,9 @@ func (o obsTicket) resource(t testing.TB) *fnv1.Resource {
 	verified := ""
 	if o.verified != nil {
 		verified = fmt.Sprintf("verifiedAt: %s,", o.verified.UTC().Format(time.RFC3339))
+	}
+	if o.apps != "" {
+		verified += "applications: " + o.apps + ","
 	}
 	r := y(t, fmt.Sprintf(`apiVersion: provider.k8sta.io/v1alpha1
 kind: Ticket
@@ -158,12 +163,18 @@ spec:
 func stationsWant(t testing.TB, rows ...string) *structpb.Struct {
 	out := make([]string, 0, len(rows))
 	for _, r := range rows {
+		// "path change phase | message": the message is optional.
+		r, message, _ := strings.Cut(r, " | ")
+		msg := ""
+		if message != "" {
+			msg = fmt.Sprintf(", message: %q", message)
+		}
 		f := strings.Fields(r)
 		if f[1] == "-" {
-			out = append(out, fmt.Sprintf("{path: %s, phase: %s, since: '2026-11-25T12:00:00Z'}", f[0], f[2]))
+			out = append(out, fmt.Sprintf("{path: %s, phase: %s, since: '2026-11-25T12:00:00Z'%s}", f[0], f[2], msg))
 			continue
 		}
-		out = append(out, fmt.Sprintf("{path: %s, change: %s, phase: %s, since: '2026-11-25T12:00:00Z'}", f[0], f[1], f[2]))
+		out = append(out, fmt.Sprintf("{path: %s, change: %s, phase: %s, since: '2026-11-25T12:00:00Z'%s}", f[0], f[1], f[2], msg))
 	}
 	return y(t, "status: {stations: ["+strings.Join(out, ", ")+"]}")
 }

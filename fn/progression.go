@@ -3,6 +3,7 @@ package fn
 import (
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -31,6 +32,10 @@ type Hold struct {
 	Message string
 }
 
+// MaxStationMessageBytes bounds what a station's status and its hold quote
+// of its Ticket's Ready message.
+const MaxStationMessageBytes = 1024
+
 // A StationState is what the progression decided for one station.
 type StationState struct {
 	Stop *Stop
@@ -38,6 +43,10 @@ type StationState struct {
 	// change has reached the station (it then has no Ticket).
 	Change *v1alpha1.Change
 	Phase  string
+	// Message is why the station holds the Track back, in its Ticket's
+	// words, when the Ticket failed or waits for something a reader acts
+	// on (a paused Rollout); empty otherwise.
+	Message string
 }
 
 // A Progression is the desired change of every station.
@@ -174,13 +183,14 @@ func (p *progressor) stop(s *Stop, in *v1alpha1.Change, walking, first bool) (*v
 			walking = p.hold(walking, s.Path, ReasonWaiting, "waiting for its first change")
 		}
 	case held == nil || held.ID != desired.ID:
-		walking = p.delivering(st, walking)
+		walking = p.delivering(st, nil, walking)
 	case t.Phase == v1alpha1.PhaseFailed || t.Phase == v1alpha1.PhaseBlocked:
 		st.Phase = t.Phase
+		st.Message = clipMessage(orDefault(t.ReadyMessage, t.ReadyReason))
 		walking = p.hold(walking, s.Path, ReasonHalted, "Ticket %s change %s: %s; the stations after it are halted",
-			t.Phase, desired.ID, orDefault(t.ReadyMessage, t.ReadyReason))
+			t.Phase, desired.ID, st.Message)
 	case !t.IsReady() || t.LiveID != desired.ID:
-		walking = p.delivering(st, walking)
+		walking = p.delivering(st, t, walking)
 	case remaining > 0:
 		st.Phase = PhaseSoaking
 		walking = p.hold(walking, s.Path, ReasonSoaking, "change %s soaks until %s",
@@ -198,14 +208,35 @@ func (p *progressor) stop(s *Stop, in *v1alpha1.Change, walking, first bool) (*v
 	return out, walking
 }
 
-// delivering marks a station that has been given a change its Ticket has
-// not verified yet. It is one phase from the moment the station is given the
-// change until then: the Ticket's own phase and conditions tell the steps,
-// and a Track status write per step would wake the Track again and spend its
-// circuit breaker's budget.
-func (p *progressor) delivering(st *StationState, walking bool) bool {
+// delivering marks a station that has been given a change its Ticket t (nil:
+// a Ticket still on another change) has not verified yet. It is one phase
+// from the moment the station is given the change until then: the Ticket's
+// own phase and conditions tell the steps, and a Track status write per step
+// would wake the Track again and spend its circuit breaker's budget. The one
+// step the Track tells is a wait a reader acts on: a Ticket deployed at the
+// change whose Application says why it holds it back (a Rollout paused at a
+// step) lends the station its words.
+func (p *progressor) delivering(st *StationState, t *ObservedTicket, walking bool) bool {
 	st.Phase = v1alpha1.PhaseProgressing
+	if t != nil && t.Held && t.Phase == v1alpha1.PhaseProgressing && t.Change != nil && t.Change.ID == st.Change.ID && t.ReadyMessage != "" {
+		st.Message = clipMessage(t.ReadyMessage)
+		return p.hold(walking, st.Stop.Path, ReasonProgressing, "Ticket is delivering change %s: %s", st.Change.ID, st.Message)
+	}
 	return p.hold(walking, st.Stop.Path, ReasonProgressing, "Ticket is delivering change %s", st.Change.ID)
+}
+
+// clipMessage cuts s at MaxStationMessageBytes on a rune boundary, marked as
+// cut.
+func clipMessage(s string) string {
+	if len(s) <= MaxStationMessageBytes {
+		return s
+	}
+	const more = "…"
+	cut := MaxStationMessageBytes - len(more)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + more
 }
 
 // verified is the change Ticket t has verified at station s: Ready for

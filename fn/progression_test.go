@@ -1,6 +1,7 @@
 package fn
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -28,11 +29,16 @@ func TestProgress(t *testing.T) {
 		return []v1alpha1.OverlayChange{{Commit: overlayCommit, Stations: stations, DiscoveredAt: ago(d)}}
 	}
 	type want struct {
-		changes map[string]string // path → change id, "" for none
-		phases  map[string]string
-		holds   []Hold
-		requeue time.Duration
+		changes  map[string]string // path → change id, "" for none
+		phases   map[string]string
+		messages map[string]string // path → message, only those with one
+		holds    []Hold
+		requeue  time.Duration
 	}
+	rolloutWords := `Application argocd/guestbook-int is Degraded at 0123456789abcdef0123456789abcdef01234567: Rollout guestbook-int/guestbook is Degraded: RolloutAborted: Rollout aborted update to revision 3: Step-based analysis phase error/failed: Metric "error-rate" assessed Failed due to failed (1) > failureLimit (0)`
+	long := strings.Repeat("é", MaxStationMessageBytes)
+	clipped := strings.Repeat("é", (MaxStationMessageBytes-len("…"))/2) + "…"
+	paused := "waiting for Application argocd/guestbook-dev: Synced, Suspended: Rollout guestbook-dev/guestbook is paused at step 2 of 4 (CanaryPauseStep)"
 	id := func(c *v1alpha1.Change) string { return c.ID }
 	cases := map[string]struct {
 		reason   string
@@ -46,6 +52,69 @@ func TestProgress(t *testing.T) {
 			root:   trackYAML("t", true, st("dev"), st("prod")),
 			observed: Observed{Subscription: &ObservedSubscription{Newest: B}, Tickets: map[string]*ObservedTicket{
 				"dev": {Change: A, Phase: v1alpha1.PhaseSyncing, Ready: "False"},
+			}},
+			want: want{
+				changes: map[string]string{"dev": id(B), "prod": ""},
+				phases:  map[string]string{"dev": v1alpha1.PhaseProgressing, "prod": PhaseWaiting},
+				holds:   []Hold{{Path: "dev", Reason: ReasonProgressing, Message: "dev: Ticket is delivering change " + B.ID}},
+			},
+		},
+		"FailedTicketLendsItsWords": {
+			reason: "A failed station's status and hold carry its Ticket's message: the Application, the Rollout, the metric.",
+			root:   trackYAML("t", true, st("dev"), st("prod")),
+			observed: Observed{Subscription: &ObservedSubscription{Newest: A}, Tickets: map[string]*ObservedTicket{
+				"dev": {Change: A, LiveID: A.ID, Phase: v1alpha1.PhaseFailed, Ready: "False", ReadyReason: "Unavailable", ReadyMessage: rolloutWords, Held: true},
+			}},
+			want: want{
+				changes:  map[string]string{"dev": id(A), "prod": ""},
+				phases:   map[string]string{"dev": v1alpha1.PhaseFailed, "prod": PhaseWaiting},
+				messages: map[string]string{"dev": rolloutWords},
+				holds:    []Hold{{Path: "dev", Reason: ReasonHalted, Message: "dev: Ticket Failed change " + A.ID + ": " + rolloutWords + "; the stations after it are halted"}},
+			},
+		},
+		"FailedTicketsWordsAreBounded": {
+			reason: "A Ticket's message is quoted up to MaxStationMessageBytes, cut on a rune boundary.",
+			root:   trackYAML("t", true, st("dev"), st("prod")),
+			observed: Observed{Subscription: &ObservedSubscription{Newest: A}, Tickets: map[string]*ObservedTicket{
+				"dev": {Change: A, LiveID: A.ID, Phase: v1alpha1.PhaseFailed, Ready: "False", ReadyMessage: long, Held: true},
+			}},
+			want: want{
+				changes:  map[string]string{"dev": id(A), "prod": ""},
+				phases:   map[string]string{"dev": v1alpha1.PhaseFailed, "prod": PhaseWaiting},
+				messages: map[string]string{"dev": clipped},
+				holds:    []Hold{{Path: "dev", Reason: ReasonHalted, Message: "dev: Ticket Failed change " + A.ID + ": " + clipped + "; the stations after it are halted"}},
+			},
+		},
+		"PausedRolloutSaysWhyTheStationWaits": {
+			reason: "A Ticket deployed at its change whose Application says why it waits (a paused Rollout) lends the station its words.",
+			root:   trackYAML("t", true, st("dev"), st("prod")),
+			observed: Observed{Subscription: &ObservedSubscription{Newest: A}, Tickets: map[string]*ObservedTicket{
+				"dev": {Change: A, LiveID: A.ID, Phase: v1alpha1.PhaseProgressing, Ready: "False", ReadyMessage: paused, Held: true},
+			}},
+			want: want{
+				changes:  map[string]string{"dev": id(A), "prod": ""},
+				phases:   map[string]string{"dev": v1alpha1.PhaseProgressing, "prod": PhaseWaiting},
+				messages: map[string]string{"dev": paused},
+				holds:    []Hold{{Path: "dev", Reason: ReasonProgressing, Message: "dev: Ticket is delivering change " + A.ID + ": " + paused}},
+			},
+		},
+		"ProgressingTicketStepsAreNotTold": {
+			reason: "A Ticket on its way with nothing to wait for but Argo CD keeps the station's one message: its steps would each cost a Track status write.",
+			root:   trackYAML("t", true, st("dev"), st("prod")),
+			observed: Observed{Subscription: &ObservedSubscription{Newest: A}, Tickets: map[string]*ObservedTicket{
+				"dev": {Change: A, LiveID: A.ID, Phase: v1alpha1.PhaseProgressing, Ready: "False", ReadyMessage: "waiting for Application argocd/guestbook-dev: Synced, Progressing"},
+			}},
+			want: want{
+				changes: map[string]string{"dev": id(A), "prod": ""},
+				phases:  map[string]string{"dev": v1alpha1.PhaseProgressing, "prod": PhaseWaiting},
+				holds:   []Hold{{Path: "dev", Reason: ReasonProgressing, Message: "dev: Ticket is delivering change " + A.ID}},
+			},
+		},
+		"PausedTicketOnAnOlderChange": {
+			reason: "A Ticket still paused on the change before says nothing of the change the station is now given.",
+			root:   trackYAML("t", true, st("dev"), st("prod")),
+			observed: Observed{Subscription: &ObservedSubscription{Newest: B}, Tickets: map[string]*ObservedTicket{
+				"dev": {Change: A, LiveID: A.ID, Phase: v1alpha1.PhaseProgressing, Ready: "False", ReadyMessage: paused, Held: true},
 			}},
 			want: want{
 				changes: map[string]string{"dev": id(B), "prod": ""},
@@ -228,6 +297,12 @@ func TestProgress(t *testing.T) {
 					got.changes[s.Stop.Path] = s.Change.ID
 				}
 				got.phases[s.Stop.Path] = s.Phase
+				if s.Message != "" {
+					if got.messages == nil {
+						got.messages = map[string]string{}
+					}
+					got.messages[s.Stop.Path] = s.Message
+				}
 			}
 			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(want{})); diff != "" {
 				t.Errorf("%s\nProgress(...): -want, +got:\n%s", tc.reason, diff)

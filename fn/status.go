@@ -109,6 +109,9 @@ func StationsStatus(p *Progression, prev []*structpb.Value, now time.Time) *stru
 			since = sv(str(o, "since"))
 		}
 		f["since"] = since
+		if st.Message != "" {
+			f["message"] = sv(st.Message)
+		}
 		out = append(out, structv(f))
 	}
 	return listv(out)

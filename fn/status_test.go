@@ -90,6 +90,7 @@ func TestStationsStatus(t *testing.T) {
 		{Stop: stop("dev"), Change: changeA, Phase: v1alpha1.PhaseVerified},
 		{Stop: stop("int"), Change: changeA, Phase: v1alpha1.PhaseSyncing},
 		{Stop: stop("prod"), Phase: PhaseWaiting},
+		{Stop: stop("stage"), Change: changeA, Phase: v1alpha1.PhaseFailed, Message: "Application argocd/x is Degraded at abc: Rollout x/x is Degraded: RolloutAborted: failed"},
 	}}
 	cases := map[string]struct {
 		reason string
@@ -100,16 +101,19 @@ func TestStationsStatus(t *testing.T) {
 			reason: "Without a previous status every station is in its phase since now.",
 			want: `[{path: dev, change: ` + changeA.ID + `, phase: Verified, since: "2026-11-25T12:00:00Z"},
 				{path: int, change: ` + changeA.ID + `, phase: Syncing, since: "2026-11-25T12:00:00Z"},
-				{path: prod, phase: Waiting, since: "2026-11-25T12:00:00Z"}]`,
+				{path: prod, phase: Waiting, since: "2026-11-25T12:00:00Z"},
+				{path: stage, change: ` + changeA.ID + `, phase: Failed, since: "2026-11-25T12:00:00Z", message: "Application argocd/x is Degraded at abc: Rollout x/x is Degraded: RolloutAborted: failed"}]`,
 		},
 		"CarriedOver": {
 			reason: "A station with the same change and phase as before keeps its since; one whose phase changed starts again.",
 			prev: `[{path: dev, change: ` + changeA.ID + `, phase: Verified, since: "2026-11-25T10:00:00Z"},
 				{path: int, change: ` + changeA.ID + `, phase: Rendering, since: "2026-11-25T11:00:00Z"},
-				{path: prod, phase: Waiting, since: "2026-11-25T09:00:00Z"}]`,
+				{path: prod, phase: Waiting, since: "2026-11-25T09:00:00Z"},
+				{path: stage, change: ` + changeA.ID + `, phase: Failed, since: "2026-11-25T11:00:00Z", message: "older words"}]`,
 			want: `[{path: dev, change: ` + changeA.ID + `, phase: Verified, since: "2026-11-25T10:00:00Z"},
 				{path: int, change: ` + changeA.ID + `, phase: Syncing, since: "2026-11-25T12:00:00Z"},
-				{path: prod, phase: Waiting, since: "2026-11-25T09:00:00Z"}]`,
+				{path: prod, phase: Waiting, since: "2026-11-25T09:00:00Z"},
+				{path: stage, change: ` + changeA.ID + `, phase: Failed, since: "2026-11-25T11:00:00Z", message: "Application argocd/x is Degraded at abc: Rollout x/x is Degraded: RolloutAborted: failed"}]`,
 		},
 	}
 	for name, tc := range cases {

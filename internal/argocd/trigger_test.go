@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -28,6 +29,7 @@ import (
 var apiserver struct {
 	once sync.Once
 	env  *envtest.Environment
+	cfg  *rest.Config
 	c    client.WithWatch
 	err  error
 }
@@ -43,7 +45,8 @@ func TestMain(m *testing.M) {
 }
 
 // realAPIServer starts (once) a real kube-apiserver with Argo CD's own
-// Application CRD and returns a client for it. Without ARGOCD_CRDS and
+// Application CRD (and Argo Rollouts' Rollout CRD, when ROLLOUTS_CRDS is
+// set) and returns a client for it. Without ARGOCD_CRDS and
 // KUBEBUILDER_ASSETS it skips the test, unless K8STA_REQUIRE_INTEGRATION=1.
 func realAPIServer(t *testing.T) client.WithWatch {
 	t.Helper()
@@ -56,12 +59,16 @@ func realAPIServer(t *testing.T) client.WithWatch {
 		t.Skip(msg)
 	}
 	apiserver.once.Do(func() {
+		// Argo CD's Application CRD (330 kB) is too big for client-side
+		// apply; envtest creates it, which needs no last-applied annotation.
+		paths := []string{filepath.Join(crds, "application-crd.yaml")}
+		if rollouts := os.Getenv("ROLLOUTS_CRDS"); rollouts != "" {
+			paths = append(paths, filepath.Join(rollouts, "rollout-crd.yaml"))
+		}
 		apiserver.env = &envtest.Environment{
 			BinaryAssetsDirectory: assets,
 			CRDInstallOptions: envtest.CRDInstallOptions{
-				// Argo CD's Application CRD (330 kB) is too big for client-side
-				// apply; envtest creates it, which needs no last-applied annotation.
-				Paths:              []string{filepath.Join(crds, "application-crd.yaml")},
+				Paths:              paths,
 				ErrorIfPathMissing: true,
 			},
 			ErrorIfCRDPathMissing: true,
@@ -71,6 +78,7 @@ func realAPIServer(t *testing.T) client.WithWatch {
 			apiserver.err = err
 			return
 		}
+		apiserver.cfg = cfg
 		s := runtime.NewScheme()
 		if err := clientgoscheme.AddToScheme(s); err != nil {
 			apiserver.err = err
@@ -589,7 +597,7 @@ func TestSchemeListsAndWatches(t *testing.T) {
 				{RepoURL: "https://charts.example.com/helm", TargetRevision: "1.2.3"},
 				{RepoURL: "https://GIT.example.com/acme/guestbook-config/", Path: ".", TargetRevision: "refs/heads/env/dev"},
 				{RepoURL: "https://git.example.com/acme/values.git"},
-			}},
+			}, Destination: ApplicationDestination{Server: InClusterServer, Namespace: "guestbook"}},
 			Status: ApplicationStatus{
 				Sync:   SyncStatus{Status: "OutOfSync", Revisions: []string{"1.2.3", rev, "3333333333333333333333333333333333333333"}},
 				Health: HealthStatus{Status: HealthHealthy},

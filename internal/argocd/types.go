@@ -77,6 +77,16 @@ type ApplicationSpec struct {
 	Sources []ApplicationSource `json:"sources,omitempty"`
 	// SyncPolicy controls when and how a sync is performed.
 	SyncPolicy *SyncPolicy `json:"syncPolicy,omitempty"`
+	// Destination is the cluster and namespace the Application deploys to.
+	Destination ApplicationDestination `json:"destination,omitempty"`
+}
+
+// ApplicationDestination is spec.destination: a cluster named by its API
+// server URL or by its Argo CD cluster name.
+type ApplicationDestination struct {
+	Server    string `json:"server,omitempty"`
+	Name      string `json:"name,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
 }
 
 // HasMultipleSources is true when the Application uses spec.sources, as Argo
@@ -118,6 +128,23 @@ type ApplicationStatus struct {
 	// ReconciledAt is when the application-controller last compared the
 	// Application (and assessed its health).
 	ReconciledAt *metav1.Time `json:"reconciledAt,omitempty"`
+	// Resources are the resources the Application manages, with their sync
+	// status. Argo CD 3 records their health only when an operator turns
+	// controller.resource.health.persist back on.
+	Resources []ResourceStatus `json:"resources,omitempty"`
+}
+
+// ResourceStatus is an entry of status.resources.
+type ResourceStatus struct {
+	Group     string `json:"group,omitempty"`
+	Version   string `json:"version,omitempty"`
+	Kind      string `json:"kind,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name,omitempty"`
+	// Status is the resource's sync status.
+	Status string `json:"status,omitempty"`
+	// Health is set only when Argo CD persists resource health.
+	Health *HealthStatus `json:"health,omitempty"`
 }
 
 // SyncStatus is status.sync: the result of the last comparison.

@@ -53,8 +53,11 @@ const (
 // ProviderConfig names. Remote control planes are not watched, so Tickets
 // that use them progress at the poll interval.
 type argoClients struct {
-	local  client.Client
-	scheme *runtime.Scheme
+	local client.Client
+	// localLive reads the provider's own cluster without a cache: what
+	// Explain reads (Rollouts, Deployments) must never start an informer.
+	localLive client.Reader
+	scheme    *runtime.Scheme
 	// refuse says why the provider must not connect to ip for a tenant's
 	// kubeconfig, or "" when it may. Checked when each connection is dialled,
 	// after DNS: a name can resolve to a loopback address.
@@ -105,10 +108,14 @@ func (a *argoClients) For(secret string, kubeconfig []byte) (client.Client, erro
 	if err != nil {
 		return nil, errors.New("cannot create a client for the Argo CD control plane of " + secretField(secret) + ": check its TLS data")
 	}
-	// Applications are all the provider reads and patches there; a fixed
-	// mapping asks the tenant's server no discovery questions.
+	// Applications are all the provider patches there, and they and what
+	// argocd.Explain reads all it reads; a fixed mapping asks the tenant's
+	// server no discovery questions.
 	mapper := meta.NewDefaultRESTMapper([]schema.GroupVersion{argocd.GroupVersion})
 	mapper.Add(argocd.ApplicationGroupVersionKind, meta.RESTScopeNamespace)
+	for _, gvk := range argocd.ExplainedGVKs() {
+		mapper.Add(gvk, meta.RESTScopeNamespace)
+	}
 	c, err := client.NewWithWatch(cfg, client.Options{Scheme: a.scheme, HTTPClient: hc, Mapper: mapper})
 	if err != nil {
 		return nil, errors.New("cannot create a client for the Argo CD control plane of " + secretField(secret))
@@ -116,6 +123,16 @@ func (a *argoClients) For(secret string, kubeconfig []byte) (client.Client, erro
 	r := &remoteArgo{client: withoutServerWords(c, secret), http: hc}
 	a.remote.Add(key, r)
 	return r.client, nil
+}
+
+// Live returns a reader of the cluster c, from For, reaches that never reads
+// through a cache: the provider's API reader for the local client, c
+// itself for a remote one (remote clients have no cache).
+func (a *argoClients) Live(c client.Client) client.Reader {
+	if c == a.local && a.localLive != nil {
+		return a.localLive
+	}
+	return c
 }
 
 func secretField(secret string) string {

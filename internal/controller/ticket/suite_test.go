@@ -92,7 +92,7 @@ func (c *workerCounter) count(tenant string) int {
 func TestMain(m *testing.M) {
 	// The Ticket controller renders in workers that re-execute this binary.
 	render.RunWorkerIfRequested()
-	kubeenv.Main(m, &env, setup)
+	kubeenv.Main(m, &env, setup, kubeenv.Rollouts)
 }
 
 func setup(e *kubeenv.Environment) (func(), error) {

@@ -74,7 +74,9 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	}
 	waiters := newRenderWaiters(renderer.Limits().MaxParallelPerTenant)
 	renderer.OnTenantFreed(waiters.freed)
-	c := &connector{kube: mgr.GetClient(), live: mgr.GetAPIReader(), repos: o.Repos, author: o.Author, renderer: renderer, waiters: waiters, argo: newArgoClients(mgr.GetClient(), mgr.GetScheme())}
+	argo := newArgoClients(mgr.GetClient(), mgr.GetScheme())
+	argo.localLive = mgr.GetAPIReader()
+	c := &connector{kube: mgr.GetClient(), live: mgr.GetAPIReader(), repos: o.Repos, author: o.Author, renderer: renderer, waiters: waiters, argo: argo}
 	r := managed.NewReconciler(writes.SkipUnchangedStatus(mgr), resource.ManagedKind(v1alpha1.TicketGroupVersionKind),
 		managed.WithTypedExternalConnector[*v1alpha1.Ticket](c),
 		managed.WithLogger(o.Logger.WithValues("controller", name)),
@@ -183,6 +185,7 @@ func (c *connector) Connect(ctx context.Context, t *v1alpha1.Ticket) (managed.Ty
 		renderer: c.renderer,
 		waiters:  c.waiters,
 		argo:     argo,
+		argoLive: c.argo.Live(argo),
 		now:      time.Now,
 	}, nil
 }
@@ -200,11 +203,15 @@ type external struct {
 	renderer *render.Renderer
 	waiters  *renderWaiters
 	argo     client.Client
+	// argoLive reads, uncached, the cluster Argo CD runs in.
+	argoLive client.Reader
 	now      func() time.Time
 
 	apps     []*argocd.Application
 	sources  []int
 	rendered string
+	// explained holds, by Application, what argocd.Explain said.
+	explained [][]string
 }
 
 func (e *external) Observe(ctx context.Context, t *v1alpha1.Ticket) (managed.ExternalObservation, error) {
@@ -261,7 +268,37 @@ func (e *external) Observe(ctx context.Context, t *v1alpha1.Ticket) (managed.Ext
 	at.RenderedCommit = head
 	at.Change = recordChange(*rec, p.Change)
 
+	e.explain(ctx, t)
 	return e.judge(t), nil
+}
+
+// explain asks the resources of each Application deployed at the rendered
+// commit why it is Degraded, Suspended or Progressing (a paused canary), for
+// judge to say. Reads happen here, not in judge: Update judges again
+// without them.
+func (e *external) explain(ctx context.Context, t *v1alpha1.Ticket) {
+	info := t.Name + "/" + t.Spec.ForProvider.Change.ID
+	e.explained = make([][]string, len(e.apps))
+	for i, app := range e.apps {
+		v := argocd.Judge(app, e.rendered, e.sources[i], info)
+		if v.Sync != argocd.SyncStatusSynced || v.Revision != e.rendered {
+			continue
+		}
+		degraded := v.State == argocd.Failed && v.Health == argocd.HealthDegraded
+		waiting := v.State == argocd.Waiting && (v.Health == argocd.HealthSuspended || v.Health == argocd.HealthProgressing)
+		if (degraded || waiting) && e.argoLive != nil {
+			e.explained[i] = argocd.Explain(ctx, e.argoLive, app)
+		}
+	}
+}
+
+// explanation is what explain learnt of the Application at i, as one
+// sentence, or "".
+func (e *external) explanation(i int) string {
+	if i >= len(e.explained) {
+		return ""
+	}
+	return strings.Join(e.explained[i], "; ")
 }
 
 // judge records where each Application stands and says whether any of them
@@ -270,11 +307,13 @@ func (e *external) Observe(ctx context.Context, t *v1alpha1.Ticket) (managed.Ext
 // Every Ticket status write wakes the Track's composition, and Crossplane
 // charges each wake to the Track's circuit breaker, so while a change is on
 // its way the status changes only at the steps a reader acts on: asked to
-// sync (Syncing), deployed at the rendered commit (Progressing), and the
-// verdict (Verified or Failed). What Argo CD reports in between (its
-// operation messages, the old revision's sync and health while it refreshes
-// and syncs) is left out of the status until the Application is Synced to
-// the rendered commit.
+// sync (Syncing), deployed at the rendered commit (Progressing), paused (a
+// Rollout's pause step, which a human or an analysis ends), and the verdict
+// (Verified or Failed, with what the failing Rollout or Deployment says).
+// What Argo CD reports in between (its operation messages, the old
+// revision's sync and health while it refreshes and syncs, a Rollout's
+// progress between pauses) is left out of the status until the Application
+// is Synced to the rendered commit.
 func (e *external) judge(t *v1alpha1.Ticket) managed.ExternalObservation {
 	at := &t.Status.AtProvider
 	info := t.Name + "/" + t.Spec.ForProvider.Change.ID
@@ -287,11 +326,18 @@ func (e *external) judge(t *v1alpha1.Ticket) managed.ExternalObservation {
 		switch v.State {
 		case argocd.Failed:
 			s.Message = v.Message
-			failed = append(failed, v.Message)
+			if why := e.explanation(i); why != "" {
+				s.Message += ": " + why
+			}
+			failed = append(failed, s.Message)
 		case argocd.NeedsSync, argocd.NeedsRefresh, argocd.Waiting:
 			upToDate = upToDate && v.State == argocd.Waiting
 			s = onItsWay(s, v, e.rendered)
 			deployed = deployed && s.Sync == argocd.SyncStatusSynced
+			if s.Sync == argocd.SyncStatusSynced {
+				// Why it waits (a paused canary's step) is a step of its own.
+				s.Message = e.explanation(i)
+			}
 			waiting = append(waiting, waitingFor(s))
 		}
 		at.Applications[i] = s
@@ -334,7 +380,11 @@ func waitingFor(s v1alpha1.ApplicationStatus) string {
 	if s.Sync != argocd.SyncStatusSynced {
 		return fmt.Sprintf("waiting for Application %s/%s to sync", s.Namespace, s.Name)
 	}
-	return fmt.Sprintf("waiting for Application %s/%s: %s, %s", s.Namespace, s.Name, s.Sync, orUnknown(s.Health))
+	msg := fmt.Sprintf("waiting for Application %s/%s: %s, %s", s.Namespace, s.Name, s.Sync, orUnknown(s.Health))
+	if s.Message != "" {
+		msg += ": " + s.Message
+	}
+	return msg
 }
 
 func orUnknown(s string) string {

@@ -18,11 +18,23 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
+// CRDs are CRDs a package's tests need besides the provider's and Argo CD's
+// Application: Env names the variable that holds their directory, Script
+// the hack script that prints it, Files the files installed from it.
+type CRDs struct {
+	Env, Script string
+	Files       []string
+}
+
+// Rollouts are Argo Rollouts' CRDs (the Rollout only), from
+// hack/rollouts-crds.sh.
+var Rollouts = CRDs{Env: "ROLLOUTS_CRDS", Script: "hack/rollouts-crds.sh", Files: []string{"rollout-crd.yaml"}}
+
 // Required reports whether integration tests must run rather than skip.
 func Required() bool { return os.Getenv("K8STA_REQUIRE_INTEGRATION") == "1" }
 
 // Missing returns why integration tests cannot run here, or "".
-func Missing() string {
+func Missing(extra ...CRDs) string {
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
 		return "KUBEBUILDER_ASSETS is not set (run `make test`, or point it at the output of hack/kube-binaries.sh)"
@@ -35,6 +47,11 @@ func Missing() string {
 	if os.Getenv("ARGOCD_CRDS") == "" {
 		return "ARGOCD_CRDS is not set (run `make test`, or point it at the output of hack/argocd-crds.sh)"
 	}
+	for _, c := range extra {
+		if os.Getenv(c.Env) == "" {
+			return c.Env + " is not set (run `make test`, or point it at the output of " + c.Script + ")"
+		}
+	}
 	return ""
 }
 
@@ -46,13 +63,19 @@ type Environment struct {
 
 // Start starts an apiserver for a TestMain. It returns nil and a reason when
 // the binaries are absent and integration tests are not required.
-func Start() (*Environment, string, error) {
-	if why := Missing(); why != "" {
+func Start(extra ...CRDs) (*Environment, string, error) {
+	if why := Missing(extra...); why != "" {
 		return nil, why, nil
+	}
+	paths := []string{filepath.Join(repoRoot(), "package", "crds"), os.Getenv("ARGOCD_CRDS")}
+	for _, c := range extra {
+		for _, f := range c.Files {
+			paths = append(paths, filepath.Join(os.Getenv(c.Env), f))
+		}
 	}
 	env := &envtest.Environment{
 		CRDInstallOptions: envtest.CRDInstallOptions{
-			Paths:              []string{filepath.Join(repoRoot(), "package", "crds"), os.Getenv("ARGOCD_CRDS")},
+			Paths:              paths,
 			ErrorIfPathMissing: true,
 		},
 	}
@@ -67,8 +90,9 @@ func Start() (*Environment, string, error) {
 // Flux style: it skips every test (exit 0) when binaries are absent and not
 // required, and fails when they are required. setup, if not nil, runs once
 // the apiserver is up (to start controllers) and returns their teardown.
-func Main(m *testing.M, env **Environment, setup func(*Environment) (func(), error)) {
-	e, why, err := Start()
+// extra are the CRDs the package needs besides the provider's and Argo CD's.
+func Main(m *testing.M, env **Environment, setup func(*Environment) (func(), error), extra ...CRDs) {
+	e, why, err := Start(extra...)
 	switch {
 	case err != nil:
 		println("cannot start the test apiserver: " + err.Error())
