@@ -38,6 +38,8 @@ type world struct {
 	git   *gitserver.Server
 	repo  string
 	image string // 127.0.0.1:PORT/acme/guestbook-N in the stack's registry
+	// devSoak is dev's spec.stations[].soak in the Track, when set.
+	devSoak string
 }
 
 // station is one station's Applications and rendered branch.
@@ -129,12 +131,19 @@ spec:
     images: [{repository: %s, strategy: SemVer}]
     git: {}
   stations:
-  - {name: dev, overlay: overlays/dev, applications: [{name: %s-dev, namespace: argocd}]}
+  - {name: dev, overlay: overlays/dev, applications: [{name: %s-dev, namespace: argocd}]%s}
   - {name: int, overlay: overlays/int, applications: [{name: %s-int-a, namespace: argocd}, {name: %s-int-b, namespace: argocd}]}
   - {name: regions, tracks: [guestbook-us, guestbook-eu]}
   providerConfigRef: {name: default}
-`, w.ns, w.git.URL(w.repo), w.image, w.ns, w.ns, w.ns))
+`, w.ns, w.git.URL(w.repo), w.image, w.ns, soak(w.devSoak), w.ns, w.ns))
 	_ = ctx
+}
+
+func soak(d string) string {
+	if d == "" {
+		return ""
+	}
+	return ", soak: " + d
 }
 
 // installWith pushes the image's first tag, installs the Track and waits

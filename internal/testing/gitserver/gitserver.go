@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -274,6 +275,17 @@ func (s *Server) head(t testing.TB, dir, branch string) string {
 		t.Fatalf("cannot read head of %s: %v: %s", branch, err, out)
 	}
 	return strings.TrimSpace(out)
+}
+
+// CommitTime returns the committer time of commit, to the second.
+func (s *Server) CommitTime(t testing.TB, repo, commit string) time.Time {
+	t.Helper()
+	out := git(t, s.Path(repo), nil, "show", "-s", "--format=%ct", commit)
+	sec, err := strconv.ParseInt(strings.TrimSpace(out), 10, 64)
+	if err != nil {
+		t.Fatalf("cannot read the committer time of %s: %q: %v", commit, out, err)
+	}
+	return time.Unix(sec, 0)
 }
 
 // Log returns the messages (subject and body, trimmed) of the commits on

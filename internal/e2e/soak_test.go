@@ -1,0 +1,51 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// soakFor is dev's soak in this scenario: long enough that an early hop
+// would show, short enough for the suite.
+const soakFor = 20 * time.Second
+
+// A station's soak runs on real time against real pods: once dev's
+// Rollout is Healthy and its Ticket verified, the change waits there for
+// the soak, the Track says until when, and int is given the change only
+// after it: int's rendered commit is at least soakFor after dev's
+// verification (both clocks are this machine's, to the second).
+func TestSoakHoldsAVerifiedChangeForRealTime(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.devSoak = soakFor.String()
+	w.installWith("1.0.0")
+	intS := w.stationsByPath()["int"]
+
+	good := w.push("1.1.0")
+	w.notifyRegistryPush("1.1.0")
+	eventually(t, 8*time.Minute, "dev soaking 1.1.0, the Track saying until when", func() (bool, string) {
+		s, r, msg := condition(w.track(), "Promoted")
+		return r == "Soaking" && strings.HasPrefix(msg, "dev: ") && strings.Contains(msg, "soaks until"),
+			fmt.Sprintf("Promoted %s (%s): %s", s, r, msg)
+	})
+	w.waitAllReady("1.1.0")
+
+	dev := w.tickets()["dev"]
+	verified, _, _ := unstructured.NestedString(dev.Object, "status", "atProvider", "verifiedAt")
+	verifiedAt, err := time.Parse(time.RFC3339, verified)
+	must(t, err)
+	intTk := w.tickets()["int"]
+	commit, _, _ := unstructured.NestedString(intTk.Object, "status", "atProvider", "renderedCommit")
+	pushedAt := w.git.CommitTime(t, w.repo, commit)
+	if early := verifiedAt.Add(soakFor).Sub(pushedAt); early > 0 {
+		t.Errorf("int rendered 1.1.0 at %s, %v before dev's soak of %v ended (verified at %s)", pushedAt.Format(time.RFC3339), early, soakFor, verified)
+	}
+	t.Logf("MEASURED: dev verified → int rendered: %v (soak %v)", pushedAt.Sub(verifiedAt), soakFor)
+	w.checkDelivered(intS, w.image+"@"+good)
+}
