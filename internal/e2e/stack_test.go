@@ -38,14 +38,19 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cannot start the stack:", err)
 		if s != nil {
-			s.stop()
+			s.stop(false)
 		}
 		os.Exit(1)
 	}
 	st = s
 	code := m.Run()
 	if os.Getenv("K8STA_E2E_KEEP") == "" {
-		s.stop()
+		// A passing run leaves nothing behind (about 115 MB of etcd data,
+		// logs and packages); a failing one keeps its logs to read.
+		s.stop(code == 0)
+		if code != 0 {
+			fmt.Fprintf(os.Stderr, "the stack's logs: %s/logs\n", s.dir)
+		}
 	} else {
 		fmt.Fprintf(os.Stderr, "stack left running: source %s/env; stop it with hack/stack/down.sh %s\n", s.dir, s.dir)
 	}
@@ -96,8 +101,12 @@ func startStack() (*stack, error) {
 	return s, nil
 }
 
-func (s *stack) stop() {
-	cmd := exec.Command("bash", filepath.Join(repoRoot(), "hack/stack/down.sh"), s.dir)
+func (s *stack) stop(purge bool) {
+	args := []string{filepath.Join(repoRoot(), "hack/stack/down.sh"), s.dir}
+	if purge {
+		args = []string{args[0], "--purge", s.dir}
+	}
+	cmd := exec.Command("bash", args...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	_ = cmd.Run()
 }
