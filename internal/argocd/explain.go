@@ -74,9 +74,11 @@ func ExplainedGVKs() []schema.GroupVersionKind {
 // Explain says, in the words of the resources themselves, why app's health
 // is what it is: for a Degraded Application the Argo Rollouts and
 // Deployments that are Degraded (an aborted Rollout's status.message, a
-// Deployment's ProgressDeadlineExceeded), for a Suspended or Progressing
-// one the Rollouts and Deployments that are paused. It returns nil for any
-// other health.
+// Deployment's ProgressDeadlineExceeded), for a Suspended one the Rollouts
+// and Deployments that wait for a person (a canary's pause step with no
+// duration, spec.paused). A pause with a duration ends on its own: it is
+// progress, and Explain says nothing of it. It returns nil for any other
+// health, and reads nothing then.
 //
 // It reads the resources app's status.resources names, with r, which must
 // reach the cluster Argo CD runs in and must read live (never a cache: a
@@ -88,7 +90,7 @@ func ExplainedGVKs() []schema.GroupVersionKind {
 // sentence; it never fails.
 func Explain(ctx context.Context, r client.Reader, app *Application) []string {
 	want := app.Status.Health.Status
-	if want != HealthDegraded && want != HealthSuspended && want != HealthProgressing {
+	if want != HealthDegraded && want != HealthSuspended {
 		return nil
 	}
 	var out []string
@@ -248,12 +250,34 @@ func explainRollout(u *unstructured.Unstructured, id, appHealth string) string {
 	}
 	steps, _, _ := unstructured.NestedSlice(u.Object, "spec", "strategy", "canary", "steps")
 	step, ok, _ := unstructured.NestedInt64(u.Object, "status", "currentStepIndex")
+	if ok && step >= 0 && step < int64(len(steps)) && timedPause(steps[step]) && onlyCanaryPauses(reasons) {
+		return ""
+	}
 	if ok && len(steps) > 0 {
 		// currentStepIndex is the index of the step the Rollout is at: the
 		// pause itself, counted from 1 as a reader counts the steps.
 		return fmt.Sprintf("Rollout %s is paused at step %d of %d%s", id, min(step+1, int64(len(steps))), len(steps), parens(why))
 	}
 	return "Rollout " + id + " is paused" + parens(why)
+}
+
+// timedPause tells whether a canary step is a pause with a duration.
+func timedPause(step any) bool {
+	m, _ := step.(map[string]any)
+	p, _ := m["pause"].(map[string]any)
+	d, ok := p["duration"]
+	return ok && d != nil && d != ""
+}
+
+// onlyCanaryPauses tells whether the Rollout is paused by its pause step
+// alone, not also by an analysis or a person.
+func onlyCanaryPauses(reasons []string) bool {
+	for _, r := range reasons {
+		if r != "CanaryPauseStep" {
+			return false
+		}
+	}
+	return true
 }
 
 // explainDeployment says why a Deployment is Degraded (its Progressing

@@ -187,6 +187,7 @@ func TestExplain(t *testing.T) {
 	w := newExplainWorld(t)
 	aborted := w.create(rolloutGVK, "aborted", nil, abortedStatus(), nil)
 	paused := w.create(rolloutGVK, "paused", nil, pausedStatus(1), nil)
+	timed := w.create(rolloutGVK, "timed", nil, pausedStatus(3), nil)
 	progressing := w.create(rolloutGVK, "progressing", nil, map[string]any{
 		"phase": "Progressing", "message": "more replicas need to be updated", "currentStepIndex": int64(0), "observedGeneration": "1",
 	}, nil)
@@ -230,14 +231,13 @@ func TestExplain(t *testing.T) {
 			want:  []string{"Rollout " + w.id("paused") + " is paused at step 2 of 4 (CanaryPauseStep)"},
 			reads: 1,
 		},
-		"PausedCanaryInAProgressingApplication": {
-			app:   guestbook(HealthProgressing, progressing, paused),
-			want:  []string{"Rollout " + w.id("paused") + " is paused at step 2 of 4 (CanaryPauseStep)"},
-			reads: 2,
-		},
-		"ProgressingRolloutSaysNothing": {
-			app:   guestbook(HealthProgressing, progressing),
+		"TimedPauseSaysNothing": {
+			// Step 4 pauses for an hour and then goes on by itself.
+			app:   guestbook(HealthSuspended, timed),
 			reads: 1,
+		},
+		"ProgressingApplicationIsNotRead": {
+			app: guestbook(HealthProgressing, progressing, paused),
 		},
 		"ManuallyPausedRollout": {
 			app:   guestbook(HealthSuspended, manual),

@@ -273,8 +273,8 @@ func (e *external) Observe(ctx context.Context, t *v1alpha1.Ticket) (managed.Ext
 }
 
 // explain asks the resources of each Application deployed at the rendered
-// commit why it is Degraded, Suspended or Progressing (a paused canary), for
-// judge to say. Reads happen here, not in judge: Update judges again
+// commit why it is Degraded or Suspended (a paused canary), for judge to
+// say. Reads happen here, not in judge: Update judges again
 // without them.
 func (e *external) explain(ctx context.Context, t *v1alpha1.Ticket) {
 	info := t.Name + "/" + t.Spec.ForProvider.Change.ID
@@ -285,7 +285,7 @@ func (e *external) explain(ctx context.Context, t *v1alpha1.Ticket) {
 			continue
 		}
 		degraded := v.State == argocd.Failed && v.Health == argocd.HealthDegraded
-		waiting := v.State == argocd.Waiting && (v.Health == argocd.HealthSuspended || v.Health == argocd.HealthProgressing)
+		waiting := v.State == argocd.Waiting && v.Health == argocd.HealthSuspended
 		if (degraded || waiting) && e.argoLive != nil {
 			e.explained[i] = argocd.Explain(ctx, e.argoLive, app)
 		}
@@ -337,6 +337,11 @@ func (e *external) judge(t *v1alpha1.Ticket) managed.ExternalObservation {
 			if s.Sync == argocd.SyncStatusSynced {
 				// Why it waits (a paused canary's step) is a step of its own.
 				s.Message = e.explanation(i)
+				// Argo CD calls a canary's timed pause Suspended too; it
+				// ends by itself, so it is progress, not a step to write.
+				if s.Health == argocd.HealthSuspended && s.Message == "" {
+					s.Health = argocd.HealthProgressing
+				}
 			}
 			waiting = append(waiting, waitingFor(s))
 		}
