@@ -91,11 +91,11 @@ func watch(args []string) error {
 			}
 			// Crossplane stops reacting to every watch event of an XR that
 			// receives too many; the function then has the Track composed
-			// every second while a station delivers. Say so, or a slower hop
-			// would be a mystery.
+			// every second while a station delivers and every 10 s when
+			// idle. Say so, or a slower hop would be a mystery.
 			if r := conditionStatus(tr, "Responsive"); r != "" && r != responsive {
 				if r == "False" {
-					say("[%s] Track %s/%s: Crossplane's watch circuit breaker is open (%s): the Track is composed every second while a station delivers, so a hop may wait about a second",
+					say("[%s] Track %s/%s: Crossplane's watch circuit breaker is open (%s): the Track is composed every second while a station delivers and every 10 s otherwise, so a hop may wait about a second and a new change up to 10 s",
 						elapsed(time.Since(start)), *ns, *track, conditionField(tr, "Responsive", "message"))
 				} else if responsive == "False" {
 					say("[%s] Track %s/%s: Crossplane's watch circuit breaker is closed again", elapsed(time.Since(start)), *ns, *track)
