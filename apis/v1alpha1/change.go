@@ -29,6 +29,18 @@ type Image struct {
 	Digest string `json:"digest,omitempty"`
 }
 
+// String returns the image reference: repository[:tag][@digest].
+func (i Image) String() string {
+	s := i.Repository
+	if i.Tag != "" {
+		s += ":" + i.Tag
+	}
+	if i.Digest != "" {
+		s += "@" + i.Digest
+	}
+	return s
+}
+
 // A Change is what moves down a Track: a source-branch commit to render from
 // and the images to set.
 type Change struct {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/k8sta/k8sta/apis/v1alpha1"
 )
 
 // benchFixture returns a tree whose overlays/bench overlay renders n
@@ -82,7 +84,7 @@ patches:
 	return f
 }
 
-var benchImages = []Image{
+var benchImages = []v1alpha1.Image{
 	{Repository: "ghcr.io/acme/app-0", Tag: "1.2.0"},
 	{Repository: "ghcr.io/acme/app-1", Digest: digestA},
 	{Repository: "ghcr.io/acme/sidecar", Tag: "0.2.0"},
@@ -91,7 +93,7 @@ var benchImages = []Image{
 func BenchmarkRender(b *testing.B) {
 	files := benchFixture(50)
 	images := benchImages
-	rec := Record{Track: "bench", Station: "bench", ChangeID: "c0ffee", Commit: "0123456789abcdef", Images: images, Overlay: "overlays/bench"}
+	rec := Record{Track: "bench", Station: "bench", Overlay: "overlays/bench", Change: v1alpha1.Change{ID: "c0ffee", Commit: "0123456789abcdef", Images: images}}
 	out, err := Build(MapSource(files), "overlays/bench", images)
 	if err != nil {
 		b.Fatal(err)

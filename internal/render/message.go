@@ -17,20 +17,20 @@ func CommitMessage(rec Record) string {
 	b.WriteString("k8sta: render ")
 	b.WriteString(oneLine(rec.Station))
 	b.WriteString(" change ")
-	b.WriteString(oneLine(rec.ChangeID))
+	b.WriteString(oneLine(rec.Change.ID))
 	b.WriteString("\n\n")
 	b.WriteString("Track: " + oneLine(rec.Track) + "\n")
 	b.WriteString("Overlay: " + oneLine(rec.Overlay) + "\n")
-	b.WriteString("Source commit: " + oneLine(rec.Commit) + "\n")
-	if len(rec.Images) == 0 {
+	b.WriteString("Source commit: " + oneLine(rec.Change.Commit) + "\n")
+	if len(rec.Change.Images) == 0 {
 		b.WriteString("Images: none\n")
 	} else {
 		b.WriteString("Images:\n")
-		for _, img := range rec.Images {
+		for _, img := range rec.Change.Images {
 			b.WriteString("- " + oneLine(img.String()) + "\n")
 		}
 	}
-	b.WriteString("\n" + TrailerKey + ": " + oneLine(rec.ChangeID) + "\n")
+	b.WriteString("\n" + TrailerKey + ": " + oneLine(rec.Change.ID) + "\n")
 	return b.String()
 }
 

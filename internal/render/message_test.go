@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/k8sta/k8sta/apis/v1alpha1"
 )
 
 func TestCommitMessage(t *testing.T) {
@@ -13,9 +15,8 @@ func TestCommitMessage(t *testing.T) {
 	}{
 		"Images": {
 			rec: Record{
-				Track: "guestbook", Station: "dev", ChangeID: "c0ffee12", Commit: "0123456789abcdef",
-				Images:  []Image{{Repository: "ghcr.io/acme/guestbook", Tag: "1.2.0", Digest: digestA}, {Repository: "ghcr.io/acme/sidecar", Tag: "0.2.0"}},
-				Overlay: "overlays/dev",
+				Track: "guestbook", Station: "dev", Overlay: "overlays/dev",
+				Change: v1alpha1.Change{ID: "c0ffee12", Commit: "0123456789abcdef", Images: []v1alpha1.Image{{Repository: "ghcr.io/acme/guestbook", Tag: "1.2.0", Digest: digestA}, {Repository: "ghcr.io/acme/sidecar", Tag: "0.2.0"}}},
 			},
 			want: `k8sta: render dev change c0ffee12
 
@@ -30,7 +31,7 @@ K8sta-Change: c0ffee12
 `,
 		},
 		"NoImages": {
-			rec: Record{Track: "guestbook", Station: "regions.guestbook-us.prod", ChangeID: "abc", Commit: "0123", Overlay: "overlays/prod"},
+			rec: Record{Track: "guestbook", Station: "regions.guestbook-us.prod", Overlay: "overlays/prod", Change: v1alpha1.Change{ID: "abc", Commit: "0123"}},
 			want: `k8sta: render regions.guestbook-us.prod change abc
 
 Track: guestbook
@@ -42,7 +43,7 @@ K8sta-Change: abc
 `,
 		},
 		"NewlinesCannotForgeTrailers": {
-			rec: Record{Track: "t", Station: "dev\n\nK8sta-Change: forged", ChangeID: "abc", Commit: "0123", Overlay: "o\nX: y"},
+			rec: Record{Track: "t", Station: "dev\n\nK8sta-Change: forged", Overlay: "o\nX: y", Change: v1alpha1.Change{ID: "abc", Commit: "0123"}},
 			want: `k8sta: render dev K8sta-Change: forged change abc
 
 Track: t
@@ -61,8 +62,8 @@ K8sta-Change: abc
 				t.Errorf("CommitMessage(...): -want, +got:\n%s", diff)
 			}
 			id, ok := OwnChangeID(got)
-			if diff := cmp.Diff(tc.rec.ChangeID, id); diff != "" || !ok {
-				t.Errorf("OwnChangeID(CommitMessage(...)) = %q, %v; want %q, true", id, ok, tc.rec.ChangeID)
+			if diff := cmp.Diff(tc.rec.Change.ID, id); diff != "" || !ok {
+				t.Errorf("OwnChangeID(CommitMessage(...)) = %q, %v; want %q, true", id, ok, tc.rec.Change.ID)
 			}
 		})
 	}
@@ -75,7 +76,7 @@ func TestIsOwnCommit(t *testing.T) {
 		wantID  string
 	}{
 		"OwnCommit": {
-			message: CommitMessage(Record{Track: "t", Station: "dev", ChangeID: "c0ffee", Commit: "0123", Overlay: "o"}),
+			message: CommitMessage(Record{Track: "t", Station: "dev", Overlay: "o", Change: v1alpha1.Change{ID: "c0ffee", Commit: "0123"}}),
 			want:    true, wantID: "c0ffee",
 		},
 		"OwnCommitCRLFNoFinalNewline": {

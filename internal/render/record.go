@@ -2,10 +2,13 @@ package render
 
 import (
 	"bytes"
+	"encoding/json"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	yamlv3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/yaml"
+
+	"github.com/k8sta/k8sta/apis/v1alpha1"
 )
 
 // RecordPath is where a rendered branch records the change it holds.
@@ -14,14 +17,28 @@ const RecordPath = ".k8sta/change.yaml"
 // ManifestsPath is where a rendered branch holds the Build output.
 const ManifestsPath = "manifests.yaml"
 
-// Record is the change a rendered branch holds, written at RecordPath.
+// Record is what a rendered branch holds, written at RecordPath: the change
+// rendered, and where it was rendered for.
 type Record struct {
-	Track    string  `json:"track" yaml:"track"`
-	Station  string  `json:"station" yaml:"station"`
-	ChangeID string  `json:"changeID" yaml:"changeID"`
-	Commit   string  `json:"commit" yaml:"commit"`
-	Images   []Image `json:"images,omitempty" yaml:"images,omitempty"`
-	Overlay  string  `json:"overlay" yaml:"overlay"`
+	// Track is the Track's "<namespace>/<name>".
+	Track   string
+	Station string
+	Overlay string
+	// Change is the change rendered. Its DiscoveredAt is not recorded: it is
+	// when a Subscription saw the change, not what was rendered.
+	Change v1alpha1.Change
+}
+
+// recordFile is a Record as written at RecordPath. Its layout is the one
+// every K8sTA release has written, so that a branch rendered by any of them
+// reads, and a provider rolled back still knows the branches it rendered.
+type recordFile struct {
+	Track    string           `json:"track"`
+	Station  string           `json:"station"`
+	ChangeID string           `json:"changeID"`
+	Commit   string           `json:"commit"`
+	Images   []v1alpha1.Image `json:"images,omitempty"`
+	Overlay  string           `json:"overlay"`
 }
 
 // Tree returns the whole content of a rendered branch: the Build output at
@@ -34,13 +51,27 @@ func Tree(manifests []byte, rec Record) map[string][]byte {
 	}
 }
 
-// marshalRecord writes the record's fields in their declared order.
+// marshalRecord writes the record's fields in the order recordFile declares
+// them, as block YAML that quotes only what would not read back as a string.
 func marshalRecord(rec Record) []byte {
+	j, err := json.Marshal(recordFile{
+		Track: rec.Track, Station: rec.Station, Overlay: rec.Overlay,
+		ChangeID: rec.Change.ID, Commit: rec.Change.Commit, Images: rec.Change.Images,
+	})
+	// Encoding a struct of strings cannot fail, nor can reading the JSON
+	// back as YAML, nor writing it into a buffer.
+	if err != nil {
+		panic(err)
+	}
+	var doc yamlv3.Node
+	if err := yamlv3.Unmarshal(j, &doc); err != nil {
+		panic(err)
+	}
+	goStyle(&doc)
 	var b bytes.Buffer
 	enc := yamlv3.NewEncoder(&b)
 	enc.SetIndent(2)
-	// Encoding a struct of strings into a buffer cannot fail.
-	if err := enc.Encode(rec); err != nil {
+	if err := enc.Encode(&doc); err != nil {
 		panic(err)
 	}
 	if err := enc.Close(); err != nil {
@@ -49,15 +80,34 @@ func marshalRecord(rec Record) []byte {
 	return b.Bytes()
 }
 
+// goStyle gives every node the style yamlv3 gives a Go value: block
+// collections, and a string quoted only when it would read back as
+// something else, under YAML 1.1 too (yes, 1e10, ~).
+func goStyle(n *yamlv3.Node) {
+	n.Style = 0
+	if n.Kind == yamlv3.ScalarNode {
+		var asGo yamlv3.Node
+		// Encoding a string cannot fail.
+		_ = asGo.Encode(n.Value)
+		n.Style = asGo.Style
+	}
+	for _, c := range n.Content {
+		goStyle(c)
+	}
+}
+
 // ParseRecord reads the record written at RecordPath. Fields it does not
 // know are ignored, so a record written by a newer K8sTA still reads.
 func ParseRecord(data []byte) (Record, error) {
-	var rec Record
-	if err := yaml.Unmarshal(data, &rec); err != nil {
+	var f recordFile
+	if err := yaml.Unmarshal(data, &f); err != nil {
 		return Record{}, errors.Wrapf(err, "cannot parse %s", RecordPath)
 	}
-	if rec.ChangeID == "" {
+	if f.ChangeID == "" {
 		return Record{}, errors.Errorf("cannot parse %s: changeID is empty", RecordPath)
 	}
-	return rec, nil
+	return Record{
+		Track: f.Track, Station: f.Station, Overlay: f.Overlay,
+		Change: v1alpha1.Change{ID: f.ChangeID, Commit: f.Commit, Images: f.Images},
+	}, nil
 }

@@ -1,24 +1,29 @@
 package render
 
 import (
+	"os"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/k8sta/k8sta/apis/v1alpha1"
 )
 
 func TestTreeParseRecordRoundTrip(t *testing.T) {
 	cases := map[string]Record{
 		"Images": {
-			Track: "guestbook", Station: "regions.guestbook-us.prod", ChangeID: "c0ffee12", Commit: "0123456789abcdef0123456789abcdef01234567",
-			Images:  []Image{{Repository: "ghcr.io/acme/sidecar", Digest: digestB}, {Repository: "ghcr.io/acme/guestbook", Tag: "1.2.0", Digest: digestA}},
-			Overlay: "overlays/prod",
+			Track: "guestbook", Station: "regions.guestbook-us.prod", Overlay: "overlays/prod",
+			Change: v1alpha1.Change{ID: "c0ffee12", Commit: "0123456789abcdef0123456789abcdef01234567", Images: []v1alpha1.Image{{Repository: "ghcr.io/acme/sidecar", Digest: digestB}, {Repository: "ghcr.io/acme/guestbook", Tag: "1.2.0", Digest: digestA}}},
 		},
-		"NoImages": {Track: "guestbook", Station: "dev", ChangeID: "abc", Commit: "0123", Overlay: "overlays/dev"},
+		"NoImages": {Track: "guestbook", Station: "dev", Overlay: "overlays/dev", Change: v1alpha1.Change{ID: "abc", Commit: "0123"}},
 		"ValuesThatLookLikeOtherTypes": {
-			Track: "null", Station: "yes", ChangeID: "true", Commit: "1e10",
-			Images:  []Image{{Repository: "r", Tag: "1.20"}, {Repository: "s", Tag: "010"}},
-			Overlay: "~",
+			Track: "null", Station: "yes", Overlay: "~",
+			Change: v1alpha1.Change{ID: "true", Commit: "1e10", Images: []v1alpha1.Image{{Repository: "r", Tag: "1.20"}, {Repository: "s", Tag: "010"}}},
 		},
+	}
+	cases["YAML11Scalars"] = Record{
+		Track: "0x10", Station: "on", Overlay: "a: b",
+		Change: v1alpha1.Change{ID: "off", Commit: ".inf", Images: []v1alpha1.Image{{Repository: "- r", Tag: "0o17", Digest: "#x"}}},
 	}
 	for name, rec := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -47,9 +52,8 @@ func TestTreeParseRecordRoundTrip(t *testing.T) {
 
 func TestRecordYAML(t *testing.T) {
 	rec := Record{
-		Track: "guestbook", Station: "dev", ChangeID: "c0ffee12", Commit: "0123abc",
-		Images:  []Image{{Repository: "ghcr.io/acme/guestbook", Tag: "1.2.0", Digest: digestA}},
-		Overlay: "overlays/dev",
+		Track: "guestbook", Station: "dev", Overlay: "overlays/dev",
+		Change: v1alpha1.Change{ID: "c0ffee12", Commit: "0123abc", Images: []v1alpha1.Image{{Repository: "ghcr.io/acme/guestbook", Tag: "1.2.0", Digest: digestA}}},
 	}
 	want := `track: guestbook
 station: dev
@@ -66,6 +70,37 @@ overlay: overlays/dev
 	}
 }
 
+// A branch rendered before the record held a v1alpha1.Change reads as the
+// same Record, and the record written today is the same bytes, so that a
+// provider rolled back knows the branches this one rendered.
+func TestRecordRenderedByAnOlderRelease(t *testing.T) {
+	// Written by the record.go of main before issue 12.
+	old, err := os.ReadFile("testdata/record-before-issue-12.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Record{
+		Track: "team-a/guestbook", Station: "regions.guestbook-us.prod", Overlay: "overlays/us/prod",
+		Change: v1alpha1.Change{
+			ID: "3f1c0ffee123", Commit: "0123456789abcdef0123456789abcdef01234567",
+			Images: []v1alpha1.Image{
+				{Repository: "ghcr.io/acme/guestbook", Tag: "1.20", Digest: "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},
+				{Repository: "ghcr.io/acme/sidecar", Tag: "0.2.0"},
+			},
+		},
+	}
+	got, err := ParseRecord(old)
+	if err != nil {
+		t.Fatalf("ParseRecord(old record): %v", err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ParseRecord(old record): -want, +got:\n%s", diff)
+	}
+	if diff := cmp.Diff(string(old), string(Tree(nil, want)[RecordPath])); diff != "" {
+		t.Errorf("record YAML: -old release, +today:\n%s", diff)
+	}
+}
+
 func TestParseRecord(t *testing.T) {
 	cases := map[string]struct {
 		data    string
@@ -74,7 +109,7 @@ func TestParseRecord(t *testing.T) {
 	}{
 		"UnknownFieldIgnored": {
 			data: "track: t\nstation: s\nchangeID: c\ncommit: abc\noverlay: o\nfuture: 1\n",
-			want: Record{Track: "t", Station: "s", ChangeID: "c", Commit: "abc", Overlay: "o"},
+			want: Record{Track: "t", Station: "s", Overlay: "o", Change: v1alpha1.Change{ID: "c", Commit: "abc"}},
 		},
 		"NotYAML":       {data: "track: [", wantErr: true},
 		"NoChangeID":    {data: "track: t\n", wantErr: true},

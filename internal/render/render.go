@@ -17,43 +17,9 @@ import (
 	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/yaml"
+
+	"github.com/k8sta/k8sta/apis/v1alpha1"
 )
-
-// Image is an image override: every container image named Repository is set
-// to Tag, or to Digest when Digest is set.
-type Image struct {
-	Repository string `json:"repository" yaml:"repository"`
-	Tag        string `json:"tag,omitempty" yaml:"tag,omitempty"`
-	Digest     string `json:"digest,omitempty" yaml:"digest,omitempty"`
-}
-
-// String returns the image reference: repository[:tag][@digest].
-func (i Image) String() string {
-	s := i.Repository
-	if i.Tag != "" {
-		s += ":" + i.Tag
-	}
-	if i.Digest != "" {
-		s += "@" + i.Digest
-	}
-	return s
-}
-
-// Change is what is rendered: a source commit and the images set on it.
-type Change struct {
-	ID     string
-	Commit string
-	Images []Image
-}
-
-// Station is where a change is rendered: the overlay built and the branch
-// written.
-type Station struct {
-	Track   string
-	Path    string
-	Overlay string
-	Branch  string
-}
 
 // ErrOverlayNotFound is matched (errors.Is) by every *OverlayNotFoundError.
 var ErrOverlayNotFound = errors.New("overlay not found")
@@ -212,7 +178,7 @@ var (
 
 // Build is NewRenderer(DefaultLimits()).Build for no tenant, with one
 // Renderer shared by every call.
-func Build(src Source, overlay string, images []Image) ([]byte, error) {
+func Build(src Source, overlay string, images []v1alpha1.Image) ([]byte, error) {
 	defaultRendererOnce.Do(func() { defaultRenderer = NewRenderer(DefaultLimits()) })
 	return defaultRenderer.Build(context.Background(), "", src, overlay, images)
 }
@@ -238,7 +204,7 @@ func Build(src Source, overlay string, images []Image) ([]byte, error) {
 // tenant names whom the render is for (the Ticket's namespace): a tenant
 // that already runs Limits.MaxParallelPerTenant renders is refused with
 // ErrTenantBusy, so that no tenant holds every render slot.
-func (r *Renderer) Build(ctx context.Context, tenant string, src Source, overlay string, images []Image) ([]byte, error) {
+func (r *Renderer) Build(ctx context.Context, tenant string, src Source, overlay string, images []v1alpha1.Image) ([]byte, error) {
 	dir, err := cleanOverlay(overlay)
 	if err != nil {
 		return nil, err
@@ -416,8 +382,8 @@ func cleanOverlay(overlay string) (string, error) {
 // kustomizeImages returns the image overrides sorted by repository, with
 // the digest winning over the tag. The same repository twice with different
 // values is an error.
-func kustomizeImages(images []Image) ([]types.Image, error) {
-	sorted := make([]Image, len(images))
+func kustomizeImages(images []v1alpha1.Image) ([]types.Image, error) {
+	sorted := make([]v1alpha1.Image, len(images))
 	copy(sorted, images)
 	sort.Slice(sorted, func(i, j int) bool {
 		a, b := sorted[i], sorted[j]
@@ -451,7 +417,7 @@ func kustomizeImages(images []Image) ([]types.Image, error) {
 	return out, nil
 }
 
-func validateImage(img Image) error {
+func validateImage(img v1alpha1.Image) error {
 	if img.Repository == "" {
 		return errors.Errorf("cannot set image %q: its repository is empty", img.String())
 	}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/k8sta/k8sta/apis/v1alpha1"
 )
 
 const (
@@ -129,7 +131,7 @@ func TestBuild(t *testing.T) {
 	cases := map[string]struct {
 		files   map[string][]byte
 		overlay string
-		images  []Image
+		images  []v1alpha1.Image
 		want    want
 	}{
 		"DevOverlay": {
@@ -150,25 +152,25 @@ func TestBuild(t *testing.T) {
 		"ImageByTag": {
 			files:   fixture(),
 			overlay: "overlays/dev",
-			images:  []Image{{Repository: "ghcr.io/acme/guestbook", Tag: "1.2.0"}},
+			images:  []v1alpha1.Image{{Repository: "ghcr.io/acme/guestbook", Tag: "1.2.0"}},
 			want:    want{out: rendered("dev-", 2, "ghcr.io/acme/guestbook:1.2.0", "ghcr.io/acme/sidecar:0.1.0")},
 		},
 		"ImageByDigest": {
 			files:   fixture(),
 			overlay: "overlays/dev",
-			images:  []Image{{Repository: "ghcr.io/acme/guestbook", Digest: digestA}},
+			images:  []v1alpha1.Image{{Repository: "ghcr.io/acme/guestbook", Digest: digestA}},
 			want:    want{out: rendered("dev-", 2, "ghcr.io/acme/guestbook@"+digestA, "ghcr.io/acme/sidecar:0.1.0")},
 		},
 		"DigestWinsOverTag": {
 			files:   fixture(),
 			overlay: "overlays/dev",
-			images:  []Image{{Repository: "ghcr.io/acme/guestbook", Tag: "1.2.0", Digest: digestA}},
+			images:  []v1alpha1.Image{{Repository: "ghcr.io/acme/guestbook", Tag: "1.2.0", Digest: digestA}},
 			want:    want{out: rendered("dev-", 2, "ghcr.io/acme/guestbook@"+digestA, "ghcr.io/acme/sidecar:0.1.0")},
 		},
 		"TwoImages": {
 			files:   fixture(),
 			overlay: "overlays/prod",
-			images: []Image{
+			images: []v1alpha1.Image{
 				{Repository: "ghcr.io/acme/sidecar", Digest: digestB},
 				{Repository: "ghcr.io/acme/guestbook", Tag: "1.3.0"},
 			},
@@ -177,13 +179,13 @@ func TestBuild(t *testing.T) {
 		"SameImageTwiceAlike": {
 			files:   fixture(),
 			overlay: "overlays/dev",
-			images:  []Image{{Repository: "ghcr.io/acme/guestbook", Tag: "1.2.0"}, {Repository: "ghcr.io/acme/guestbook", Tag: "1.2.0"}},
+			images:  []v1alpha1.Image{{Repository: "ghcr.io/acme/guestbook", Tag: "1.2.0"}, {Repository: "ghcr.io/acme/guestbook", Tag: "1.2.0"}},
 			want:    want{out: rendered("dev-", 2, "ghcr.io/acme/guestbook:1.2.0", "ghcr.io/acme/sidecar:0.1.0")},
 		},
 		"ImageNotInOverlayIsIgnored": {
 			files:   fixture(),
 			overlay: "overlays/dev",
-			images:  []Image{{Repository: "ghcr.io/acme/other", Tag: "9.9.9"}},
+			images:  []v1alpha1.Image{{Repository: "ghcr.io/acme/other", Tag: "9.9.9"}},
 			want:    want{out: rendered("dev-", 2, "ghcr.io/acme/guestbook:1.0.0", "ghcr.io/acme/sidecar:0.1.0")},
 		},
 		"OverlayImagesAreOverridden": {
@@ -193,7 +195,7 @@ func TestBuild(t *testing.T) {
 					"images:\n- name: ghcr.io/acme/guestbook\n  newTag: 0.9.0\n"...)
 			}),
 			overlay: "overlays/dev",
-			images:  []Image{{Repository: "ghcr.io/acme/guestbook", Tag: "1.2.0"}},
+			images:  []v1alpha1.Image{{Repository: "ghcr.io/acme/guestbook", Tag: "1.2.0"}},
 			want:    want{out: rendered("dev-", 2, "ghcr.io/acme/guestbook:1.2.0", "ghcr.io/acme/sidecar:0.1.0")},
 		},
 		"GeneratorFileAndComponent": {
@@ -213,7 +215,7 @@ func TestBuild(t *testing.T) {
 				f["kustomization.yml"] = []byte("resources: [base]\nnamePrefix: root-\n")
 			}),
 			overlay: ".",
-			images:  []Image{{Repository: "ghcr.io/acme/guestbook", Tag: "1.2.0"}},
+			images:  []v1alpha1.Image{{Repository: "ghcr.io/acme/guestbook", Tag: "1.2.0"}},
 			want:    want{out: rendered("root-", 1, "ghcr.io/acme/guestbook:1.2.0", "ghcr.io/acme/sidecar:0.1.0")},
 		},
 		"OverlaySortOptionsKept": {
@@ -359,7 +361,7 @@ func TestBuild(t *testing.T) {
 		"ImageWithTagInRepository": {
 			files:   fixture(),
 			overlay: "overlays/dev",
-			images:  []Image{{Repository: "ghcr.io/acme/guestbook:1.0.0", Tag: "1.2.0"}},
+			images:  []v1alpha1.Image{{Repository: "ghcr.io/acme/guestbook:1.0.0", Tag: "1.2.0"}},
 			want:    want{errContains: []string{`cannot set image "ghcr.io/acme/guestbook:1.0.0": the repository must hold no tag`}},
 		},
 		"ImageRegistryWithPort": {
@@ -367,19 +369,19 @@ func TestBuild(t *testing.T) {
 				f["base/deployment.yaml"] = bytes.ReplaceAll(f["base/deployment.yaml"], []byte("ghcr.io/acme/guestbook"), []byte("localhost:5000/guestbook"))
 			}),
 			overlay: "overlays/dev",
-			images:  []Image{{Repository: "localhost:5000/guestbook", Tag: "1.2.0"}},
+			images:  []v1alpha1.Image{{Repository: "localhost:5000/guestbook", Tag: "1.2.0"}},
 			want:    want{out: rendered("dev-", 2, "localhost:5000/guestbook:1.2.0", "ghcr.io/acme/sidecar:0.1.0")},
 		},
 		"ImageWithoutTagOrDigest": {
 			files:   fixture(),
 			overlay: "overlays/dev",
-			images:  []Image{{Repository: "ghcr.io/acme/guestbook"}},
+			images:  []v1alpha1.Image{{Repository: "ghcr.io/acme/guestbook"}},
 			want:    want{errContains: []string{`cannot set image "ghcr.io/acme/guestbook": it has neither tag nor digest`}},
 		},
 		"SameImageTwiceDiffering": {
 			files:   fixture(),
 			overlay: "overlays/dev",
-			images:  []Image{{Repository: "ghcr.io/acme/guestbook", Tag: "1.2.0"}, {Repository: "ghcr.io/acme/guestbook", Tag: "1.3.0"}},
+			images:  []v1alpha1.Image{{Repository: "ghcr.io/acme/guestbook", Tag: "1.2.0"}, {Repository: "ghcr.io/acme/guestbook", Tag: "1.3.0"}},
 			want:    want{errContains: []string{`cannot set image "ghcr.io/acme/guestbook": it is given twice`}},
 		},
 		"SourcePathOutsideRepo": {
@@ -438,7 +440,7 @@ func TestOverlayNotFoundErrorWithCommit(t *testing.T) {
 }
 
 func TestBuildDeterministic(t *testing.T) {
-	images := []Image{
+	images := []v1alpha1.Image{
 		{Repository: "ghcr.io/acme/guestbook", Tag: "1.3.0"},
 		{Repository: "ghcr.io/acme/sidecar", Digest: digestB},
 		{Repository: "ghcr.io/acme/unused", Tag: "2.0.0"},
@@ -452,7 +454,7 @@ func TestBuildDeterministic(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Build(%q): %v", overlay, err)
 		}
-		perms := [][]Image{
+		perms := [][]v1alpha1.Image{
 			images,
 			{images[2], images[0], images[1]},
 			{images[1], images[2], images[0]},
@@ -472,8 +474,8 @@ func TestBuildDeterministic(t *testing.T) {
 func TestBuildDoesNotModifyInput(t *testing.T) {
 	files := fixture()
 	want := fixture()
-	images := []Image{{Repository: "ghcr.io/acme/sidecar", Tag: "2"}, {Repository: "ghcr.io/acme/guestbook", Tag: "1"}}
-	wantImages := append([]Image(nil), images...)
+	images := []v1alpha1.Image{{Repository: "ghcr.io/acme/sidecar", Tag: "2"}, {Repository: "ghcr.io/acme/guestbook", Tag: "1"}}
+	wantImages := append([]v1alpha1.Image(nil), images...)
 	if _, err := Build(MapSource(files), "overlays/dev", images); err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func TestSubscriptionClassifiesSourceBranchCommits(t *testing.T) {
 	}
 
 	own := f.git.Commit(t, f.repo, "main", map[string][]byte{"base/extra.yaml": []byte("# by k8sta\n")},
-		render.CommitMessage(render.Record{Station: "dev", ChangeID: "abc", Commit: overlay}))
+		render.CommitMessage(render.Record{Station: "dev", Change: v1alpha1.Change{ID: "abc", Commit: overlay}}))
 	pollNow(t, key, "own")
 	if n := newest(t, key); n.ID != first.ID {
 		t.Errorf("K8sTA's own commit %s became a change: %+v", own, n)

@@ -55,7 +55,7 @@ func TestTicketPublishesOnlyToABranchItOwns(t *testing.T) {
 			// A human commit on top of a rendered one keeps .k8sta/change.yaml;
 			// it has no K8sta-Change trailer, so it is not K8sTA's.
 			prepare: func(t *testing.T, f *fixture) {
-				rec := render.Record{Track: f.track(), Station: "dev", ChangeID: "0123456789ab", Commit: f.source, Overlay: "overlays/dev"}
+				rec := render.Record{Track: f.track(), Station: "dev", Overlay: "overlays/dev", Change: v1alpha1.Change{ID: "0123456789ab", Commit: f.source}}
 				f.git.Commit(t, f.repo, "env/dev", render.Tree([]byte("kind: ConfigMap\n"), rec), render.CommitMessage(rec))
 				f.git.Commit(t, f.repo, "env/dev", map[string][]byte{render.ManifestsPath: []byte("kind: Secret\n")}, "hot fix")
 			},
@@ -63,7 +63,7 @@ func TestTicketPublishesOnlyToABranchItOwns(t *testing.T) {
 		},
 		"AnotherStation": {
 			prepare: func(t *testing.T, f *fixture) {
-				rec := render.Record{Track: f.track(), Station: "int", ChangeID: "0123456789ab", Commit: f.source, Overlay: "overlays/int"}
+				rec := render.Record{Track: f.track(), Station: "int", Overlay: "overlays/int", Change: v1alpha1.Change{ID: "0123456789ab", Commit: f.source}}
 				f.git.Commit(t, f.repo, "env/dev", render.Tree([]byte("kind: ConfigMap\n"), rec), render.CommitMessage(rec))
 			},
 			want: []string{"spec.forProvider.branch env/dev is rendered by track TRACK station int", "spec.stations[].branch"},

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/k8sta/k8sta/apis/v1alpha1"
 	"github.com/k8sta/k8sta/internal/render"
 )
 
@@ -46,8 +47,8 @@ func TestTicketRendersPushesAndSyncsTheRenderedCommit(t *testing.T) {
 	rec, err := render.ParseRecord(files[render.RecordPath])
 	must(t, err)
 	if diff := cmp.Diff(render.Record{
-		Track: f.track(), Station: "dev", ChangeID: c.ID, Commit: f.source, Overlay: "overlays/dev",
-		Images: []render.Image{{Repository: "ghcr.io/acme/guestbook", Tag: "1.2.3"}},
+		Track: f.track(), Station: "dev", Overlay: "overlays/dev",
+		Change: v1alpha1.Change{ID: c.ID, Commit: f.source, Images: []v1alpha1.Image{{Repository: "ghcr.io/acme/guestbook", Tag: "1.2.3"}}},
 	}, rec); diff != "" {
 		t.Errorf("%s: -want +got:\n%s", render.RecordPath, diff)
 	}

@@ -243,7 +243,7 @@ func (e *external) Observe(ctx context.Context, t *v1alpha1.Ticket) (managed.Ext
 	if err := mayPublishOver(t, head, rec); err != nil {
 		return block(t, err)
 	}
-	if rec == nil || rec.ChangeID != p.Change.ID {
+	if rec == nil || rec.Change.ID != p.Change.ID {
 		if msg, ok, err := e.refusedRender(ctx, t); err != nil || ok {
 			if err != nil {
 				return managed.ExternalObservation{}, err
@@ -266,7 +266,7 @@ func (e *external) Observe(ctx context.Context, t *v1alpha1.Ticket) (managed.Ext
 	e.waiters.done(key)
 	e.rendered = head
 	at.RenderedCommit = head
-	at.Change = recordChange(*rec, p.Change)
+	at.Change = liveChange(rec.Change, p.Change)
 
 	e.explain(ctx, t)
 	return e.judge(t), nil
@@ -500,7 +500,7 @@ func (e *external) loadApplications(ctx context.Context, t *v1alpha1.Ticket) err
 // change, and fetches otherwise.
 func (e *external) renderedHead(ctx context.Context, p v1alpha1.TicketParameters) (string, *render.Record, error) {
 	head, rec, err := e.readHead(p.Branch)
-	if err == nil && rec != nil && rec.ChangeID == p.Change.ID {
+	if err == nil && rec != nil && rec.Change.ID == p.Change.ID {
 		return head, rec, nil
 	}
 	if errors.Is(err, gitrepo.ErrInvalidBranch) {
@@ -541,7 +541,7 @@ func (e *external) ownRecord(commit string) (*render.Record, error) {
 		return nil, err
 	}
 	rec, err := render.ParseRecord(data)
-	if err != nil || rec.ChangeID != id {
+	if err != nil || rec.Change.ID != id {
 		return nil, nil //nolint:nilerr // a record that does not read is not K8sTA's
 	}
 	return &rec, nil
@@ -589,18 +589,14 @@ func (e *external) render(ctx context.Context, t *v1alpha1.Ticket) (string, erro
 	if err != nil {
 		return "", errors.Wrapf(err, "cannot read commit %s", short(p.Change.Commit))
 	}
-	images := make([]render.Image, len(p.Change.Images))
-	for i, img := range p.Change.Images {
-		images[i] = render.Image{Repository: img.Repository, Tag: img.Tag, Digest: img.Digest}
-	}
-	manifests, err := e.renderer.Build(ctx, t.Namespace, tree, p.Overlay, images)
+	manifests, err := e.renderer.Build(ctx, t.Namespace, tree, p.Overlay, p.Change.Images)
 	if errors.Is(err, render.ErrOverlayNotFound) {
 		return "", errors.Errorf("spec.forProvider.overlay %q does not exist at commit %s: set it to a directory holding a kustomization.yaml", p.Overlay, short(p.Change.Commit))
 	}
 	if err != nil {
 		return "", errors.Wrapf(err, "cannot render spec.forProvider.overlay %q at commit %s", p.Overlay, short(p.Change.Commit))
 	}
-	rec := render.Record{Track: t.Namespace + "/" + p.Track, Station: p.Station, ChangeID: p.Change.ID, Commit: p.Change.Commit, Images: images, Overlay: p.Overlay}
+	rec := render.Record{Track: t.Namespace + "/" + p.Track, Station: p.Station, Overlay: p.Overlay, Change: v1alpha1.Change{ID: p.Change.ID, Commit: p.Change.Commit, Images: p.Change.Images}}
 	// The ownership of the branch is checked again on the head each push
 	// is based on: a push never forces, so a commit that lands after this
 	// check makes the push fail and Publish propose again on the new head.
@@ -616,7 +612,7 @@ func (e *external) render(ctx context.Context, t *v1alpha1.Ticket) (string, erro
 		if refused = mayPublishOver(t, head, own); refused != nil {
 			return nil, "", refused
 		}
-		if own != nil && own.ChangeID == rec.ChangeID {
+		if own != nil && own.Change.ID == rec.Change.ID {
 			return nil, "", nil
 		}
 		return render.Tree(manifests, rec), render.CommitMessage(rec), nil
@@ -740,13 +736,12 @@ func refusedRender(t *v1alpha1.Ticket, now time.Time) (string, bool) {
 	return c.Message, true
 }
 
-func recordChange(rec render.Record, spec v1alpha1.Change) *v1alpha1.Change {
-	c := &v1alpha1.Change{ID: rec.ChangeID, Commit: rec.Commit}
-	for _, i := range rec.Images {
-		c.Images = append(c.Images, v1alpha1.Image{Repository: i.Repository, Tag: i.Tag, Digest: i.Digest})
-	}
-	if rec.ChangeID == spec.ID {
-		c.DiscoveredAt = spec.DiscoveredAt
+// liveChange returns the change the rendered branch holds, as the status shows
+// it: when discovered is known, as the spec's change is.
+func liveChange(rendered, spec v1alpha1.Change) *v1alpha1.Change {
+	c := rendered.DeepCopy()
+	if c.ID == spec.ID {
+		c.DiscoveredAt = spec.DiscoveredAt.DeepCopy()
 	}
 	return c
 }
