@@ -63,6 +63,20 @@ type Change struct {
 	DiscoveredAt *metav1.Time `json:"discoveredAt,omitempty"`
 }
 
+// ShortCommitLength is how many hex digits of a commit K8sTA shows in
+// messages, conditions and logs: as many as a change's ID has, enough to be
+// unambiguous in any repository a Track renders from.
+const ShortCommitLength = 12
+
+// ShortCommit returns commit as K8sTA shows it: its first ShortCommitLength
+// characters.
+func ShortCommit(commit string) string {
+	if len(commit) > ShortCommitLength {
+		return commit[:ShortCommitLength]
+	}
+	return commit
+}
+
 // ChangeID is the short stable hash that identifies a commit with a set of
 // images: the same inputs in any image order give the same ID.
 func ChangeID(commit string, images []Image) string {

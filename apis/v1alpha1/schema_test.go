@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -377,5 +378,32 @@ func TestSchemaRefusesBadInterval(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The API server defaults what a user leaves unset to what the controllers
+// assume of an unset field (the constants), so that an object written before
+// a default changed means the same to both.
+func TestSchemaDefaults(t *testing.T) {
+	c := kubeClient(t)
+	obj := ticket(func(p *v1alpha1.TicketParameters) {
+		p.Repo.SourceBranch = ""
+		p.Applications = []v1alpha1.ApplicationReference{{Name: "guestbook-prod"}}
+	})
+	if err := c.Create(context.Background(), obj); err != nil {
+		t.Fatalf("Create(Ticket): %v", err)
+	}
+	got := obj.(*v1alpha1.Ticket).Spec.ForProvider
+	if diff := cmp.Diff(v1alpha1.Repository{URL: "git@github.com:acme/guestbook-config.git", SourceBranch: v1alpha1.DefaultSourceBranch}, got.Repo); diff != "" {
+		t.Errorf("spec.forProvider.repo: -want, +got:\n%s", diff)
+	}
+	if diff := cmp.Diff([]v1alpha1.ApplicationReference{{Name: "guestbook-prod", Namespace: v1alpha1.DefaultApplicationNamespace}}, got.Applications); diff != "" {
+		t.Errorf("spec.forProvider.applications: -want, +got:\n%s", diff)
+	}
+	if diff := cmp.Diff("main", v1alpha1.Repository{}.SourceBranchOrDefault()); diff != "" {
+		t.Errorf("Repository{}.SourceBranchOrDefault(): -want, +got:\n%s", diff)
+	}
+	if diff := cmp.Diff("argocd", v1alpha1.ApplicationReference{}.NamespaceOrDefault()); diff != "" {
+		t.Errorf("ApplicationReference{}.NamespaceOrDefault(): -want, +got:\n%s", diff)
 	}
 }

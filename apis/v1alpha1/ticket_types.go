@@ -6,6 +6,17 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 )
 
+// Defaults of fields a user may leave unset. The schema's
+// +kubebuilder:default markers cannot name a constant: they must say the
+// same, which TestSchemaDefaults checks.
+const (
+	// DefaultSourceBranch is a Repository's SourceBranch when it names none.
+	DefaultSourceBranch = "main"
+	// DefaultApplicationNamespace is an ApplicationReference's Namespace
+	// when it names none: the namespace Argo CD installs itself in.
+	DefaultApplicationNamespace = "argocd"
+)
+
 // A Repository is a Track's config repository.
 //
 // The URL's rules sit on the object, not on the string: the API server's
@@ -30,6 +41,15 @@ type Repository struct {
 	SourceBranch string `json:"sourceBranch,omitempty"`
 }
 
+// SourceBranchOrDefault returns SourceBranch, or DefaultSourceBranch when
+// it is unset.
+func (r Repository) SourceBranchOrDefault() string {
+	if r.SourceBranch == "" {
+		return DefaultSourceBranch
+	}
+	return r.SourceBranch
+}
+
 // An ApplicationReference names one Argo CD Application.
 type ApplicationReference struct {
 	// Name of the Application.
@@ -44,6 +64,15 @@ type ApplicationReference struct {
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="applications[].namespace must be a namespace name: lowercase letters, digits and -"
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
+}
+
+// NamespaceOrDefault returns Namespace, or DefaultApplicationNamespace when
+// it is unset.
+func (a ApplicationReference) NamespaceOrDefault() string {
+	if a.Namespace == "" {
+		return DefaultApplicationNamespace
+	}
+	return a.Namespace
 }
 
 // TicketParameters are the station a Ticket delivers to and the change it

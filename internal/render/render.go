@@ -48,20 +48,13 @@ func (e *OverlayNotFoundError) Error() string {
 	}
 	at := ""
 	if e.Commit != "" {
-		at = " at commit " + shortCommit(e.Commit)
+		at = " at commit " + v1alpha1.ShortCommit(e.Commit)
 	}
 	return fmt.Sprintf("overlay %q %s%s: set spec.forProvider.overlay to a directory holding a kustomization.yaml", e.Overlay, what, at)
 }
 
 // Is makes errors.Is(err, ErrOverlayNotFound) true.
 func (e *OverlayNotFoundError) Is(target error) bool { return target == ErrOverlayNotFound }
-
-func shortCommit(c string) string {
-	if len(c) > 7 {
-		return c[:7]
-	}
-	return c
-}
 
 const (
 	// repoRoot is where the source tree is laid out in the in-memory file

@@ -278,7 +278,7 @@ const maxSkippedCommits = 256
 // returns the commit the newest change renders from, and the overlay-only
 // commits found on the way.
 func (e *external) pollSourceBranch(ctx context.Context, p v1alpha1.SubscriptionParameters, commit string, sources map[string]v1alpha1.SourceStatus, now metav1.Time, since time.Time, problems *[]string) (string, []v1alpha1.OverlayChange) {
-	url, branch := e.repo.URL(), sourceBranch(p)
+	url, branch := e.repo.URL(), p.Repo.SourceBranchOrDefault()
 	st := v1alpha1.SourceStatus{Source: url, LastPolled: &now, Revision: sources[url].Revision}
 	defer func() { sources[url] = polled(sources[url], st) }()
 	fail := func(msg string) (string, []v1alpha1.OverlayChange) {
@@ -309,7 +309,7 @@ func (e *external) pollSourceBranch(ctx context.Context, p v1alpha1.Subscription
 	if errors.Is(err, gitrepo.ErrNotAncestor) || errors.Is(err, gitrepo.ErrCommitNotFound) {
 		// History was rewritten: what was seen is gone. Start again from the
 		// new head, and say so rather than guess which commits are new.
-		st.LastError = fmt.Sprintf("history of %s was rewritten (force push): %s is no longer an ancestor of %s; following %s from now on", branch, short(last), short(head), short(head))
+		st.LastError = fmt.Sprintf("history of %s was rewritten (force push): %s is no longer an ancestor of %s; following %s from now on", branch, v1alpha1.ShortCommit(last), v1alpha1.ShortCommit(head), v1alpha1.ShortCommit(head))
 		return head, nil
 	}
 	if err != nil {
@@ -364,26 +364,12 @@ func (e *external) Disconnect(context.Context) error {
 	return nil
 }
 
-func sourceBranch(p v1alpha1.SubscriptionParameters) string {
-	if p.Repo.SourceBranch == "" {
-		return "main"
-	}
-	return p.Repo.SourceBranch
-}
-
 func sourceOrder(p v1alpha1.SubscriptionParameters, repoURL string) []string {
 	names := make([]string, 0, len(p.Images)+1)
 	for _, i := range p.Images {
 		names = append(names, i.Repository)
 	}
 	return append(names, repoURL)
-}
-
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
 }
 
 // registryClients keeps one registry client, and so one tag→digest cache

@@ -534,5 +534,5 @@ func concerns(e webhook.Event, s *v1alpha1.Subscription) bool {
 		}
 		return false
 	}
-	return p.Git != nil && e.Matches(p.Repo.URL) && e.MatchesBranch(sourceBranch(p))
+	return p.Git != nil && e.Matches(p.Repo.URL) && e.MatchesBranch(p.Repo.SourceBranchOrDefault())
 }

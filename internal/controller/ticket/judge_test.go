@@ -1,6 +1,7 @@
 package ticket
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -72,6 +73,7 @@ func TestJudgeWaitingHealth(t *testing.T) {
 			}
 			tk := &v1alpha1.Ticket{ObjectMeta: metav1.ObjectMeta{Name: "guestbook-dev"}}
 			tk.Spec.ForProvider.Change.ID = "1a2b3c"
+			e.judgeApplications(tk)
 			e.judge(tk)
 			if diff := cmp.Diff([]v1alpha1.ApplicationStatus{tc.want}, tk.Status.AtProvider.Applications); diff != "" {
 				t.Errorf("status.atProvider.applications: -want, +got:\n%s", diff)
@@ -83,5 +85,34 @@ func TestJudgeWaitingHealth(t *testing.T) {
 				t.Errorf("Ready: got %q, want %q", got, tc.wantMessage)
 			}
 		})
+	}
+}
+
+// Update acts on, and reports, what Observe judged of each Application in
+// the same reconcile: it does not judge an Application again unless it
+// patched it. The Application here has never been synced, which Judge calls
+// NeedsSync, while Observe's verdict (deliberately unlike it) says Healthy:
+// an Update that judged again would ask for a sync, through no client at
+// all, and report Syncing.
+func TestUpdateReusesObservesVerdicts(t *testing.T) {
+	const rendered = "0123456789abcdef0123456789abcdef01234567"
+	e := &external{
+		apps:     []*argocd.Application{{ObjectMeta: metav1.ObjectMeta{Name: "guestbook-dev", Namespace: "argocd"}}},
+		sources:  []int{0},
+		rendered: rendered,
+		verdicts: []argocd.Verdict{{State: argocd.Healthy, Sync: argocd.SyncStatusSynced, Health: argocd.HealthHealthy, Revision: rendered}},
+		now:      time.Now,
+	}
+	tk := &v1alpha1.Ticket{ObjectMeta: metav1.ObjectMeta{Name: "guestbook-dev"}}
+	tk.Spec.ForProvider.Change.ID = "1a2b3c"
+	if _, err := e.Update(context.Background(), tk); err != nil {
+		t.Fatalf("Update(...): %v", err)
+	}
+	want := []v1alpha1.ApplicationStatus{{Name: "guestbook-dev", Namespace: "argocd", Sync: "Synced", Health: "Healthy", Revision: rendered}}
+	if diff := cmp.Diff(want, tk.Status.AtProvider.Applications); diff != "" {
+		t.Errorf("status.atProvider.applications: -want, +got:\n%s", diff)
+	}
+	if diff := cmp.Diff(v1alpha1.PhaseVerified, tk.Status.AtProvider.Phase); diff != "" {
+		t.Errorf("status.atProvider.phase: -want, +got:\n%s", diff)
 	}
 }

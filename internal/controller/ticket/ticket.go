@@ -117,11 +117,7 @@ func applicationKeys(o client.Object) []string {
 }
 
 func applicationKey(a v1alpha1.ApplicationReference) string {
-	ns := a.Namespace
-	if ns == "" {
-		ns = "argocd"
-	}
-	return ns + "/" + a.Name
+	return a.NamespaceOrDefault() + "/" + a.Name
 }
 
 func ticketsFor(c client.Client) handler.MapFunc {
@@ -210,6 +206,10 @@ type external struct {
 	apps     []*argocd.Application
 	sources  []int
 	rendered string
+	// verdicts holds what argocd.Judge said of each of apps against
+	// rendered: an Application is judged once per reconcile, and again
+	// only when Update has patched it.
+	verdicts []argocd.Verdict
 	// explained holds, by Application, what argocd.Explain said.
 	explained [][]string
 }
@@ -268,8 +268,21 @@ func (e *external) Observe(ctx context.Context, t *v1alpha1.Ticket) (managed.Ext
 	at.RenderedCommit = head
 	at.Change = liveChange(rec.Change, p.Change)
 
+	e.judgeApplications(t)
 	e.explain(ctx, t)
 	return e.judge(t), nil
+}
+
+// judgeApplications judges every Application against the rendered commit.
+func (e *external) judgeApplications(t *v1alpha1.Ticket) {
+	e.verdicts = make([]argocd.Verdict, len(e.apps))
+	for i := range e.apps {
+		e.judgeApplication(t, i)
+	}
+}
+
+func (e *external) judgeApplication(t *v1alpha1.Ticket, i int) {
+	e.verdicts[i] = argocd.Judge(e.apps[i], e.rendered, e.sources[i], t.Name+"/"+t.Spec.ForProvider.Change.ID)
 }
 
 // explain asks the resources of each Application deployed at the rendered
@@ -277,10 +290,9 @@ func (e *external) Observe(ctx context.Context, t *v1alpha1.Ticket) (managed.Ext
 // say. Reads happen here, not in judge: Update judges again
 // without them.
 func (e *external) explain(ctx context.Context, t *v1alpha1.Ticket) {
-	info := t.Name + "/" + t.Spec.ForProvider.Change.ID
 	e.explained = make([][]string, len(e.apps))
 	for i, app := range e.apps {
-		v := argocd.Judge(app, e.rendered, e.sources[i], info)
+		v := e.verdicts[i]
 		if v.Sync != argocd.SyncStatusSynced || v.Revision != e.rendered {
 			continue
 		}
@@ -316,12 +328,11 @@ func (e *external) explanation(i int) string {
 // is Synced to the rendered commit.
 func (e *external) judge(t *v1alpha1.Ticket) managed.ExternalObservation {
 	at := &t.Status.AtProvider
-	info := t.Name + "/" + t.Spec.ForProvider.Change.ID
 	upToDate, deployed := true, true
 	var failed, waiting []string
 	at.Applications = make([]v1alpha1.ApplicationStatus, len(e.apps))
 	for i, app := range e.apps {
-		v := argocd.Judge(app, e.rendered, e.sources[i], info)
+		v := e.verdicts[i]
 		s := v1alpha1.ApplicationStatus{Name: app.Name, Namespace: app.Namespace, Sync: v.Sync, Health: v.Health, Revision: v.Revision}
 		switch v.State {
 		case argocd.Failed:
@@ -430,19 +441,22 @@ func (e *external) Update(ctx context.Context, t *v1alpha1.Ticket) (managed.Exte
 		t.SetConditions(rendered())
 		t.Status.AtProvider.RenderedCommit = commit
 		t.Status.AtProvider.Change = t.Spec.ForProvider.Change.DeepCopy()
+		e.judgeApplications(t)
 	}
 
 	info := t.Name + "/" + t.Spec.ForProvider.Change.ID
-	// Trigger and Refresh authorize every patch again, against the object
-	// it is applied to: the Application may change after loadApplications.
-	g := argocd.Grant{Track: t.Namespace + "/" + t.Spec.ForProvider.Track, RepoURL: e.repo.URL(), Branch: t.Spec.ForProvider.Branch}
 	for i, app := range e.apps {
+		// Trigger and Refresh authorize every patch again, against the
+		// object it is applied to: the Application may change after
+		// loadApplications. Each leaves app as it found or patched it.
 		var err error
-		switch argocd.Judge(app, e.rendered, e.sources[i], info).State {
+		switch e.verdicts[i].State {
 		case argocd.NeedsSync:
-			err = errors.Wrapf(argocd.Trigger(ctx, e.argo, app, g, e.rendered, info), "cannot sync Application %s/%s", app.Namespace, app.Name)
+			err = errors.Wrapf(argocd.Trigger(ctx, e.argo, app, e.grant(t), e.rendered, info), "cannot sync Application %s/%s", app.Namespace, app.Name)
 		case argocd.NeedsRefresh:
-			err = errors.Wrapf(argocd.Refresh(ctx, e.argo, app, g), "cannot refresh Application %s/%s", app.Namespace, app.Name)
+			err = errors.Wrapf(argocd.Refresh(ctx, e.argo, app, e.grant(t)), "cannot refresh Application %s/%s", app.Namespace, app.Name)
+		default:
+			continue
 		}
 		if argocd.IsUnauthorized(err) {
 			_, err = block(t, err)
@@ -450,11 +464,17 @@ func (e *external) Update(ctx context.Context, t *v1alpha1.Ticket) (managed.Exte
 		if err != nil {
 			return managed.ExternalUpdate{}, err
 		}
+		e.judgeApplication(t, i)
 	}
 	// The status says at once what the next Observe would: a status write
 	// of its own for "asked Argo CD" would wake the Track for nothing.
 	e.judge(t)
 	return managed.ExternalUpdate{}, nil
+}
+
+// grant is what t's syncs and refreshes must be authorized for.
+func (e *external) grant(t *v1alpha1.Ticket) argocd.Grant {
+	return argocd.Grant{Track: t.Namespace + "/" + t.Spec.ForProvider.Track, RepoURL: e.repo.URL(), Branch: t.Spec.ForProvider.Branch}
 }
 
 func (e *external) Delete(_ context.Context, _ *v1alpha1.Ticket) (managed.ExternalDelete, error) {
@@ -476,10 +496,7 @@ func (e *external) loadApplications(ctx context.Context, t *v1alpha1.Ticket) err
 	e.sources = make([]int, len(p.Applications))
 	for i, ref := range p.Applications {
 		app := &argocd.Application{}
-		key := types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}
-		if key.Namespace == "" {
-			key.Namespace = "argocd"
-		}
+		key := types.NamespacedName{Namespace: ref.NamespaceOrDefault(), Name: ref.Name}
 		if err := e.argo.Get(ctx, key, app); err != nil {
 			if kerrors.IsNotFound(err) {
 				return errors.Wrapf(errApplicationNotFound, "Application %s not found: create it, or fix spec.forProvider.applications[%d]", key, i)
@@ -567,7 +584,7 @@ func mayPublishOver(t *v1alpha1.Ticket, head string, rec *render.Record) error {
 	case head == "":
 		return nil
 	case rec == nil:
-		return notOwnedf("spec.forProvider.branch %s holds commit %s, which K8sTA did not render: K8sTA publishes only to a branch it creates; give station %s a rendered branch of its own (spec.stations[].branch on the Track), or delete %s if nothing else uses it", p.Branch, short(head), p.Station, p.Branch)
+		return notOwnedf("spec.forProvider.branch %s holds commit %s, which K8sTA did not render: K8sTA publishes only to a branch it creates; give station %s a rendered branch of its own (spec.stations[].branch on the Track), or delete %s if nothing else uses it", p.Branch, v1alpha1.ShortCommit(head), p.Station, p.Branch)
 	case rec.Track != t.Namespace+"/"+p.Track || rec.Station != p.Station:
 		return notOwnedf("spec.forProvider.branch %s is rendered by track %s station %s: give each station its own rendered branch (spec.stations[].branch on the Track)", p.Branch, rec.Track, rec.Station)
 	}
@@ -587,14 +604,14 @@ func (e *external) render(ctx context.Context, t *v1alpha1.Ticket) (string, erro
 		return "", errors.Errorf("spec.forProvider.change.commit %s is not in %s: push it to the source branch, or fix the change", p.Change.Commit, e.repo.URL())
 	}
 	if err != nil {
-		return "", errors.Wrapf(err, "cannot read commit %s", short(p.Change.Commit))
+		return "", errors.Wrapf(err, "cannot read commit %s", v1alpha1.ShortCommit(p.Change.Commit))
 	}
 	manifests, err := e.renderer.Build(ctx, t.Namespace, tree, p.Overlay, p.Change.Images)
 	if errors.Is(err, render.ErrOverlayNotFound) {
-		return "", errors.Errorf("spec.forProvider.overlay %q does not exist at commit %s: set it to a directory holding a kustomization.yaml", p.Overlay, short(p.Change.Commit))
+		return "", errors.Errorf("spec.forProvider.overlay %q does not exist at commit %s: set it to a directory holding a kustomization.yaml", p.Overlay, v1alpha1.ShortCommit(p.Change.Commit))
 	}
 	if err != nil {
-		return "", errors.Wrapf(err, "cannot render spec.forProvider.overlay %q at commit %s", p.Overlay, short(p.Change.Commit))
+		return "", errors.Wrapf(err, "cannot render spec.forProvider.overlay %q at commit %s", p.Overlay, v1alpha1.ShortCommit(p.Change.Commit))
 	}
 	rec := render.Record{Track: t.Namespace + "/" + p.Track, Station: p.Station, Overlay: p.Overlay, Change: v1alpha1.Change{ID: p.Change.ID, Commit: p.Change.Commit, Images: p.Change.Images}}
 	// The ownership of the branch is checked again on the head each push
@@ -744,11 +761,4 @@ func liveChange(rendered, spec v1alpha1.Change) *v1alpha1.Change {
 		c.DiscoveredAt = spec.DiscoveredAt.DeepCopy()
 	}
 	return c
-}
-
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
 }
