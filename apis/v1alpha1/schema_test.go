@@ -54,7 +54,6 @@ func subscription(mutate func(*v1alpha1.SubscriptionParameters)) client.Object {
 		Spec: v1alpha1.SubscriptionSpec{
 			ManagedResourceSpec: xpv2.ManagedResourceSpec{ProviderConfigReference: &xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: "default"}},
 			ForProvider: v1alpha1.SubscriptionParameters{
-				Track:    "guestbook",
 				Repo:     v1alpha1.Repository{URL: "https://github.com/acme/guestbook-config.git", SourceBranch: "main"},
 				Images:   []v1alpha1.ImageSubscription{{Repository: "ghcr.io/acme/guestbook", Strategy: "SemVer", Constraint: ">=1.0.0"}},
 				Git:      &v1alpha1.GitSubscription{},
@@ -208,8 +207,6 @@ func TestSchemaRefusesBadFields(t *testing.T) {
 			want: "repo.sourceBranch is not a valid git branch name: remove '..'"},
 		"OptionBranch": {obj: subscription(func(p *v1alpha1.SubscriptionParameters) { p.Repo.SourceBranch = "--upload-pack=x" }),
 			want: "repo.sourceBranch must be a git branch name"},
-		"BadTrack": {obj: subscription(func(p *v1alpha1.SubscriptionParameters) { p.Track = "Guest Book" }),
-			want: "track must be a Track's name"},
 		"ImageWithScheme": {obj: subscription(withImage(func(i *v1alpha1.ImageSubscription) { i.Repository = "https://ghcr.io/acme/app" })),
 			want: "images[].repository must be an image repository without scheme, tag or digest"},
 		"ImageWithTag": {obj: subscription(withImage(func(i *v1alpha1.ImageSubscription) { i.Repository = "ghcr.io/acme/app:v1" })),

@@ -93,12 +93,6 @@ type StationOverlay struct {
 
 // SubscriptionParameters are where a Track's changes come from.
 type SubscriptionParameters struct {
-	// Track is the name of the Track this Subscription feeds.
-	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:MaxLength=253
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="track must be a Track's name: lowercase letters, digits, - and ."
-	Track string `json:"track"`
-
 	// Repo is the Track's config repository.
 	Repo Repository `json:"repo"`
 
@@ -202,7 +196,7 @@ type SubscriptionStatus struct {
 // new changes.
 // +kubebuilder:printcolumn:name="SYNCED",type="string",JSONPath=".status.conditions[?(@.type=='Synced')].status"
 // +kubebuilder:printcolumn:name="READY",type="string",JSONPath=".status.conditions[?(@.type=='Ready')].status"
-// +kubebuilder:printcolumn:name="TRACK",type="string",JSONPath=".spec.forProvider.track"
+// +kubebuilder:printcolumn:name="TRACK",type="string",JSONPath=".metadata.labels.crossplane\\.io/composite"
 // +kubebuilder:printcolumn:name="NEWEST",type="string",JSONPath=".status.atProvider.newest.id"
 // +kubebuilder:printcolumn:name="AGE",type="date",JSONPath=".metadata.creationTimestamp"
 // +kubebuilder:subresource:status

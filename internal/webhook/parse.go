@@ -22,9 +22,9 @@ func bad(format string, args ...any) error {
 	return &BadRequestError{Reason: fmt.Sprintf(format, args...)}
 }
 
-// Parse reads a webhook body of a Kind. It returns the Event (without ID
-// and Received), or a reason to ignore an authenticated event that is not
-// ours, or a *BadRequestError. It does not authenticate.
+// Parse reads a webhook body of a Kind. It returns the Event (without ID),
+// or a reason to ignore an authenticated event that is not ours, or a
+// *BadRequestError. It does not authenticate.
 func Parse(kind Kind, h http.Header, body []byte) (Event, string, error) {
 	var (
 		ev      Event

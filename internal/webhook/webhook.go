@@ -145,9 +145,6 @@ type Event struct {
 	Repositories []string
 	// Branches pushed to, for git pushes (main, not refs/heads/main).
 	Branches []string
-	// Received is when the request arrived, to measure webhook-to-status
-	// latency.
-	Received time.Time
 
 	// repositories is Repositories as a set, built by Parse, so that
 	// checking each Subscription in scope costs one lookup per source.
@@ -296,17 +293,11 @@ func WithMaxConcurrentBodies(n int) Option {
 	}
 }
 
-// WithClock replaces time.Now for Event.Received.
-func WithClock(now func() time.Time) Option {
-	return func(r *Receiver) { r.now = now }
-}
-
 // A Receiver is the http.Handler of every webhook endpoint.
 type Receiver struct {
 	secrets SecretSource
 	notify  func(Event)
 	maxBody int64
-	now     func() time.Time
 	// decoy stands in for the token of an unknown id, so that every
 	// failure runs the same checks.
 	decoy []byte
@@ -322,7 +313,7 @@ type Receiver struct {
 // hand the Event to a queue (e.g. a controller-runtime source channel).
 func NewReceiver(secrets SecretSource, notify func(Event), opts ...Option) *Receiver {
 	r := &Receiver{
-		secrets: secrets, notify: notify, maxBody: MaxBodyBytes, now: time.Now, decoy: make([]byte, TokenBytes),
+		secrets: secrets, notify: notify, maxBody: MaxBodyBytes, decoy: make([]byte, TokenBytes),
 		bodies: make(chan struct{}, DefaultMaxConcurrentBodies),
 	}
 	_, _ = rand.Read(r.decoy) // crypto/rand.Read never fails.
@@ -381,7 +372,6 @@ const Unauthorized = "unauthorized"
 
 // ServeHTTP implements http.Handler.
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	received := r.now()
 	kind, id, key, known, wellFormed := splitPath(req.URL.Path)
 	if !known {
 		reply(w, http.StatusNotFound, "unknown webhook path")
@@ -462,7 +452,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		reply(w, http.StatusAccepted, "ignored: "+ignored)
 		return
 	}
-	ev.ID, ev.Received = id, received
+	ev.ID = id
 	r.notify(ev)
 	reply(w, http.StatusOK, "ok")
 }

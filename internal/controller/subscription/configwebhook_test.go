@@ -62,8 +62,7 @@ func (f follower) create(t *testing.T) *v1alpha1.Subscription {
 		Spec: v1alpha1.SubscriptionSpec{
 			ManagedResourceSpec: xpv2.ManagedResourceSpec{ProviderConfigReference: &xpv2.ProviderConfigReference{Kind: f.kind, Name: f.config}},
 			ForProvider: v1alpha1.SubscriptionParameters{
-				Track: f.name,
-				Repo:  v1alpha1.Repository{URL: monorepo, SourceBranch: "main"},
+				Repo: v1alpha1.Repository{URL: monorepo, SourceBranch: "main"},
 			},
 		},
 	}

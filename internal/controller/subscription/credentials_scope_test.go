@@ -74,7 +74,6 @@ func TestSubscriptionGitCredentialsGoOnlyToTheirRepositories(t *testing.T) {
 				Spec: v1alpha1.SubscriptionSpec{
 					ManagedResourceSpec: xpv2.ManagedResourceSpec{ProviderConfigReference: &xpv2.ProviderConfigReference{Kind: v1alpha1.ClusterProviderConfigKind, Name: cpc.Name}},
 					ForProvider: v1alpha1.SubscriptionParameters{
-						Track:    "guestbook",
 						Repo:     v1alpha1.Repository{URL: url, SourceBranch: "main"},
 						Images:   []v1alpha1.ImageSubscription{{Repository: f.image(), Strategy: "SemVer", Constraint: ">=1.0.0 <2.0.0"}},
 						Git:      &v1alpha1.GitSubscription{},

@@ -179,7 +179,6 @@ func (f *fixture) newSubscription(mutate func(*v1alpha1.Subscription)) client.Ob
 		Spec: v1alpha1.SubscriptionSpec{
 			ManagedResourceSpec: xpv2.ManagedResourceSpec{ProviderConfigReference: &xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: "default"}},
 			ForProvider: v1alpha1.SubscriptionParameters{
-				Track:    "guestbook",
 				Repo:     v1alpha1.Repository{URL: f.git.URL(f.repo), SourceBranch: "main"},
 				Images:   []v1alpha1.ImageSubscription{{Repository: f.image(), Strategy: "SemVer", Constraint: ">=1.0.0 <2.0.0"}},
 				Git:      &v1alpha1.GitSubscription{},

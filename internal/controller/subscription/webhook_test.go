@@ -176,7 +176,6 @@ func (f *fixture) lonelySubscription() *v1alpha1.Subscription {
 		Spec: v1alpha1.SubscriptionSpec{
 			ManagedResourceSpec: xpv2.ManagedResourceSpec{ProviderConfigReference: &xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: "missing"}},
 			ForProvider: v1alpha1.SubscriptionParameters{
-				Track:  "lonely",
 				Repo:   v1alpha1.Repository{URL: f.git.URL(f.repo), SourceBranch: "main"},
 				Images: []v1alpha1.ImageSubscription{{Repository: f.image(), Strategy: "SemVer", Constraint: ">=1.0.0"}},
 			},
