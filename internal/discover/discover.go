@@ -1,5 +1,6 @@
-// Package discover turns what a Subscription sees — source-branch commits and
-// selected images — into changes.
+// Package discover sorts a Track's new source-branch commits by what they
+// touch: the base, which every station renders, or only some stations'
+// overlays. Images are selected by package registry, not here.
 package discover
 
 import (

@@ -206,7 +206,7 @@ func TestBuild(t *testing.T) {
 					WorkingDir: "/",
 					Env:        []string{"PATH=/usr/local/bin", "HOME=/home/nonroot"},
 					ExposedPorts: map[string]struct{}{
-						"8080/tcp": {}, "8081/tcp": {}, "9443/tcp": {},
+						"8080/tcp": {}, "8081/tcp": {}, "8090/tcp": {},
 					},
 					Labels: labels("provider-k8sta", provider.Description),
 				},

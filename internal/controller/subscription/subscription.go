@@ -72,7 +72,8 @@ type Options struct {
 func Setup(mgr ctrl.Manager, o Options) error {
 	name := managed.ControllerName(v1alpha1.SubscriptionKind)
 	w := newWakes()
-	c := &connector{kube: mgr.GetClient(), repos: o.Repos, registries: newRegistryClients(o.InsecureRegistries, o.TagsWindow), wakes: w}
+	waits := newRegistryWaits()
+	c := &connector{kube: mgr.GetClient(), repos: o.Repos, registries: newRegistryClients(o.InsecureRegistries, o.TagsWindow), wakes: w, waits: waits}
 	r := managed.NewReconciler(writes.SkipUnchangedStatus(mgr), resource.ManagedKind(v1alpha1.SubscriptionGroupVersionKind),
 		managed.WithTypedExternalConnector[*v1alpha1.Subscription](c),
 		managed.WithLogger(o.Logger.WithValues("controller", name)),
@@ -83,7 +84,8 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		managed.WithFinalizer(writes.NoFinalizer(mgr.GetClient())),
 		managed.WithPollInterval(DefaultInterval),
 		managed.WithPollIntervalHook(func(mg resource.Managed, _ time.Duration) time.Duration {
-			return Interval(mg.(*v1alpha1.Subscription), o.MinInterval)
+			key := types.NamespacedName{Namespace: mg.GetNamespace(), Name: mg.GetName()}
+			return waits.next(key, time.Now(), Interval(mg.(*v1alpha1.Subscription), o.MinInterval))
 		}),
 		managed.WithManagementPolicies(),
 	)
@@ -111,6 +113,7 @@ type connector struct {
 	repos      *gitrepo.Cache
 	registries *registryClients
 	wakes      *wakes
+	waits      *registryWaits
 }
 
 func (c *connector) Connect(ctx context.Context, s *v1alpha1.Subscription) (managed.TypedExternalClient[*v1alpha1.Subscription], error) {
@@ -127,8 +130,10 @@ func (c *connector) Connect(ctx context.Context, s *v1alpha1.Subscription) (mana
 	}
 	if meta.WasDeleted(s) {
 		// Nothing to fetch: a Subscription whose URL is refused can still go.
-		c.wakes.seen(types.NamespacedName{Namespace: s.GetNamespace(), Name: s.GetName()}, time.Now())
-		return &external{registry: reg, wakes: c.wakes, now: time.Now}, nil
+		key := types.NamespacedName{Namespace: s.GetNamespace(), Name: s.GetName()}
+		c.wakes.seen(key, time.Now())
+		c.waits.set(key, time.Now(), 0)
+		return &external{registry: reg, wakes: c.wakes, waits: c.waits, now: time.Now}, nil
 	}
 	u, err := c.repos.Policy().Parse(s.Spec.ForProvider.Repo.URL)
 	if err != nil {
@@ -146,13 +151,14 @@ func (c *connector) Connect(ctx context.Context, s *v1alpha1.Subscription) (mana
 	if err != nil {
 		return nil, errors.Wrap(err, "spec.forProvider.repo.url")
 	}
-	return &external{repo: repo, registry: reg, wakes: c.wakes, now: time.Now}, nil
+	return &external{repo: repo, registry: reg, wakes: c.wakes, waits: c.waits, now: time.Now}, nil
 }
 
 type external struct {
 	repo     *gitrepo.Repo
 	registry *registry.Client
 	wakes    *wakes
+	waits    *registryWaits
 	now      func() time.Time
 }
 
@@ -190,7 +196,8 @@ func (e *external) Observe(ctx context.Context, s *v1alpha1.Subscription) (manag
 	var problems []string
 	since := e.notBefore(s)
 
-	images := e.pollImages(ctx, policies, at.Newest, sources, now, since, &problems)
+	images, wait := e.pollImages(ctx, policies, at.Newest, sources, now, since, &problems)
+	e.waits.set(types.NamespacedName{Namespace: s.GetNamespace(), Name: s.GetName()}, now.Time, wait)
 	// A change is published only with an image for every subscribed
 	// repository: otherwise station 1 would render the overlay's default.
 	complete := len(images) == len(policies)
@@ -230,8 +237,9 @@ func (e *external) Observe(ctx context.Context, s *v1alpha1.Subscription) (manag
 }
 
 // pollImages selects the newest image of every policy. A source that fails
-// keeps its last known image, and says why in its status.
-func (e *external) pollImages(ctx context.Context, policies []registry.Policy, newest *v1alpha1.Change, sources map[string]v1alpha1.SourceStatus, now metav1.Time, since time.Time, problems *[]string) []v1alpha1.Image {
+// keeps its last known image, and says why in its status. It returns the
+// images, and the longest wait a registry asked for (zero: none did).
+func (e *external) pollImages(ctx context.Context, policies []registry.Policy, newest *v1alpha1.Change, sources map[string]v1alpha1.SourceStatus, now metav1.Time, since time.Time, problems *[]string) ([]v1alpha1.Image, time.Duration) {
 	known := map[string]v1alpha1.Image{}
 	if newest != nil {
 		for _, i := range newest.Images {
@@ -239,12 +247,16 @@ func (e *external) pollImages(ctx context.Context, policies []registry.Policy, n
 		}
 	}
 	images := make([]v1alpha1.Image, 0, len(policies))
+	var wait time.Duration
 	for _, pol := range policies {
 		st := v1alpha1.SourceStatus{Source: pol.Repository, LastPolled: &now, Revision: sources[pol.Repository].Revision}
 		sel, err := e.registry.SelectSince(ctx, pol, since)
 		if err != nil {
 			st.LastError = err.Error()
 			*problems = append(*problems, pol.Repository+": "+err.Error())
+			if d, ok := registry.RetryAfter(err); ok {
+				wait = max(wait, d)
+			}
 			if i, ok := known[pol.Repository]; ok {
 				images = append(images, i)
 			}
@@ -255,7 +267,7 @@ func (e *external) pollImages(ctx context.Context, policies []registry.Policy, n
 		}
 		sources[pol.Repository] = polled(sources[pol.Repository], st)
 	}
-	return images
+	return images, wait
 }
 
 // polled is a source's status after a poll that found now, when it was last
