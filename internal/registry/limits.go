@@ -46,7 +46,7 @@ func (e *TooLargeError) Error() string {
 
 const (
 	fixTooManyTags = "delete old tags, or follow a repository with fewer"
-	fixTooLarge    = "K8sTA does not read answers that large: check that spec.forProvider.images[].repository names an image registry"
+	fixTooLarge    = "K8sTA does not read answers that large: check that the image repository is in an image registry"
 )
 
 // readBudget is the bytes a group of requests (one tags listing) may still

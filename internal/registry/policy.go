@@ -80,15 +80,15 @@ func FromImageSubscription(s v1alpha1.ImageSubscription) Policy {
 }
 
 // Policies returns the Policies of a Subscription's images, validated. An
-// error names the field as the user wrote it, e.g.
-// spec.forProvider.images[1].constraint, and says how to fix it.
+// invalid one is an *ImageError, which says which and why: the caller names
+// the field as its user writes it.
 func Policies(images []v1alpha1.ImageSubscription) ([]Policy, error) {
 	ps := make([]Policy, 0, len(images))
 	for i, s := range images {
 		p := FromImageSubscription(s)
 		if err := p.Validate(); err != nil {
 			if fe, ok := err.(*FieldError); ok { //nolint:errorlint // Validate returns *FieldError unwrapped.
-				return nil, fe.under(fmt.Sprintf("spec.forProvider.images[%d]", i))
+				return nil, &ImageError{Index: i, Field: fe}
 			}
 			return nil, err
 		}
@@ -97,10 +97,22 @@ func Policies(images []v1alpha1.ImageSubscription) ([]Policy, error) {
 	return ps, nil
 }
 
+// An ImageError is an invalid image among those Policies was given.
+type ImageError struct {
+	// Index is the image's position in the list.
+	Index int
+	// Field is what is wrong with it.
+	Field *FieldError
+}
+
+func (e *ImageError) Error() string { return fmt.Sprintf("image %d: %s", e.Index, e.Field) }
+
+// Unwrap returns the *FieldError.
+func (e *ImageError) Unwrap() error { return e.Field }
+
 // A FieldError is an invalid Policy field: which, why, and the fix.
 type FieldError struct {
-	// Field is the path of the field, e.g. "constraint", or
-	// "spec.forProvider.images[0].constraint" from Policies.
+	// Field is the path of the field in a Policy, e.g. "constraint".
 	Field string
 	// Value is the value as written.
 	Value string
@@ -112,12 +124,6 @@ type FieldError struct {
 
 func (e *FieldError) Error() string {
 	return fmt.Sprintf("%s %q is invalid: %s; %s", e.Field, e.Value, e.Reason, e.Fix)
-}
-
-func (e *FieldError) under(prefix string) *FieldError {
-	c := *e
-	c.Field = prefix + "." + e.Field
-	return &c
 }
 
 // A tag as the distribution spec allows it.

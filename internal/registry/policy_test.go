@@ -1,11 +1,13 @@
 package registry
 
 import (
+	"errors"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/k8sta/k8sta/apis/v1alpha1"
 )
@@ -60,9 +62,16 @@ func TestPolicies(t *testing.T) {
 		{Repository: "ghcr.io/acme/a", Strategy: "SemVer"},
 		{Repository: "ghcr.io/acme/b", Strategy: "SemVer", Constraint: "1.x.y.z"},
 	})
-	want := `spec.forProvider.images[1].constraint "1.x.y.z" is invalid: `
-	if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), `write a semver constraint such as ">=1.2.0 <2.0.0"`) {
-		t.Errorf("Policies(...): got %v, want an error starting %q", err, want)
+	var ie *ImageError
+	if !errors.As(err, &ie) {
+		t.Fatalf("Policies(...): errors.As(%v, *ImageError) = false", err)
+	}
+	want := &ImageError{Index: 1, Field: &FieldError{Field: "constraint", Value: "1.x.y.z", Fix: `write a semver constraint such as ">=1.2.0 <2.0.0" or "~1.4", or leave it empty for any release`}}
+	if diff := cmp.Diff(want, ie, cmpopts.IgnoreFields(FieldError{}, "Reason")); diff != "" || ie.Field.Reason == "" {
+		t.Errorf("Policies(...): -want, +got (and a reason):\n%s", diff)
+	}
+	if strings.Contains(err.Error(), "spec.") {
+		t.Errorf("Policies(...): %q names a managed resource's field: the caller does", err)
 	}
 	ps, err := Policies([]v1alpha1.ImageSubscription{{Repository: "ghcr.io/acme/a", Strategy: "Digest", Constraint: "main", Platform: "linux/amd64", DiscoveryLimit: 5}})
 	if err != nil {

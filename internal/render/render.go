@@ -50,7 +50,7 @@ func (e *OverlayNotFoundError) Error() string {
 	if e.Commit != "" {
 		at = " at commit " + v1alpha1.ShortCommit(e.Commit)
 	}
-	return fmt.Sprintf("overlay %q %s%s: set spec.forProvider.overlay to a directory holding a kustomization.yaml", e.Overlay, what, at)
+	return fmt.Sprintf("overlay %q %s%s: name a directory holding a kustomization.yaml", e.Overlay, what, at)
 }
 
 // Is makes errors.Is(err, ErrOverlayNotFound) true.
@@ -357,17 +357,17 @@ func minimalDirs(dirs map[string]bool) []string {
 // ("." for the root), or an error when it is empty or leaves the repository.
 func cleanOverlay(overlay string) (string, error) {
 	if strings.TrimSpace(overlay) == "" {
-		return "", errors.Wrap(ErrOverlayOutsideRepo, "overlay is empty: set spec.forProvider.overlay to a directory holding a kustomization.yaml")
+		return "", errors.Wrap(ErrOverlayOutsideRepo, "overlay is empty: name a directory holding a kustomization.yaml")
 	}
 	if strings.Contains(overlay, `\`) {
-		return "", errors.Wrapf(ErrOverlayOutsideRepo, "overlay %q holds a backslash: set spec.forProvider.overlay to a slash-separated path inside the repository", overlay)
+		return "", errors.Wrapf(ErrOverlayOutsideRepo, "overlay %q holds a backslash: name a slash-separated path inside the repository", overlay)
 	}
 	if path.IsAbs(overlay) {
-		return "", errors.Wrapf(ErrOverlayOutsideRepo, "overlay %q is absolute: set spec.forProvider.overlay to a path relative to the repository root", overlay)
+		return "", errors.Wrapf(ErrOverlayOutsideRepo, "overlay %q is absolute: name a path relative to the repository root", overlay)
 	}
 	c := path.Clean(overlay)
 	if c == ".." || strings.HasPrefix(c, "../") {
-		return "", errors.Wrapf(ErrOverlayOutsideRepo, "overlay %q leaves the repository: set spec.forProvider.overlay to a path inside the repository", overlay)
+		return "", errors.Wrapf(ErrOverlayOutsideRepo, "overlay %q leaves the repository: name a path inside the repository", overlay)
 	}
 	return c, nil
 }

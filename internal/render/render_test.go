@@ -246,7 +246,7 @@ func TestBuild(t *testing.T) {
 			want: want{
 				errIs:       ErrOverlayNotFound,
 				errAs:       true,
-				errContains: []string{`overlay "overlays/qa" does not exist: set spec.forProvider.overlay to a directory holding a kustomization.yaml`},
+				errContains: []string{`overlay "overlays/qa" does not exist: name a directory holding a kustomization.yaml`},
 			},
 		},
 		"OverlayWithoutKustomization": {
@@ -433,7 +433,7 @@ func TestOverlayNotFoundErrorWithCommit(t *testing.T) {
 		t.Fatalf("Build(...): errors.As(%v, *OverlayNotFoundError) = false", err)
 	}
 	nf.Commit = "0123456789abcdef0123456789abcdef01234567"
-	want := `overlay "overlays/qa" does not exist at commit 0123456789ab: set spec.forProvider.overlay to a directory holding a kustomization.yaml`
+	want := `overlay "overlays/qa" does not exist at commit 0123456789ab: name a directory holding a kustomization.yaml`
 	if diff := cmp.Diff(want, nf.Error()); diff != "" {
 		t.Errorf("Error(): -want, +got:\n%s", diff)
 	}

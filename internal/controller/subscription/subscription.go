@@ -183,6 +183,7 @@ func (e *external) Observe(ctx context.Context, s *v1alpha1.Subscription) (manag
 	p := s.Spec.ForProvider
 	policies, err := registry.Policies(p.Images)
 	if err != nil {
+		err = imagesError(err)
 		s.SetConditions(xpv2.Unavailable().WithMessage(err.Error()))
 		return managed.ExternalObservation{}, err
 	}
@@ -374,6 +375,17 @@ func (e *external) Disconnect(context.Context) error {
 		e.repo.Release()
 	}
 	return nil
+}
+
+// imagesError names the field of spec.forProvider.images that a
+// registry.Policies error is about.
+func imagesError(err error) error {
+	var ie *registry.ImageError
+	if !errors.As(err, &ie) {
+		return err
+	}
+	fe := ie.Field
+	return errors.Errorf("spec.forProvider.images[%d].%s %q is invalid: %s; %s", ie.Index, fe.Field, fe.Value, fe.Reason, fe.Fix)
 }
 
 func sourceOrder(p v1alpha1.SubscriptionParameters, repoURL string) []string {

@@ -87,6 +87,18 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 			},
 			want: []string{`spec.forProvider.overlay "overlays/qa" does not exist`},
 		},
+		"OverlayWithoutKustomization": {
+			prepare: func(t *testing.T, f *fixture) (string, bool, func(*v1alpha1.Ticket)) {
+				commit := f.git.Commit(t, f.repo, "main", map[string][]byte{
+					"overlays/notes/README.md": []byte("not an overlay\n"),
+				}, "add a directory without a kustomization")
+				return "env/dev", true, func(tk *v1alpha1.Ticket) {
+					tk.Spec.ForProvider.Overlay = "overlays/notes"
+					tk.Spec.ForProvider.Change = change(commit, "1.2.3")
+				}
+			},
+			want: []string{`spec.forProvider.overlay "overlays/notes" holds no kustomization.yaml at commit `, "set it to a directory holding a kustomization.yaml"},
+		},
 		"KustomizeError": {
 			prepare: func(t *testing.T, f *fixture) (string, bool, func(*v1alpha1.Ticket)) {
 				commit := f.git.Commit(t, f.repo, "main", map[string][]byte{

@@ -607,8 +607,13 @@ func (e *external) render(ctx context.Context, t *v1alpha1.Ticket) (string, erro
 		return "", errors.Wrapf(err, "cannot read commit %s", v1alpha1.ShortCommit(p.Change.Commit))
 	}
 	manifests, err := e.renderer.Build(ctx, t.Namespace, tree, p.Overlay, p.Change.Images)
-	if errors.Is(err, render.ErrOverlayNotFound) {
-		return "", errors.Errorf("spec.forProvider.overlay %q does not exist at commit %s: set it to a directory holding a kustomization.yaml", p.Overlay, v1alpha1.ShortCommit(p.Change.Commit))
+	var notFound *render.OverlayNotFoundError
+	if errors.As(err, &notFound) {
+		what := "does not exist"
+		if notFound.NoKustomization {
+			what = "holds no kustomization.yaml"
+		}
+		return "", errors.Errorf("spec.forProvider.overlay %q %s at commit %s: set it to a directory holding a kustomization.yaml", p.Overlay, what, v1alpha1.ShortCommit(p.Change.Commit))
 	}
 	if err != nil {
 		return "", errors.Wrapf(err, "cannot render spec.forProvider.overlay %q at commit %s", p.Overlay, v1alpha1.ShortCommit(p.Change.Commit))
