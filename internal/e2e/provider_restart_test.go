@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/k8sta/k8sta/apis/v1alpha1"
 )
 
 // The provider process is killed (SIGKILL) mid-promotion and restarted: no
@@ -116,7 +118,7 @@ func TestProviderKilledMidPromotion(t *testing.T) {
 			t.Fatalf("Application %s was asked to sync %s before the kill: %v", a, landed, req)
 		}
 	}
-	t.Logf("killed at moment 1: env/dev at %s (change %s), dev's Ticket does not know, no sync asked", shortSHA(landed), changeID)
+	t.Logf("killed at moment 1: env/dev at %s (change %s), dev's Ticket does not know, no sync asked", v1alpha1.ShortCommit(landed), changeID)
 	restartProvider(t, cmd0)
 
 	// Kill 2: int is syncing.
@@ -193,7 +195,7 @@ func TestProviderKilledMidPromotion(t *testing.T) {
 			// recorded once.
 			req, runs, all := apps.syncs(a, commit)
 			if len(req) != 1 || len(runs) != 1 {
-				t.Errorf("Application %s: %d sync requests and %d syncs run for %s, want 1 and 1; every sync seen since the webhook: %v", a, len(req), len(runs), shortSHA(commit), all)
+				t.Errorf("Application %s: %d sync requests and %d syncs run for %s, want 1 and 1; every sync seen since the webhook: %v", a, len(req), len(runs), v1alpha1.ShortCommit(commit), all)
 			}
 			for _, r := range all {
 				if r.user != "k8sta" || r.info != info || r.revision != commit {
@@ -201,7 +203,7 @@ func TestProviderKilledMidPromotion(t *testing.T) {
 				}
 			}
 			if n, ids := historyWith(app, commit); n != 1 {
-				t.Errorf("Application %s: status.history has %d entries for %s (ids %v), want exactly 1", a, n, shortSHA(commit), ids)
+				t.Errorf("Application %s: status.history has %d entries for %s (ids %v), want exactly 1", a, n, v1alpha1.ShortCommit(commit), ids)
 			}
 			if op, found, _ := unstructured.NestedMap(app.Object, "operation"); found && op != nil {
 				t.Errorf("Application %s: an operation is still requested: %v", a, op)
@@ -295,15 +297,8 @@ func (w *world) appStates(names []string) string {
 		phase, _, _ := unstructured.NestedString(app.Object, "status", "operationState", "phase")
 		opRev, _, _ := unstructured.NestedString(app.Object, "status", "operationState", "operation", "sync", "revision")
 		_, requested, _ := unstructured.NestedMap(app.Object, "operation")
-		out = append(out, a+": "+sync+" at "+shortSHA(rev)+", "+health+", operation "+phase+" for "+shortSHA(opRev)+map[bool]string{true: ", another requested", false: ""}[requested])
+		out = append(out, a+": "+sync+" at "+v1alpha1.ShortCommit(rev)+", "+health+", operation "+phase+" for "+v1alpha1.ShortCommit(opRev)+map[bool]string{true: ", another requested", false: ""}[requested])
 	}
 	sort.Strings(out)
 	return strings.Join(out, "; ")
-}
-
-func shortSHA(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
 }
