@@ -288,8 +288,7 @@ func DesiredTicket(namespace string, s *Stop, c *v1alpha1.Change) *structpb.Stru
 // overlay so that overlay-only commits reach their stations alone.
 func DesiredSubscription(namespace string, root *Track, stops []*Stop) *structpb.Struct {
 	fp := map[string]*structpb.Value{
-		"track": sv(root.Name),
-		"repo":  repo(root),
+		"repo": repo(root),
 	}
 	if v := root.Subscriptions.GetFields()["images"]; v != nil {
 		fp["images"] = v

@@ -101,7 +101,6 @@ kind: Subscription
 metadata: {namespace: ns}
 spec:
   forProvider:
-    track: t
     repo: {url: https://git.example.com/u, sourceBranch: trunk}
     images: [{repository: r, strategy: Digest, constraint: latest}]
     overlays: [{station: dev, overlay: o}]
@@ -116,7 +115,6 @@ kind: Subscription
 metadata: {namespace: ns}
 spec:
   forProvider:
-    track: t
     repo: {url: https://git.example.com/u, sourceBranch: main}
     git: {paths: [base/, apps/guestbook]}
     overlays: [{station: dev, overlay: apps/guestbook/overlays/dev}]
@@ -131,7 +129,6 @@ kind: Subscription
 metadata: {namespace: ns}
 spec:
   forProvider:
-    track: t
     repo: {url: https://git.example.com/u, sourceBranch: main}
     git: {}
   providerConfigRef: {kind: ProviderConfig, name: default}

@@ -45,7 +45,6 @@ kind: Subscription
 metadata: {namespace: team-a}
 spec:
   forProvider:
-    track: guestbook
     repo: {url: `+repoURL+`, sourceBranch: main}
     images: [{repository: ghcr.io/acme/guestbook, strategy: SemVer}]
     git: {}

@@ -144,7 +144,7 @@ func ParseTrack(name string, spec *structpb.Struct) (*Track, error) {
 		return nil, invalid("spec.repo.url %s", p)
 	}
 	if t.Repo.SourceBranch == "" {
-		t.Repo.SourceBranch = "main"
+		t.Repo.SourceBranch = v1alpha1.DefaultSourceBranch
 	}
 	if p := checkBranch(t.Repo.SourceBranch); p != "" {
 		return nil, invalid("spec.repo.sourceBranch %s", p)
@@ -253,7 +253,7 @@ func parseStation(i int, v *structpb.Struct) (Station, error) {
 			return s, fmt.Errorf("%s[%d].name must be the name of an Argo CD Application: a DNS subdomain of at most 253 characters", field("applications"), j)
 		}
 		if r.Namespace == "" {
-			r.Namespace = "argocd"
+			r.Namespace = v1alpha1.DefaultApplicationNamespace
 		}
 		if !isDNSLabel(r.Namespace) {
 			return s, fmt.Errorf("%s[%d].namespace must be a namespace: a DNS label of at most 63 characters", field("applications"), j)
