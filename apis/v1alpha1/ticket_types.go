@@ -120,14 +120,29 @@ type TicketParameters struct {
 	Applications []ApplicationReference `json:"applications,omitempty"`
 }
 
-// Ticket phases.
+// Ticket phases, as status.atProvider.phase shows them. The Track's
+// status.stations[].phase reuses them; docs/DESIGN.md ("Phases") says who
+// writes each and what moves it on.
 const (
-	PhaseRendering   = "Rendering"
-	PhaseSyncing     = "Syncing"
+	// PhaseRendering: the rendered branch does not hold the Ticket's change
+	// yet; it is being rendered and pushed, or waits for its namespace's
+	// render slot.
+	PhaseRendering = "Rendering"
+	// PhaseSyncing: pushed; not every Application is Synced at the rendered
+	// commit yet.
+	PhaseSyncing = "Syncing"
+	// PhaseProgressing: every Application is Synced at the rendered commit,
+	// not every one Healthy yet.
 	PhaseProgressing = "Progressing"
-	PhaseVerified    = "Verified"
-	PhaseFailed      = "Failed"
-	PhaseBlocked     = "Blocked"
+	// PhaseVerified: every Application is Synced at the rendered commit and
+	// Healthy.
+	PhaseVerified = "Verified"
+	// PhaseFailed: an Application failed to sync, cannot be compared or is
+	// Degraded, or rendering or pushing failed.
+	PhaseFailed = "Failed"
+	// PhaseBlocked: the Ticket's input must be fixed; nothing was rendered,
+	// pushed or patched.
+	PhaseBlocked = "Blocked"
 )
 
 // An ApplicationStatus is what a Ticket last saw of one Application.
@@ -168,13 +183,17 @@ type TicketObservation struct {
 	// +listType=atomic
 	Applications []ApplicationStatus `json:"applications,omitempty"`
 
-	// Phase is where the delivery stands: Rendering (being rendered, or
-	// waiting for its namespace's render share), Syncing (pushed, and Argo
-	// CD asked to sync; not every Application is Synced to RenderedCommit
-	// yet), Progressing (every Application Synced to RenderedCommit, not
-	// every one Healthy yet), Verified, Failed (an Application failed to
-	// sync or is Degraded; the Ready condition says why) or Blocked (the
-	// Ticket's input must be fixed; the Ready condition says how).
+	// Phase is where the delivery of spec.forProvider.change stands:
+	// Rendering (the rendered branch does not hold it yet: it is being
+	// rendered and pushed, or waits for its namespace's render slot),
+	// Syncing (pushed; not every Application is Synced at RenderedCommit
+	// yet), Progressing (every Application Synced at RenderedCommit, not
+	// every one Healthy yet: a rollout runs, or waits at a pause step),
+	// Verified (every Application Synced at RenderedCommit and Healthy; see
+	// VerifiedAt), Failed (an Application failed to sync, cannot be compared
+	// or is Degraded, or rendering or pushing failed; the Ready condition
+	// says why) or Blocked (the Ticket's input must be fixed; the Ready
+	// condition says how).
 	// +optional
 	Phase string `json:"phase,omitempty"`
 

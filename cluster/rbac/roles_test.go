@@ -1,5 +1,6 @@
-// Package rbac holds the ClusterRoles shipped for K8sTA's tenants; this test
-// keeps them from ever granting a write on what the provider acts on.
+// Package rbac holds the ClusterRoles an operator applies for K8sTA's tenants
+// (packages cannot ship RBAC); this test keeps them from ever granting a
+// write on what the provider acts on.
 package rbac
 
 import (

@@ -1,5 +1,5 @@
-// Command provider runs provider-k8sta: the Ticket and Subscription
-// controllers and the webhook receiver.
+// Command provider runs provider-k8sta: the Ticket, Subscription and
+// provider-config controllers and the webhook receiver.
 package main
 
 import (

@@ -12,13 +12,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
+
+	"github.com/k8sta/k8sta/apis/v1alpha1"
 )
 
 // stationView is what the demo shows of one station.
 type stationView struct {
 	path    string
 	tag     string // the change the station is given, by its image tag
-	phase   string // Waiting, Pending, Rendering, Syncing, Progressing, Ready, Failed, Blocked
+	phase   string // the Track's Waiting, or its Ticket's phase for the change it is given (docs/DESIGN.md, "Phases")
 	message string // why it is not Ready, from the Ticket's Ready condition
 	done    bool   // Ready for the tag being watched
 }
@@ -69,7 +71,7 @@ func watch(args []string) error {
 			allDone := len(views) > 0
 			for _, v := range views {
 				line := fmt.Sprintf("%-26s %-8s %s", v.path, orDash(v.tag), v.phase)
-				if v.phase == "Failed" {
+				if v.phase == v1alpha1.PhaseFailed {
 					line += ": " + v.message
 				}
 				if printed[v.path] != line {
@@ -146,7 +148,7 @@ func haltedAt(views []stationView, tr *unstructured.Unstructured, station, tag s
 		if v.done {
 			return false, fmt.Errorf("%s verified %s: want it to fail its analysis there", station, tag)
 		}
-		return v.phase == "Failed" && conditionField(tr, "Promoted", "reason") == "Halted", nil
+		return v.phase == v1alpha1.PhaseFailed && conditionField(tr, "Promoted", "reason") == "Halted", nil
 	}
 	return false, nil
 }
@@ -163,7 +165,7 @@ func stoppedAt(views []stationView, tag string) {
 		}
 		why := v.message
 		switch {
-		case v.phase == "Ready":
+		case v.phase == v1alpha1.PhaseVerified:
 			why = tag + " has not reached it"
 		case why == "":
 			why = "no reason given"
@@ -215,19 +217,20 @@ func observe(ctx context.Context, kube dynamic.Interface, ns, track, tag string)
 		ready := conditionStatus(t, "Ready") == "True"
 		switch {
 		case ready && liveID == wantID:
-			v.phase = "Ready"
-		case phase == "Failed" || phase == "Blocked":
+			v.phase = v1alpha1.PhaseVerified
+		case phase == v1alpha1.PhaseFailed || phase == v1alpha1.PhaseBlocked:
 			v.phase = phase
 		case liveID != wantID || phase == "":
-			// The phase still describes the change the station had before.
-			v.phase = "Rendering"
+			// The phase still describes the change the station had before;
+			// the Ticket's next reconcile starts rendering this one.
+			v.phase = v1alpha1.PhaseRendering
 		default:
 			v.phase = phase
 		}
 		if !ready {
 			v.message = conditionMessage(t, "Ready")
 		}
-		v.done = v.phase == "Ready" && v.tag == tag
+		v.done = v.phase == v1alpha1.PhaseVerified && v.tag == tag
 		views = append(views, v)
 	}
 	return views, tr, nil
@@ -316,7 +319,7 @@ func holds(args []string) error {
 		if !ok || !v.done {
 			return fmt.Errorf("%s holds %s, %s: want it still Ready for %s", p, orDash(v.tag), orDash(v.phase), *tag)
 		}
-		say("%s still holds %s, Ready", p, *tag)
+		say("%s still holds %s, %s", p, *tag, v1alpha1.PhaseVerified)
 	}
 	return nil
 }

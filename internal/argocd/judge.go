@@ -40,7 +40,7 @@ type Verdict struct {
 
 // Judge tells where app stands with respect to revision, the rendered commit
 // that the source at sourceIndex (from Authorize) must be synced to, for the
-// ticket info value info ("<ticket>/<change id>"). The rules are DESIGN.md's
+// ticket info value info ("<ticket>/<change id>"). The rules are docs/DESIGN.md's
 // "Argo CD, exactly", in this order:
 //
 //  1. An operation runs (.operation set, or operationState Running or

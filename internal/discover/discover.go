@@ -1,6 +1,6 @@
 // Package discover sorts a Track's new source-branch commits by what they
-// touch: the base, which every station renders, or only some stations'
-// overlays. Images are selected by package registry, not here.
+// touch: the base, which every station renders, only some stations'
+// overlays, or nothing the Track builds from.
 package discover
 
 import (

@@ -2,10 +2,11 @@
 
 // Package e2e proves K8sTA against the real tiers it sits on: real Crossplane
 // core composing Tracks through the function, the provider delivering
-// Tickets, and real Argo CD (application-controller and repo-server) syncing
-// them into a real kube-apiserver with a real kube-controller-manager. The
-// whole stack runs as local processes on 127.0.0.1 (hack/stack); this test
-// starts it and stops it. Run it with `make e2e`.
+// Tickets, real Argo CD (application-controller and repo-server) syncing them
+// into a real kube-apiserver with a real kube-controller-manager, and real
+// Argo Rollouts running canaries on kwok's node. The whole stack runs as
+// local processes on 127.0.0.1 (hack/stack); this test starts it and stops
+// it. Run it with `make e2e`.
 package e2e
 
 import (

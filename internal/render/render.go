@@ -1,7 +1,7 @@
 // Package render turns a change into the content of a station's rendered
-// branch: it builds the station's kustomize overlay with the change's images
-// set, in a sandboxed worker process, and writes the commit message whose
-// trailer marks K8sTA's own commits.
+// branch: the station's kustomize overlay built with the change's images set,
+// in a sandboxed worker process, the record of the change, and the commit
+// message whose K8sta-Change trailer marks K8sTA's own commits.
 package render
 
 import (

@@ -1,6 +1,6 @@
-// Package subscription is the Subscription controller: it glues the registry
-// and gitrepo libraries to crossplane-runtime's managed reconciler, and turns
-// what they see into the newest change for a Track.
+// Package subscription is the Subscription controller: it glues the registry,
+// gitrepo, discover and webhook libraries to crossplane-runtime's managed
+// reconciler, turning what a Track's sources show into its newest change.
 package subscription
 
 import (

@@ -1,6 +1,7 @@
 // Package writes keeps the provider's controllers from writing what changes
-// nothing: status updates equal to the stored status, and Events that repeat
-// the last one recorded for the same object.
+// nothing: status updates equal to the stored status, Events that repeat the
+// last one recorded for the same object, and finalizers on resources whose
+// deletion has nothing to clean up.
 //
 // Every write costs the API server, and every change to a Ticket or a
 // Subscription also wakes the composition of the Track that composes it, at

@@ -1,7 +1,8 @@
-// Package gitserver runs a real smart-HTTP git server for tests: git
+// Package gitserver runs a real smart-HTTP git server for tests (git
 // http-backend behind net/http/cgi, serving bare repositories from a temporary
-// directory. Repositories are created and changed with the git command line,
-// never with the code under test.
+// directory) and holds the kustomize repository the tests share. Repositories
+// are created and changed with the git command line, never with the code
+// under test.
 package gitserver
 
 import (
