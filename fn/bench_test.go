@@ -40,7 +40,7 @@ func benchTrack(b *testing.B, n, fan int) *fnv1.RunFunctionRequest {
 	}
 
 	A, B := changeA, changeB
-	observed := map[string]*fnv1.Resource{NameSubscription: subscriptionResource(b, B, "")}
+	observed := map[string]*fnv1.Resource{NameSubscription: subscriptionResource(b, B)}
 	required := map[string]*fnv1.Resources{}
 	var xr string
 	var walk func(t *tr, prefix string)

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/structpb"
+	corev1 "k8s.io/api/core/v1"
 
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"github.com/crossplane/function-sdk-go/response"
@@ -97,7 +98,7 @@ func TestRunFunctionJunctions(t *testing.T) {
 	us := trackYAML("guestbook-us", false, st("us-staging"), st("us-prod"))
 	eu := trackYAML("guestbook-eu", false, st("eu-staging"), st("eu-prod"))
 	sub := junctionSub(t, "dev", "regions.guestbook-us.us-staging", "regions.guestbook-us.us-prod", "regions.guestbook-eu.eu-staging", "regions.guestbook-eu.eu-prod")
-	devOnly := observed(t, subscriptionResource(t, A, ""), verifiedTicket("dev", A, time.Hour))
+	devOnly := observed(t, subscriptionResource(t, A), verifiedTicket("dev", A, time.Hour))
 
 	// The Track of issue 9 and its 40 sections, which expanded in full to
 	// 3.2 M stations.
@@ -140,8 +141,8 @@ func TestRunFunctionJunctions(t *testing.T) {
 		"BranchesProgressIndependently": {
 			reason: "The junction without Applications passes dev's verified change to the first station of each branch; us-staging failing halts us-prod only, eu moves on.",
 			xr:     root,
-			observed: observed(t, subscriptionResource(t, A, ""), verifiedTicket("dev", A, time.Hour),
-				obsTicket{path: "regions.guestbook-us.us-staging", spec: A, live: A, ready: "False", phase: v1alpha1.PhaseFailed, message: "app-us-staging: Degraded"},
+			observed: observed(t, subscriptionResource(t, A), verifiedTicket("dev", A, time.Hour),
+				obsTicket{path: "regions.guestbook-us.us-staging", spec: A, live: A, ready: corev1.ConditionFalse, phase: v1alpha1.PhaseFailed, message: "app-us-staging: Degraded"},
 				verifiedTicket("regions.guestbook-us.us-prod", Z, time.Hour),
 				verifiedTicket("regions.guestbook-eu.eu-staging", A, time.Minute),
 				verifiedTicket("regions.guestbook-eu.eu-prod", Z, time.Hour)),
@@ -163,7 +164,7 @@ func TestRunFunctionJunctions(t *testing.T) {
 		"NestedJunction": {
 			reason: "A junction station with Applications gets its Ticket first; junctions nest, and paths name every junction and section on the way.",
 			xr:     nestedRoot,
-			observed: observed(t, subscriptionResource(t, A, ""), verifiedTicket("dev", A, time.Hour), verifiedTicket("regions", A, time.Hour),
+			observed: observed(t, subscriptionResource(t, A), verifiedTicket("dev", A, time.Hour), verifiedTicket("regions", A, time.Hour),
 				verifiedTicket("regions.guestbook-us.us-prod", A, time.Hour)),
 			required: tracks(t, nestedUS, nestedEast, nestedRoot),
 			requires: []string{"guestbook-us", "guestbook-us-east"},
