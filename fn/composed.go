@@ -31,7 +31,8 @@ type Observed struct {
 // ParseObserved reads the observed composed resources.
 func ParseObserved(ocs map[string]*fnv1.Resource) Observed {
 	o := Observed{Tickets: make(map[string]*v1alpha1.Ticket, len(ocs))}
-	d := typedpb.NewDecoder()
+	// The function reads nothing of their metadata.
+	d := typedpb.NewDecoder((*metav1.ObjectMeta)(nil))
 	tickets := make([]v1alpha1.Ticket, 0, len(ocs))
 	for name, r := range ocs {
 		switch {
@@ -84,6 +85,7 @@ func readiness(r *structpb.Struct) fnv1.Ready {
 type Composer struct {
 	namespace string
 	enc       *typedpb.Encoder
+	ticket    v1alpha1.Ticket // reused: what is encoded is copied
 }
 
 // NewComposer returns a Composer of resources in namespace.
@@ -93,7 +95,7 @@ func NewComposer(namespace string) *Composer {
 
 // Ticket is the Ticket that delivers change ch to station s.
 func (c *Composer) Ticket(s *Stop, ch *v1alpha1.Change) (*structpb.Struct, error) {
-	return c.enc.Struct(&v1alpha1.Ticket{
+	c.ticket = v1alpha1.Ticket{
 		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: v1alpha1.TicketKind},
 		ObjectMeta: metav1.ObjectMeta{Namespace: c.namespace},
 		Spec: v1alpha1.TicketSpec{
@@ -108,7 +110,8 @@ func (c *Composer) Ticket(s *Stop, ch *v1alpha1.Change) (*structpb.Struct, error
 				Applications: s.Station.Applications,
 			},
 		},
-	})
+	}
+	return c.enc.Struct(&c.ticket)
 }
 
 // Subscription is the Subscription of root, told every station's overlay so

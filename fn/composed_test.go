@@ -18,9 +18,8 @@ import (
 )
 
 func TestParseObserved(t *testing.T) {
-	meta := func(path string) metav1.ObjectMeta {
-		return metav1.ObjectMeta{Name: "guestbook-" + path, Namespace: "team-a", Annotations: map[string]string{"crossplane.io/composition-resource-name": "ticket-" + path}}
-	}
+	// The function reads no metadata.
+	meta := func(string) metav1.ObjectMeta { return metav1.ObjectMeta{} }
 	typeTicket := metav1.TypeMeta{APIVersion: "provider.k8sta.io/v1alpha1", Kind: "Ticket"}
 	ready := func(s corev1.ConditionStatus, message string) xpv2.ConditionedStatus {
 		return xpv2.ConditionedStatus{Conditions: []xpv2.Condition{{Type: xpv2.TypeReady, Status: s, Reason: "R", Message: message, LastTransitionTime: *ago(2 * time.Hour)}}}
@@ -31,7 +30,7 @@ func TestParseObserved(t *testing.T) {
 	at := metav1.NewTime(time.Date(2026, 11, 25, 11, 30, 0, 0, time.UTC))
 	typeSubscription := metav1.TypeMeta{APIVersion: "provider.k8sta.io/v1alpha1", Kind: "Subscription"}
 	subscription := func(newest *v1alpha1.Change, ocs ...v1alpha1.OverlayChange) *v1alpha1.Subscription {
-		return &v1alpha1.Subscription{TypeMeta: typeSubscription, ObjectMeta: metav1.ObjectMeta{Name: "guestbook-sub", Namespace: "team-a"},
+		return &v1alpha1.Subscription{TypeMeta: typeSubscription,
 			Spec: v1alpha1.SubscriptionSpec{ForProvider: v1alpha1.SubscriptionParameters{Track: "guestbook"}},
 			Status: v1alpha1.SubscriptionStatus{
 				ManagedResourceStatus: xpv2.ManagedResourceStatus{ConditionedStatus: xpv2.ConditionedStatus{Conditions: []xpv2.Condition{{Type: xpv2.TypeReady, Status: corev1.ConditionTrue, Reason: "Available"}}}},

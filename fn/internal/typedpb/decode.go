@@ -16,6 +16,8 @@ import (
 // come from blocks shared by everything it decodes.
 type Decoder struct {
 	blocks map[reflect.Type]*block
+	plans  planCache
+	ignore map[reflect.Type]bool
 }
 
 // A block is room for blockSize values of one type, left of them unused.
@@ -26,8 +28,15 @@ type block struct {
 
 const blockSize = 64
 
-// NewDecoder returns a Decoder.
-func NewDecoder() *Decoder { return &Decoder{blocks: map[reflect.Type]*block{}} }
+// NewDecoder returns a Decoder that leaves the values of the types ignore
+// points to alone.
+func NewDecoder(ignore ...any) *Decoder {
+	d := &Decoder{blocks: map[reflect.Type]*block{}, plans: planCache{}, ignore: map[reflect.Type]bool{}}
+	for _, i := range ignore {
+		d.ignore[reflect.TypeOf(i).Elem()] = true
+	}
+	return d
+}
 
 // Struct decodes s into the struct into points to. Fields s does not hold
 // keep their value; values of another type than their field's are ignored.
@@ -40,7 +49,7 @@ func (d *Decoder) Struct(s *structpb.Struct, into any) {
 }
 
 func (d *Decoder) object(s *structpb.Struct, v reflect.Value) {
-	fs := fieldsOf(v.Type())
+	fs := d.plans.of(v.Type())
 	for name, fv := range s.GetFields() {
 		if f := fs.byName[name]; f != nil {
 			d.decode(fv, v.FieldByIndex(f.index))
@@ -54,6 +63,9 @@ func (d *Decoder) decode(pv *structpb.Value, v reflect.Value) {
 		return
 	}
 	t := v.Type()
+	if d.ignore[t] {
+		return
+	}
 	if t == timeType {
 		if s, ok := pv.GetKind().(*structpb.Value_StringValue); ok {
 			if tm, err := time.Parse(time.RFC3339, s.StringValue); err == nil {
@@ -68,7 +80,7 @@ func (d *Decoder) decode(pv *structpb.Value, v reflect.Value) {
 		v.Set(reflect.NewAt(t.Elem(), p))
 		return
 	}
-	if reflect.PointerTo(t).Implements(unmarshalerType) {
+	if d.plans.of(t).unmarshaler {
 		if b, err := pv.MarshalJSON(); err == nil {
 			_ = v.Addr().Interface().(json.Unmarshaler).UnmarshalJSON(b) //nolint:forcetypeassert // Checked above.
 		}

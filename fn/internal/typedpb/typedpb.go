@@ -39,30 +39,49 @@ type field struct {
 	omitEmpty bool
 }
 
-// fields are a struct type's JSON fields, embedded structs without a JSON
-// name (json:",inline") flattened into them.
-type fields struct {
-	all    []field
-	byName map[string]*field
+// A plan is how to encode and decode a type: its JSON fields if it is a
+// struct, embedded structs without a JSON name (json:",inline") flattened
+// into them, and whether it marshals itself.
+type plan struct {
+	fields      []field
+	byName      map[string]*field
+	marshaler   bool // t implements json.Marshaler
+	unmarshaler bool // *t implements json.Unmarshaler
 }
 
-var cache sync.Map // reflect.Type → *fields
+var plans sync.Map // reflect.Type → *plan
 
-func fieldsOf(t reflect.Type) *fields {
-	if f, ok := cache.Load(t); ok {
-		return f.(*fields) //nolint:forcetypeassert // Only *fields are stored.
+// planOf is t's plan. Encoders and decoders keep the plans they use in
+// maps of their own: a sync.Map costs more than the reflection it saves.
+func planOf(t reflect.Type) *plan {
+	if p, ok := plans.Load(t); ok {
+		return p.(*plan) //nolint:forcetypeassert // Only *plans are stored.
 	}
-	f := &fields{}
-	collect(t, nil, f)
-	f.byName = make(map[string]*field, len(f.all))
-	for i := range f.all {
-		f.byName[f.all[i].name] = &f.all[i]
+	p := &plan{marshaler: t.Implements(marshalerType), unmarshaler: reflect.PointerTo(t).Implements(unmarshalerType)}
+	if t.Kind() == reflect.Struct {
+		collect(t, nil, p)
+		p.byName = make(map[string]*field, len(p.fields))
+		for i := range p.fields {
+			p.byName[p.fields[i].name] = &p.fields[i]
+		}
 	}
-	cache.Store(t, f)
-	return f
+	plans.Store(t, p)
+	return p
 }
 
-func collect(t reflect.Type, index []int, f *fields) {
+// plans is a cache of plans for one Encoder or Decoder.
+type planCache map[reflect.Type]*plan
+
+func (c planCache) of(t reflect.Type) *plan {
+	p, ok := c[t]
+	if !ok {
+		p = planOf(t)
+		c[t] = p
+	}
+	return p
+}
+
+func collect(t reflect.Type, index []int, f *plan) {
 	for i := range t.NumField() {
 		sf := t.Field(i)
 		tag := sf.Tag.Get("json")
@@ -81,7 +100,7 @@ func collect(t reflect.Type, index []int, f *fields) {
 		if name == "" {
 			name = sf.Name
 		}
-		f.all = append(f.all, field{name: name, index: idx, omitEmpty: strings.Contains(","+opts+",", ",omitempty,")})
+		f.fields = append(f.fields, field{name: name, index: idx, omitEmpty: strings.Contains(","+opts+",", ",omitempty,")})
 	}
 }
 
@@ -90,12 +109,19 @@ func collect(t reflect.Type, index []int, f *fields) {
 // same slice, equal comparable structs, equal times. The caller must not
 // modify them, nor what it encoded while it uses the Encoder.
 type Encoder struct {
-	slab   slab
-	shared map[sharedKey]*structpb.Value
-	equal  map[reflect.Type]reflect.Value // comparable struct type T → map[T]*structpb.Value
-	time   time.Time
-	timev  *structpb.Value
-	err    error
+	slab    slab
+	shared  map[sharedKey]*structpb.Value
+	equal   map[reflect.Type]reflect.Value // comparable struct type T → map[T]*structpb.Value
+	plans   planCache
+	scratch []entry // the fields of the objects being encoded
+	time    time.Time
+	timev   *structpb.Value
+	err     error
+}
+
+type entry struct {
+	name  string
+	value *structpb.Value
 }
 
 type sharedKey struct {
@@ -106,7 +132,7 @@ type sharedKey struct {
 
 // NewEncoder returns an Encoder.
 func NewEncoder() *Encoder {
-	return &Encoder{shared: map[sharedKey]*structpb.Value{}, equal: map[reflect.Type]reflect.Value{}}
+	return &Encoder{shared: map[sharedKey]*structpb.Value{}, equal: map[reflect.Type]reflect.Value{}, plans: planCache{}}
 }
 
 var valuePtrType = reflect.TypeFor[*structpb.Value]()
@@ -131,14 +157,20 @@ func (e *Encoder) encode(v reflect.Value) *structpb.Value {
 		if v.IsNil() {
 			return e.slab.null()
 		}
-		return e.share(sharedKey{p: v.UnsafePointer(), t: t}, func() *structpb.Value { return e.encode(v.Elem()) })
+		k := sharedKey{p: v.UnsafePointer(), t: t}
+		ev, ok := e.shared[k]
+		if !ok {
+			ev = e.encode(v.Elem())
+			e.shared[k] = ev
+		}
+		return ev
 	case reflect.Interface:
 		if v.IsNil() {
 			return e.slab.null()
 		}
 		return e.encode(v.Elem())
 	}
-	if t.Implements(marshalerType) {
+	if e.plans.of(t).marshaler {
 		return e.marshal(v)
 	}
 	switch t.Kind() {
@@ -174,7 +206,13 @@ func (e *Encoder) encode(v reflect.Value) *structpb.Value {
 		if t.Elem().Kind() == reflect.Uint8 {
 			return e.slab.str(base64.StdEncoding.EncodeToString(v.Bytes()))
 		}
-		return e.share(sharedKey{p: v.UnsafePointer(), n: v.Len(), t: t}, func() *structpb.Value { return e.list(v) })
+		k := sharedKey{p: v.UnsafePointer(), n: v.Len(), t: t}
+		ev, ok := e.shared[k]
+		if !ok {
+			ev = e.list(v)
+			e.shared[k] = ev
+		}
+		return ev
 	case reflect.Array:
 		return e.list(v)
 	case reflect.Map:
@@ -196,10 +234,10 @@ func (e *Encoder) encode(v reflect.Value) *structpb.Value {
 }
 
 func (e *Encoder) object(v reflect.Value) *structpb.Struct {
-	fs := fieldsOf(v.Type())
-	f := make(map[string]*structpb.Value, len(fs.all))
-	for i := range fs.all {
-		sf := &fs.all[i]
+	fs := e.plans.of(v.Type()).fields
+	start := len(e.scratch)
+	for i := range fs {
+		sf := &fs[i]
 		fv := v.FieldByIndex(sf.index)
 		if sf.omitEmpty && empty(fv) {
 			continue
@@ -208,8 +246,13 @@ func (e *Encoder) object(v reflect.Value) *structpb.Struct {
 		if sf.omitEmpty && fv.Kind() == reflect.Struct && nothing(ev) {
 			continue
 		}
-		f[sf.name] = ev
+		e.scratch = append(e.scratch, entry{name: sf.name, value: ev})
 	}
+	f := make(map[string]*structpb.Value, len(e.scratch)-start)
+	for _, en := range e.scratch[start:] {
+		f[en.name] = en.value
+	}
+	e.scratch = e.scratch[:start]
 	return e.slab.fields(f)
 }
 
@@ -219,15 +262,6 @@ func (e *Encoder) list(v reflect.Value) *structpb.Value {
 		vs[i] = e.encode(v.Index(i))
 	}
 	return e.slab.list(vs)
-}
-
-func (e *Encoder) share(k sharedKey, encode func() *structpb.Value) *structpb.Value {
-	if ev, ok := e.shared[k]; ok {
-		return ev
-	}
-	ev := encode()
-	e.shared[k] = ev
-	return ev
 }
 
 // encodeTime encodes a metav1.Time as its MarshalJSON does: RFC 3339 in
