@@ -138,8 +138,8 @@ func TestRunFunctionJunctions(t *testing.T) {
 			want: rsp(def, map[string]*fnv1.Resource{NameSubscription: PassThrough(devOnly[NameSubscription].GetResource()), "ticket-dev": PassThrough(devOnly["ticket-dev"].GetResource())}, nil,
 				condWant(TypeValid, unknownS, ReasonFetching, "waiting for Crossplane to fetch the Tracks that junctions feed")),
 		},
-		"BranchesProgressIndependently": {
-			reason: "The junction without Applications passes dev's verified change to the first station of each branch; us-staging failing halts us-prod only, eu moves on.",
+		"SectionsProgressIndependently": {
+			reason: "The junction without Applications passes dev's verified change to the first station of each section; us-staging failing halts us-prod only, eu moves on.",
 			xr:     root,
 			observed: observed(t, subscriptionResource(t, A), verifiedTicket("dev", A, time.Hour),
 				obsTicket{path: "regions.guestbook-us.us-staging", spec: A, live: A, ready: corev1.ConditionFalse, phase: v1alpha1.PhaseFailed, message: "app-us-staging: Degraded"},
@@ -210,7 +210,7 @@ func TestRunFunctionJunctions(t *testing.T) {
 			required: tracks(t, fanSections...),
 			requires: fanNames,
 			want: invalidRsp(devOnly, ReasonTooManyStations,
-				"Track guestbook expands to more than 500 stations, junction branches included (j0.l1-4.j19 is the first past the limit): feed fewer sections from its junctions, or split it into Tracks with subscriptions of their own; "+
+				"Track guestbook expands to more than 500 stations, junction sections included (j0.l1-4.j19 is the first past the limit): feed fewer sections from its junctions, or split it into Tracks with subscriptions of their own; "+
 					shared("l2-0", "j0.l1-0.j0", "j0.l1-0.j1")+"; "+shared("l2-1", "j0.l1-0.j0", "j0.l1-0.j1")+"; "+shared("l2-2", "j0.l1-0.j0", "j0.l1-0.j1")+"; "+
 					shared("l2-3", "j0.l1-0.j0", "j0.l1-0.j1")+"; and 1956 more"),
 		},
@@ -279,7 +279,7 @@ func TestRunFunctionAtTheLimit(t *testing.T) {
 		want   want
 	}{
 		"AtTheLimit": {
-			reason: "A Track of exactly MaxStops stations, junction branches included, composes as any other: its Subscription names every station with Applications.",
+			reason: "A Track of exactly MaxStops stations, junction sections included, composes as any other: its Subscription names every station with Applications.",
 			req:    request(19),
 			want:   want{valid: valid, overlays: 499, requirements: 20},
 		},
@@ -287,7 +287,7 @@ func TestRunFunctionAtTheLimit(t *testing.T) {
 			reason: "One station more is refused, and nothing is composed.",
 			req:    request(20),
 			want: want{requirements: 20, valid: condWant(TypeValid, falseS, ReasonTooManyStations,
-				"Track guestbook expands to more than 500 stations, junction branches included (j.x19.x19-s23 is the first past the limit): feed fewer sections from its junctions, or split it into Tracks with subscriptions of their own. Nothing composed was changed until this is fixed.")},
+				"Track guestbook expands to more than 500 stations, junction sections included (j.x19.x19-s23 is the first past the limit): feed fewer sections from its junctions, or split it into Tracks with subscriptions of their own. Nothing composed was changed until this is fixed.")},
 		},
 		"TooManySections": {
 			reason: "A Track whose junctions name more than MaxStops sections asks for MaxStops of them and is refused: it cannot have fewer stations.",

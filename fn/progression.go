@@ -66,7 +66,7 @@ type Progression struct {
 // Subscription's newest change; station N+1 takes station N's verified change
 // (Ticket Ready for exactly its change, soak elapsed) once it differs from
 // what N+1 holds, otherwise N+1 keeps what it has. A junction station feeds
-// the first station of each of its branches the same way, and a junction
+// the first station of each of its sections the same way, and a junction
 // without Applications passes on what it is given. Overlay-only changes go
 // to their stations alone. A pinned station holds its pinned change and
 // nothing flows past it.
@@ -121,7 +121,7 @@ func (p *progressor) line(l Line, in *v1alpha1.Change, walking, root bool) {
 	for i, s := range l {
 		var out *v1alpha1.Change
 		out, walking = p.stop(s, in, walking, root && i == 0)
-		for _, b := range s.Branches {
+		for _, b := range s.Sections {
 			p.line(b, out, walking, false)
 		}
 		in = out

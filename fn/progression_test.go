@@ -252,8 +252,8 @@ func TestProgress(t *testing.T) {
 					Message: "dev: pinned to change feedfeedfeed, which no Ticket or the Subscription of this Track holds: holding change " + A.ID}},
 			},
 		},
-		"JunctionTicketFeedsBranches": {
-			reason:   "A junction with Applications passes on only what its own Ticket verified; until then the branches keep theirs.",
+		"JunctionTicketFeedsSections": {
+			reason:   "A junction with Applications passes on only what its own Ticket verified; until then the sections keep theirs.",
 			root:     trackYAML("t", true, st("dev"), st("j", "tracks: [s1, s2]")),
 			sections: map[string]string{"s1": trackYAML("s1", false, st("x")), "s2": trackYAML("s2", false, st("why"))},
 			observed: observedIn{Subscription: &subIn{Newest: B}, Tickets: map[string]*ticketIn{

@@ -75,6 +75,9 @@ func (d *Decoder) decode(pv *structpb.Value, v reflect.Value) {
 		return
 	}
 	if t.Kind() == reflect.Pointer {
+		if !d.fits(pv, t.Elem()) {
+			return
+		}
 		p := d.alloc(t.Elem(), 1)
 		d.decode(pv, reflect.NewAt(t.Elem(), p).Elem())
 		v.Set(reflect.NewAt(t.Elem(), p))
@@ -139,6 +142,31 @@ func (d *Decoder) decode(pv *structpb.Value, v reflect.Value) {
 		// v is a slice of et: point it at the n values decoded at p.
 		*(*sliceHeader)(v.Addr().UnsafePointer()) = sliceHeader{data: p, len: len(vs), cap: len(vs)}
 	}
+}
+
+// fits reports whether pv may decode into a t: a pointer to t is made only
+// for a value that does.
+func (d *Decoder) fits(pv *structpb.Value, t reflect.Type) bool {
+	if d.plans.of(t).unmarshaler && t != timeType {
+		return true
+	}
+	switch k := pv.GetKind().(type) {
+	case *structpb.Value_StringValue:
+		if t == timeType {
+			_, err := time.Parse(time.RFC3339, k.StringValue)
+			return err == nil
+		}
+		return t.Kind() == reflect.String || t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8
+	case *structpb.Value_StructValue:
+		return t != timeType && (t.Kind() == reflect.Struct || t.Kind() == reflect.Map)
+	case *structpb.Value_ListValue:
+		return t.Kind() == reflect.Slice
+	case *structpb.Value_BoolValue:
+		return t.Kind() == reflect.Bool
+	case *structpb.Value_NumberValue:
+		return t.Kind() >= reflect.Int && t.Kind() <= reflect.Float64
+	}
+	return false
 }
 
 type sliceHeader struct {
