@@ -1,7 +1,9 @@
 package fn
 
 import (
+	"reflect"
 	"strings"
+	"unsafe"
 
 	"google.golang.org/protobuf/types/known/structpb"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -10,6 +12,7 @@ import (
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 
 	"github.com/k8sta/k8sta/apis/v1alpha1"
+	"github.com/k8sta/k8sta/fn/internal/lru"
 	"github.com/k8sta/k8sta/fn/internal/typedpb"
 )
 
@@ -22,27 +25,69 @@ const (
 // TicketName is the composed-resource name of the Ticket at path.
 func TicketName(path string) string { return PrefixTicket + path }
 
-// Observed is the observed state the progression works from.
+// Observed is the observed state the progression works from. Its Tickets
+// may be shared with other calls: nothing may modify them.
 type Observed struct {
 	Tickets      map[string]*v1alpha1.Ticket // by station path
 	Subscription *v1alpha1.Subscription      // nil if none
 }
 
-// ParseObserved reads the observed composed resources.
+// What the function reads of an observed Ticket and Subscription; the
+// decoder skips the rest.
+var (
+	ticketRead = typedpb.Select(func(t *v1alpha1.Ticket) []any {
+		return []any{
+			&t.Spec.ForProvider.Change,
+			&t.Status.Conditions,
+			&t.Status.AtProvider.Change,
+			&t.Status.AtProvider.Phase,
+			&t.Status.AtProvider.VerifiedAt,
+			&t.Status.AtProvider.Applications,
+		}
+	})
+	subscriptionRead = typedpb.Select(func(s *v1alpha1.Subscription) []any {
+		return []any{&s.Status.AtProvider.Newest, &s.Status.AtProvider.OverlayChanges}
+	})
+)
+
+// ParseObserved reads the observed composed resources. Of each Ticket and
+// the Subscription it reads only the fields progression and readiness need.
 func ParseObserved(ocs map[string]*fnv1.Resource) Observed {
+	return parseObserved(ocs, nil)
+}
+
+// objectIdentity is what identifies the version of an object.
+var objectIdentity = typedpb.Select(func(t *v1alpha1.Ticket) []any { return []any{&t.UID, &t.ResourceVersion} })
+
+// parseObserved reads the observed composed resources, each Ticket from
+// cache if it holds the Ticket's version (when not nil).
+func parseObserved(ocs map[string]*fnv1.Resource, cache *lru.Cache[objectVersion, *v1alpha1.Ticket]) Observed {
 	o := Observed{Tickets: make(map[string]*v1alpha1.Ticket, len(ocs))}
-	// The function reads nothing of their metadata.
-	d := typedpb.NewDecoder((*metav1.ObjectMeta)(nil))
-	tickets := make([]v1alpha1.Ticket, 0, len(ocs))
+	d := typedpb.NewDecoder().Owned()
+	var id v1alpha1.Ticket
 	for name, r := range ocs {
 		switch {
 		case name == NameSubscription:
 			o.Subscription = &v1alpha1.Subscription{}
-			d.Struct(r.GetResource(), o.Subscription)
+			d.Selected(r.GetResource(), o.Subscription, subscriptionRead)
 		case strings.HasPrefix(name, PrefixTicket):
-			tickets = append(tickets, v1alpha1.Ticket{})
-			t := &tickets[len(tickets)-1]
-			d.Struct(r.GetResource(), t)
+			var v objectVersion
+			if cache != nil {
+				id.UID, id.ResourceVersion = "", ""
+				d.Selected(r.GetResource(), &id, objectIdentity)
+				v = objectVersion{uid: id.UID, resourceVersion: id.ResourceVersion}
+			}
+			t, ok := (*v1alpha1.Ticket)(nil), false
+			if v.uid != "" && v.resourceVersion != "" {
+				t, ok = cache.Get(v)
+			}
+			if !ok {
+				t = &v1alpha1.Ticket{}
+				held := d.Selected(r.GetResource(), t, ticketRead)
+				if v.uid != "" && v.resourceVersion != "" {
+					cache.Add(v, t, ticketSize+held+len(v.uid)+len(v.resourceVersion)+cache.Overhead())
+				}
+			}
 			o.Tickets[strings.TrimPrefix(name, PrefixTicket)] = t
 		}
 	}
@@ -78,19 +123,46 @@ func readiness(r *structpb.Struct) fnv1.Ready {
 }
 
 // A Composer builds the desired composed resources of one Track as typed
-// objects, and encodes them sharing what many Tickets share (a change, a
-// Track's repository): a 200-station Track would otherwise spend most of its
-// time building equal values. The values it returns share those parts and
-// must not be modified.
+// objects, and encodes once what many Tickets share (their metadata, a
+// change, a Track's repository): a 200-station Track would otherwise spend
+// most of its time building equal values. The values it returns share those
+// parts and must not be modified.
 type Composer struct {
 	namespace string
 	enc       *typedpb.Encoder
 	ticket    v1alpha1.Ticket // reused: what is encoded is copied
+	known     [3]typedpb.Known
+	meta      *structpb.Value
+	changes   map[string]encodedChange // by ID
+	repos     map[*Track]*structpb.Value
+	cache     *lru.Cache[string, *structpb.Struct]
+	key       []byte
+}
+
+// An encodedChange is a change and what it encodes to.
+type encodedChange struct {
+	change *v1alpha1.Change
+	value  *structpb.Value
 }
 
 // NewComposer returns a Composer of resources in namespace.
 func NewComposer(namespace string) *Composer {
-	return &Composer{namespace: namespace, enc: typedpb.NewEncoder()}
+	return newComposer(namespace, nil)
+}
+
+// newComposer returns a Composer of resources in namespace that returns
+// what cache (when not nil) holds for a resource of the same content rather
+// than encoding it again, and adds what it encodes.
+func newComposer(namespace string, cache *lru.Cache[string, *structpb.Struct]) *Composer {
+	c := &Composer{namespace: namespace, enc: typedpb.NewEncoder(), cache: cache,
+		changes: map[string]encodedChange{}, repos: map[*Track]*structpb.Value{}}
+	if cache != nil {
+		// What is cached holds its own memory, not blocks shared with
+		// what is not.
+		c.enc.Owned()
+		c.key = make([]byte, 0, 1024) // a Ticket's key is some 300 bytes, a Subscription's 25 per station
+	}
+	return c
 }
 
 // Ticket is the Ticket that delivers change ch to station s.
@@ -111,7 +183,78 @@ func (c *Composer) Ticket(s *Stop, ch *v1alpha1.Change) (*structpb.Struct, error
 			},
 		},
 	}
-	return c.enc.Struct(&c.ticket)
+	if t, ok := c.cached(&c.ticket); ok {
+		return t, nil
+	}
+	meta, err := c.encodeOnce(&c.meta, &c.ticket.ObjectMeta)
+	if err != nil {
+		return nil, err
+	}
+	change, err := c.change(ch)
+	if err != nil {
+		return nil, err
+	}
+	repo, ok := c.repos[s.Track]
+	if !ok {
+		if repo, err = c.enc.Value(&s.Track.Repo); err != nil {
+			return nil, err
+		}
+		c.repos[s.Track] = repo
+	}
+	fp := &c.ticket.Spec.ForProvider
+	c.known = [...]typedpb.Known{{Field: &c.ticket.ObjectMeta, Value: meta}, {Field: &fp.Change, Value: change}, {Field: &fp.Repo, Value: repo}}
+	t, err := c.enc.StructWith(&c.ticket, c.known[:])
+	if err != nil {
+		return nil, err
+	}
+	c.keep(t)
+	return t, nil
+}
+
+// cached is what the cache holds for an object with the content of the
+// struct v points to. It leaves the object's key in c.key.
+func (c *Composer) cached(v any) (*structpb.Struct, bool) {
+	if c.cache == nil {
+		return nil, false
+	}
+	c.key = typedpb.AppendKey(c.key[:0], v)
+	// The lookup does not keep the key: it may point into c.key.
+	return c.cache.Get(unsafe.String(unsafe.SliceData(c.key), len(c.key)))
+}
+
+// keep adds s, the encoding of the object whose key is in c.key, to the
+// cache.
+func (c *Composer) keep(s *structpb.Struct) {
+	if c.cache != nil {
+		c.cache.Add(string(c.key), s, len(c.key)+typedpb.Footprint(s)+c.cache.Overhead())
+	}
+}
+
+// encodeOnce is *v, encoded from what p points to the first time.
+func (c *Composer) encodeOnce(v **structpb.Value, p any) (*structpb.Value, error) {
+	if *v == nil {
+		ev, err := c.enc.Value(p)
+		if err != nil {
+			return nil, err
+		}
+		*v = ev
+	}
+	return *v, nil
+}
+
+// change is ch encoded, once for all of a call's changes equal to it: the
+// stations of a Track mostly hold the same few changes, each decoded from
+// its own Ticket.
+func (c *Composer) change(ch *v1alpha1.Change) (*structpb.Value, error) {
+	if e, ok := c.changes[ch.ID]; ok && (e.change == ch || reflect.DeepEqual(e.change, ch)) {
+		return e.value, nil
+	}
+	v, err := c.enc.Value(ch)
+	if err != nil {
+		return nil, err
+	}
+	c.changes[ch.ID] = encodedChange{change: ch, value: v}
+	return v, nil
 }
 
 // Subscription is the Subscription of root, told every station's overlay so
@@ -133,14 +276,23 @@ func (c *Composer) Subscription(root *Track, stops []*Stop) (*structpb.Struct, e
 			fp.Overlays = append(fp.Overlays, v1alpha1.StationOverlay{Station: s.Path, Overlay: s.Station.Overlay})
 		}
 	}
-	return c.enc.Struct(&v1alpha1.Subscription{
+	sub := &v1alpha1.Subscription{
 		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: v1alpha1.SubscriptionKind},
 		ObjectMeta: metav1.ObjectMeta{Namespace: c.namespace},
 		Spec: v1alpha1.SubscriptionSpec{
 			ManagedResourceSpec: xpv2.ManagedResourceSpec{ProviderConfigReference: &root.ProviderConfigRef},
 			ForProvider:         fp,
 		},
-	})
+	}
+	if s, ok := c.cached(sub); ok {
+		return s, nil
+	}
+	s, err := c.enc.Struct(sub)
+	if err != nil {
+		return nil, err
+	}
+	c.keep(s)
+	return s, nil
 }
 
 // PassThrough is an observed composed resource as desired, unchanged: what

@@ -18,24 +18,18 @@ import (
 )
 
 func TestParseObserved(t *testing.T) {
-	// The function reads no metadata.
-	meta := func(string) metav1.ObjectMeta { return metav1.ObjectMeta{} }
-	typeTicket := metav1.TypeMeta{APIVersion: "provider.k8sta.io/v1alpha1", Kind: "Ticket"}
+	// The function reads of a Ticket only what the progression needs: no
+	// type or metadata, of its spec only the change; of the Subscription
+	// only its newest change and overlay changes.
 	ready := func(s corev1.ConditionStatus, message string) xpv2.ConditionedStatus {
 		return xpv2.ConditionedStatus{Conditions: []xpv2.Condition{{Type: xpv2.TypeReady, Status: s, Reason: "R", Message: message, LastTransitionTime: *ago(2 * time.Hour)}}}
 	}
 	forProvider := func(c *v1alpha1.Change) v1alpha1.TicketParameters {
-		return v1alpha1.TicketParameters{Track: "guestbook", Station: "dev", Change: *c}
+		return v1alpha1.TicketParameters{Change: *c}
 	}
 	at := metav1.NewTime(time.Date(2026, 11, 25, 11, 30, 0, 0, time.UTC))
-	typeSubscription := metav1.TypeMeta{APIVersion: "provider.k8sta.io/v1alpha1", Kind: "Subscription"}
 	subscription := func(newest *v1alpha1.Change, ocs ...v1alpha1.OverlayChange) *v1alpha1.Subscription {
-		return &v1alpha1.Subscription{TypeMeta: typeSubscription,
-			Spec: v1alpha1.SubscriptionSpec{ForProvider: v1alpha1.SubscriptionParameters{Track: "guestbook"}},
-			Status: v1alpha1.SubscriptionStatus{
-				ManagedResourceStatus: xpv2.ManagedResourceStatus{ConditionedStatus: xpv2.ConditionedStatus{Conditions: []xpv2.Condition{{Type: xpv2.TypeReady, Status: corev1.ConditionTrue, Reason: "Available"}}}},
-				AtProvider:            v1alpha1.SubscriptionObservation{Newest: newest, OverlayChanges: ocs},
-			}}
+		return &v1alpha1.Subscription{Status: v1alpha1.SubscriptionStatus{AtProvider: v1alpha1.SubscriptionObservation{Newest: newest, OverlayChanges: ocs}}}
 	}
 	cases := map[string]struct {
 		reason string
@@ -45,7 +39,7 @@ func TestParseObserved(t *testing.T) {
 		"Verified": {
 			reason: "Everything the progression needs is read back.",
 			in:     map[string]*fnv1.Resource{"ticket-dev": verifiedTicket("dev", changeA, time.Hour).resource(t)},
-			want: Observed{Tickets: map[string]*v1alpha1.Ticket{"dev": {TypeMeta: typeTicket, ObjectMeta: meta("dev"),
+			want: Observed{Tickets: map[string]*v1alpha1.Ticket{"dev": {
 				Spec: v1alpha1.TicketSpec{ForProvider: forProvider(changeA)},
 				Status: v1alpha1.TicketStatus{ManagedResourceStatus: xpv2.ManagedResourceStatus{ConditionedStatus: ready(corev1.ConditionTrue, "")},
 					AtProvider: v1alpha1.TicketObservation{Change: changeA, Phase: v1alpha1.PhaseVerified, VerifiedAt: ago(time.Hour)}},
@@ -54,7 +48,7 @@ func TestParseObserved(t *testing.T) {
 		"Failed": {
 			reason: "A failed Ticket's Ready message says why.",
 			in:     map[string]*fnv1.Resource{"ticket-dev": obsTicket{path: "dev", spec: changeB, ready: corev1.ConditionFalse, phase: v1alpha1.PhaseFailed, message: "Degraded"}.resource(t)},
-			want: Observed{Tickets: map[string]*v1alpha1.Ticket{"dev": {TypeMeta: typeTicket, ObjectMeta: meta("dev"),
+			want: Observed{Tickets: map[string]*v1alpha1.Ticket{"dev": {
 				Spec: v1alpha1.TicketSpec{ForProvider: forProvider(changeB)},
 				Status: v1alpha1.TicketStatus{ManagedResourceStatus: xpv2.ManagedResourceStatus{ConditionedStatus: ready(corev1.ConditionFalse, "Degraded")},
 					AtProvider: v1alpha1.TicketObservation{Phase: v1alpha1.PhaseFailed}},
@@ -64,7 +58,7 @@ func TestParseObserved(t *testing.T) {
 			reason: "Each Application entry is read back with its message (a paused Rollout).",
 			in: map[string]*fnv1.Resource{"ticket-dev": obsTicket{path: "dev", spec: changeB, live: changeB, ready: corev1.ConditionFalse, phase: v1alpha1.PhaseProgressing, message: "paused",
 				apps: []v1alpha1.ApplicationStatus{{Name: "a", Namespace: "argocd", Sync: "Synced", Health: "Healthy"}, {Name: "b", Namespace: "argocd", Sync: "Synced", Health: "Suspended", Message: "paused"}}}.resource(t)},
-			want: Observed{Tickets: map[string]*v1alpha1.Ticket{"dev": {TypeMeta: typeTicket, ObjectMeta: meta("dev"),
+			want: Observed{Tickets: map[string]*v1alpha1.Ticket{"dev": {
 				Spec: v1alpha1.TicketSpec{ForProvider: forProvider(changeB)},
 				Status: v1alpha1.TicketStatus{ManagedResourceStatus: xpv2.ManagedResourceStatus{ConditionedStatus: ready(corev1.ConditionFalse, "paused")},
 					AtProvider: v1alpha1.TicketObservation{Change: changeB, Phase: v1alpha1.PhaseProgressing, Applications: []v1alpha1.ApplicationStatus{

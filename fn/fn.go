@@ -31,8 +31,9 @@ const RequirementTracks = "tracks"
 type Function struct {
 	fnv1.UnimplementedFunctionRunnerServiceServer
 
-	log logging.Logger
-	now func() time.Time
+	log    logging.Logger
+	now    func() time.Time
+	caches caches
 }
 
 // An Option configures a Function.
@@ -46,7 +47,7 @@ func WithClock(now func() time.Time) Option { return func(f *Function) { f.now =
 
 // New returns function-k8sta.
 func New(o ...Option) *Function {
-	f := &Function{log: logging.NewNopLogger(), now: time.Now}
+	f := &Function{log: logging.NewNopLogger(), now: time.Now, caches: newCaches()}
 	for _, fn := range o {
 		fn(f)
 	}
@@ -101,13 +102,13 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	// 3. Work out every station's change from the observed Subscription
 	// and Tickets.
 	now := f.now()
-	o := ParseObserved(observed)
+	o := parseObserved(observed, f.caches.observed)
 	p := Progress(x, o, now)
 
 	// 4. Compose the Subscription and a Ticket for every station a change
 	// has reached.
 	desired := desiredResources(rsp, len(p.Stations)+1)
-	c := NewComposer(namespace)
+	c := newComposer(namespace, f.caches.desired)
 	sub, err := c.Subscription(root, x.Stops)
 	if err != nil {
 		response.Fatal(rsp, errors.Wrap(err, "cannot compose Subscription"))

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/yaml"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
@@ -114,12 +115,17 @@ type obsTicket struct {
 	message    string
 	// apps is status.atProvider.applications.
 	apps []v1alpha1.ApplicationStatus
+	// uid and resourceVersion are the version of the Ticket, as the API
+	// server writes them; none if empty.
+	uid             types.UID
+	resourceVersion string
 }
 
 func (o obsTicket) typed() *v1alpha1.Ticket {
 	t := &v1alpha1.Ticket{
 		TypeMeta: metav1.TypeMeta{APIVersion: "provider.k8sta.io/v1alpha1", Kind: "Ticket"},
 		ObjectMeta: metav1.ObjectMeta{Name: "guestbook-" + strings.ReplaceAll(o.path, ".", "-"), Namespace: "team-a",
+			UID: o.uid, ResourceVersion: o.resourceVersion,
 			Annotations: map[string]string{"crossplane.io/composition-resource-name": "ticket-" + o.path}},
 		Spec: v1alpha1.TicketSpec{ForProvider: v1alpha1.TicketParameters{Track: "guestbook", Station: o.path}},
 	}

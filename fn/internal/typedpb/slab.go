@@ -3,8 +3,10 @@ package typedpb
 import "google.golang.org/protobuf/types/known/structpb"
 
 // A slab allocates protobuf values in blocks rather than one by one: a
-// Ticket is some forty of them.
+// Ticket is some forty of them. An owned slab allocates them one by one, so
+// that what one encoded object holds is its own.
 type slab struct {
+	owned   bool
 	vals    []structpb.Value
 	strs    []structpb.Value_StringValue
 	nums    []structpb.Value_NumberValue
@@ -17,8 +19,11 @@ type slab struct {
 const slabSize = 256
 
 // take returns the next element of *block, and a new block when it is used
-// up.
-func take[T any](block *[]T) *T {
+// up; a new T if the slab is owned.
+func take[T any](a *slab, block *[]T) *T {
+	if a.owned {
+		return new(T)
+	}
 	if len(*block) == 0 {
 		*block = make([]T, slabSize)
 	}
@@ -43,41 +48,41 @@ func (a *slab) boolean(b bool) *structpb.Value {
 }
 
 func (a *slab) str(s string) *structpb.Value {
-	k := take(&a.strs)
+	k := take(a, &a.strs)
 	k.StringValue = s
-	v := take(&a.vals)
+	v := take(a, &a.vals)
 	v.Kind = k
 	return v
 }
 
 func (a *slab) number(n float64) *structpb.Value {
-	k := take(&a.nums)
+	k := take(a, &a.nums)
 	k.NumberValue = n
-	v := take(&a.vals)
+	v := take(a, &a.vals)
 	v.Kind = k
 	return v
 }
 
 func (a *slab) fields(f map[string]*structpb.Value) *structpb.Struct {
-	s := take(&a.objs)
+	s := take(a, &a.objs)
 	s.Fields = f
 	return s
 }
 
 func (a *slab) object(s *structpb.Struct) *structpb.Value {
-	k := take(&a.structs)
+	k := take(a, &a.structs)
 	k.StructValue = s
-	v := take(&a.vals)
+	v := take(a, &a.vals)
 	v.Kind = k
 	return v
 }
 
 func (a *slab) list(vs []*structpb.Value) *structpb.Value {
-	l := take(&a.arrs)
+	l := take(a, &a.arrs)
 	l.Values = vs
-	k := take(&a.lists)
+	k := take(a, &a.lists)
 	k.ListValue = l
-	v := take(&a.vals)
+	v := take(a, &a.vals)
 	v.Kind = k
 	return v
 }

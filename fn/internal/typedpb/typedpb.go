@@ -16,8 +16,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"reflect"
-	"strings"
-	"sync"
 	"time"
 	"unsafe"
 
@@ -27,96 +25,34 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 )
 
-var (
-	timeType        = reflect.TypeFor[metav1.Time]()
-	marshalerType   = reflect.TypeFor[json.Marshaler]()
-	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
-)
-
-type field struct {
-	name      string
-	index     []int
-	omitEmpty bool
-}
-
-// A plan is how to encode and decode a type: its JSON fields if it is a
-// struct, embedded structs without a JSON name (json:",inline") flattened
-// into them, and whether it marshals itself.
-type plan struct {
-	fields      []field
-	byName      map[string]*field
-	marshaler   bool // t implements json.Marshaler
-	unmarshaler bool // *t implements json.Unmarshaler
-}
-
-var plans sync.Map // reflect.Type → *plan
-
-// planOf is t's plan. Encoders and decoders keep the plans they use in
-// maps of their own: a sync.Map costs more than the reflection it saves.
-func planOf(t reflect.Type) *plan {
-	if p, ok := plans.Load(t); ok {
-		return p.(*plan) //nolint:forcetypeassert // Only *plans are stored.
-	}
-	p := &plan{marshaler: t.Implements(marshalerType), unmarshaler: reflect.PointerTo(t).Implements(unmarshalerType)}
-	if t.Kind() == reflect.Struct {
-		collect(t, nil, p)
-		p.byName = make(map[string]*field, len(p.fields))
-		for i := range p.fields {
-			p.byName[p.fields[i].name] = &p.fields[i]
-		}
-	}
-	plans.Store(t, p)
-	return p
-}
-
-// plans is a cache of plans for one Encoder or Decoder.
-type planCache map[reflect.Type]*plan
-
-func (c planCache) of(t reflect.Type) *plan {
-	p, ok := c[t]
-	if !ok {
-		p = planOf(t)
-		c[t] = p
-	}
-	return p
-}
-
-func collect(t reflect.Type, index []int, f *plan) {
-	for i := range t.NumField() {
-		sf := t.Field(i)
-		tag := sf.Tag.Get("json")
-		if tag == "-" {
-			continue
-		}
-		name, opts, _ := strings.Cut(tag, ",")
-		idx := append(index[:len(index):len(index)], i)
-		if sf.Anonymous && name == "" && sf.Type.Kind() == reflect.Struct {
-			collect(sf.Type, idx, f)
-			continue
-		}
-		if !sf.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = sf.Name
-		}
-		f.fields = append(f.fields, field{name: name, index: idx, omitEmpty: strings.Contains(","+opts+",", ",omitempty,")})
-	}
-}
-
 // An Encoder encodes typed values as protobuf Values. Values it returns
-// share what is equal: the values reached through the same pointer or the
-// same slice, equal comparable structs, equal times. The caller must not
-// modify them, nor what it encoded while it uses the Encoder.
+// share what is the same: the values reached through the same pointer or the
+// same slice, equal times, and the fields the caller says it encoded before
+// (StructWith). The caller must not modify them, nor what it encoded while it
+// uses the Encoder.
 type Encoder struct {
 	slab    slab
 	shared  map[sharedKey]*structpb.Value
-	equal   map[reflect.Type]reflect.Value // comparable struct type T → map[T]*structpb.Value
-	plans   planCache
-	scratch []entry // the fields of the objects being encoded
+	known   []knownField // of the struct being encoded
+	scratch []entry      // the fields of the objects being encoded
 	time    time.Time
 	timev   *structpb.Value
 	err     error
+}
+
+// A Known is a field of a struct whose encoding the caller has: many
+// objects share it, and it is encoded once (Value) rather than once each.
+type Known struct {
+	// Field points to the field, in the struct being encoded.
+	Field any
+	// Value is what the field encodes to.
+	Value *structpb.Value
+}
+
+type knownField struct {
+	ptr   unsafe.Pointer
+	typ   reflect.Type
+	value *structpb.Value
 }
 
 type entry struct {
@@ -125,128 +61,195 @@ type entry struct {
 }
 
 type sharedKey struct {
-	p unsafe.Pointer
-	n int
-	t reflect.Type
+	p    unsafe.Pointer
+	n    int
+	plan *plan
 }
 
 // NewEncoder returns an Encoder.
 func NewEncoder() *Encoder {
-	return &Encoder{shared: map[sharedKey]*structpb.Value{}, equal: map[reflect.Type]reflect.Value{}, plans: planCache{}}
+	return &Encoder{shared: map[sharedKey]*structpb.Value{}}
 }
 
-var valuePtrType = reflect.TypeFor[*structpb.Value]()
+// Owned makes e allocate each value it encodes on its own, not from blocks
+// shared with other objects: what one encoded object holds is then its own
+// (and the values it shares with others, which Footprint counts), for
+// objects kept apart, as in a cache.
+func (e *Encoder) Owned() *Encoder {
+	e.slab.owned = true
+	return e
+}
 
 // Struct encodes the struct v points to.
 func (e *Encoder) Struct(v any) (*structpb.Struct, error) {
+	return e.StructWith(v, nil)
+}
+
+// StructWith encodes the struct v points to as Struct does, each field of
+// it that known names as its Value.
+func (e *Encoder) StructWith(v any, known []Known) (*structpb.Struct, error) {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
 		return nil, errors.Errorf("cannot encode %T: not a pointer to a struct", v)
 	}
-	s := e.object(rv.Elem())
+	e.known = e.known[:0]
+	for _, k := range known {
+		kv := reflect.ValueOf(k.Field)
+		if kv.Kind() != reflect.Pointer || kv.IsNil() || k.Value == nil {
+			return nil, errors.Errorf("cannot encode %T: a known field is %T, not a pointer to a field with its value", v, k.Field)
+		}
+		e.known = append(e.known, knownField{ptr: kv.UnsafePointer(), typ: kv.Type().Elem(), value: k.Value})
+	}
+	s := e.object(rv.UnsafePointer(), planOf(rv.Type().Elem()))
+	e.known = e.known[:0]
 	return s, e.err
 }
 
-func (e *Encoder) encode(v reflect.Value) *structpb.Value {
-	t := v.Type()
-	if t == timeType {
-		return e.encodeTime(v)
+// Value encodes what v points to.
+func (e *Encoder) Value(v any) (*structpb.Value, error) {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return nil, errors.Errorf("cannot encode %T: not a pointer", v)
 	}
-	switch t.Kind() {
+	ev := e.encode(rv.UnsafePointer(), planOf(rv.Type().Elem()))
+	return ev, e.err
+}
+
+// encode encodes the value of type p at ptr.
+func (e *Encoder) encode(ptr unsafe.Pointer, p *plan) *structpb.Value {
+	if p.time {
+		return e.encodeTime((*metav1.Time)(ptr).Time)
+	}
+	switch p.kind { //nolint:exhaustive // The other kinds follow.
 	case reflect.Pointer:
-		if v.IsNil() {
+		q := *(*unsafe.Pointer)(ptr)
+		if q == nil {
 			return e.slab.null()
 		}
-		k := sharedKey{p: v.UnsafePointer(), t: t}
+		k := sharedKey{p: q, plan: p}
 		ev, ok := e.shared[k]
 		if !ok {
-			ev = e.encode(v.Elem())
+			ev = e.encode(q, p.elem)
 			e.shared[k] = ev
 		}
 		return ev
 	case reflect.Interface:
+		v := p.at(ptr)
 		if v.IsNil() {
 			return e.slab.null()
 		}
-		return e.encode(v.Elem())
+		c := reflect.New(v.Elem().Type())
+		c.Elem().Set(v.Elem())
+		return e.encode(c.UnsafePointer(), planOf(v.Elem().Type()))
 	}
-	if e.plans.of(t).marshaler {
-		return e.marshal(v)
+	if p.marshaler {
+		return e.marshal(p.at(ptr))
 	}
-	switch t.Kind() {
+	switch p.kind {
 	case reflect.Bool:
-		return e.slab.boolean(v.Bool())
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return e.slab.number(float64(v.Int()))
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return e.slab.number(float64(v.Uint()))
-	case reflect.Float32, reflect.Float64:
-		return e.slab.number(v.Float())
+		return e.slab.boolean(*(*bool)(ptr))
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64:
+		return e.slab.number(p.number(ptr))
 	case reflect.String:
-		return e.slab.str(v.String())
+		return e.slab.str(*(*string)(ptr))
 	case reflect.Struct:
-		if !t.Comparable() {
-			return e.slab.object(e.object(v))
-		}
-		m, ok := e.equal[t]
-		if !ok {
-			m = reflect.MakeMap(reflect.MapOf(t, valuePtrType))
-			e.equal[t] = m
-		}
-		if pv := m.MapIndex(v); pv.IsValid() {
-			return pv.Interface().(*structpb.Value) //nolint:forcetypeassert // The map holds *structpb.Values.
-		}
-		ev := e.slab.object(e.object(v))
-		m.SetMapIndex(v, reflect.ValueOf(ev))
-		return ev
+		return e.slab.object(e.object(ptr, p))
 	case reflect.Slice:
-		if v.IsNil() {
+		h := (*sliceHeader)(ptr)
+		if h.data == nil {
 			return e.slab.null()
 		}
-		if t.Elem().Kind() == reflect.Uint8 {
-			return e.slab.str(base64.StdEncoding.EncodeToString(v.Bytes()))
+		if p.bytes {
+			return e.slab.str(base64.StdEncoding.EncodeToString(unsafe.Slice((*byte)(h.data), h.len)))
 		}
-		k := sharedKey{p: v.UnsafePointer(), n: v.Len(), t: t}
+		k := sharedKey{p: h.data, n: h.len, plan: p}
 		ev, ok := e.shared[k]
 		if !ok {
-			ev = e.list(v)
+			ev = e.list(h.data, h.len, p.elem)
 			e.shared[k] = ev
 		}
 		return ev
 	case reflect.Array:
-		return e.list(v)
+		return e.list(ptr, p.typ.Len(), p.elem)
 	case reflect.Map:
+		v := p.at(ptr)
 		if v.IsNil() {
 			return e.slab.null()
 		}
-		if t.Key().Kind() != reflect.String {
-			e.fail(errors.Errorf("cannot encode %s: map keys must be strings", t))
+		if p.typ.Key().Kind() != reflect.String {
+			e.fail(errors.Errorf("cannot encode %s: map keys must be strings", p.typ))
 			return e.slab.null()
 		}
 		f := make(map[string]*structpb.Value, v.Len())
+		// Map values are not addressable: each is copied here to be encoded.
+		c := reflect.New(p.typ.Elem())
 		for it := v.MapRange(); it.Next(); {
-			f[it.Key().String()] = e.encode(it.Value())
+			c.Elem().SetIterValue(it)
+			f[it.Key().String()] = e.encode(c.UnsafePointer(), p.elem)
 		}
 		return e.slab.object(e.slab.fields(f))
 	}
-	e.fail(errors.Errorf("cannot encode a %s", t))
+	e.fail(errors.Errorf("cannot encode a %s", p.typ))
 	return e.slab.null()
 }
 
-func (e *Encoder) object(v reflect.Value) *structpb.Struct {
-	fs := e.plans.of(v.Type()).fields
+// number is the number of kind p at ptr.
+func (p *plan) number(ptr unsafe.Pointer) float64 {
+	switch p.kind { //nolint:exhaustive // Numbers only.
+	case reflect.Int:
+		return float64(*(*int)(ptr))
+	case reflect.Int8:
+		return float64(*(*int8)(ptr))
+	case reflect.Int16:
+		return float64(*(*int16)(ptr))
+	case reflect.Int32:
+		return float64(*(*int32)(ptr))
+	case reflect.Int64:
+		return float64(*(*int64)(ptr))
+	case reflect.Uint:
+		return float64(*(*uint)(ptr))
+	case reflect.Uint8:
+		return float64(*(*uint8)(ptr))
+	case reflect.Uint16:
+		return float64(*(*uint16)(ptr))
+	case reflect.Uint32:
+		return float64(*(*uint32)(ptr))
+	case reflect.Uint64:
+		return float64(*(*uint64)(ptr))
+	case reflect.Uintptr:
+		return float64(*(*uintptr)(ptr))
+	case reflect.Float32:
+		return float64(*(*float32)(ptr))
+	default:
+		return *(*float64)(ptr)
+	}
+}
+
+// object encodes the struct of type p at ptr.
+func (e *Encoder) object(ptr unsafe.Pointer, p *plan) *structpb.Struct {
 	start := len(e.scratch)
-	for i := range fs {
-		sf := &fs[i]
-		fv := v.FieldByIndex(sf.index)
-		if sf.omitEmpty && empty(fv) {
+	for i := range p.fields {
+		f := &p.fields[i]
+		fp := unsafe.Add(ptr, f.offset)
+		if f.omitEmpty {
+			if f.plan.empty(fp) {
+				continue
+			}
+			// A zero struct that encodes to nothing is not walked.
+			if f.plan.kind == reflect.Struct && f.plan.nothingWhenZero && zero(fp, f.plan.size) {
+				continue
+			}
+		}
+		ev := e.knownAt(fp, f.typ)
+		if ev == nil {
+			ev = e.encode(fp, f.plan)
+		}
+		if f.omitEmpty && f.plan.kind == reflect.Struct && nothing(ev) {
 			continue
 		}
-		ev := e.encode(fv)
-		if sf.omitEmpty && fv.Kind() == reflect.Struct && nothing(ev) {
-			continue
-		}
-		e.scratch = append(e.scratch, entry{name: sf.name, value: ev})
+		e.scratch = append(e.scratch, entry{name: f.name, value: ev})
 	}
 	f := make(map[string]*structpb.Value, len(e.scratch)-start)
 	for _, en := range e.scratch[start:] {
@@ -256,23 +259,28 @@ func (e *Encoder) object(v reflect.Value) *structpb.Struct {
 	return e.slab.fields(f)
 }
 
-func (e *Encoder) list(v reflect.Value) *structpb.Value {
-	vs := make([]*structpb.Value, v.Len())
+// knownAt is the known value of the field of type t at ptr, or nil.
+func (e *Encoder) knownAt(ptr unsafe.Pointer, t reflect.Type) *structpb.Value {
+	for i := range e.known {
+		if k := &e.known[i]; k.ptr == ptr && k.typ == t {
+			return k.value
+		}
+	}
+	return nil
+}
+
+// list encodes the n values of type p from ptr on.
+func (e *Encoder) list(ptr unsafe.Pointer, n int, p *plan) *structpb.Value {
+	vs := make([]*structpb.Value, n)
 	for i := range vs {
-		vs[i] = e.encode(v.Index(i))
+		vs[i] = e.encode(unsafe.Add(ptr, uintptr(i)*p.size), p)
 	}
 	return e.slab.list(vs)
 }
 
 // encodeTime encodes a metav1.Time as its MarshalJSON does: RFC 3339 in
 // UTC, null when zero.
-func (e *Encoder) encodeTime(v reflect.Value) *structpb.Value {
-	var t time.Time
-	if v.CanAddr() {
-		t = (*metav1.Time)(v.Addr().UnsafePointer()).Time
-	} else {
-		t = v.Interface().(metav1.Time).Time //nolint:forcetypeassert // v is a metav1.Time.
-	}
+func (e *Encoder) encodeTime(t time.Time) *structpb.Value {
 	if t.IsZero() {
 		return e.slab.null()
 	}
@@ -300,26 +308,6 @@ func (e *Encoder) marshal(v reflect.Value) *structpb.Value {
 func (e *Encoder) fail(err error) {
 	if e.err == nil {
 		e.err = err
-	}
-}
-
-// empty is encoding/json's omitempty.
-func empty(v reflect.Value) bool {
-	switch v.Kind() {
-	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
-		return v.Len() == 0
-	case reflect.Bool:
-		return !v.Bool()
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return v.Int() == 0
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return v.Uint() == 0
-	case reflect.Float32, reflect.Float64:
-		return v.Float() == 0
-	case reflect.Interface, reflect.Pointer:
-		return v.IsNil()
-	default:
-		return false
 	}
 }
 

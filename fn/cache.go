@@ -1,0 +1,59 @@
+package fn
+
+import (
+	"unsafe"
+
+	"google.golang.org/protobuf/types/known/structpb"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/k8sta/k8sta/apis/v1alpha1"
+	"github.com/k8sta/k8sta/fn/internal/lru"
+)
+
+// What one function process keeps between calls. Crossplane calls the
+// function again and again for every Track, mostly with the same observed
+// Tickets and to compose the same desired ones: reading each observed Ticket
+// once per resourceVersion, and encoding each desired Ticket once per
+// content, saves most of a call. Each cache is bounded by entries and by
+// the bytes they hold, whatever tenants write into their Tracks and
+// whatever the provider writes into Tickets' status.
+const (
+	// An observed Ticket as the function reads it holds about 1.5 KiB
+	// (its 608-byte struct, two changes, a condition, their strings).
+	maxObservedEntries = 4096
+	maxObservedBytes   = 16 << 20
+	// A desired Ticket holds about 2.5 KiB: its key (its typed content,
+	// some 300 bytes) and its encoding, counted whole although the
+	// encodings of a change, a repository and metadata are shared.
+	maxDesiredEntries = 4096
+	maxDesiredBytes   = 32 << 20
+)
+
+// An objectVersion is one version of an object: its uid and
+// resourceVersion, which the API server changes with every write.
+type objectVersion struct {
+	uid             types.UID
+	resourceVersion string
+}
+
+// caches are what a Function keeps between calls.
+type caches struct {
+	// observed are observed Tickets as read, by version. Shared between
+	// calls: nothing may modify them.
+	observed *lru.Cache[objectVersion, *v1alpha1.Ticket]
+	// desired are desired Tickets and Subscriptions as encoded, by
+	// typedpb.AppendKey of their typed form. Shared between calls and
+	// responses: nothing may modify them.
+	desired *lru.Cache[string, *structpb.Struct]
+}
+
+func newCaches() caches {
+	return caches{
+		observed: lru.New[objectVersion, *v1alpha1.Ticket](maxObservedEntries, maxObservedBytes),
+		desired:  lru.New[string, *structpb.Struct](maxDesiredEntries, maxDesiredBytes),
+	}
+}
+
+// ticketSize is the size of a Ticket struct, which an observed Ticket holds
+// besides what its fields point to.
+const ticketSize = int(unsafe.Sizeof(v1alpha1.Ticket{}))
