@@ -20,7 +20,7 @@ import (
 // spread over all Tracks. Every Ticket verified change A; the Subscription
 // found B. It returns the request, each observed Ticket at resourceVersion
 // "first".
-func benchTrack(b *testing.B, n, fan int) *fnv1.RunFunctionRequest {
+func benchTrack(b testing.TB, n, fan int) *fnv1.RunFunctionRequest {
 	b.Helper()
 	type tr struct {
 		name     string

@@ -3,6 +3,7 @@ package fn
 import (
 	"reflect"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"google.golang.org/protobuf/types/known/structpb"
@@ -131,18 +132,30 @@ type Composer struct {
 	namespace string
 	enc       *typedpb.Encoder
 	ticket    v1alpha1.Ticket // reused: what is encoded is copied
-	known     [3]typedpb.Known
-	meta      *structpb.Value
+	known     [7]typedpb.Known
+	static    *staticParts
 	changes   map[string]encodedChange // by ID
-	repos     map[*Track]*structpb.Value
+	tracks    map[*Track]*trackParts
 	cache     *lru.Cache[string, *structpb.Struct]
 	key       []byte
 }
 
+// An encoded is a value and how many bytes it holds.
+type encoded struct {
+	value *structpb.Value
+	held  int
+}
+
+// The parts of a Ticket that are the same for all Tickets of the Track.
+type staticParts struct{ apiVersion, kind, meta encoded }
+
+// The parts of a Ticket that are the same for all stations of one Track.
+type trackParts struct{ name, repo, providerConfigRef encoded }
+
 // An encodedChange is a change and what it encodes to.
 type encodedChange struct {
 	change *v1alpha1.Change
-	value  *structpb.Value
+	encoded
 }
 
 // NewComposer returns a Composer of resources in namespace.
@@ -155,14 +168,28 @@ func NewComposer(namespace string) *Composer {
 // than encoding it again, and adds what it encodes.
 func newComposer(namespace string, cache *lru.Cache[string, *structpb.Struct]) *Composer {
 	c := &Composer{namespace: namespace, enc: typedpb.NewEncoder(), cache: cache,
-		changes: map[string]encodedChange{}, repos: map[*Track]*structpb.Value{}}
+		changes: map[string]encodedChange{}, tracks: map[*Track]*trackParts{}}
 	if cache != nil {
 		// What is cached holds its own memory, not blocks shared with
 		// what is not.
 		c.enc.Owned()
-		c.key = make([]byte, 0, 1024) // a Ticket's key is some 300 bytes, a Subscription's 25 per station
+		c.key = *keyBuffers.Get().(*[]byte) //nolint:forcetypeassert // The pool holds *[]byte.
 	}
 	return c
+}
+
+// keyBuffers hold the keys of the objects composed, reused between calls: a
+// Ticket's key is some 300 bytes, a Subscription's some 25 per station.
+var keyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// release gives back what the Composer reuses between calls; it must not be
+// used after.
+func (c *Composer) release() {
+	if c.cache != nil {
+		b := c.key[:0]
+		keyBuffers.Put(&b)
+		c.key = nil
+	}
 }
 
 // Ticket is the Ticket that delivers change ch to station s.
@@ -186,29 +213,63 @@ func (c *Composer) Ticket(s *Stop, ch *v1alpha1.Change) (*structpb.Struct, error
 	if t, ok := c.cached(&c.ticket); ok {
 		return t, nil
 	}
-	meta, err := c.encodeOnce(&c.meta, &c.ticket.ObjectMeta)
-	if err != nil {
-		return nil, err
+	if c.static == nil {
+		c.static = &staticParts{}
+		if err := c.encode(&c.static.apiVersion, &c.ticket.APIVersion); err != nil {
+			return nil, err
+		}
+		if err := c.encode(&c.static.kind, &c.ticket.Kind); err != nil {
+			return nil, err
+		}
+		if err := c.encode(&c.static.meta, &c.ticket.ObjectMeta); err != nil {
+			return nil, err
+		}
 	}
 	change, err := c.change(ch)
 	if err != nil {
 		return nil, err
 	}
-	repo, ok := c.repos[s.Track]
+	fp := &c.ticket.Spec.ForProvider
+	tp, ok := c.tracks[s.Track]
 	if !ok {
-		if repo, err = c.enc.Value(&s.Track.Repo); err != nil {
+		tp = &trackParts{}
+		if err := c.encode(&tp.name, &fp.Track); err != nil {
 			return nil, err
 		}
-		c.repos[s.Track] = repo
+		if err := c.encode(&tp.repo, &fp.Repo); err != nil {
+			return nil, err
+		}
+		if err := c.encode(&tp.providerConfigRef, c.ticket.Spec.ProviderConfigReference); err != nil {
+			return nil, err
+		}
+		c.tracks[s.Track] = tp
 	}
-	fp := &c.ticket.Spec.ForProvider
-	c.known = [...]typedpb.Known{{Field: &c.ticket.ObjectMeta, Value: meta}, {Field: &fp.Change, Value: change}, {Field: &fp.Repo, Value: repo}}
+	st := c.static
+	c.known = [...]typedpb.Known{
+		{Field: &c.ticket.APIVersion, Value: st.apiVersion.value},
+		{Field: &c.ticket.Kind, Value: st.kind.value},
+		{Field: &c.ticket.ObjectMeta, Value: st.meta.value},
+		{Field: &c.ticket.Spec.ProviderConfigReference, Value: tp.providerConfigRef.value},
+		{Field: &fp.Track, Value: tp.name.value},
+		{Field: &fp.Change, Value: change.value},
+		{Field: &fp.Repo, Value: tp.repo.value},
+	}
 	t, err := c.enc.StructWith(&c.ticket, c.known[:])
 	if err != nil {
 		return nil, err
 	}
-	c.keep(t)
+	c.keep(t, c.enc.Held()+st.apiVersion.held+st.kind.held+st.meta.held+tp.name.held+tp.repo.held+tp.providerConfigRef.held+change.held)
 	return t, nil
+}
+
+// encode encodes what p points to into e.
+func (c *Composer) encode(e *encoded, p any) error {
+	v, err := c.enc.Value(p)
+	if err != nil {
+		return err
+	}
+	*e = encoded{value: v, held: c.enc.Held()}
+	return nil
 }
 
 // cached is what the cache holds for an object with the content of the
@@ -222,39 +283,28 @@ func (c *Composer) cached(v any) (*structpb.Struct, bool) {
 	return c.cache.Get(unsafe.String(unsafe.SliceData(c.key), len(c.key)))
 }
 
-// keep adds s, the encoding of the object whose key is in c.key, to the
-// cache.
-func (c *Composer) keep(s *structpb.Struct) {
+// keep adds s, the encoding of the object whose key is in c.key, which
+// holds held bytes, to the cache.
+func (c *Composer) keep(s *structpb.Struct, held int) {
 	if c.cache != nil {
-		c.cache.Add(string(c.key), s, len(c.key)+typedpb.Footprint(s)+c.cache.Overhead())
+		c.cache.Add(string(c.key), s, len(c.key)+held+c.cache.Overhead())
 	}
-}
-
-// encodeOnce is *v, encoded from what p points to the first time.
-func (c *Composer) encodeOnce(v **structpb.Value, p any) (*structpb.Value, error) {
-	if *v == nil {
-		ev, err := c.enc.Value(p)
-		if err != nil {
-			return nil, err
-		}
-		*v = ev
-	}
-	return *v, nil
 }
 
 // change is ch encoded, once for all of a call's changes equal to it: the
 // stations of a Track mostly hold the same few changes, each decoded from
 // its own Ticket.
-func (c *Composer) change(ch *v1alpha1.Change) (*structpb.Value, error) {
+func (c *Composer) change(ch *v1alpha1.Change) (encodedChange, error) {
 	if e, ok := c.changes[ch.ID]; ok && (e.change == ch || reflect.DeepEqual(e.change, ch)) {
-		return e.value, nil
+		return e, nil
 	}
 	v, err := c.enc.Value(ch)
 	if err != nil {
-		return nil, err
+		return encodedChange{}, err
 	}
-	c.changes[ch.ID] = encodedChange{change: ch, value: v}
-	return v, nil
+	e := encodedChange{change: ch, encoded: encoded{value: v, held: c.enc.Held()}}
+	c.changes[ch.ID] = e
+	return e, nil
 }
 
 // Subscription is the Subscription of root, told every station's overlay so
@@ -291,7 +341,7 @@ func (c *Composer) Subscription(root *Track, stops []*Stop) (*structpb.Struct, e
 	if err != nil {
 		return nil, err
 	}
-	c.keep(s)
+	c.keep(s, c.enc.Held())
 	return s, nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"unsafe"
 
-	"google.golang.org/protobuf/types/known/structpb"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -74,6 +73,10 @@ func appendKey(dst []byte, ptr unsafe.Pointer, p *plan) []byte {
 	case reflect.String:
 		return appendString(dst, *(*string)(ptr))
 	case reflect.Struct:
+		if zero(ptr, p.size) { // most of what a composed object could say
+			return append(dst, 0)
+		}
+		dst = append(dst, 1)
 		for i := range p.fields {
 			dst = appendKey(dst, unsafe.Add(ptr, p.fields[i].offset), p.fields[i].plan)
 		}
@@ -94,10 +97,10 @@ func appendKey(dst []byte, ptr unsafe.Pointer, p *plan) []byte {
 		}
 		return dst
 	case reflect.Map:
-		v := p.at(ptr)
-		if v.IsNil() {
+		if *(*unsafe.Pointer)(ptr) == nil {
 			return append(dst, 0)
 		}
+		v := p.at(ptr)
 		keys := v.MapKeys()
 		slices.SortFunc(keys, func(a, b reflect.Value) int {
 			switch {
@@ -123,45 +126,4 @@ func appendKey(dst []byte, ptr unsafe.Pointer, p *plan) []byte {
 
 func appendString(dst []byte, s string) []byte {
 	return append(binary.AppendUvarint(dst, uint64(len(s))), s...)
-}
-
-// Sizes of the protobuf values a Struct is made of.
-const (
-	valueSize  = int(unsafe.Sizeof(structpb.Value{}))
-	structSize = int(unsafe.Sizeof(structpb.Struct{}))
-	listSize   = int(unsafe.Sizeof(structpb.ListValue{}))
-	kindSize   = int(unsafe.Sizeof(structpb.Value_StructValue{})) // every kind is one pointer or one word, but a string
-	stringSize = int(unsafe.Sizeof(structpb.Value_StringValue{}))
-	// A map is a header and, per entry, a string key, a pointer and a
-	// control byte, at most 8/7 full.
-	mapSize      = 48
-	mapEntrySize = (16 + 8 + 1) * 8 / 7
-)
-
-// Footprint is at most how many bytes s holds: every value s reaches is
-// counted, those it shares with other Structs included.
-func Footprint(s *structpb.Struct) int {
-	n := structSize + mapSize
-	for k, v := range s.GetFields() {
-		n += mapEntrySize + len(k) + footprint(v)
-	}
-	return n
-}
-
-func footprint(v *structpb.Value) int {
-	n := valueSize
-	switch k := v.GetKind().(type) {
-	case *structpb.Value_StringValue:
-		n += stringSize + len(k.StringValue)
-	case *structpb.Value_StructValue:
-		n += kindSize + Footprint(k.StructValue)
-	case *structpb.Value_ListValue:
-		n += kindSize + listSize
-		for _, e := range k.ListValue.GetValues() {
-			n += 8 + footprint(e)
-		}
-	default:
-		n += kindSize
-	}
-	return n
 }

@@ -158,7 +158,7 @@ func (p *plan) empty(ptr unsafe.Pointer) bool {
 	case reflect.Array:
 		return p.typ.Len() == 0
 	case reflect.Map:
-		return p.at(ptr).Len() == 0
+		return *(*unsafe.Pointer)(ptr) == nil || p.at(ptr).Len() == 0
 	case reflect.Slice:
 		return (*sliceHeader)(ptr).len == 0
 	case reflect.String:
@@ -175,7 +175,7 @@ func (p *plan) empty(ptr unsafe.Pointer) bool {
 	case reflect.Pointer:
 		return *(*unsafe.Pointer)(ptr) == nil
 	case reflect.Interface:
-		return p.at(ptr).IsNil()
+		return *(*unsafe.Pointer)(ptr) == nil // no type: nil
 	default:
 		return false
 	}
@@ -183,8 +183,16 @@ func (p *plan) empty(ptr unsafe.Pointer) bool {
 
 // zero reports whether the n bytes at ptr are all zero.
 func zero(ptr unsafe.Pointer, n uintptr) bool {
-	for _, b := range unsafe.Slice((*byte)(ptr), n) {
-		if b != 0 {
+	i := uintptr(0)
+	if uintptr(ptr)%8 == 0 {
+		for ; i+8 <= n; i += 8 {
+			if *(*uint64)(unsafe.Add(ptr, i)) != 0 {
+				return false
+			}
+		}
+	}
+	for ; i < n; i++ {
+		if *(*byte)(unsafe.Add(ptr, i)) != 0 {
 			return false
 		}
 	}

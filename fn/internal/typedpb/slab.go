@@ -1,12 +1,21 @@
 package typedpb
 
-import "google.golang.org/protobuf/types/known/structpb"
+import (
+	"unsafe"
+
+	"google.golang.org/protobuf/types/known/structpb"
+)
 
 // A slab allocates protobuf values in blocks rather than one by one: a
-// Ticket is some forty of them. An owned slab allocates them one by one, so
-// that what one encoded object holds is its own.
+// Ticket is some forty of them.
+//
+// An owned slab gives each object encoded its own blocks, sized by what the
+// previous object of its type took, so that what one object holds is its
+// own; outside an object it allocates values one by one. It counts the bytes
+// it allocates.
 type slab struct {
 	owned   bool
+	inside  bool // an owned slab is encoding an object
 	vals    []structpb.Value
 	strs    []structpb.Value_StringValue
 	nums    []structpb.Value_NumberValue
@@ -14,19 +23,57 @@ type slab struct {
 	lists   []structpb.Value_ListValue
 	objs    []structpb.Struct
 	arrs    []structpb.ListValue
+	used    counts  // of the object being encoded
+	sizes   *counts // what the previous object of its type took
+	held    int     // bytes allocated
 }
+
+// The kinds of values a slab allocates.
+const (
+	kindVal = iota
+	kindStr
+	kindNum
+	kindStruct
+	kindList
+	kindObj
+	kindArr
+	kinds
+)
+
+type counts [kinds]int
 
 const slabSize = 256
 
-// take returns the next element of *block, and a new block when it is used
-// up; a new T if the slab is owned.
-func take[T any](a *slab, block *[]T) *T {
-	if a.owned {
+// begin starts an owned object, whose type's previous object took sizes.
+func (a *slab) begin(sizes *counts) {
+	a.vals, a.strs, a.nums, a.structs, a.lists, a.objs, a.arrs = nil, nil, nil, nil, nil, nil, nil
+	a.used, a.sizes, a.inside = counts{}, sizes, true
+}
+
+// end ends an owned object.
+func (a *slab) end() {
+	*a.sizes = a.used
+	a.inside = false
+}
+
+// take returns the next element of *block, a value of kind k, and a new
+// block when it is used up.
+func take[T any](a *slab, block *[]T, k int) *T {
+	if a.owned && !a.inside {
+		a.held += int(unsafe.Sizeof(*new(T)))
 		return new(T)
 	}
 	if len(*block) == 0 {
-		*block = make([]T, slabSize)
+		n := slabSize
+		if a.owned {
+			// What the previous object of this type took beyond what
+			// this one took already, or as many again.
+			n = max(a.sizes[k]-a.used[k], a.used[k], 4)
+		}
+		*block = make([]T, n)
+		a.held += n * int(unsafe.Sizeof(*new(T)))
 	}
+	a.used[k]++
 	p := &(*block)[0]
 	*block = (*block)[1:]
 	return p
@@ -48,41 +95,49 @@ func (a *slab) boolean(b bool) *structpb.Value {
 }
 
 func (a *slab) str(s string) *structpb.Value {
-	k := take(a, &a.strs)
+	k := take(a, &a.strs, kindStr)
 	k.StringValue = s
-	v := take(a, &a.vals)
+	a.held += len(s)
+	v := take(a, &a.vals, kindVal)
 	v.Kind = k
 	return v
 }
 
 func (a *slab) number(n float64) *structpb.Value {
-	k := take(a, &a.nums)
+	k := take(a, &a.nums, kindNum)
 	k.NumberValue = n
-	v := take(a, &a.vals)
+	v := take(a, &a.vals, kindVal)
 	v.Kind = k
 	return v
 }
 
+// mapBytes is at most what a map of n protobuf values holds: a header and
+// groups of eight slots of a string, a pointer and a control byte, at most
+// half full once it has grown.
+func mapBytes(n int) int { return 64 + (16+8+1)*max(8, 2*n+2) }
+
 func (a *slab) fields(f map[string]*structpb.Value) *structpb.Struct {
-	s := take(a, &a.objs)
+	a.held += mapBytes(len(f))
+	s := take(a, &a.objs, kindObj)
 	s.Fields = f
 	return s
 }
 
 func (a *slab) object(s *structpb.Struct) *structpb.Value {
-	k := take(a, &a.structs)
+	k := take(a, &a.structs, kindStruct)
 	k.StructValue = s
-	v := take(a, &a.vals)
+	v := take(a, &a.vals, kindVal)
 	v.Kind = k
 	return v
 }
 
 func (a *slab) list(vs []*structpb.Value) *structpb.Value {
-	l := take(a, &a.arrs)
+	a.held += 8 * cap(vs)
+	l := take(a, &a.arrs, kindArr)
 	l.Values = vs
-	k := take(a, &a.lists)
+	k := take(a, &a.lists, kindList)
 	k.ListValue = l
-	v := take(a, &a.vals)
+	v := take(a, &a.vals, kindVal)
 	v.Kind = k
 	return v
 }

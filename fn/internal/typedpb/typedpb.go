@@ -32,6 +32,7 @@ import (
 // uses the Encoder.
 type Encoder struct {
 	slab    slab
+	learned map[*plan]*counts // what the last object of each type took, if owned
 	shared  map[sharedKey]*structpb.Value
 	known   []knownField // of the struct being encoded
 	scratch []entry      // the fields of the objects being encoded
@@ -71,13 +72,29 @@ func NewEncoder() *Encoder {
 	return &Encoder{shared: map[sharedKey]*structpb.Value{}}
 }
 
-// Owned makes e allocate each value it encodes on its own, not from blocks
-// shared with other objects: what one encoded object holds is then its own
-// (and the values it shares with others, which Footprint counts), for
-// objects kept apart, as in a cache.
+// Owned makes e allocate what each object it encodes holds apart from what
+// other objects hold, sharing nothing between them but the known fields
+// the caller gives it (StructWith), for objects kept apart, as in a cache.
+// Held then says how many bytes an object holds.
 func (e *Encoder) Owned() *Encoder {
 	e.slab.owned = true
+	e.learned = map[*plan]*counts{}
 	return e
+}
+
+// Held is how many bytes the values that the last call to Struct,
+// StructWith or Value returned hold, besides those of known fields; it is
+// exact only if e is Owned, as otherwise values share blocks.
+func (e *Encoder) Held() int { return e.slab.held }
+
+// start starts encoding a top-level value.
+func (e *Encoder) start() {
+	e.slab.held = 0
+	if e.slab.owned {
+		// Nothing is shared with what was encoded before.
+		clear(e.shared)
+		e.timev = nil
+	}
 }
 
 // Struct encodes the struct v points to.
@@ -100,7 +117,18 @@ func (e *Encoder) StructWith(v any, known []Known) (*structpb.Struct, error) {
 		}
 		e.known = append(e.known, knownField{ptr: kv.UnsafePointer(), typ: kv.Type().Elem(), value: k.Value})
 	}
-	s := e.object(rv.UnsafePointer(), planOf(rv.Type().Elem()))
+	p := planOf(rv.Type().Elem())
+	e.start()
+	if e.slab.owned {
+		sizes, ok := e.learned[p]
+		if !ok {
+			sizes = &counts{}
+			e.learned[p] = sizes
+		}
+		e.slab.begin(sizes)
+		defer e.slab.end()
+	}
+	s := e.object(rv.UnsafePointer(), p)
 	e.known = e.known[:0]
 	return s, e.err
 }
@@ -111,6 +139,7 @@ func (e *Encoder) Value(v any) (*structpb.Value, error) {
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return nil, errors.Errorf("cannot encode %T: not a pointer", v)
 	}
+	e.start()
 	ev := e.encode(rv.UnsafePointer(), planOf(rv.Type().Elem()))
 	return ev, e.err
 }
@@ -298,6 +327,7 @@ func (e *Encoder) marshal(v reflect.Value) *structpb.Value {
 		return e.slab.null()
 	}
 	ev := &structpb.Value{}
+	e.slab.held += 4*len(b) + 64 // at most, for what JSON holds
 	if err := ev.UnmarshalJSON(b); err != nil {
 		e.fail(errors.Wrapf(err, "cannot encode %s", v.Type()))
 		return e.slab.null()
