@@ -18,13 +18,16 @@ import (
 // the bytes they hold, whatever tenants write into their Tracks and
 // whatever the provider writes into Tickets' status.
 const (
-	// An observed Ticket as the function reads it holds about 1.5 KiB
-	// (its 608-byte struct, two changes, a condition, their strings).
+	// An observed Ticket as the function reads it is counted at about
+	// 1.3 KiB (its 608-byte struct, two changes, a condition, their
+	// strings): 4096 of them are some 5 MiB.
 	maxObservedEntries = 4096
 	maxObservedBytes   = 16 << 20
-	// A desired Ticket holds about 2.5 KiB: its key (its typed content,
-	// some 300 bytes) and its encoding, counted whole although the
-	// encodings of a change, a repository and metadata are shared.
+	// A desired Ticket is counted at about 7 KiB, at most what it holds:
+	// its key (its typed content, some 300 bytes) and its encoding, with
+	// the parts it shares with other Tickets (its change, metadata, its
+	// Track's repository) counted whole, and maps at twice their size.
+	// 4096 of them are counted at some 28 MiB.
 	maxDesiredEntries = 4096
 	maxDesiredBytes   = 32 << 20
 )

@@ -64,7 +64,7 @@ var objectIdentity = typedpb.Select(func(t *v1alpha1.Ticket) []any { return []an
 // cache if it holds the Ticket's version (when not nil).
 func parseObserved(ocs map[string]*fnv1.Resource, cache *lru.Cache[objectVersion, *v1alpha1.Ticket]) Observed {
 	o := Observed{Tickets: make(map[string]*v1alpha1.Ticket, len(ocs))}
-	d := typedpb.NewDecoder().Owned()
+	d := typedpb.NewDecoder()
 	var id v1alpha1.Ticket
 	for name, r := range ocs {
 		switch {
@@ -170,9 +170,6 @@ func newComposer(namespace string, cache *lru.Cache[string, *structpb.Struct]) *
 	c := &Composer{namespace: namespace, enc: typedpb.NewEncoder(), cache: cache,
 		changes: map[string]encodedChange{}, tracks: map[*Track]*trackParts{}}
 	if cache != nil {
-		// What is cached holds its own memory, not blocks shared with
-		// what is not.
-		c.enc.Owned()
 		c.key = *keyBuffers.Get().(*[]byte) //nolint:forcetypeassert // The pool holds *[]byte.
 	}
 	return c

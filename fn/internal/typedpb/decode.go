@@ -12,41 +12,24 @@ import (
 )
 
 // A Decoder decodes protobuf Structs into typed values. The strings of what
-// it decodes share the Structs' memory; the pointers and slices it makes
-// come from blocks shared by everything it decodes, unless it is Owned.
+// it decodes share the Structs' memory; each pointer and slice it makes is
+// allocated on its own, so that what one decoded object holds is its own,
+// for objects kept apart from each other, as in a cache.
 type Decoder struct {
-	blocks map[*plan]*block
-	owned  bool
 	ignore map[*plan]bool
 	held   int
 }
 
-// A block is room for blockSize values of one type, left of them unused.
-type block struct {
-	base unsafe.Pointer
-	left int
-}
-
-const blockSize = 64
-
 // NewDecoder returns a Decoder that leaves the values of the types ignore
 // points to alone.
 func NewDecoder(ignore ...any) *Decoder {
-	d := &Decoder{blocks: map[*plan]*block{}}
+	d := &Decoder{}
 	for _, i := range ignore {
 		if d.ignore == nil {
 			d.ignore = map[*plan]bool{}
 		}
 		d.ignore[planOf(reflect.TypeOf(i).Elem())] = true
 	}
-	return d
-}
-
-// Owned makes d allocate each pointer and slice it decodes on its own, not
-// from blocks shared with other objects: what one decoded object holds is
-// then its own, for objects kept apart from each other, as in a cache.
-func (d *Decoder) Owned() *Decoder {
-	d.owned = true
 	return d
 }
 
@@ -264,27 +247,9 @@ const mapEntryOverhead = 16
 
 // alloc returns room for n zero values of type p.
 func (d *Decoder) alloc(p *plan, n int) unsafe.Pointer {
-	if n == 0 {
-		return reflect.New(reflect.ArrayOf(0, p.typ)).UnsafePointer()
-	}
 	d.held += n * int(p.size)
-	switch {
-	case d.owned && n == 1:
+	if n == 1 {
 		return reflect.New(p.typ).UnsafePointer()
-	case d.owned || n > blockSize/4:
-		return reflect.New(reflect.ArrayOf(n, p.typ)).UnsafePointer()
 	}
-	b := d.blocks[p]
-	if b == nil || b.left < n {
-		b = &block{base: reflect.New(reflect.ArrayOf(blockSize, p.typ)).UnsafePointer(), left: blockSize}
-		d.blocks[p] = b
-	}
-	q := b.base
-	b.left -= n
-	if b.left > 0 {
-		b.base = unsafe.Add(b.base, uintptr(n)*p.size)
-	} else {
-		b.base = nil // never past the end of the block
-	}
-	return q
+	return reflect.New(reflect.ArrayOf(n, p.typ)).UnsafePointer()
 }

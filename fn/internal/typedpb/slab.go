@@ -7,15 +7,12 @@ import (
 )
 
 // A slab allocates protobuf values in blocks rather than one by one: a
-// Ticket is some forty of them.
-//
-// An owned slab gives each object encoded its own blocks, sized by what the
-// previous object of its type took, so that what one object holds is its
-// own; outside an object it allocates values one by one. It counts the bytes
-// it allocates.
+// Ticket is some forty of them. Each object it encodes gets blocks of its
+// own, sized by what the previous object of its type took, so that what one
+// object holds is its own; outside an object it allocates values one by
+// one. It counts the bytes it allocates.
 type slab struct {
-	owned   bool
-	inside  bool // an owned slab is encoding an object
+	inside  bool // encoding an object
 	vals    []structpb.Value
 	strs    []structpb.Value_StringValue
 	nums    []structpb.Value_NumberValue
@@ -42,15 +39,13 @@ const (
 
 type counts [kinds]int
 
-const slabSize = 256
-
-// begin starts an owned object, whose type's previous object took sizes.
+// begin starts an object, whose type's previous object took sizes.
 func (a *slab) begin(sizes *counts) {
 	a.vals, a.strs, a.nums, a.structs, a.lists, a.objs, a.arrs = nil, nil, nil, nil, nil, nil, nil
 	a.used, a.sizes, a.inside = counts{}, sizes, true
 }
 
-// end ends an owned object.
+// end ends an object.
 func (a *slab) end() {
 	*a.sizes = a.used
 	a.inside = false
@@ -59,17 +54,14 @@ func (a *slab) end() {
 // take returns the next element of *block, a value of kind k, and a new
 // block when it is used up.
 func take[T any](a *slab, block *[]T, k int) *T {
-	if a.owned && !a.inside {
+	if !a.inside {
 		a.held += int(unsafe.Sizeof(*new(T)))
 		return new(T)
 	}
 	if len(*block) == 0 {
-		n := slabSize
-		if a.owned {
-			// What the previous object of this type took beyond what
-			// this one took already, or as many again.
-			n = max(a.sizes[k]-a.used[k], a.used[k], 4)
-		}
+		// What the previous object of this type took beyond what this one
+		// took already, or as many again.
+		n := max(a.sizes[k]-a.used[k], a.used[k], 4)
 		*block = make([]T, n)
 		a.held += n * int(unsafe.Sizeof(*new(T)))
 	}

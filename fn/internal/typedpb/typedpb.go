@@ -25,14 +25,16 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 )
 
-// An Encoder encodes typed values as protobuf Values. Values it returns
-// share what is the same: the values reached through the same pointer or the
-// same slice, equal times, and the fields the caller says it encoded before
-// (StructWith). The caller must not modify them, nor what it encoded while it
-// uses the Encoder.
+// An Encoder encodes typed values as protobuf Values. Within one object the
+// values it returns share what is the same: the values reached through the
+// same pointer or the same slice, equal times. Between objects they share
+// only the known fields the caller gives (StructWith), so that each object
+// holds memory of its own, which Held counts, and can be kept apart from the
+// others, as in a cache. The caller must not modify what it returns, nor what
+// it encoded while it uses the Encoder.
 type Encoder struct {
 	slab    slab
-	learned map[*plan]*counts // what the last object of each type took, if owned
+	learned map[*plan]*counts // what the last object of each type took
 	shared  map[sharedKey]*structpb.Value
 	known   []knownField // of the struct being encoded
 	scratch []entry      // the fields of the objects being encoded
@@ -69,32 +71,19 @@ type sharedKey struct {
 
 // NewEncoder returns an Encoder.
 func NewEncoder() *Encoder {
-	return &Encoder{shared: map[sharedKey]*structpb.Value{}}
+	return &Encoder{shared: map[sharedKey]*structpb.Value{}, learned: map[*plan]*counts{}}
 }
 
-// Owned makes e allocate what each object it encodes holds apart from what
-// other objects hold, sharing nothing between them but the known fields
-// the caller gives it (StructWith), for objects kept apart, as in a cache.
-// Held then says how many bytes an object holds.
-func (e *Encoder) Owned() *Encoder {
-	e.slab.owned = true
-	e.learned = map[*plan]*counts{}
-	return e
-}
-
-// Held is how many bytes the values that the last call to Struct,
-// StructWith or Value returned hold, besides those of known fields; it is
-// exact only if e is Owned, as otherwise values share blocks.
+// Held is at most how many bytes the values that the last call to Struct,
+// StructWith or Value returned hold, besides those of known fields.
 func (e *Encoder) Held() int { return e.slab.held }
 
-// start starts encoding a top-level value.
+// start starts encoding a top-level value, which shares nothing with what
+// was encoded before.
 func (e *Encoder) start() {
 	e.slab.held = 0
-	if e.slab.owned {
-		// Nothing is shared with what was encoded before.
-		clear(e.shared)
-		e.timev = nil
-	}
+	clear(e.shared)
+	e.timev = nil
 }
 
 // Struct encodes the struct v points to.
@@ -119,15 +108,13 @@ func (e *Encoder) StructWith(v any, known []Known) (*structpb.Struct, error) {
 	}
 	p := planOf(rv.Type().Elem())
 	e.start()
-	if e.slab.owned {
-		sizes, ok := e.learned[p]
-		if !ok {
-			sizes = &counts{}
-			e.learned[p] = sizes
-		}
-		e.slab.begin(sizes)
-		defer e.slab.end()
+	sizes, ok := e.learned[p]
+	if !ok {
+		sizes = &counts{}
+		e.learned[p] = sizes
 	}
+	e.slab.begin(sizes)
+	defer e.slab.end()
 	s := e.object(rv.UnsafePointer(), p)
 	e.known = e.known[:0]
 	return s, e.err

@@ -356,13 +356,13 @@ func TestEncoderStructWith(t *testing.T) {
 	}
 }
 
-func TestEncoderOwned(t *testing.T) {
+func TestEncoderObjectsApart(t *testing.T) {
 	pcr := &xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: "default"}
 	objects := []*v1alpha1.Ticket{
 		{Spec: v1alpha1.TicketSpec{ManagedResourceSpec: xpv2.ManagedResourceSpec{ProviderConfigReference: pcr}, ForProvider: v1alpha1.TicketParameters{Station: "dev"}}},
 		{Spec: v1alpha1.TicketSpec{ManagedResourceSpec: xpv2.ManagedResourceSpec{ProviderConfigReference: pcr}, ForProvider: v1alpha1.TicketParameters{Station: "prod"}}},
 	}
-	e := NewEncoder().Owned()
+	e := NewEncoder()
 	var refs []*structpb.Value
 	for _, o := range objects {
 		s, err := e.StructWith(o, nil)
@@ -375,7 +375,7 @@ func TestEncoderOwned(t *testing.T) {
 		refs = append(refs, s.GetFields()["spec"].GetStructValue().GetFields()["providerConfigRef"])
 	}
 	if refs[0] == refs[1] {
-		t.Errorf("Objects an Owned Encoder encodes share nothing: both reach the same providerConfigRef value")
+		t.Errorf("Objects share nothing but known fields: both reach the same providerConfigRef value")
 	}
 }
 
