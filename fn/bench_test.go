@@ -128,10 +128,17 @@ func BenchmarkRunFunctionNewVersions(b *testing.B) {
 					rv.Kind = v
 				}
 			})
-			// Every call read every Ticket anew, and kept it, the oldest
-			// evicted.
-			if want, got := min(maxObservedEntries, calls*bc.tickets), f.caches.observed.Len(); got != want {
-				b.Errorf("want %d observed Tickets cached after %d calls, got %d", want, calls, got)
+			// Every call read every Ticket anew, and kept it at its new
+			// version only.
+			if got := f.caches.observed.Len(); got != bc.tickets {
+				b.Errorf("want %d observed Tickets cached, got %d", bc.tickets, got)
+			}
+			for name := range req.GetObserved().GetResources() {
+				if path, ok := strings.CutPrefix(name, PrefixTicket); ok {
+					if rt, _ := f.caches.observed.Get(types.UID("uid-" + path)); rt.resourceVersion != strconv.Itoa(calls-1) {
+						b.Errorf("want Ticket %s cached at resourceVersion %d, got %q", path, calls-1, rt.resourceVersion)
+					}
+				}
 			}
 		})
 	}

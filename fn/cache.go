@@ -32,18 +32,19 @@ const (
 	maxDesiredBytes   = 32 << 20
 )
 
-// An objectVersion is one version of an object: its uid and
-// resourceVersion, which the API server changes with every write.
-type objectVersion struct {
-	uid             types.UID
+// A readTicket is an observed Ticket as the function read it, and the
+// resourceVersion it read, which the API server changes with every write.
+type readTicket struct {
 	resourceVersion string
+	ticket          *v1alpha1.Ticket
 }
 
 // caches are what a Function keeps between calls.
 type caches struct {
-	// observed are observed Tickets as read, by version. Shared between
-	// calls: nothing may modify them.
-	observed *lru.Cache[objectVersion, *v1alpha1.Ticket]
+	// observed are observed Tickets as read, by uid, each at the last
+	// version read: an older version is never asked for again. Shared
+	// between calls: nothing may modify them.
+	observed *lru.Cache[types.UID, readTicket]
 	// desired are desired Tickets and Subscriptions as encoded, by
 	// typedpb.AppendKey of their typed form. Shared between calls and
 	// responses: nothing may modify them.
@@ -52,7 +53,7 @@ type caches struct {
 
 func newCaches() caches {
 	return caches{
-		observed: lru.New[objectVersion, *v1alpha1.Ticket](maxObservedEntries, maxObservedBytes),
+		observed: lru.New[types.UID, readTicket](maxObservedEntries, maxObservedBytes),
 		desired:  lru.New[string, *structpb.Struct](maxDesiredEntries, maxDesiredBytes),
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"google.golang.org/protobuf/testing/protocmp"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -33,8 +34,9 @@ func TestRunFunctionKeepsBetweenCalls(t *testing.T) {
 		reason string
 		// calls are the requests of each call, in order.
 		calls func(t *testing.T) []*fnv1.RunFunctionRequest
-		// wantObserved is how many observed Tickets are kept after.
-		wantObserved int
+		// wantObserved are the observed Tickets kept after: the version of
+		// each, by uid.
+		wantObserved map[types.UID]string
 	}{
 		"SameStateAgain": {
 			reason: "Called again with the same observed state, the function answers as it did, from what it kept.",
@@ -42,7 +44,7 @@ func TestRunFunctionKeepsBetweenCalls(t *testing.T) {
 				r := request(t, linear(t), subscriptionResource(t, changeB), atVersion(verifiedTicket("dev", changeA, time.Hour), "1"), atVersion(verifiedTicket("int", changeA, time.Hour), "1"))
 				return []*fnv1.RunFunctionRequest{r, r}
 			},
-			wantObserved: 2,
+			wantObserved: map[types.UID]string{"uid-dev": "1", "uid-int": "1"},
 		},
 		"TicketAtNewVersion": {
 			reason: "A Ticket at a new resourceVersion is read again: dev has verified B now, so int is given B.",
@@ -52,7 +54,8 @@ func TestRunFunctionKeepsBetweenCalls(t *testing.T) {
 					request(t, linear(t), subscriptionResource(t, changeB), atVersion(verifiedTicket("dev", changeB, time.Hour), "2"), atVersion(verifiedTicket("int", changeA, time.Hour), "1")),
 				}
 			},
-			wantObserved: 3,
+			// Only the version last read is kept.
+			wantObserved: map[types.UID]string{"uid-dev": "2", "uid-int": "1"},
 		},
 		"TrackChanged": {
 			reason: "A desired Ticket is composed again when anything it is made of changes: here dev's overlay.",
@@ -62,7 +65,7 @@ func TestRunFunctionKeepsBetweenCalls(t *testing.T) {
 					request(t, strings.Replace(linear(t), "overlay: overlays/dev", "overlay: overlays/dev-2", 1), subscriptionResource(t, changeB), atVersion(verifiedTicket("dev", changeA, time.Hour), "1")),
 				}
 			},
-			wantObserved: 1,
+			wantObserved: map[types.UID]string{"uid-dev": "1"},
 		},
 		"NewChange": {
 			reason: "A desired Ticket is composed again for a new change, and a change discovered at another time is another change.",
@@ -99,8 +102,17 @@ func TestRunFunctionKeepsBetweenCalls(t *testing.T) {
 				}
 				prev = got
 			}
-			if diff := cmp.Diff(tc.wantObserved, f.caches.observed.Len()); diff != "" {
+			kept := map[types.UID]string{}
+			for uid := range tc.wantObserved {
+				if rt, ok := f.caches.observed.Get(uid); ok {
+					kept[uid] = rt.resourceVersion
+				}
+			}
+			if diff := cmp.Diff(tc.wantObserved, kept, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("%s\nobserved Tickets kept: -want, +got:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(len(tc.wantObserved), f.caches.observed.Len()); diff != "" {
+				t.Errorf("%s\nhow many observed Tickets kept: -want, +got:\n%s", tc.reason, diff)
 			}
 			if f.caches.desired.Len() == 0 {
 				t.Errorf("%s\nwant desired resources kept, got none", tc.reason)

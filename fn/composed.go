@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/structpb"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
@@ -61,8 +62,8 @@ func ParseObserved(ocs map[string]*fnv1.Resource) Observed {
 var objectIdentity = typedpb.Select(func(t *v1alpha1.Ticket) []any { return []any{&t.UID, &t.ResourceVersion} })
 
 // parseObserved reads the observed composed resources, each Ticket from
-// cache if it holds the Ticket's version (when not nil).
-func parseObserved(ocs map[string]*fnv1.Resource, cache *lru.Cache[objectVersion, *v1alpha1.Ticket]) Observed {
+// cache if it holds the Ticket at its resourceVersion (when not nil).
+func parseObserved(ocs map[string]*fnv1.Resource, cache *lru.Cache[types.UID, readTicket]) Observed {
 	o := Observed{Tickets: make(map[string]*v1alpha1.Ticket, len(ocs))}
 	d := typedpb.NewDecoder()
 	var id v1alpha1.Ticket
@@ -72,24 +73,25 @@ func parseObserved(ocs map[string]*fnv1.Resource, cache *lru.Cache[objectVersion
 			o.Subscription = &v1alpha1.Subscription{}
 			d.Selected(r.GetResource(), o.Subscription, subscriptionRead)
 		case strings.HasPrefix(name, PrefixTicket):
-			var v objectVersion
+			path := strings.TrimPrefix(name, PrefixTicket)
 			if cache != nil {
 				id.UID, id.ResourceVersion = "", ""
 				d.Selected(r.GetResource(), &id, objectIdentity)
-				v = objectVersion{uid: id.UID, resourceVersion: id.ResourceVersion}
 			}
-			t, ok := (*v1alpha1.Ticket)(nil), false
-			if v.uid != "" && v.resourceVersion != "" {
-				t, ok = cache.Get(v)
+			if id.UID == "" || id.ResourceVersion == "" {
+				t := &v1alpha1.Ticket{}
+				d.Selected(r.GetResource(), t, ticketRead)
+				o.Tickets[path] = t
+				continue
 			}
-			if !ok {
-				t = &v1alpha1.Ticket{}
-				held := d.Selected(r.GetResource(), t, ticketRead)
-				if v.uid != "" && v.resourceVersion != "" {
-					cache.Add(v, t, ticketSize+held+len(v.uid)+len(v.resourceVersion)+cache.Overhead())
-				}
+			if rt, ok := cache.Get(id.UID); ok && rt.resourceVersion == id.ResourceVersion {
+				o.Tickets[path] = rt.ticket
+				continue
 			}
-			o.Tickets[strings.TrimPrefix(name, PrefixTicket)] = t
+			t := &v1alpha1.Ticket{}
+			held := d.Selected(r.GetResource(), t, ticketRead)
+			cache.Add(id.UID, readTicket{resourceVersion: id.ResourceVersion, ticket: t}, ticketSize+held+len(id.UID)+len(id.ResourceVersion)+cache.Overhead())
+			o.Tickets[path] = t
 		}
 	}
 	return o
