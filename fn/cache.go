@@ -39,22 +39,38 @@ type readTicket struct {
 	ticket          *v1alpha1.Ticket
 }
 
+// A composedID names a composed object: the Ticket of a station of a Track
+// (a section's for a station in a section), or with no station the
+// Subscription of a Track. A section is fed by one junction, so no two
+// Tracks compose the same one.
+type composedID struct {
+	namespace, track, station string
+}
+
+// An encodedObject is a composed object as encoded, and the key of its
+// typed content.
+type encodedObject struct {
+	key    string
+	object *structpb.Struct
+}
+
 // caches are what a Function keeps between calls.
 type caches struct {
 	// observed are observed Tickets as read, by uid, each at the last
 	// version read: an older version is never asked for again. Shared
 	// between calls: nothing may modify them.
 	observed *lru.Cache[types.UID, readTicket]
-	// desired are desired Tickets and Subscriptions as encoded, by
-	// typedpb.AppendKey of their typed form. Shared between calls and
-	// responses: nothing may modify them.
-	desired *lru.Cache[string, *structpb.Struct]
+	// desired are desired Tickets and Subscriptions as encoded, each the
+	// last encoded for its object, with the key of its typed content
+	// (typedpb.AppendKey). Shared between calls and responses: nothing may
+	// modify them.
+	desired *lru.Cache[composedID, encodedObject]
 }
 
 func newCaches() caches {
 	return caches{
 		observed: lru.New[types.UID, readTicket](maxObservedEntries, maxObservedBytes),
-		desired:  lru.New[string, *structpb.Struct](maxDesiredEntries, maxDesiredBytes),
+		desired:  lru.New[composedID, encodedObject](maxDesiredEntries, maxDesiredBytes),
 	}
 }
 

@@ -114,8 +114,9 @@ func TestRunFunctionKeepsBetweenCalls(t *testing.T) {
 			if diff := cmp.Diff(len(tc.wantObserved), f.caches.observed.Len()); diff != "" {
 				t.Errorf("%s\nhow many observed Tickets kept: -want, +got:\n%s", tc.reason, diff)
 			}
-			if f.caches.desired.Len() == 0 {
-				t.Errorf("%s\nwant desired resources kept, got none", tc.reason)
+			// Each object composed is kept once, as last composed.
+			if diff := cmp.Diff(len(prev.GetDesired().GetResources()), f.caches.desired.Len()); diff != "" {
+				t.Errorf("%s\ndesired resources kept: -want (those of the last call), +got:\n%s", tc.reason, diff)
 			}
 		})
 	}

@@ -138,7 +138,7 @@ type Composer struct {
 	static    *staticParts
 	changes   map[string]encodedChange // by ID
 	tracks    map[*Track]*trackParts
-	cache     *lru.Cache[string, *structpb.Struct]
+	cache     *lru.Cache[composedID, encodedObject]
 	key       []byte
 }
 
@@ -168,7 +168,7 @@ func NewComposer(namespace string) *Composer {
 // newComposer returns a Composer of resources in namespace that returns
 // what cache (when not nil) holds for a resource of the same content rather
 // than encoding it again, and adds what it encodes.
-func newComposer(namespace string, cache *lru.Cache[string, *structpb.Struct]) *Composer {
+func newComposer(namespace string, cache *lru.Cache[composedID, encodedObject]) *Composer {
 	c := &Composer{namespace: namespace, enc: typedpb.NewEncoder(), cache: cache,
 		changes: map[string]encodedChange{}, tracks: map[*Track]*trackParts{}}
 	if cache != nil {
@@ -209,7 +209,8 @@ func (c *Composer) Ticket(s *Stop, ch *v1alpha1.Change) (*structpb.Struct, error
 			},
 		},
 	}
-	if t, ok := c.cached(&c.ticket); ok {
+	id := composedID{namespace: c.namespace, track: s.Track.Name, station: s.Path}
+	if t, ok := c.cached(id, &c.ticket); ok {
 		return t, nil
 	}
 	if c.static == nil {
@@ -257,7 +258,7 @@ func (c *Composer) Ticket(s *Stop, ch *v1alpha1.Change) (*structpb.Struct, error
 	if err != nil {
 		return nil, err
 	}
-	c.keep(t, c.enc.Held()+st.apiVersion.held+st.kind.held+st.meta.held+tp.name.held+tp.repo.held+tp.providerConfigRef.held+change.held)
+	c.keep(id, t, c.enc.Held()+st.apiVersion.held+st.kind.held+st.meta.held+tp.name.held+tp.repo.held+tp.providerConfigRef.held+change.held)
 	return t, nil
 }
 
@@ -271,22 +272,26 @@ func (c *Composer) encode(e *encoded, p any) error {
 	return nil
 }
 
-// cached is what the cache holds for an object with the content of the
-// struct v points to. It leaves the object's key in c.key.
-func (c *Composer) cached(v any) (*structpb.Struct, bool) {
+// cached is what the cache holds for object id if it has the content of
+// the struct v points to. It leaves the content's key in c.key.
+func (c *Composer) cached(id composedID, v any) (*structpb.Struct, bool) {
 	if c.cache == nil {
 		return nil, false
 	}
 	c.key = typedpb.AppendKey(c.key[:0], v)
-	// The lookup does not keep the key: it may point into c.key.
-	return c.cache.Get(unsafe.String(unsafe.SliceData(c.key), len(c.key)))
+	e, ok := c.cache.Get(id)
+	if !ok || e.key != unsafe.String(unsafe.SliceData(c.key), len(c.key)) {
+		return nil, false
+	}
+	return e.object, true
 }
 
-// keep adds s, the encoding of the object whose key is in c.key, which
-// holds held bytes, to the cache.
-func (c *Composer) keep(s *structpb.Struct, held int) {
+// keep adds s, the encoding of object id, whose content's key is in c.key,
+// which holds held bytes, to the cache, in place of what it held for id.
+func (c *Composer) keep(id composedID, s *structpb.Struct, held int) {
 	if c.cache != nil {
-		c.cache.Add(string(c.key), s, len(c.key)+held+c.cache.Overhead())
+		c.cache.Add(id, encodedObject{key: string(c.key), object: s},
+			len(id.namespace)+len(id.track)+len(id.station)+len(c.key)+held+c.cache.Overhead())
 	}
 }
 
@@ -333,14 +338,15 @@ func (c *Composer) Subscription(root *Track, stops []*Stop) (*structpb.Struct, e
 			ForProvider:         fp,
 		},
 	}
-	if s, ok := c.cached(sub); ok {
+	id := composedID{namespace: c.namespace, track: root.Name}
+	if s, ok := c.cached(id, sub); ok {
 		return s, nil
 	}
 	s, err := c.enc.Struct(sub)
 	if err != nil {
 		return nil, err
 	}
-	c.keep(s, c.enc.Held())
+	c.keep(id, s, c.enc.Held())
 	return s, nil
 }
 
