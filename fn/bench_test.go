@@ -3,10 +3,14 @@ package fn
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"google.golang.org/protobuf/types/known/structpb"
+	"k8s.io/apimachinery/pkg/types"
 
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 )
@@ -14,8 +18,9 @@ import (
 // benchTrack builds a Track tree with n Tickets: a root Track and sections
 // nested three junction levels deep, fan sections per junction, the Tickets
 // spread over all Tracks. Every Ticket verified change A; the Subscription
-// found B. It returns the request.
-func benchTrack(b *testing.B, n, fan int) *fnv1.RunFunctionRequest {
+// found B. It returns the request, each observed Ticket at resourceVersion
+// "first".
+func benchTrack(b testing.TB, n, fan int) *fnv1.RunFunctionRequest {
 	b.Helper()
 	type tr struct {
 		name     string
@@ -40,13 +45,15 @@ func benchTrack(b *testing.B, n, fan int) *fnv1.RunFunctionRequest {
 	}
 
 	A, B := changeA, changeB
-	observed := map[string]*fnv1.Resource{NameSubscription: subscriptionResource(b, B, "")}
+	observed := map[string]*fnv1.Resource{NameSubscription: subscriptionResource(b, B)}
 	required := map[string]*fnv1.Resources{}
 	var xr string
 	var walk func(t *tr, prefix string)
 	walk = func(t *tr, prefix string) {
 		for _, s := range t.stations {
-			observed[TicketName(prefix+s)] = verifiedTicket(prefix+s, A, time.Hour).resource(b)
+			ot := verifiedTicket(prefix+s, A, time.Hour)
+			ot.uid, ot.resourceVersion = types.UID("uid-"+prefix+s), "first"
+			observed[TicketName(prefix+s)] = ot.resource(b)
 		}
 		for _, c := range t.children {
 			for _, ct := range all {
@@ -87,33 +94,124 @@ func cpuTime(b *testing.B) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// benchSizes are the Tracks the RunFunction benchmarks compose.
+var benchSizes = []struct{ tickets, fan int }{{10, 1}, {50, 2}, {200, 3}}
+
+// BenchmarkRunFunction is the function called again with the same observed
+// state, as Crossplane calls it while nothing changes: what a process reads
+// and encodes once, it keeps.
 func BenchmarkRunFunction(b *testing.B) {
-	for _, bc := range []struct{ tickets, fan int }{{10, 1}, {50, 2}, {200, 3}} {
+	for _, bc := range benchSizes {
 		b.Run(fmt.Sprintf("tickets=%d", bc.tickets), func(b *testing.B) {
 			req := benchTrack(b, bc.tickets, bc.fan)
-			f := New(WithClock(func() time.Time { return now }))
-			rsp, err := f.RunFunction(context.Background(), req)
-			if err != nil {
-				b.Fatal(err)
-			}
-			// The Subscription and a Ticket per station, no problem found.
-			if got := len(rsp.GetDesired().GetResources()); got != bc.tickets+1 {
-				b.Fatalf("want %d desired resources, got %d: %v", bc.tickets+1, got, rsp.GetConditions())
-			}
-			b.ReportAllocs()
-			cpu0 := cpuTime(b)
-			b.ResetTimer()
-			for b.Loop() {
-				if _, err := f.RunFunction(context.Background(), req); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.StopTimer()
-			// CPU time per call, which a busy machine does not inflate as
-			// it does ns/op (wall time).
-			b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
+			benchRunFunction(b, bc.tickets, false, req, func(int) {})
 		})
 	}
+}
+
+// BenchmarkRunFunctionNewVersions is the function called with every
+// observed Ticket at a new resourceVersion each time: it reads every
+// observed Ticket again.
+func BenchmarkRunFunctionNewVersions(b *testing.B) {
+	for _, bc := range benchSizes {
+		b.Run(fmt.Sprintf("tickets=%d", bc.tickets), func(b *testing.B) {
+			req := benchTrack(b, bc.tickets, bc.fan)
+			// Each Ticket's resourceVersion, where the API server wrote it:
+			// the one string value "first".
+			versions := stringValues(req.GetObserved().GetResources(), "first")
+			if len(versions) != bc.tickets {
+				b.Fatalf("want %d resourceVersions, got %d", bc.tickets, len(versions))
+			}
+			f, calls := benchRunFunction(b, bc.tickets, false, req, func(i int) {
+				v := &structpb.Value_StringValue{StringValue: strconv.Itoa(i)}
+				for _, rv := range versions {
+					rv.Kind = v
+				}
+			})
+			// Every call read every Ticket anew, and kept it at its new
+			// version only.
+			if got := f.caches.observed.Len(); got != bc.tickets {
+				b.Errorf("want %d observed Tickets cached, got %d", bc.tickets, got)
+			}
+			for name := range req.GetObserved().GetResources() {
+				if path, ok := strings.CutPrefix(name, PrefixTicket); ok {
+					if rt, _ := f.caches.observed.Get(types.UID("uid-" + path)); rt.resourceVersion != strconv.Itoa(calls-1) {
+						b.Errorf("want Ticket %s cached at resourceVersion %d, got %q", path, calls-1, rt.resourceVersion)
+					}
+				}
+			}
+		})
+	}
+}
+
+// stringValues are the values of the resources equal to the string s.
+func stringValues(rs map[string]*fnv1.Resource, s string) []*structpb.Value {
+	var out []*structpb.Value
+	var walk func(v *structpb.Value)
+	walk = func(v *structpb.Value) {
+		switch {
+		case v.GetStructValue() != nil:
+			for _, f := range v.GetStructValue().GetFields() {
+				walk(f)
+			}
+		case v.GetListValue() != nil:
+			for _, e := range v.GetListValue().GetValues() {
+				walk(e)
+			}
+		case v.GetStringValue() == s:
+			out = append(out, v)
+		}
+	}
+	for _, r := range rs {
+		walk(structpb.NewStructValue(r.GetResource()))
+	}
+	return out
+}
+
+// BenchmarkRunFunctionFirstCall is the first call of a function process:
+// nothing is cached.
+func BenchmarkRunFunctionFirstCall(b *testing.B) {
+	for _, bc := range benchSizes {
+		b.Run(fmt.Sprintf("tickets=%d", bc.tickets), func(b *testing.B) {
+			req := benchTrack(b, bc.tickets, bc.fan)
+			benchRunFunction(b, bc.tickets, true, req, func(int) {})
+		})
+	}
+}
+
+// benchRunFunction calls a Function with req, after change(i) for call i,
+// a new Function for each call if fresh. It returns the last Function and
+// how many calls it made.
+func benchRunFunction(b *testing.B, tickets int, fresh bool, req *fnv1.RunFunctionRequest, change func(i int)) (*Function, int) {
+	b.Helper()
+	f := New(WithClock(func() time.Time { return now }))
+	rsp, err := f.RunFunction(context.Background(), req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The Subscription and a Ticket per station, no problem found.
+	if got := len(rsp.GetDesired().GetResources()); got != tickets+1 {
+		b.Fatalf("want %d desired resources, got %d: %v", tickets+1, got, rsp.GetConditions())
+	}
+	b.ReportAllocs()
+	cpu0 := cpuTime(b)
+	b.ResetTimer()
+	calls := 1
+	for b.Loop() {
+		change(calls)
+		if fresh {
+			f = New(WithClock(func() time.Time { return now }))
+		}
+		if _, err := f.RunFunction(context.Background(), req); err != nil {
+			b.Fatal(err)
+		}
+		calls++
+	}
+	b.StopTimer()
+	// CPU time per call, which a busy machine does not inflate as it does
+	// ns/op (wall time).
+	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
+	return f, calls
 }
 
 // BenchmarkRefuseFanOut is the function refusing the Track of issue 9: 20

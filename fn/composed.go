@@ -1,324 +1,360 @@
 package fn
 
 import (
+	"reflect"
 	"strings"
+	"sync"
+	"unsafe"
 
 	"google.golang.org/protobuf/types/known/structpb"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 
 	"github.com/k8sta/k8sta/apis/v1alpha1"
+	"github.com/k8sta/k8sta/fn/internal/lru"
+	"github.com/k8sta/k8sta/fn/internal/typedpb"
 )
 
 // Composed resources, as DESIGN.md names them.
 const (
 	NameSubscription = "subscription"
 	PrefixTicket     = "ticket-"
-
-	apiVersionProvider = "provider.k8sta.io/v1alpha1"
-	kindTicket         = "Ticket"
-	kindSubscription   = "Subscription"
 )
 
 // TicketName is the composed-resource name of the Ticket at path.
 func TicketName(path string) string { return PrefixTicket + path }
 
-// An ObservedTicket is what the function reads back from a composed Ticket.
-type ObservedTicket struct {
-	// Change is spec.forProvider.change: what the Ticket was last asked to
-	// deliver.
-	Change *v1alpha1.Change
-	// LiveID is status.atProvider.change.id: what is live at the station.
-	LiveID     string
-	Phase      string
-	VerifiedAt *metav1.Time
-	// Ready is the Ready condition's status, reason and message.
-	Ready        string
-	ReadyReason  string
-	ReadyMessage string
-	ReadySince   *metav1.Time
-	// Held is true when an entry of status.atProvider.applications has a
-	// message: that Application says why it holds the Ticket back (a paused
-	// Rollout, a failure).
-	Held bool
-}
-
-// IsReady reports whether the Ticket's Ready condition is True.
-func (t *ObservedTicket) IsReady() bool { return t != nil && t.Ready == "True" }
-
-// ParseTicket reads an observed Ticket.
-func ParseTicket(r *structpb.Struct) *ObservedTicket { return parseTicket(r, nil) }
-
-// parseTicket reads an observed Ticket, decoding each change id once.
-func parseTicket(r *structpb.Struct, changes map[string]*v1alpha1.Change) *ObservedTicket {
-	st := obj(r, "status")
-	ap := obj(st, "atProvider")
-	t := &ObservedTicket{
-		Change:     decodeChangeCached(obj(r, "spec", "forProvider", "change"), changes),
-		LiveID:     str(ap, "change", "id"),
-		Phase:      str(ap, "phase"),
-		VerifiedAt: timestamp(ap, "verifiedAt"),
-	}
-	for _, a := range list(ap, "applications") {
-		if str(a.GetStructValue(), "message") != "" {
-			t.Held = true
-			break
-		}
-	}
-	if c := condition(r, "Ready"); c != nil {
-		t.Ready, t.ReadyReason, t.ReadyMessage = str(c, "status"), str(c, "reason"), str(c, "message")
-		t.ReadySince = timestamp(c, "lastTransitionTime")
-	}
-	return t
-}
-
-// An ObservedSubscription is what the function reads back from the composed
-// Subscription.
-type ObservedSubscription struct {
-	Newest         *v1alpha1.Change
-	OverlayChanges []v1alpha1.OverlayChange
-}
-
-// ParseSubscription reads the observed Subscription.
-func ParseSubscription(r *structpb.Struct) *ObservedSubscription {
-	s := &ObservedSubscription{Newest: decodeChange(obj(r, "status", "atProvider", "newest"))}
-	for _, v := range list(r, "status", "atProvider", "overlayChanges") {
-		oc := v.GetStructValue()
-		s.OverlayChanges = append(s.OverlayChanges, v1alpha1.OverlayChange{
-			Commit:       str(oc, "commit"),
-			BaseCommit:   str(oc, "baseCommit"),
-			Stations:     strs(oc, "stations"),
-			DiscoveredAt: timestamp(oc, "discoveredAt"),
-		})
-	}
-	return s
-}
-
-// Observed is the observed state the progression works from.
+// Observed is the observed state the progression works from. Its Tickets
+// may be shared with other calls: nothing may modify them.
 type Observed struct {
-	Tickets      map[string]*ObservedTicket // by station path
-	Subscription *ObservedSubscription      // nil if none
+	Tickets      map[string]*v1alpha1.Ticket // by station path
+	Subscription *v1alpha1.Subscription      // nil if none
 }
 
-// ParseObserved reads the observed composed resources.
+// What the function reads of an observed Ticket and Subscription; the
+// decoder skips the rest.
+var (
+	ticketRead = typedpb.Select(func(t *v1alpha1.Ticket) []any {
+		return []any{
+			&t.Spec.ForProvider.Change,
+			&t.Status.Conditions,
+			&t.Status.AtProvider.Change,
+			&t.Status.AtProvider.Phase,
+			&t.Status.AtProvider.VerifiedAt,
+			&t.Status.AtProvider.Applications,
+		}
+	})
+	subscriptionRead = typedpb.Select(func(s *v1alpha1.Subscription) []any {
+		return []any{&s.Status.AtProvider.Newest, &s.Status.AtProvider.OverlayChanges}
+	})
+)
+
+// ParseObserved reads the observed composed resources. Of each Ticket and
+// the Subscription it reads only the fields progression and readiness need.
 func ParseObserved(ocs map[string]*fnv1.Resource) Observed {
-	o := Observed{Tickets: make(map[string]*ObservedTicket, len(ocs))}
-	changes := map[string]*v1alpha1.Change{}
+	return parseObserved(ocs, nil)
+}
+
+// objectIdentity is what identifies the version of an object.
+var objectIdentity = typedpb.Select(func(t *v1alpha1.Ticket) []any { return []any{&t.UID, &t.ResourceVersion} })
+
+// parseObserved reads the observed composed resources, each Ticket from
+// cache if it holds the Ticket at its resourceVersion (when not nil).
+func parseObserved(ocs map[string]*fnv1.Resource, cache *lru.Cache[types.UID, readTicket]) Observed {
+	o := Observed{Tickets: make(map[string]*v1alpha1.Ticket, len(ocs))}
+	d := typedpb.NewDecoder()
+	var id v1alpha1.Ticket
 	for name, r := range ocs {
 		switch {
 		case name == NameSubscription:
-			o.Subscription = ParseSubscription(r.GetResource())
+			o.Subscription = &v1alpha1.Subscription{}
+			d.Selected(r.GetResource(), o.Subscription, subscriptionRead)
 		case strings.HasPrefix(name, PrefixTicket):
-			o.Tickets[strings.TrimPrefix(name, PrefixTicket)] = parseTicket(r.GetResource(), changes)
+			path := strings.TrimPrefix(name, PrefixTicket)
+			if cache != nil {
+				id.UID, id.ResourceVersion = "", ""
+				d.Selected(r.GetResource(), &id, objectIdentity)
+			}
+			if id.UID == "" || id.ResourceVersion == "" {
+				t := &v1alpha1.Ticket{}
+				d.Selected(r.GetResource(), t, ticketRead)
+				o.Tickets[path] = t
+				continue
+			}
+			if rt, ok := cache.Get(id.UID); ok && rt.resourceVersion == id.ResourceVersion {
+				o.Tickets[path] = rt.ticket
+				continue
+			}
+			t := &v1alpha1.Ticket{}
+			held := d.Selected(r.GetResource(), t, ticketRead)
+			cache.Add(id.UID, readTicket{resourceVersion: id.ResourceVersion, ticket: t}, ticketSize+held+len(id.UID)+len(id.ResourceVersion)+cache.Overhead())
+			o.Tickets[path] = t
 		}
 	}
 	return o
 }
 
-// decodeChangeCached decodes a change, or returns the one decoded before
-// with the same id: an id is a hash of the commit and images.
-func decodeChangeCached(s *structpb.Struct, changes map[string]*v1alpha1.Change) *v1alpha1.Change {
-	if changes == nil {
-		return decodeChange(s)
+// asked is the change Ticket t was last asked to deliver; nil for none.
+func asked(t *v1alpha1.Ticket) *v1alpha1.Change {
+	if t == nil || t.Spec.ForProvider.Change.ID == "" {
+		return nil
 	}
-	id := str(s, "id")
-	if c, ok := changes[id]; ok {
-		return c
+	return &t.Spec.ForProvider.Change
+}
+
+// heldBack reports whether an Application of Ticket t says why it holds the
+// Ticket back (a paused Rollout, a failure).
+func heldBack(t *v1alpha1.Ticket) bool {
+	for _, a := range t.Status.AtProvider.Applications {
+		if a.Message != "" {
+			return true
+		}
 	}
-	c := decodeChange(s)
-	changes[id] = c
-	return c
+	return false
 }
 
 // readiness of an observed composed resource: ready when its Ready condition
 // is True.
 func readiness(r *structpb.Struct) fnv1.Ready {
-	if str(condition(r, "Ready"), "status") == "True" {
+	if str(condition(r, string(xpv2.TypeReady)), "status") == string(metav1.ConditionTrue) {
 		return fnv1.Ready_READY_TRUE
 	}
 	return fnv1.Ready_READY_FALSE
 }
 
-func providerConfigRef(t *Track) *structpb.Value {
-	return structv(map[string]*structpb.Value{"kind": sv(t.ProviderConfigRef.Kind), "name": sv(t.ProviderConfigRef.Name)})
-}
-
-func repo(t *Track) *structpb.Value {
-	return structv(map[string]*structpb.Value{"url": sv(t.Repo.URL), "sourceBranch": sv(t.Repo.SourceBranch)})
-}
-
-func managed(kind, namespace string, forProvider map[string]*structpb.Value, pcr *structpb.Value) *structpb.Struct {
-	return &structpb.Struct{Fields: map[string]*structpb.Value{
-		"apiVersion": sv(apiVersionProvider),
-		"kind":       sv(kind),
-		"metadata":   structv(map[string]*structpb.Value{"namespace": sv(namespace)}),
-		"spec": structv(map[string]*structpb.Value{
-			"forProvider":       structv(forProvider),
-			"providerConfigRef": pcr,
-		}),
-	}}
-}
-
-// A Composer builds the desired composed resources of one Track. It encodes
-// what many Tickets share (a change, a Track's repository) once: a 200-station
-// Track would otherwise spend most of its time building equal values. The
-// values it returns share those parts and must not be modified.
+// A Composer builds the desired composed resources of one Track as typed
+// objects, and encodes once what many Tickets share (their metadata, a
+// change, a Track's repository): a 200-station Track would otherwise spend
+// most of its time building equal values. The values it returns share those
+// parts and must not be modified.
 type Composer struct {
 	namespace string
-	changes   map[string]*structpb.Value
-	tracks    map[*Track][3]*structpb.Value
-	static    [3]*structpb.Value // apiVersion, kind Ticket, metadata
-	slab      slab
+	enc       *typedpb.Encoder
+	ticket    v1alpha1.Ticket // reused: what is encoded is copied
+	known     [7]typedpb.Known
+	static    *staticParts
+	changes   map[string]encodedChange // by ID
+	tracks    map[*Track]*trackParts
+	cache     *lru.Cache[composedID, encodedObject]
+	key       []byte
+}
+
+// An encoded is a value and how many bytes it holds.
+type encoded struct {
+	value *structpb.Value
+	held  int
+}
+
+// The parts of a Ticket that are the same for all Tickets of the Track.
+type staticParts struct{ apiVersion, kind, meta encoded }
+
+// The parts of a Ticket that are the same for all stations of one Track.
+type trackParts struct{ name, repo, providerConfigRef encoded }
+
+// An encodedChange is a change and what it encodes to.
+type encodedChange struct {
+	change *v1alpha1.Change
+	encoded
 }
 
 // NewComposer returns a Composer of resources in namespace.
 func NewComposer(namespace string) *Composer {
-	c := &Composer{namespace: namespace, changes: map[string]*structpb.Value{}, tracks: map[*Track][3]*structpb.Value{}}
-	c.static = [3]*structpb.Value{sv(apiVersionProvider), sv(kindTicket), structv(map[string]*structpb.Value{"namespace": sv(namespace)})}
+	return newComposer(namespace, nil)
+}
+
+// newComposer returns a Composer of resources in namespace that returns
+// what cache (when not nil) holds for a resource of the same content rather
+// than encoding it again, and adds what it encodes.
+func newComposer(namespace string, cache *lru.Cache[composedID, encodedObject]) *Composer {
+	c := &Composer{namespace: namespace, enc: typedpb.NewEncoder(), cache: cache,
+		changes: map[string]encodedChange{}, tracks: map[*Track]*trackParts{}}
+	if cache != nil {
+		c.key = *keyBuffers.Get().(*[]byte) //nolint:forcetypeassert // The pool holds *[]byte.
+	}
 	return c
 }
 
-// A slab allocates the protobuf values of many Tickets in a few large
-// blocks rather than one by one.
-type slab struct {
-	vals    []structpb.Value
-	strs    []structpb.Value_StringValue
-	structs []structpb.Value_StructValue
-	objs    []structpb.Struct
-}
+// keyBuffers hold the keys of the objects composed, reused between calls: a
+// Ticket's key is some 300 bytes, a Subscription's some 25 per station.
+var keyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-const slabSize = 256
-
-func (a *slab) value() *structpb.Value {
-	if len(a.vals) == 0 {
-		a.vals = make([]structpb.Value, slabSize)
+// release gives back what the Composer reuses between calls; it must not be
+// used after.
+func (c *Composer) release() {
+	if c.cache != nil {
+		b := c.key[:0]
+		keyBuffers.Put(&b)
+		c.key = nil
 	}
-	v := &a.vals[0]
-	a.vals = a.vals[1:]
-	return v
-}
-
-func (a *slab) str(s string) *structpb.Value {
-	if len(a.strs) == 0 {
-		a.strs = make([]structpb.Value_StringValue, slabSize)
-	}
-	w := &a.strs[0]
-	a.strs = a.strs[1:]
-	w.StringValue = s
-	v := a.value()
-	v.Kind = w
-	return v
-}
-
-func (a *slab) object(f map[string]*structpb.Value) *structpb.Struct {
-	if len(a.objs) == 0 {
-		a.objs = make([]structpb.Struct, slabSize)
-	}
-	o := &a.objs[0]
-	a.objs = a.objs[1:]
-	o.Fields = f
-	return o
-}
-
-func (a *slab) obj(f map[string]*structpb.Value) *structpb.Value {
-	if len(a.structs) == 0 {
-		a.structs = make([]structpb.Value_StructValue, slabSize)
-	}
-	w := &a.structs[0]
-	a.structs = a.structs[1:]
-	w.StructValue = a.object(f)
-	v := a.value()
-	v.Kind = w
-	return v
-}
-
-func (c *Composer) change(ch *v1alpha1.Change) *structpb.Value {
-	v, ok := c.changes[ch.ID]
-	if !ok {
-		v = encodeChange(ch)
-		c.changes[ch.ID] = v
-	}
-	return v
-}
-
-// track is the name, repo and providerConfigRef of t.
-func (c *Composer) track(t *Track) [3]*structpb.Value {
-	v, ok := c.tracks[t]
-	if !ok {
-		v = [3]*structpb.Value{sv(t.Name), repo(t), providerConfigRef(t)}
-		c.tracks[t] = v
-	}
-	return v
 }
 
 // Ticket is the Ticket that delivers change ch to station s.
-func (c *Composer) Ticket(s *Stop, ch *v1alpha1.Change) *structpb.Struct {
-	a := &c.slab
-	apps := make([]*structpb.Value, len(s.Station.Applications))
-	for i, app := range s.Station.Applications {
-		apps[i] = a.obj(map[string]*structpb.Value{"name": a.str(app.Name), "namespace": a.str(app.Namespace)})
+func (c *Composer) Ticket(s *Stop, ch *v1alpha1.Change) (*structpb.Struct, error) {
+	c.ticket = v1alpha1.Ticket{
+		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: v1alpha1.TicketKind},
+		ObjectMeta: metav1.ObjectMeta{Namespace: c.namespace},
+		Spec: v1alpha1.TicketSpec{
+			ManagedResourceSpec: xpv2.ManagedResourceSpec{ProviderConfigReference: &s.Track.ProviderConfigRef},
+			ForProvider: v1alpha1.TicketParameters{
+				Track:        s.Track.Name,
+				Station:      s.Path,
+				Change:       *ch,
+				Repo:         s.Track.Repo,
+				Overlay:      s.Station.Overlay,
+				Branch:       s.Station.Branch,
+				Applications: s.Station.Applications,
+			},
+		},
 	}
-	t := c.track(s.Track)
-	return a.object(map[string]*structpb.Value{
-		"apiVersion": c.static[0],
-		"kind":       c.static[1],
-		"metadata":   c.static[2],
-		"spec": a.obj(map[string]*structpb.Value{
-			"forProvider": a.obj(map[string]*structpb.Value{
-				"track":        t[0],
-				"station":      a.str(s.Path),
-				"change":       c.change(ch),
-				"repo":         t[1],
-				"overlay":      a.str(s.Station.Overlay),
-				"branch":       a.str(s.Station.Branch),
-				"applications": listv(apps),
-			}),
-			"providerConfigRef": t[2],
-		}),
-	})
-}
-
-// DesiredTicket is the Ticket that delivers change c to station s.
-func DesiredTicket(namespace string, s *Stop, c *v1alpha1.Change) *structpb.Struct {
-	return NewComposer(namespace).Ticket(s, c)
-}
-
-// DesiredSubscription is the Subscription of root, told every station's
-// overlay so that overlay-only commits reach their stations alone.
-func DesiredSubscription(namespace string, root *Track, stops []*Stop) *structpb.Struct {
-	fp := map[string]*structpb.Value{
-		"repo": repo(root),
+	id := composedID{namespace: c.namespace, track: s.Track.Name, station: s.Path}
+	if t, ok := c.cached(id, &c.ticket); ok {
+		return t, nil
 	}
-	if v := root.Subscriptions.GetFields()["images"]; v != nil {
-		fp["images"] = v
-	}
-	if root.Subscriptions.GetFields()["git"].GetStructValue() != nil {
-		git := map[string]*structpb.Value{}
-		if len(root.GitPaths) > 0 {
-			paths := make([]*structpb.Value, len(root.GitPaths))
-			for i, p := range root.GitPaths {
-				paths[i] = sv(p)
-			}
-			git["paths"] = listv(paths)
+	if c.static == nil {
+		c.static = &staticParts{}
+		if err := c.encode(&c.static.apiVersion, &c.ticket.APIVersion); err != nil {
+			return nil, err
 		}
-		fp["git"] = structv(git)
+		if err := c.encode(&c.static.kind, &c.ticket.Kind); err != nil {
+			return nil, err
+		}
+		if err := c.encode(&c.static.meta, &c.ticket.ObjectMeta); err != nil {
+			return nil, err
+		}
 	}
-	overlays := make([]*structpb.Value, 0, len(stops))
+	change, err := c.change(ch)
+	if err != nil {
+		return nil, err
+	}
+	fp := &c.ticket.Spec.ForProvider
+	tp, ok := c.tracks[s.Track]
+	if !ok {
+		tp = &trackParts{}
+		if err := c.encode(&tp.name, &fp.Track); err != nil {
+			return nil, err
+		}
+		if err := c.encode(&tp.repo, &fp.Repo); err != nil {
+			return nil, err
+		}
+		if err := c.encode(&tp.providerConfigRef, c.ticket.Spec.ProviderConfigReference); err != nil {
+			return nil, err
+		}
+		c.tracks[s.Track] = tp
+	}
+	st := c.static
+	c.known = [...]typedpb.Known{
+		{Field: &c.ticket.APIVersion, Value: st.apiVersion.value},
+		{Field: &c.ticket.Kind, Value: st.kind.value},
+		{Field: &c.ticket.ObjectMeta, Value: st.meta.value},
+		{Field: &c.ticket.Spec.ProviderConfigReference, Value: tp.providerConfigRef.value},
+		{Field: &fp.Track, Value: tp.name.value},
+		{Field: &fp.Change, Value: change.value},
+		{Field: &fp.Repo, Value: tp.repo.value},
+	}
+	t, err := c.enc.StructWith(&c.ticket, c.known[:])
+	if err != nil {
+		return nil, err
+	}
+	c.keep(id, t, c.enc.Held()+st.apiVersion.held+st.kind.held+st.meta.held+tp.name.held+tp.repo.held+tp.providerConfigRef.held+change.held)
+	return t, nil
+}
+
+// encode encodes what p points to into e.
+func (c *Composer) encode(e *encoded, p any) error {
+	v, err := c.enc.Value(p)
+	if err != nil {
+		return err
+	}
+	*e = encoded{value: v, held: c.enc.Held()}
+	return nil
+}
+
+// cached is what the cache holds for object id if it has the content of
+// the struct v points to. It leaves the content's key in c.key.
+func (c *Composer) cached(id composedID, v any) (*structpb.Struct, bool) {
+	if c.cache == nil {
+		return nil, false
+	}
+	c.key = typedpb.AppendKey(c.key[:0], v)
+	e, ok := c.cache.Get(id)
+	if !ok || e.key != unsafe.String(unsafe.SliceData(c.key), len(c.key)) {
+		return nil, false
+	}
+	return e.object, true
+}
+
+// keep adds s, the encoding of object id, whose content's key is in c.key,
+// which holds held bytes, to the cache, in place of what it held for id.
+func (c *Composer) keep(id composedID, s *structpb.Struct, held int) {
+	if c.cache != nil {
+		c.cache.Add(id, encodedObject{key: string(c.key), object: s},
+			len(id.namespace)+len(id.track)+len(id.station)+len(c.key)+held+c.cache.Overhead())
+	}
+}
+
+// change is ch encoded, once for all of a call's changes equal to it: the
+// stations of a Track mostly hold the same few changes, each decoded from
+// its own Ticket.
+func (c *Composer) change(ch *v1alpha1.Change) (encodedChange, error) {
+	if e, ok := c.changes[ch.ID]; ok && (e.change == ch || reflect.DeepEqual(e.change, ch)) {
+		return e, nil
+	}
+	v, err := c.enc.Value(ch)
+	if err != nil {
+		return encodedChange{}, err
+	}
+	e := encodedChange{change: ch, encoded: encoded{value: v, held: c.enc.Held()}}
+	c.changes[ch.ID] = e
+	return e, nil
+}
+
+// Subscription is the Subscription of root, told every station's overlay so
+// that overlay-only commits reach their stations alone. Root's
+// spec.subscriptions is the Subscription's spec.forProvider without
+// repo and overlays.
+func (c *Composer) Subscription(root *Track, stops []*Stop) (*structpb.Struct, error) {
+	var fp v1alpha1.SubscriptionParameters
+	typedpb.NewDecoder().Struct(root.Subscriptions, &fp)
+	fp.Repo, fp.Overlays = root.Repo, nil
+	if fp.Git != nil {
+		fp.Git.Paths = nil
+		for _, p := range root.GitPaths {
+			fp.Git.Paths = append(fp.Git.Paths, v1alpha1.RepoPath(p))
+		}
+	}
 	for _, s := range stops {
 		if s.Station.Overlay != "" {
-			overlays = append(overlays, structv(map[string]*structpb.Value{"station": sv(s.Path), "overlay": sv(s.Station.Overlay)}))
+			fp.Overlays = append(fp.Overlays, v1alpha1.StationOverlay{Station: s.Path, Overlay: s.Station.Overlay})
 		}
 	}
-	if len(overlays) > 0 {
-		fp["overlays"] = listv(overlays)
+	sub := &v1alpha1.Subscription{
+		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: v1alpha1.SubscriptionKind},
+		ObjectMeta: metav1.ObjectMeta{Namespace: c.namespace},
+		Spec: v1alpha1.SubscriptionSpec{
+			ManagedResourceSpec: xpv2.ManagedResourceSpec{ProviderConfigReference: &root.ProviderConfigRef},
+			ForProvider:         fp,
+		},
 	}
-	return managed(kindSubscription, namespace, fp, providerConfigRef(root))
+	id := composedID{namespace: c.namespace, track: root.Name}
+	if s, ok := c.cached(id, sub); ok {
+		return s, nil
+	}
+	s, err := c.enc.Struct(sub)
+	if err != nil {
+		return nil, err
+	}
+	c.keep(id, s, c.enc.Held())
+	return s, nil
 }
 
 // PassThrough is an observed composed resource as desired, unchanged: what
 // the function returns for everything when it cannot work out anything
-// better, so that nothing already composed is dropped.
+// better, so that nothing already composed is dropped. It keeps what a
+// function may desire of any object: its apiVersion, kind, namespace and
+// spec.
 func PassThrough(r *structpb.Struct) *fnv1.Resource {
 	f := map[string]*structpb.Value{}
 	for _, k := range []string{"apiVersion", "kind", "spec"} {

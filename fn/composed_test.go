@@ -5,82 +5,95 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/structpb"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 
 	"github.com/k8sta/k8sta/apis/v1alpha1"
 )
 
-func TestParseTicket(t *testing.T) {
+func TestParseObserved(t *testing.T) {
+	// The function reads of a Ticket only what the progression needs: no
+	// type or metadata, of its spec only the change; of the Subscription
+	// only its newest change and overlay changes.
+	ready := func(s corev1.ConditionStatus, message string) xpv2.ConditionedStatus {
+		return xpv2.ConditionedStatus{Conditions: []xpv2.Condition{{Type: xpv2.TypeReady, Status: s, Reason: "R", Message: message, LastTransitionTime: *ago(2 * time.Hour)}}}
+	}
+	forProvider := func(c *v1alpha1.Change) v1alpha1.TicketParameters {
+		return v1alpha1.TicketParameters{Change: *c}
+	}
+	at := metav1.NewTime(time.Date(2026, 11, 25, 11, 30, 0, 0, time.UTC))
+	subscription := func(newest *v1alpha1.Change, ocs ...v1alpha1.OverlayChange) *v1alpha1.Subscription {
+		return &v1alpha1.Subscription{Status: v1alpha1.SubscriptionStatus{AtProvider: v1alpha1.SubscriptionObservation{Newest: newest, OverlayChanges: ocs}}}
+	}
 	cases := map[string]struct {
 		reason string
-		in     obsTicket
-		want   *ObservedTicket
+		in     map[string]*fnv1.Resource
+		want   Observed
 	}{
 		"Verified": {
 			reason: "Everything the progression needs is read back.",
-			in:     verifiedTicket("dev", changeA, time.Hour),
-			want: &ObservedTicket{Change: changeA, LiveID: changeA.ID, Phase: v1alpha1.PhaseVerified, VerifiedAt: ago(time.Hour),
-				Ready: "True", ReadyReason: "R", ReadySince: ago(2 * time.Hour)},
+			in:     map[string]*fnv1.Resource{"ticket-dev": verifiedTicket("dev", changeA, time.Hour).resource(t)},
+			want: Observed{Tickets: map[string]*v1alpha1.Ticket{"dev": {
+				Spec: v1alpha1.TicketSpec{ForProvider: forProvider(changeA)},
+				Status: v1alpha1.TicketStatus{ManagedResourceStatus: xpv2.ManagedResourceStatus{ConditionedStatus: ready(corev1.ConditionTrue, "")},
+					AtProvider: v1alpha1.TicketObservation{Change: changeA, Phase: v1alpha1.PhaseVerified, VerifiedAt: ago(time.Hour)}},
+			}}},
 		},
 		"Failed": {
 			reason: "A failed Ticket's Ready message says why.",
-			in:     obsTicket{path: "dev", spec: changeB, ready: "False", phase: v1alpha1.PhaseFailed, message: "Degraded"},
-			want: &ObservedTicket{Change: changeB, Phase: v1alpha1.PhaseFailed, Ready: "False", ReadyReason: "R", ReadyMessage: "Degraded",
-				ReadySince: ago(2 * time.Hour)},
+			in:     map[string]*fnv1.Resource{"ticket-dev": obsTicket{path: "dev", spec: changeB, ready: corev1.ConditionFalse, phase: v1alpha1.PhaseFailed, message: "Degraded"}.resource(t)},
+			want: Observed{Tickets: map[string]*v1alpha1.Ticket{"dev": {
+				Spec: v1alpha1.TicketSpec{ForProvider: forProvider(changeB)},
+				Status: v1alpha1.TicketStatus{ManagedResourceStatus: xpv2.ManagedResourceStatus{ConditionedStatus: ready(corev1.ConditionFalse, "Degraded")},
+					AtProvider: v1alpha1.TicketObservation{Phase: v1alpha1.PhaseFailed}},
+			}}},
 		},
 		"PausedRollout": {
-			reason: "An Application entry with a message says the Ticket is held back for a reason (a paused Rollout).",
-			in: obsTicket{path: "dev", spec: changeB, live: changeB, ready: "False", phase: v1alpha1.PhaseProgressing, message: "paused",
-				apps: "[{name: a, namespace: argocd, sync: Synced, health: Healthy}, {name: b, namespace: argocd, sync: Synced, health: Suspended, message: paused}]"},
-			want: &ObservedTicket{Change: changeB, LiveID: changeB.ID, Phase: v1alpha1.PhaseProgressing, Ready: "False", ReadyReason: "R", ReadyMessage: "paused",
-				ReadySince: ago(2 * time.Hour), Held: true},
+			reason: "Each Application entry is read back with its message (a paused Rollout).",
+			in: map[string]*fnv1.Resource{"ticket-dev": obsTicket{path: "dev", spec: changeB, live: changeB, ready: corev1.ConditionFalse, phase: v1alpha1.PhaseProgressing, message: "paused",
+				apps: []v1alpha1.ApplicationStatus{{Name: "a", Namespace: "argocd", Sync: "Synced", Health: "Healthy"}, {Name: "b", Namespace: "argocd", Sync: "Synced", Health: "Suspended", Message: "paused"}}}.resource(t)},
+			want: Observed{Tickets: map[string]*v1alpha1.Ticket{"dev": {
+				Spec: v1alpha1.TicketSpec{ForProvider: forProvider(changeB)},
+				Status: v1alpha1.TicketStatus{ManagedResourceStatus: xpv2.ManagedResourceStatus{ConditionedStatus: ready(corev1.ConditionFalse, "paused")},
+					AtProvider: v1alpha1.TicketObservation{Change: changeB, Phase: v1alpha1.PhaseProgressing, Applications: []v1alpha1.ApplicationStatus{
+						{Name: "a", Namespace: "argocd", Sync: "Synced", Health: "Healthy"}, {Name: "b", Namespace: "argocd", Sync: "Synced", Health: "Suspended", Message: "paused"}}}},
+			}}},
 		},
-		"ProgressingWithoutReason": {
-			reason: "Application entries without a message hold nothing back but Argo CD.",
-			in: obsTicket{path: "dev", spec: changeB, live: changeB, ready: "False", phase: v1alpha1.PhaseProgressing, message: "waiting",
-				apps: "[{name: a, namespace: argocd, sync: Synced, health: Progressing}]"},
-			want: &ObservedTicket{Change: changeB, LiveID: changeB.ID, Phase: v1alpha1.PhaseProgressing, Ready: "False", ReadyReason: "R", ReadyMessage: "waiting",
-				ReadySince: ago(2 * time.Hour)},
+		"SubscriptionNothingYet": {
+			reason: "A Subscription that found nothing yet has no newest change.",
+			in:     map[string]*fnv1.Resource{NameSubscription: subscriptionResource(t, nil)},
+			want:   Observed{Tickets: map[string]*v1alpha1.Ticket{}, Subscription: subscription(nil)},
 		},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			got := ParseTicket(tc.in.resource(t).GetResource())
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("%s\nParseTicket(...): -want, +got:\n%s", tc.reason, diff)
-			}
-		})
-	}
-}
-
-func TestParseSubscription(t *testing.T) {
-	at := metav1.NewTime(time.Date(2026, 11, 25, 11, 30, 0, 0, time.UTC))
-	cases := map[string]struct {
-		in   *fnv1.Resource
-		want *ObservedSubscription
-	}{
-		"NothingYet": {in: subscriptionResource(t, nil, ""), want: &ObservedSubscription{}},
-		"OverlayOnItsBase": {
-			in: subscriptionResource(t, changeA, `[{commit: "`+overlayCommit+`", baseCommit: "`+changeA.Commit+`", stations: [prod], discoveredAt: "2026-11-25T11:30:00Z"}]`),
-			want: &ObservedSubscription{Newest: changeA, OverlayChanges: []v1alpha1.OverlayChange{
-				{Commit: overlayCommit, BaseCommit: changeA.Commit, Stations: []string{"prod"}, DiscoveredAt: &at},
-			}},
+		"SubscriptionOverlayOnItsBase": {
+			reason: "An overlay-only change is read back with its base commit and stations.",
+			in: map[string]*fnv1.Resource{NameSubscription: subscriptionResource(t, changeA,
+				v1alpha1.OverlayChange{Commit: overlayCommit, BaseCommit: changeA.Commit, Stations: []string{"prod"}, DiscoveredAt: &at})},
+			want: Observed{Tickets: map[string]*v1alpha1.Ticket{}, Subscription: subscription(changeA,
+				v1alpha1.OverlayChange{Commit: overlayCommit, BaseCommit: changeA.Commit, Stations: []string{"prod"}, DiscoveredAt: &at})},
 		},
-		"NewestAndOverlays": {
-			in: subscriptionResource(t, changeA, `[{commit: "`+overlayCommit+`", stations: [int, prod], discoveredAt: "2026-11-25T11:30:00Z"}]`),
-			want: &ObservedSubscription{Newest: changeA, OverlayChanges: []v1alpha1.OverlayChange{
-				{Commit: overlayCommit, Stations: []string{"int", "prod"}, DiscoveredAt: &at},
-			}},
+		"SubscriptionNewestAndOverlays": {
+			reason: "An overlay-only change without a base is read back with its stations.",
+			in: map[string]*fnv1.Resource{NameSubscription: subscriptionResource(t, changeA,
+				v1alpha1.OverlayChange{Commit: overlayCommit, Stations: []string{"int", "prod"}, DiscoveredAt: &at})},
+			want: Observed{Tickets: map[string]*v1alpha1.Ticket{}, Subscription: subscription(changeA,
+				v1alpha1.OverlayChange{Commit: overlayCommit, Stations: []string{"int", "prod"}, DiscoveredAt: &at})},
+		},
+		"OthersIgnored": {
+			reason: "A composed resource of another name is none of the function's.",
+			in:     map[string]*fnv1.Resource{"other": subscriptionResource(t, changeA)},
+			want:   Observed{Tickets: map[string]*v1alpha1.Ticket{}},
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, ParseSubscription(tc.in.GetResource())); diff != "" {
-				t.Errorf("ParseSubscription(...): -want, +got:\n%s", diff)
+			if diff := cmp.Diff(tc.want, ParseObserved(tc.in), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("%s\nParseObserved(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})
 	}
@@ -145,7 +158,10 @@ spec:
 			if len(tr.Stations[0].Tracks) > 0 {
 				x = &Expansion{Stops: []*Stop{{Path: "j", Track: tr, Station: &tr.Stations[0]}}}
 			}
-			got := DesiredSubscription("ns", tr, x.Stops)
+			got, err := NewComposer("ns").Subscription(tr, x.Stops)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if diff := cmp.Diff(y(t, tc.want), got, protocmp.Transform()); diff != "" {
 				t.Errorf("%s\nDesiredSubscription(...): -want, +got:\n%s", tc.reason, diff)
 			}

@@ -31,8 +31,9 @@ const RequirementTracks = "tracks"
 type Function struct {
 	fnv1.UnimplementedFunctionRunnerServiceServer
 
-	log logging.Logger
-	now func() time.Time
+	log    logging.Logger
+	now    func() time.Time
+	caches caches
 }
 
 // An Option configures a Function.
@@ -46,7 +47,7 @@ func WithClock(now func() time.Time) Option { return func(f *Function) { f.now =
 
 // New returns function-k8sta.
 func New(o ...Option) *Function {
-	f := &Function{log: logging.NewNopLogger(), now: time.Now}
+	f := &Function{log: logging.NewNopLogger(), now: time.Now, caches: newCaches()}
 	for _, fn := range o {
 		fn(f)
 	}
@@ -101,25 +102,35 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	// 3. Work out every station's change from the observed Subscription
 	// and Tickets.
 	now := f.now()
-	o := ParseObserved(observed)
+	o := parseObserved(observed, f.caches.observed)
 	p := Progress(x, o, now)
 
 	// 4. Compose the Subscription and a Ticket for every station a change
 	// has reached.
 	desired := desiredResources(rsp, len(p.Stations)+1)
-	c := NewComposer(namespace)
-	desired[NameSubscription] = &fnv1.Resource{Resource: DesiredSubscription(namespace, root, x.Stops), Ready: ready(observed[NameSubscription])}
+	c := newComposer(namespace, f.caches.desired)
+	defer c.release()
+	sub, err := c.Subscription(root, x.Stops)
+	if err != nil {
+		response.Fatal(rsp, errors.Wrap(err, "cannot compose Subscription"))
+		return rsp, nil
+	}
+	desired[NameSubscription] = &fnv1.Resource{Resource: sub, Ready: ready(observed[NameSubscription])}
 	for _, st := range p.Stations {
 		if st.Change == nil {
 			continue
 		}
-		n := TicketName(st.Stop.Path)
-		r := &fnv1.Resource{Resource: c.Ticket(st.Stop, st.Change), Ready: fnv1.Ready_READY_FALSE}
+		t, err := c.Ticket(st.Stop, st.Change)
+		if err != nil {
+			response.Fatal(rsp, errors.Wrapf(err, "cannot compose the Ticket of station %s", st.Stop.Path))
+			return rsp, nil
+		}
+		r := &fnv1.Resource{Resource: t, Ready: fnv1.Ready_READY_FALSE}
 		// Ready for the change it is given now, not the one before it.
-		if t := o.Tickets[st.Stop.Path]; t.IsReady() && t.LiveID == st.Change.ID && t.Change != nil && t.Change.ID == st.Change.ID {
+		if _, ok := o.Tickets[st.Stop.Path].VerifiedFor(st.Change.ID); ok {
 			r.Ready = fnv1.Ready_READY_TRUE
 		}
-		desired[n] = r
+		desired[TicketName(st.Stop.Path)] = r
 	}
 
 	// 5. Report each station and what holds the Track back, and come back

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/structpb"
+	corev1 "k8s.io/api/core/v1"
 
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"github.com/crossplane/function-sdk-go/response"
@@ -96,7 +97,7 @@ func TestRunFunctionJunctions(t *testing.T) {
 	us := trackYAML("guestbook-us", false, st("us-staging"), st("us-prod"))
 	eu := trackYAML("guestbook-eu", false, st("eu-staging"), st("eu-prod"))
 	sub := junctionSub(t, "dev", "regions.guestbook-us.us-staging", "regions.guestbook-us.us-prod", "regions.guestbook-eu.eu-staging", "regions.guestbook-eu.eu-prod")
-	devOnly := observed(t, subscriptionResource(t, A, ""), verifiedTicket("dev", A, time.Hour))
+	devOnly := observed(t, subscriptionResource(t, A), verifiedTicket("dev", A, time.Hour))
 
 	// The Track of issue 9 and its 40 sections, which expanded in full to
 	// 3.2 M stations.
@@ -136,11 +137,11 @@ func TestRunFunctionJunctions(t *testing.T) {
 			want: rsp(def, map[string]*fnv1.Resource{NameSubscription: PassThrough(devOnly[NameSubscription].GetResource()), "ticket-dev": PassThrough(devOnly["ticket-dev"].GetResource())}, nil,
 				condWant(TypeValid, unknownS, ReasonFetching, "waiting for Crossplane to fetch the Tracks that junctions feed")),
 		},
-		"BranchesProgressIndependently": {
-			reason: "The junction without Applications passes dev's verified change to the first station of each branch; us-staging failing halts us-prod only, eu moves on.",
+		"SectionsProgressIndependently": {
+			reason: "The junction without Applications passes dev's verified change to the first station of each section; us-staging failing halts us-prod only, eu moves on.",
 			xr:     root,
-			observed: observed(t, subscriptionResource(t, A, ""), verifiedTicket("dev", A, time.Hour),
-				obsTicket{path: "regions.guestbook-us.us-staging", spec: A, live: A, ready: "False", phase: v1alpha1.PhaseFailed, message: "app-us-staging: Degraded"},
+			observed: observed(t, subscriptionResource(t, A), verifiedTicket("dev", A, time.Hour),
+				obsTicket{path: "regions.guestbook-us.us-staging", spec: A, live: A, ready: corev1.ConditionFalse, phase: v1alpha1.PhaseFailed, message: "app-us-staging: Degraded"},
 				verifiedTicket("regions.guestbook-us.us-prod", Z, time.Hour),
 				verifiedTicket("regions.guestbook-eu.eu-staging", A, time.Minute),
 				verifiedTicket("regions.guestbook-eu.eu-prod", Z, time.Hour)),
@@ -162,7 +163,7 @@ func TestRunFunctionJunctions(t *testing.T) {
 		"NestedJunction": {
 			reason: "A junction station with Applications gets its Ticket first; junctions nest, and paths name every junction and section on the way.",
 			xr:     nestedRoot,
-			observed: observed(t, subscriptionResource(t, A, ""), verifiedTicket("dev", A, time.Hour), verifiedTicket("regions", A, time.Hour),
+			observed: observed(t, subscriptionResource(t, A), verifiedTicket("dev", A, time.Hour), verifiedTicket("regions", A, time.Hour),
 				verifiedTicket("regions.guestbook-us.us-prod", A, time.Hour)),
 			required: tracks(t, nestedUS, nestedEast, nestedRoot),
 			requires: []string{"guestbook-us", "guestbook-us-east"},
@@ -208,7 +209,7 @@ func TestRunFunctionJunctions(t *testing.T) {
 			required: tracks(t, fanSections...),
 			requires: fanNames,
 			want: invalidRsp(devOnly, ReasonTooManyStations,
-				"Track guestbook expands to more than 500 stations, junction branches included (j0.l1-4.j19 is the first past the limit): feed fewer sections from its junctions, or split it into Tracks with subscriptions of their own; "+
+				"Track guestbook expands to more than 500 stations, junction sections included (j0.l1-4.j19 is the first past the limit): feed fewer sections from its junctions, or split it into Tracks with subscriptions of their own; "+
 					shared("l2-0", "j0.l1-0.j0", "j0.l1-0.j1")+"; "+shared("l2-1", "j0.l1-0.j0", "j0.l1-0.j1")+"; "+shared("l2-2", "j0.l1-0.j0", "j0.l1-0.j1")+"; "+
 					shared("l2-3", "j0.l1-0.j0", "j0.l1-0.j1")+"; and 1956 more"),
 		},
@@ -277,7 +278,7 @@ func TestRunFunctionAtTheLimit(t *testing.T) {
 		want   want
 	}{
 		"AtTheLimit": {
-			reason: "A Track of exactly MaxStops stations, junction branches included, composes as any other: its Subscription names every station with Applications.",
+			reason: "A Track of exactly MaxStops stations, junction sections included, composes as any other: its Subscription names every station with Applications.",
 			req:    request(19),
 			want:   want{valid: valid, overlays: 499, requirements: 20},
 		},
@@ -285,7 +286,7 @@ func TestRunFunctionAtTheLimit(t *testing.T) {
 			reason: "One station more is refused, and nothing is composed.",
 			req:    request(20),
 			want: want{requirements: 20, valid: condWant(TypeValid, falseS, ReasonTooManyStations,
-				"Track guestbook expands to more than 500 stations, junction branches included (j.x19.x19-s23 is the first past the limit): feed fewer sections from its junctions, or split it into Tracks with subscriptions of their own. Nothing composed was changed until this is fixed.")},
+				"Track guestbook expands to more than 500 stations, junction sections included (j.x19.x19-s23 is the first past the limit): feed fewer sections from its junctions, or split it into Tracks with subscriptions of their own. Nothing composed was changed until this is fixed.")},
 		},
 		"TooManySections": {
 			reason: "A Track whose junctions name more than MaxStops sections asks for MaxStops of them and is refused: it cannot have fewer stations.",

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/structpb"
+	corev1 "k8s.io/api/core/v1"
 
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"github.com/crossplane/function-sdk-go/response"
@@ -104,29 +105,29 @@ func TestRunFunction(t *testing.T) {
 		},
 		"LinearFirstChange": {
 			reason: "Station 1 takes the Subscription's newest change: its Ticket is created.",
-			args:   args{xr: linear(t), observed: observed(t, subscriptionResource(t, A, ""))},
+			args:   args{xr: linear(t), observed: observed(t, subscriptionResource(t, A))},
 			want: want{rsp: rsp(response.DefaultTTL, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rFalse)},
 				stationsWant(t, "dev "+A.ID+" Progressing", "int - Waiting", "prod - Waiting"),
 				valid, condWant(TypePromoted, falseS, ReasonProgressing, "dev: Ticket is delivering change "+A.ID))},
 		},
 		"LegacyClaimLabelsIgnored": {
 			reason: "A legacy XTrack whose claim labels name team-b composes its Subscription and Tickets in team-a, its claim reference's namespace, for Track guestbook.",
-			args:   args{xr: legacy(linear(t)), observed: observed(t, subscriptionResource(t, A, ""))},
+			args:   args{xr: legacy(linear(t)), observed: observed(t, subscriptionResource(t, A))},
 			want: want{rsp: rsp(response.DefaultTTL, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rFalse)},
 				stationsWant(t, "dev "+A.ID+" Progressing", "int - Waiting", "prod - Waiting"),
 				valid, condWant(TypePromoted, falseS, ReasonProgressing, "dev: Ticket is delivering change "+A.ID))},
 		},
 		"LinearDevSyncing": {
 			reason: "A Ticket that is not Ready yet holds the Track back: the Track says it is delivering, the Ticket says which step it is at.",
-			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, A, ""),
-				obsTicket{path: "dev", spec: A, ready: "False", phase: v1alpha1.PhaseSyncing, message: "app-dev: OutOfSync"})},
+			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, A),
+				obsTicket{path: "dev", spec: A, ready: corev1.ConditionFalse, phase: v1alpha1.PhaseSyncing, message: "app-dev: OutOfSync"})},
 			want: want{rsp: rsp(response.DefaultTTL, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rFalse)},
 				stationsWant(t, "dev "+A.ID+" Progressing", "int - Waiting", "prod - Waiting"),
 				valid, condWant(TypePromoted, falseS, ReasonProgressing, "dev: Ticket is delivering change "+A.ID))},
 		},
 		"LinearDevVerified": {
 			reason: "Station 2 takes station 1's verified change.",
-			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, A, ""),
+			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, A),
 				verifiedTicket("dev", A, time.Minute))},
 			want: want{rsp: rsp(response.DefaultTTL, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-int": tk(t, "int", A, rFalse)},
 				stationsWant(t, "dev "+A.ID+" Verified", "int "+A.ID+" Progressing", "prod - Waiting"),
@@ -134,7 +135,7 @@ func TestRunFunction(t *testing.T) {
 		},
 		"LinearSoakPending": {
 			reason: "A change verified at int less than its soak ago does not move on; the TTL brings the function back when the soak ends.",
-			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, A, ""),
+			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, A),
 				verifiedTicket("dev", A, time.Hour), verifiedTicket("int", A, 9*time.Minute+30*time.Second))},
 			want: want{rsp: rsp(30*time.Second, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-int": tk(t, "int", A, rTrue)},
 				stationsWant(t, "dev "+A.ID+" Verified", "int "+A.ID+" Soaking", "prod - Waiting"),
@@ -142,7 +143,7 @@ func TestRunFunction(t *testing.T) {
 		},
 		"LinearSoakLong": {
 			reason: "A soak with more than the default TTL to go keeps the default TTL.",
-			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, A, ""),
+			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, A),
 				verifiedTicket("dev", A, time.Hour), verifiedTicket("int", A, 4*time.Minute))},
 			want: want{rsp: rsp(def, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-int": tk(t, "int", A, rTrue)},
 				stationsWant(t, "dev "+A.ID+" Verified", "int "+A.ID+" Soaking", "prod - Waiting"),
@@ -150,7 +151,7 @@ func TestRunFunction(t *testing.T) {
 		},
 		"LinearSoakElapsed": {
 			reason: "Once the soak has elapsed the change moves on to prod.",
-			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, A, ""),
+			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, A),
 				verifiedTicket("dev", A, time.Hour), verifiedTicket("int", A, 10*time.Minute))},
 			want: want{rsp: rsp(response.DefaultTTL, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-int": tk(t, "int", A, rTrue), "ticket-prod": tk(t, "prod", A, rFalse)},
 				stationsWant(t, "dev "+A.ID+" Verified", "int "+A.ID+" Verified", "prod "+A.ID+" Progressing"),
@@ -158,7 +159,7 @@ func TestRunFunction(t *testing.T) {
 		},
 		"LinearAllReady": {
 			reason: "Every station verified the newest change: the Track is promoted.",
-			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, A, ""),
+			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, A),
 				verifiedTicket("dev", A, time.Hour), verifiedTicket("int", A, time.Hour), verifiedTicket("prod", A, time.Minute))},
 			want: want{rsp: rsp(def, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-int": tk(t, "int", A, rTrue), "ticket-prod": tk(t, "prod", A, rTrue)},
 				stationsWant(t, "dev "+A.ID+" Verified", "int "+A.ID+" Verified", "prod "+A.ID+" Verified"),
@@ -166,9 +167,9 @@ func TestRunFunction(t *testing.T) {
 		},
 		"NewerChangeOvertakes": {
 			reason: "B, newest and verified at dev, overtakes A, still syncing at int; dev moves on to C at once.",
-			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, changeC, ""),
+			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, changeC),
 				verifiedTicket("dev", B, time.Hour),
-				obsTicket{path: "int", spec: A, ready: "False", phase: v1alpha1.PhaseSyncing, message: "syncing"},
+				obsTicket{path: "int", spec: A, ready: corev1.ConditionFalse, phase: v1alpha1.PhaseSyncing, message: "syncing"},
 				verifiedTicket("prod", change("v0.9.0", 9*time.Hour), time.Hour))},
 			want: want{rsp: rsp(response.DefaultTTL, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", changeC, rFalse), "ticket-int": tk(t, "int", B, rFalse), "ticket-prod": tk(t, "prod", change("v0.9.0", 9*time.Hour), rTrue)},
 				stationsWant(t, "dev "+changeC.ID+" Progressing", "int "+B.ID+" Progressing", "prod "+change("v0.9.0", 9*time.Hour).ID+" Verified"),
@@ -176,9 +177,9 @@ func TestRunFunction(t *testing.T) {
 		},
 		"DegradedHalts": {
 			reason: "A Degraded station keeps its change and halts the stations behind it, and only those: dev still takes the newest change.",
-			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, B, ""),
+			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, B),
 				verifiedTicket("dev", A, time.Hour),
-				obsTicket{path: "int", spec: A, live: A, ready: "False", phase: v1alpha1.PhaseFailed, message: "app-int: Degraded"},
+				obsTicket{path: "int", spec: A, live: A, ready: corev1.ConditionFalse, phase: v1alpha1.PhaseFailed, message: "app-int: Degraded"},
 				verifiedTicket("prod", change("v0.9.0", 9*time.Hour), time.Hour))},
 			want: want{rsp: rsp(response.DefaultTTL, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", B, rFalse), "ticket-int": tk(t, "int", A, rFalse), "ticket-prod": tk(t, "prod", change("v0.9.0", 9*time.Hour), rTrue)},
 				stationsWant(t, "dev "+B.ID+" Progressing", "int "+A.ID+" Failed | app-int: Degraded", "prod "+change("v0.9.0", 9*time.Hour).ID+" Verified"),
@@ -186,16 +187,16 @@ func TestRunFunction(t *testing.T) {
 		},
 		"DegradedReported": {
 			reason: "With nothing upstream moving, the Degraded station is what holds the Track back.",
-			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, A, ""),
+			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, A),
 				verifiedTicket("dev", A, time.Hour),
-				obsTicket{path: "int", spec: A, live: A, ready: "False", phase: v1alpha1.PhaseFailed, message: "app-int: Degraded"})},
+				obsTicket{path: "int", spec: A, live: A, ready: corev1.ConditionFalse, phase: v1alpha1.PhaseFailed, message: "app-int: Degraded"})},
 			want: want{rsp: rsp(def, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-int": tk(t, "int", A, rFalse)},
 				stationsWant(t, "dev "+A.ID+" Verified", "int "+A.ID+" Failed | app-int: Degraded", "prod - Waiting"),
 				valid, condWant(TypePromoted, falseS, ReasonHalted, "int: Ticket Failed change "+A.ID+": app-int: Degraded; the stations after it are halted"))},
 		},
 		"Pinned": {
 			reason: "int pinned to A holds A although dev verified B, and nothing flows past it to prod.",
-			args: args{xr: trackYAML("guestbook", true, st("dev"), st("int", "soak: 10m", "pin: "+A.ID), st("prod")), observed: observed(t, subscriptionResource(t, B, ""),
+			args: args{xr: trackYAML("guestbook", true, st("dev"), st("int", "soak: 10m", "pin: "+A.ID), st("prod")), observed: observed(t, subscriptionResource(t, B),
 				verifiedTicket("dev", B, time.Hour), verifiedTicket("int", A, time.Hour))},
 			want: want{rsp: rsp(def, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", B, rTrue), "ticket-int": tk(t, "int", A, rTrue)},
 				stationsWant(t, "dev "+B.ID+" Verified", "int "+A.ID+" Verified", "prod - Waiting"),
@@ -203,7 +204,7 @@ func TestRunFunction(t *testing.T) {
 		},
 		"PinRollsBack": {
 			reason: "A station pinned to an older change any Ticket still names goes back to it.",
-			args: args{xr: trackYAML("guestbook", true, st("dev"), st("int", "soak: 10m"), st("prod", "pin: "+A.ID)), observed: observed(t, subscriptionResource(t, B, ""),
+			args: args{xr: trackYAML("guestbook", true, st("dev"), st("int", "soak: 10m"), st("prod", "pin: "+A.ID)), observed: observed(t, subscriptionResource(t, B),
 				verifiedTicket("dev", B, time.Hour), verifiedTicket("int", A, time.Hour), verifiedTicket("prod", B, time.Hour))},
 			want: want{rsp: rsp(response.DefaultTTL, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", B, rTrue), "ticket-int": tk(t, "int", B, rFalse), "ticket-prod": tk(t, "prod", A, rFalse)},
 				stationsWant(t, "dev "+B.ID+" Verified", "int "+B.ID+" Progressing", "prod "+A.ID+" Progressing"),
@@ -212,7 +213,7 @@ func TestRunFunction(t *testing.T) {
 		"OverlayOnlyChange": {
 			reason: "An overlay-only commit goes to its station directly with the images the station has, and no further.",
 			args: args{xr: linear(t), observed: observed(t,
-				subscriptionResource(t, A, `[{commit: "`+overlayCommit+`", stations: [int], discoveredAt: "2026-11-25T11:30:00Z"}]`),
+				subscriptionResource(t, A, v1alpha1.OverlayChange{Commit: overlayCommit, Stations: []string{"int"}, DiscoveredAt: ago(30 * time.Minute)}),
 				verifiedTicket("dev", A, time.Hour), verifiedTicket("int", A, time.Hour), verifiedTicket("prod", A, time.Hour))},
 			want: want{rsp: rsp(response.DefaultTTL, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-int": tk(t, "int", overlaid(A), rFalse), "ticket-prod": tk(t, "prod", A, rTrue)},
 				stationsWant(t, "dev "+A.ID+" Verified", "int "+overlaid(A).ID+" Progressing", "prod "+A.ID+" Verified"),
@@ -221,7 +222,7 @@ func TestRunFunction(t *testing.T) {
 		"OverlayOnlyChangeStaysPut": {
 			reason: "Verified at its station, the overlay-only change does not move down to prod.",
 			args: args{xr: linear(t), observed: observed(t,
-				subscriptionResource(t, A, `[{commit: "`+overlayCommit+`", stations: [int], discoveredAt: "2026-11-25T11:30:00Z"}]`),
+				subscriptionResource(t, A, v1alpha1.OverlayChange{Commit: overlayCommit, Stations: []string{"int"}, DiscoveredAt: ago(30 * time.Minute)}),
 				verifiedTicket("dev", A, time.Hour), verifiedTicket("int", overlaid(A), time.Hour), verifiedTicket("prod", A, time.Hour))},
 			want: want{rsp: rsp(def, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-int": tk(t, "int", overlaid(A), rTrue), "ticket-prod": tk(t, "prod", A, rTrue)},
 				stationsWant(t, "dev "+A.ID+" Verified", "int "+overlaid(A).ID+" Verified", "prod "+A.ID+" Verified"),
@@ -311,7 +312,7 @@ func TestIdentity(t *testing.T) {
 // and nothing composed changed.
 func TestRunFunctionInvalidTrack(t *testing.T) {
 	A := changeA
-	devOnly := observed(t, subscriptionResource(t, A, ""), verifiedTicket("dev", A, time.Hour))
+	devOnly := observed(t, subscriptionResource(t, A), verifiedTicket("dev", A, time.Hour))
 	invalidRsp := func(reason, message string) *fnv1.RunFunctionResponse {
 		c := condWant(TypeValid, falseS, reason, message+". Nothing composed was changed until this is fixed.")
 		desired := map[string]*fnv1.Resource{}

@@ -1,6 +1,7 @@
 package fn
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -8,9 +9,12 @@ import (
 
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/structpb"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/yaml"
 
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 
 	"github.com/k8sta/k8sta/apis/v1alpha1"
@@ -50,12 +54,28 @@ var (
 	changeC = change("v1.2.0-rc.1", time.Hour)
 )
 
+// changeYAML is c as encoding/json writes it, which YAML reads.
 func changeYAML(c *v1alpha1.Change) string {
-	if c == nil {
-		return "null"
+	j, err := json.Marshal(c)
+	if err != nil {
+		panic(err)
 	}
-	j, _ := encodeChange(c).MarshalJSON()
 	return string(j)
+}
+
+// asStruct is the typed object o as the API server would serve it: through
+// encoding/json, independently of the function's own codec.
+func asStruct(t testing.TB, o any) *structpb.Struct {
+	t.Helper()
+	j, err := json.Marshal(o)
+	if err != nil {
+		t.Fatalf("cannot marshal %T: %v", o, err)
+	}
+	s := &structpb.Struct{}
+	if err := s.UnmarshalJSON(j); err != nil {
+		t.Fatalf("cannot unmarshal %T: %v", o, err)
+	}
+	return s
 }
 
 // track is a Track XR's YAML with the given stations (YAML flow list items).
@@ -84,60 +104,57 @@ func st(name string, extra ...string) string {
 }
 
 // obsTicket is an observed Ticket at path given change spec, with live
-// change live, Ready status ready, phase and verifiedAt.
+// change live, Ready status ready (reason R, message message, since two hours
+// ago), phase and verifiedAt.
 type obsTicket struct {
 	path       string
 	spec, live *v1alpha1.Change
-	ready      string
+	ready      corev1.ConditionStatus
 	phase      string
 	verified   *metav1.Time
 	message    string
-	// apps is status.atProvider.applications, a YAML flow sequence.
-	apps string
+	// apps is status.atProvider.applications.
+	apps []v1alpha1.ApplicationStatus
+	// uid and resourceVersion are the version of the Ticket, as the API
+	// server writes them; none if empty.
+	uid             types.UID
+	resourceVersion string
+}
+
+func (o obsTicket) typed() *v1alpha1.Ticket {
+	t := &v1alpha1.Ticket{
+		TypeMeta: metav1.TypeMeta{APIVersion: "provider.k8sta.io/v1alpha1", Kind: "Ticket"},
+		ObjectMeta: metav1.ObjectMeta{Name: "guestbook-" + strings.ReplaceAll(o.path, ".", "-"), Namespace: "team-a",
+			UID: o.uid, ResourceVersion: o.resourceVersion,
+			Annotations: map[string]string{"crossplane.io/composition-resource-name": "ticket-" + o.path}},
+		Spec: v1alpha1.TicketSpec{ForProvider: v1alpha1.TicketParameters{Track: "guestbook", Station: o.path}},
+	}
+	if o.spec != nil {
+		t.Spec.ForProvider.Change = *o.spec
+	}
+	t.Status.AtProvider = v1alpha1.TicketObservation{Change: o.live, Phase: o.phase, VerifiedAt: o.verified, Applications: o.apps}
+	t.Status.SetConditions(xpv2.Condition{Type: xpv2.TypeReady, Status: o.ready, Reason: "R", Message: o.message, LastTransitionTime: *ago(2 * time.Hour)})
+	return t
 }
 
 func (o obsTicket) resource(t testing.TB) *fnv1.Resource {
-	live := ""
-	if o.live != nil {
-		live = fmt.Sprintf("change: %s,", changeYAML(o.live))
-	}
-	verified := ""
-	if o.verified != nil {
-		verified = fmt.Sprintf("verifiedAt: %s,", o.verified.UTC().Format(time.RFC3339))
-	}
-	if o.apps != "" {
-		verified += "applications: " + o.apps + ","
-	}
-	r := y(t, fmt.Sprintf(`apiVersion: provider.k8sta.io/v1alpha1
-kind: Ticket
-metadata: {name: guestbook-%s, namespace: team-a, annotations: {crossplane.io/composition-resource-name: ticket-%s}}
-spec:
-  forProvider: {track: guestbook, station: %s, change: %s}
-status:
-  atProvider: {%s %s phase: %s}
-  conditions:
-  - {type: Ready, status: "%s", reason: R, message: "%s", lastTransitionTime: "2026-11-25T10:00:00Z"}
-`, strings.ReplaceAll(o.path, ".", "-"), o.path, o.path, changeYAML(o.spec), live, verified, o.phase, o.ready, o.message))
-	return &fnv1.Resource{Resource: r}
+	return &fnv1.Resource{Resource: asStruct(t, o.typed())}
 }
 
 // verifiedTicket is a Ticket that verified c d ago.
 func verifiedTicket(path string, c *v1alpha1.Change, d time.Duration) obsTicket {
-	return obsTicket{path: path, spec: c, live: c, ready: "True", phase: v1alpha1.PhaseVerified, verified: ago(d)}
+	return obsTicket{path: path, spec: c, live: c, ready: corev1.ConditionTrue, phase: v1alpha1.PhaseVerified, verified: ago(d)}
 }
 
-func subscriptionResource(t testing.TB, newest *v1alpha1.Change, overlayChanges string) *fnv1.Resource {
-	if overlayChanges == "" {
-		overlayChanges = "[]"
+func subscriptionResource(t testing.TB, newest *v1alpha1.Change, overlayChanges ...v1alpha1.OverlayChange) *fnv1.Resource {
+	s := &v1alpha1.Subscription{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "provider.k8sta.io/v1alpha1", Kind: "Subscription"},
+		ObjectMeta: metav1.ObjectMeta{Name: "guestbook-sub", Namespace: "team-a"},
+		Spec:       v1alpha1.SubscriptionSpec{ForProvider: v1alpha1.SubscriptionParameters{}},
+		Status:     v1alpha1.SubscriptionStatus{AtProvider: v1alpha1.SubscriptionObservation{Newest: newest, OverlayChanges: overlayChanges}},
 	}
-	return &fnv1.Resource{Resource: y(t, fmt.Sprintf(`apiVersion: provider.k8sta.io/v1alpha1
-kind: Subscription
-metadata: {name: guestbook-sub, namespace: team-a}
-spec: {forProvider: {track: guestbook}}
-status:
-  atProvider: {newest: %s, overlayChanges: %s}
-  conditions: [{type: Ready, status: "True", reason: Available}]
-`, changeYAML(newest), overlayChanges))}
+	s.Status.SetConditions(xpv2.Condition{Type: xpv2.TypeReady, Status: corev1.ConditionTrue, Reason: "Available"})
+	return &fnv1.Resource{Resource: asStruct(t, s)}
 }
 
 // ticketWant is a desired Ticket.
@@ -180,7 +197,7 @@ func stationsWant(t testing.TB, rows ...string) *structpb.Struct {
 }
 
 func condWant(typ string, s fnv1.Status, reason, message string) *fnv1.Condition {
-	return cond(typ, s, reason, message)
+	return &fnv1.Condition{Type: typ, Status: s, Reason: reason, Message: &message, Target: fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum()}
 }
 
 func ttl(d time.Duration) *fnv1.ResponseMeta { return &fnv1.ResponseMeta{Ttl: durationpb.New(d)} }

@@ -28,9 +28,9 @@ type Stop struct {
 	Track *Track
 	// Station is the station itself.
 	Station *Station
-	// Branches are the sections a junction station feeds, one per entry of
-	// its tracks, in order.
-	Branches []Line
+	// Sections are the lines of the section Tracks a junction station
+	// feeds, one per entry of its tracks, in order.
+	Sections []Line
 }
 
 // HasTicket reports whether the station delivers to Applications of its own.
@@ -43,7 +43,7 @@ type Line []*Stop
 type Expansion struct {
 	// Line is the root Track's stations.
 	Line Line
-	// Stops are all stations, depth first: a station, then its branches,
+	// Stops are all stations, depth first: a station, then its sections,
 	// then the next station.
 	Stops []*Stop
 }
@@ -74,14 +74,14 @@ func Expand(root *Track, lookup SectionLookup) (*Expansion, Problems) {
 	if lookup == nil {
 		lookup = func(string) (*structpb.Struct, bool) { return nil, false }
 	}
-	e := &expander{root: root, lookup: lookup, fedBy: map[string]string{}, branches: map[string]string{}}
+	e := &expander{root: root, lookup: lookup, fedBy: map[string]string{}, rendered: map[string]string{}}
 	x := &Expansion{}
 	x.Line = e.line(root, "", []string{root.Name}, 0, &x.Stops)
 	if e.full {
 		// The limit comes first: the problems found are only those of the
 		// stations expanded before it.
 		e.problems.First = append([]TrackError{{Reason: ReasonTooManyStations, Message: fmt.Sprintf(
-			"Track %s expands to more than %d stations, junction branches included (%s is the first past the limit): feed fewer sections from its junctions, or split it into Tracks with subscriptions of their own",
+			"Track %s expands to more than %d stations, junction sections included (%s is the first past the limit): feed fewer sections from its junctions, or split it into Tracks with subscriptions of their own",
 			root.Name, MaxStops, e.pastLimit)}}, e.problems.First...)
 		if len(e.problems.First) > maxProblems {
 			e.problems.First = e.problems.First[:maxProblems]
@@ -97,8 +97,8 @@ type expander struct {
 	problems Problems
 	// fedBy is the path of the junction station that feeds each section.
 	fedBy map[string]string
-	// branches is the path of the station that writes each rendered branch.
-	branches map[string]string
+	// rendered is the path of the station that writes each rendered branch.
+	rendered map[string]string
 	// full is true once the Track has more than MaxStops stations, and
 	// pastLimit is the path of the first station past it.
 	full      bool
@@ -133,7 +133,7 @@ func (e *expander) line(t *Track, prefix string, stack []string, depth int, all 
 			e.fedBy[name] = stop.Path
 			if sec := e.section(t, s, name, stack, depth+1); sec != nil {
 				b := e.line(sec, stop.Path+"."+name+".", append(stack[:len(stack):len(stack)], name), depth+1, all)
-				stop.Branches = append(stop.Branches, b)
+				stop.Sections = append(stop.Sections, b)
 			}
 			if e.full {
 				return l
@@ -161,12 +161,12 @@ func (e *expander) add(stop *Stop, i int, all *[]*Stop) bool {
 	if !stop.HasTicket() {
 		return true
 	}
-	if p, ok := e.branches[s.Branch]; ok {
+	if p, ok := e.rendered[s.Branch]; ok {
 		e.fail(ReasonDuplicateBranch, "stations %s and %s both write rendered branch %s of %s: set branch on one of them",
 			p, stop.Path, s.Branch, e.root.Repo.URL)
 		return true
 	}
-	e.branches[s.Branch] = stop.Path
+	e.rendered[s.Branch] = stop.Path
 	return true
 }
 

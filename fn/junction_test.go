@@ -10,12 +10,12 @@ import (
 )
 
 // outline is an expansion as text: each stop's path and declaring Track,
-// branches indented below their junction.
+// sections indented below their junction.
 func outline(l Line, indent string) []string {
 	var out []string
 	for _, s := range l {
 		out = append(out, indent+s.Path+" ("+s.Track.Name+")")
-		for _, b := range s.Branches {
+		for _, b := range s.Sections {
 			out = append(out, outline(b, indent+"  ")...)
 		}
 	}
@@ -85,7 +85,7 @@ func TestExpand(t *testing.T) {
 			want:   want{outline: []string{"dev (root)", "prod (root)"}},
 		},
 		"Junction": {
-			reason:   "A junction's branches are the sections' stations, paths through the junction station and the section.",
+			reason:   "A junction's sections are the section Tracks' stations, paths through the junction station and the section.",
 			root:     sec("", st("dev"), "{name: regions, tracks: [us, eu]}", st("after")),
 			sections: map[string]string{"us": sec("", st("us-prod")), "eu": sec("", st("eu-staging"), st("eu-prod"))},
 			want:     want{outline: []string{"dev (root)", "regions (root)", "  regions.us.us-prod (us)", "  regions.eu.eu-staging (eu)", "  regions.eu.eu-prod (eu)", "after (root)"}},
@@ -147,7 +147,7 @@ func TestExpand(t *testing.T) {
 				Message: "station j.x.prod writes rendered branch trunk, the source branch of Track root: publishing replaces a branch's whole tree; set spec.stations[1].branch of Track x to another branch"}}}},
 		},
 		"AtTheLimit": {
-			reason:   "A Track of exactly MaxStops stations, junction branches included, expands.",
+			reason:   "A Track of exactly MaxStops stations, junction sections included, expands.",
 			root:     sec("", append(stations("r", 19), "{name: j, tracks: ["+names("x", 20)+"]}")...),
 			sections: sectionsOf("x", 20, 24),
 			want:     want{stops: MaxStops},
@@ -157,7 +157,7 @@ func TestExpand(t *testing.T) {
 			root:     sec("", append(stations("r", 20), "{name: j, tracks: ["+names("x", 20)+"]}")...),
 			sections: sectionsOf("x", 20, 24),
 			want: want{stops: MaxStops, errs: Problems{First: []TrackError{{Reason: ReasonTooManyStations,
-				Message: "Track root expands to more than 500 stations, junction branches included (j.x19.x19-s23 is the first past the limit): feed fewer sections from its junctions, or split it into Tracks with subscriptions of their own"}}}},
+				Message: "Track root expands to more than 500 stations, junction sections included (j.x19.x19-s23 is the first past the limit): feed fewer sections from its junctions, or split it into Tracks with subscriptions of their own"}}}},
 		},
 		"FanOut": {
 			// Depth first: j0 feeds l1-0 to l1-19; l1-0's 20 junctions feed
@@ -170,7 +170,7 @@ func TestExpand(t *testing.T) {
 			root:     fanOutSpec(20, 2),
 			sections: fanOutSections(20, 2),
 			want: want{stops: MaxStops, errs: Problems{More: 1956, First: []TrackError{
-				{Reason: ReasonTooManyStations, Message: "Track root expands to more than 500 stations, junction branches included (j0.l1-4.j19 is the first past the limit): feed fewer sections from its junctions, or split it into Tracks with subscriptions of their own"},
+				{Reason: ReasonTooManyStations, Message: "Track root expands to more than 500 stations, junction sections included (j0.l1-4.j19 is the first past the limit): feed fewer sections from its junctions, or split it into Tracks with subscriptions of their own"},
 				{Reason: ReasonSharedSection, Message: "Track l2-0 is fed by two junctions, j0.l1-0.j0 and j0.l1-0.j1: a section has one junction, or its stations would write their rendered branches twice; remove l2-0 from the tracks of one of them"},
 				{Reason: ReasonSharedSection, Message: "Track l2-1 is fed by two junctions, j0.l1-0.j0 and j0.l1-0.j1: a section has one junction, or its stations would write their rendered branches twice; remove l2-1 from the tracks of one of them"},
 				{Reason: ReasonSharedSection, Message: "Track l2-2 is fed by two junctions, j0.l1-0.j0 and j0.l1-0.j1: a section has one junction, or its stations would write their rendered branches twice; remove l2-2 from the tracks of one of them"},

@@ -5,13 +5,11 @@ import (
 
 	"google.golang.org/protobuf/types/known/structpb"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/k8sta/k8sta/apis/v1alpha1"
 )
 
-// The function reads and writes protobuf Structs directly: going through JSON
-// for every Ticket of a 200-station Track costs more than the whole
-// progression.
+// The function reads the Track, its own XRD's object, from its protobuf
+// Struct directly; the provider's objects, which apis/v1alpha1 types, go
+// through package typedpb.
 
 // obj returns the object at path below s, or nil.
 func obj(s *structpb.Struct, path ...string) *structpb.Struct {
@@ -90,42 +88,3 @@ func listv(vs []*structpb.Value) *structpb.Value {
 }
 
 func timev(t time.Time) *structpb.Value { return sv(t.UTC().Format(time.RFC3339)) }
-
-// decodeChange reads a Change; nil if s holds none.
-func decodeChange(s *structpb.Struct) *v1alpha1.Change {
-	if s == nil || str(s, "id") == "" {
-		return nil
-	}
-	c := &v1alpha1.Change{ID: str(s, "id"), Commit: str(s, "commit"), DiscoveredAt: timestamp(s, "discoveredAt")}
-	if l := list(s, "images"); len(l) > 0 {
-		c.Images = make([]v1alpha1.Image, 0, len(l))
-		for _, v := range l {
-			i := v.GetStructValue()
-			c.Images = append(c.Images, v1alpha1.Image{Repository: str(i, "repository"), Tag: str(i, "tag"), Digest: str(i, "digest")})
-		}
-	}
-	return c
-}
-
-// encodeChange writes a Change the way its JSON tags say.
-func encodeChange(c *v1alpha1.Change) *structpb.Value {
-	f := map[string]*structpb.Value{"id": sv(c.ID), "commit": sv(c.Commit)}
-	if len(c.Images) > 0 {
-		is := make([]*structpb.Value, 0, len(c.Images))
-		for _, i := range c.Images {
-			im := map[string]*structpb.Value{"repository": sv(i.Repository)}
-			if i.Tag != "" {
-				im["tag"] = sv(i.Tag)
-			}
-			if i.Digest != "" {
-				im["digest"] = sv(i.Digest)
-			}
-			is = append(is, structv(im))
-		}
-		f["images"] = listv(is)
-	}
-	if c.DiscoveredAt != nil {
-		f["discoveredAt"] = timev(c.DiscoveredAt.Time)
-	}
-	return structv(f)
-}

@@ -7,6 +7,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
 	"github.com/k8sta/k8sta/apis/v1alpha1"
 )
 
@@ -64,7 +66,7 @@ type Progression struct {
 // Subscription's newest change; station N+1 takes station N's verified change
 // (Ticket Ready for exactly its change, soak elapsed) once it differs from
 // what N+1 holds, otherwise N+1 keeps what it has. A junction station feeds
-// the first station of each of its branches the same way, and a junction
+// the first station of each of its sections the same way, and a junction
 // without Applications passes on what it is given. Overlay-only changes go
 // to their stations alone. A pinned station holds its pinned change and
 // nothing flows past it.
@@ -73,16 +75,16 @@ func Progress(x *Expansion, o Observed, now time.Time) *Progression {
 		states: make(map[string]*StationState, len(x.Stops))}
 	var newest *v1alpha1.Change
 	if o.Subscription != nil {
-		newest = o.Subscription.Newest
+		newest = o.Subscription.Status.AtProvider.Newest
 		p.learn(newest)
-		for _, oc := range o.Subscription.OverlayChanges {
+		for _, oc := range o.Subscription.Status.AtProvider.OverlayChanges {
 			for _, path := range oc.Stations {
 				p.overlays[path] = append(p.overlays[path], oc)
 			}
 		}
 	}
 	for _, t := range o.Tickets {
-		p.learn(t.Change)
+		p.learn(asked(t))
 	}
 
 	p.line(x.Line, newest, true, true)
@@ -119,7 +121,7 @@ func (p *progressor) line(l Line, in *v1alpha1.Change, walking, root bool) {
 	for i, s := range l {
 		var out *v1alpha1.Change
 		out, walking = p.stop(s, in, walking, root && i == 0)
-		for _, b := range s.Branches {
+		for _, b := range s.Sections {
 			p.line(b, out, walking, false)
 		}
 		in = out
@@ -146,10 +148,7 @@ func (p *progressor) stop(s *Stop, in *v1alpha1.Change, walking, first bool) (*v
 	}
 
 	t := p.o.Tickets[s.Path]
-	var held *v1alpha1.Change
-	if t != nil {
-		held = t.Change
-	}
+	held := asked(t)
 	desired := held
 	switch {
 	case pin != "":
@@ -174,6 +173,12 @@ func (p *progressor) stop(s *Stop, in *v1alpha1.Change, walking, first bool) (*v
 		out = nil
 	}
 
+	var phase string
+	verifiedNow := false
+	if t != nil && desired != nil {
+		phase = t.Status.AtProvider.Phase
+		_, verifiedNow = t.VerifiedFor(desired.ID)
+	}
 	switch {
 	case desired == nil:
 		st.Phase = PhaseWaiting
@@ -184,26 +189,27 @@ func (p *progressor) stop(s *Stop, in *v1alpha1.Change, walking, first bool) (*v
 		}
 	case held == nil || held.ID != desired.ID:
 		walking = p.delivering(st, nil, walking)
-	case t.Phase == v1alpha1.PhaseFailed || t.Phase == v1alpha1.PhaseBlocked:
-		st.Phase = t.Phase
-		st.Message = clipMessage(orDefault(t.ReadyMessage, t.ReadyReason))
+	case phase == v1alpha1.PhaseFailed || phase == v1alpha1.PhaseBlocked:
+		st.Phase = phase
+		ready := t.GetCondition(xpv2.TypeReady)
+		st.Message = clipMessage(orDefault(ready.Message, string(ready.Reason)))
 		walking = p.hold(walking, s.Path, ReasonHalted, "Ticket %s change %s: %s; the stations after it are halted",
-			t.Phase, desired.ID, st.Message)
-	case !t.IsReady() || t.LiveID != desired.ID:
+			phase, desired.ID, st.Message)
+	case !verifiedNow:
 		walking = p.delivering(st, t, walking)
 	case remaining > 0:
 		st.Phase = PhaseSoaking
 		walking = p.hold(walking, s.Path, ReasonSoaking, "change %s soaks until %s",
 			desired.ID, p.now.Add(remaining).UTC().Format(time.RFC3339))
 	case pin != "" && p.known[pin] == nil:
-		st.Phase = orDefault(t.Phase, v1alpha1.PhaseVerified)
+		st.Phase = orDefault(phase, v1alpha1.PhaseVerified)
 		walking = p.hold(walking, s.Path, ReasonPinned, "pinned to change %s, which no Ticket or the Subscription of this Track holds: holding change %s",
 			pin, desired.ID)
 	case pin != "":
-		st.Phase = orDefault(t.Phase, v1alpha1.PhaseVerified)
+		st.Phase = orDefault(phase, v1alpha1.PhaseVerified)
 		walking = p.hold(walking, s.Path, ReasonPinned, "pinned to change %s: nothing flows past it", pin)
 	default:
-		st.Phase = orDefault(t.Phase, v1alpha1.PhaseVerified)
+		st.Phase = orDefault(phase, v1alpha1.PhaseVerified)
 	}
 	return out, walking
 }
@@ -216,11 +222,13 @@ func (p *progressor) stop(s *Stop, in *v1alpha1.Change, walking, first bool) (*v
 // step the Track tells is a wait a reader acts on: a Ticket deployed at the
 // change whose Application says why it holds it back (a Rollout paused at a
 // step) lends the station its words.
-func (p *progressor) delivering(st *StationState, t *ObservedTicket, walking bool) bool {
+func (p *progressor) delivering(st *StationState, t *v1alpha1.Ticket, walking bool) bool {
 	st.Phase = v1alpha1.PhaseProgressing
-	if t != nil && t.Held && t.Phase == v1alpha1.PhaseProgressing && t.Change != nil && t.Change.ID == st.Change.ID && t.ReadyMessage != "" {
-		st.Message = clipMessage(t.ReadyMessage)
-		return p.hold(walking, st.Stop.Path, ReasonProgressing, "Ticket is delivering change %s: %s", st.Change.ID, st.Message)
+	if c := asked(t); c != nil && c.ID == st.Change.ID && t.Status.AtProvider.Phase == v1alpha1.PhaseProgressing && heldBack(t) {
+		if msg := t.GetCondition(xpv2.TypeReady).Message; msg != "" {
+			st.Message = clipMessage(msg)
+			return p.hold(walking, st.Stop.Path, ReasonProgressing, "Ticket is delivering change %s: %s", st.Change.ID, st.Message)
+		}
 	}
 	return p.hold(walking, st.Stop.Path, ReasonProgressing, "Ticket is delivering change %s", st.Change.ID)
 }
@@ -242,23 +250,24 @@ func clipMessage(s string) string {
 // verified is the change Ticket t has verified at station s: Ready for
 // exactly the change it was given, soak elapsed. If the soak is pending it
 // returns how long it has left.
-func (p *progressor) verified(s *Stop, t *ObservedTicket) (*v1alpha1.Change, time.Duration) {
-	if t == nil || t.Change == nil || !t.IsReady() || t.LiveID != t.Change.ID {
+func (p *progressor) verified(s *Stop, t *v1alpha1.Ticket) (*v1alpha1.Change, time.Duration) {
+	c := asked(t)
+	if c == nil {
+		return nil, 0
+	}
+	since, ok := t.VerifiedFor(c.ID)
+	if !ok {
 		return nil, 0
 	}
 	if soak := s.Station.Soak; soak > 0 {
-		at := t.VerifiedAt
-		if at == nil {
-			at = t.ReadySince
-		}
-		if at == nil {
+		if since.IsZero() {
 			return nil, 0
 		}
-		if el := p.now.Sub(at.Time); el < soak {
+		if el := p.now.Sub(since.Time); el < soak {
 			return nil, soak - el
 		}
 	}
-	return t.Change, 0
+	return c, 0
 }
 
 // overlay applies the station's overlay-only changes made on c's base to

@@ -7,13 +7,78 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/types/known/structpb"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/k8sta/k8sta/apis/v1alpha1"
 )
 
-func verified(c *v1alpha1.Change, d time.Duration) *ObservedTicket {
-	return &ObservedTicket{Change: c, LiveID: c.ID, Phase: v1alpha1.PhaseVerified, VerifiedAt: ago(d), Ready: "True"}
+// ticketIn is an observed Ticket in short: the change it was asked to
+// deliver, the id of the one live, its phase and verifiedAt, its Ready
+// condition (none if Ready is empty) and whether an Application holds it
+// back.
+type ticketIn struct {
+	Change                    *v1alpha1.Change
+	LiveID, Phase             string
+	VerifiedAt                *metav1.Time
+	Ready                     corev1.ConditionStatus
+	ReadyReason, ReadyMessage string
+	ReadySince                *metav1.Time
+	Held                      bool
+}
+
+func (o *ticketIn) typed() *v1alpha1.Ticket {
+	t := &v1alpha1.Ticket{}
+	if o.Change != nil {
+		t.Spec.ForProvider.Change = *o.Change
+	}
+	at := &t.Status.AtProvider
+	at.Phase, at.VerifiedAt = o.Phase, o.VerifiedAt
+	if o.LiveID != "" {
+		at.Change = &v1alpha1.Change{ID: o.LiveID}
+	}
+	at.Applications = []v1alpha1.ApplicationStatus{{Name: "a", Namespace: "argocd", Sync: "Synced", Health: "Healthy"}}
+	if o.Held {
+		at.Applications = append(at.Applications, v1alpha1.ApplicationStatus{Name: "b", Namespace: "argocd", Message: "held back"})
+	}
+	if o.Ready != "" {
+		c := xpv2.Condition{Type: xpv2.TypeReady, Status: o.Ready, Reason: xpv2.ConditionReason(o.ReadyReason), Message: o.ReadyMessage}
+		if o.ReadySince != nil {
+			c.LastTransitionTime = *o.ReadySince
+		}
+		t.Status.SetConditions(c)
+	}
+	return t
+}
+
+// subIn is an observed Subscription in short.
+type subIn struct {
+	Newest         *v1alpha1.Change
+	OverlayChanges []v1alpha1.OverlayChange
+}
+
+// observedIn is the observed state of a case in short.
+type observedIn struct {
+	Subscription *subIn
+	Tickets      map[string]*ticketIn
+}
+
+func (o observedIn) typed() Observed {
+	out := Observed{Tickets: map[string]*v1alpha1.Ticket{}}
+	if o.Subscription != nil {
+		out.Subscription = &v1alpha1.Subscription{Status: v1alpha1.SubscriptionStatus{AtProvider: v1alpha1.SubscriptionObservation{
+			Newest: o.Subscription.Newest, OverlayChanges: o.Subscription.OverlayChanges}}}
+	}
+	for path, t := range o.Tickets {
+		out.Tickets[path] = t.typed()
+	}
+	return out
+}
+
+func verified(c *v1alpha1.Change, d time.Duration) *ticketIn {
+	return &ticketIn{Change: c, LiveID: c.ID, Phase: v1alpha1.PhaseVerified, VerifiedAt: ago(d), Ready: corev1.ConditionTrue}
 }
 
 func TestProgress(t *testing.T) {
@@ -44,14 +109,14 @@ func TestProgress(t *testing.T) {
 		reason   string
 		root     string
 		sections map[string]string
-		observed Observed
+		observed observedIn
 		want     want
 	}{
 		"NewestOvertakesAtStation1": {
 			reason: "Station 1 always takes the newest change, even while an older one is still on its way there.",
 			root:   trackYAML("t", true, st("dev"), st("prod")),
-			observed: Observed{Subscription: &ObservedSubscription{Newest: B}, Tickets: map[string]*ObservedTicket{
-				"dev": {Change: A, Phase: v1alpha1.PhaseSyncing, Ready: "False"},
+			observed: observedIn{Subscription: &subIn{Newest: B}, Tickets: map[string]*ticketIn{
+				"dev": {Change: A, Phase: v1alpha1.PhaseSyncing, Ready: corev1.ConditionFalse},
 			}},
 			want: want{
 				changes: map[string]string{"dev": id(B), "prod": ""},
@@ -62,8 +127,8 @@ func TestProgress(t *testing.T) {
 		"FailedTicketLendsItsWords": {
 			reason: "A failed station's status and hold carry its Ticket's message: the Application, the Rollout, the metric.",
 			root:   trackYAML("t", true, st("dev"), st("prod")),
-			observed: Observed{Subscription: &ObservedSubscription{Newest: A}, Tickets: map[string]*ObservedTicket{
-				"dev": {Change: A, LiveID: A.ID, Phase: v1alpha1.PhaseFailed, Ready: "False", ReadyReason: "Unavailable", ReadyMessage: rolloutWords, Held: true},
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": {Change: A, LiveID: A.ID, Phase: v1alpha1.PhaseFailed, Ready: corev1.ConditionFalse, ReadyReason: "Unavailable", ReadyMessage: rolloutWords, Held: true},
 			}},
 			want: want{
 				changes:  map[string]string{"dev": id(A), "prod": ""},
@@ -75,8 +140,8 @@ func TestProgress(t *testing.T) {
 		"FailedTicketsWordsAreBounded": {
 			reason: "A Ticket's message is quoted up to MaxStationMessageBytes, cut on a rune boundary.",
 			root:   trackYAML("t", true, st("dev"), st("prod")),
-			observed: Observed{Subscription: &ObservedSubscription{Newest: A}, Tickets: map[string]*ObservedTicket{
-				"dev": {Change: A, LiveID: A.ID, Phase: v1alpha1.PhaseFailed, Ready: "False", ReadyMessage: long, Held: true},
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": {Change: A, LiveID: A.ID, Phase: v1alpha1.PhaseFailed, Ready: corev1.ConditionFalse, ReadyMessage: long, Held: true},
 			}},
 			want: want{
 				changes:  map[string]string{"dev": id(A), "prod": ""},
@@ -88,8 +153,8 @@ func TestProgress(t *testing.T) {
 		"PausedRolloutSaysWhyTheStationWaits": {
 			reason: "A Ticket deployed at its change whose Application says why it waits (a paused Rollout) lends the station its words.",
 			root:   trackYAML("t", true, st("dev"), st("prod")),
-			observed: Observed{Subscription: &ObservedSubscription{Newest: A}, Tickets: map[string]*ObservedTicket{
-				"dev": {Change: A, LiveID: A.ID, Phase: v1alpha1.PhaseProgressing, Ready: "False", ReadyMessage: paused, Held: true},
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": {Change: A, LiveID: A.ID, Phase: v1alpha1.PhaseProgressing, Ready: corev1.ConditionFalse, ReadyMessage: paused, Held: true},
 			}},
 			want: want{
 				changes:  map[string]string{"dev": id(A), "prod": ""},
@@ -101,8 +166,8 @@ func TestProgress(t *testing.T) {
 		"ProgressingTicketStepsAreNotTold": {
 			reason: "A Ticket on its way with nothing to wait for but Argo CD keeps the station's one message: its steps would each cost a Track status write.",
 			root:   trackYAML("t", true, st("dev"), st("prod")),
-			observed: Observed{Subscription: &ObservedSubscription{Newest: A}, Tickets: map[string]*ObservedTicket{
-				"dev": {Change: A, LiveID: A.ID, Phase: v1alpha1.PhaseProgressing, Ready: "False", ReadyMessage: "waiting for Application argocd/guestbook-dev: Synced, Progressing"},
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": {Change: A, LiveID: A.ID, Phase: v1alpha1.PhaseProgressing, Ready: corev1.ConditionFalse, ReadyMessage: "waiting for Application argocd/guestbook-dev: Synced, Progressing"},
 			}},
 			want: want{
 				changes: map[string]string{"dev": id(A), "prod": ""},
@@ -113,8 +178,8 @@ func TestProgress(t *testing.T) {
 		"PausedTicketOnAnOlderChange": {
 			reason: "A Ticket still paused on the change before says nothing of the change the station is now given.",
 			root:   trackYAML("t", true, st("dev"), st("prod")),
-			observed: Observed{Subscription: &ObservedSubscription{Newest: B}, Tickets: map[string]*ObservedTicket{
-				"dev": {Change: A, LiveID: A.ID, Phase: v1alpha1.PhaseProgressing, Ready: "False", ReadyMessage: paused, Held: true},
+			observed: observedIn{Subscription: &subIn{Newest: B}, Tickets: map[string]*ticketIn{
+				"dev": {Change: A, LiveID: A.ID, Phase: v1alpha1.PhaseProgressing, Ready: corev1.ConditionFalse, ReadyMessage: paused, Held: true},
 			}},
 			want: want{
 				changes: map[string]string{"dev": id(B), "prod": ""},
@@ -125,8 +190,8 @@ func TestProgress(t *testing.T) {
 		"StaleStatusIsNotVerified": {
 			reason: "A Ticket Ready for an older change than the one it was given has verified nothing.",
 			root:   trackYAML("t", true, st("dev"), st("prod")),
-			observed: Observed{Subscription: &ObservedSubscription{Newest: B}, Tickets: map[string]*ObservedTicket{
-				"dev": {Change: B, LiveID: A.ID, Phase: v1alpha1.PhaseRendering, Ready: "True"},
+			observed: observedIn{Subscription: &subIn{Newest: B}, Tickets: map[string]*ticketIn{
+				"dev": {Change: B, LiveID: A.ID, Phase: v1alpha1.PhaseRendering, Ready: corev1.ConditionTrue},
 			}},
 			want: want{
 				changes: map[string]string{"dev": id(B), "prod": ""},
@@ -137,8 +202,8 @@ func TestProgress(t *testing.T) {
 		"SoakFallsBackToReadySince": {
 			reason: "Without verifiedAt the soak counts from the Ready condition's last transition.",
 			root:   trackYAML("t", true, st("dev", "soak: 1h"), st("prod")),
-			observed: Observed{Subscription: &ObservedSubscription{Newest: A}, Tickets: map[string]*ObservedTicket{
-				"dev": {Change: A, LiveID: A.ID, Ready: "True", ReadySince: ago(20 * time.Minute)},
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": {Change: A, LiveID: A.ID, Ready: corev1.ConditionTrue, ReadySince: ago(20 * time.Minute)},
 			}},
 			want: want{
 				changes: map[string]string{"dev": id(A), "prod": ""},
@@ -151,7 +216,7 @@ func TestProgress(t *testing.T) {
 			reason:   "Of several pending soaks the one that ends first sets the requeue.",
 			root:     trackYAML("t", true, st("dev", "soak: 10m"), "{name: j, tracks: [s]}"),
 			sections: map[string]string{"s": trackYAML("s", false, st("x", "soak: 10m"))},
-			observed: Observed{Subscription: &ObservedSubscription{Newest: B}, Tickets: map[string]*ObservedTicket{
+			observed: observedIn{Subscription: &subIn{Newest: B}, Tickets: map[string]*ticketIn{
 				"dev": verified(B, 2*time.Minute), "j.s.x": verified(A, 9*time.Minute),
 			}},
 			want: want{
@@ -165,7 +230,7 @@ func TestProgress(t *testing.T) {
 			reason:   "A pinned junction without Applications holds nothing, and nothing flows past it.",
 			root:     trackYAML("t", true, st("dev"), "{name: j, tracks: [s], pin: "+A.ID+"}"),
 			sections: map[string]string{"s": trackYAML("s", false, st("x"))},
-			observed: Observed{Subscription: &ObservedSubscription{Newest: B}, Tickets: map[string]*ObservedTicket{
+			observed: observedIn{Subscription: &subIn{Newest: B}, Tickets: map[string]*ticketIn{
 				"dev": verified(B, time.Hour), "j.s.x": verified(A, time.Hour),
 			}},
 			want: want{
@@ -177,7 +242,7 @@ func TestProgress(t *testing.T) {
 		"PinUnknown": {
 			reason: "A pin naming a change no one holds keeps what the station has, and says so.",
 			root:   trackYAML("t", true, st("dev", "pin: feedfeedfeed"), st("prod")),
-			observed: Observed{Subscription: &ObservedSubscription{Newest: B}, Tickets: map[string]*ObservedTicket{
+			observed: observedIn{Subscription: &subIn{Newest: B}, Tickets: map[string]*ticketIn{
 				"dev": verified(A, time.Hour),
 			}},
 			want: want{
@@ -187,11 +252,11 @@ func TestProgress(t *testing.T) {
 					Message: "dev: pinned to change feedfeedfeed, which no Ticket or the Subscription of this Track holds: holding change " + A.ID}},
 			},
 		},
-		"JunctionTicketFeedsBranches": {
-			reason:   "A junction with Applications passes on only what its own Ticket verified; until then the branches keep theirs.",
+		"JunctionTicketFeedsSections": {
+			reason:   "A junction with Applications passes on only what its own Ticket verified; until then the sections keep theirs.",
 			root:     trackYAML("t", true, st("dev"), st("j", "tracks: [s1, s2]")),
 			sections: map[string]string{"s1": trackYAML("s1", false, st("x")), "s2": trackYAML("s2", false, st("why"))},
-			observed: Observed{Subscription: &ObservedSubscription{Newest: B}, Tickets: map[string]*ObservedTicket{
+			observed: observedIn{Subscription: &subIn{Newest: B}, Tickets: map[string]*ticketIn{
 				"dev": verified(B, time.Hour), "j": verified(A, time.Hour), "j.s1.x": verified(A, time.Hour),
 			}},
 			want: want{
@@ -203,7 +268,7 @@ func TestProgress(t *testing.T) {
 		"OverlayBeforeCurrentIgnored": {
 			reason: "An overlay-only commit discovered before the station's change is already part of it.",
 			root:   trackYAML("t", true, st("dev")),
-			observed: Observed{Subscription: &ObservedSubscription{Newest: C, OverlayChanges: oc([]string{"dev"}, 2*time.Hour)}, Tickets: map[string]*ObservedTicket{
+			observed: observedIn{Subscription: &subIn{Newest: C, OverlayChanges: oc([]string{"dev"}, 2*time.Hour)}, Tickets: map[string]*ticketIn{
 				"dev": verified(C, time.Minute),
 			}},
 			want: want{changes: map[string]string{"dev": id(C)}, phases: map[string]string{"dev": v1alpha1.PhaseVerified}},
@@ -211,10 +276,10 @@ func TestProgress(t *testing.T) {
 		"OverlayOnANewerBaseWaitsForIt": {
 			reason: "An overlay-only commit made on top of base B does not reach a station that still holds A: B's base would skip dev's verification.",
 			root:   trackYAML("t", true, st("dev"), st("prod")),
-			observed: Observed{Subscription: &ObservedSubscription{Newest: B, OverlayChanges: []v1alpha1.OverlayChange{
+			observed: observedIn{Subscription: &subIn{Newest: B, OverlayChanges: []v1alpha1.OverlayChange{
 				{Commit: overlayCommit, BaseCommit: B.Commit, Stations: []string{"prod"}, DiscoveredAt: ago(30 * time.Minute)},
-			}}, Tickets: map[string]*ObservedTicket{
-				"dev": {Change: B, Phase: v1alpha1.PhaseProgressing, Ready: "False"}, "prod": verified(A, time.Hour),
+			}}, Tickets: map[string]*ticketIn{
+				"dev": {Change: B, Phase: v1alpha1.PhaseProgressing, Ready: corev1.ConditionFalse}, "prod": verified(A, time.Hour),
 			}},
 			want: want{
 				changes: map[string]string{"dev": id(B), "prod": id(A)},
@@ -225,7 +290,7 @@ func TestProgress(t *testing.T) {
 		"OverlayReappliedOnNewerChange": {
 			reason: "A newer change from upstream replaces the overlay-only change, which is then applied on top if it is newer still.",
 			root:   trackYAML("t", true, st("dev"), st("prod")),
-			observed: Observed{Subscription: &ObservedSubscription{Newest: B, OverlayChanges: oc([]string{"prod"}, 30*time.Minute)}, Tickets: map[string]*ObservedTicket{
+			observed: observedIn{Subscription: &subIn{Newest: B, OverlayChanges: oc([]string{"prod"}, 30*time.Minute)}, Tickets: map[string]*ticketIn{
 				"dev": verified(B, time.Hour), "prod": verified(overlaid(A), time.Hour),
 			}},
 			want: want{
@@ -237,7 +302,7 @@ func TestProgress(t *testing.T) {
 		"OverlaySurvivesANewImage": {
 			reason: "A new image keeps the base commit, which the overlay-only commit was made on: the station renders the overlay commit with the new image, whenever it was discovered, and does not undo its overlay.",
 			root:   trackYAML("t", true, st("dev"), st("prod"), st("last")),
-			observed: Observed{Subscription: &ObservedSubscription{Newest: A2, OverlayChanges: onA}, Tickets: map[string]*ObservedTicket{
+			observed: observedIn{Subscription: &subIn{Newest: A2, OverlayChanges: onA}, Tickets: map[string]*ticketIn{
 				"dev": verified(A2, time.Hour), "prod": verified(overlaid(A), time.Hour), "last": verified(A, time.Hour),
 			}},
 			want: want{
@@ -249,7 +314,7 @@ func TestProgress(t *testing.T) {
 		"OverlayStationPassesOnItsUpstreamChange": {
 			reason: "A station that verified its overlay-only change passes on the change from upstream it was derived from, never its overlay commit.",
 			root:   trackYAML("t", true, st("dev"), st("prod"), st("last")),
-			observed: Observed{Subscription: &ObservedSubscription{Newest: A2, OverlayChanges: onA}, Tickets: map[string]*ObservedTicket{
+			observed: observedIn{Subscription: &subIn{Newest: A2, OverlayChanges: onA}, Tickets: map[string]*ticketIn{
 				"dev": verified(A2, time.Hour), "prod": verified(overlaid(A2), time.Hour), "last": verified(A, time.Hour),
 			}},
 			want: want{
@@ -261,7 +326,7 @@ func TestProgress(t *testing.T) {
 		"OverlayStationHoldsItsOwnChange": {
 			reason: "A station that verified its overlay-only change on the change the next station already has passes nothing new on.",
 			root:   trackYAML("t", true, st("dev"), st("prod"), st("last")),
-			observed: Observed{Subscription: &ObservedSubscription{Newest: A, OverlayChanges: onA}, Tickets: map[string]*ObservedTicket{
+			observed: observedIn{Subscription: &subIn{Newest: A, OverlayChanges: onA}, Tickets: map[string]*ticketIn{
 				"dev": verified(A, time.Hour), "prod": verified(overlaid(A), time.Hour), "last": verified(A, time.Hour),
 			}},
 			want: want{
@@ -287,9 +352,9 @@ func TestProgress(t *testing.T) {
 				t.Fatal(errs)
 			}
 			if tc.observed.Tickets == nil {
-				tc.observed.Tickets = map[string]*ObservedTicket{}
+				tc.observed.Tickets = map[string]*ticketIn{}
 			}
-			p := Progress(x, tc.observed, now)
+			p := Progress(x, tc.observed.typed(), now)
 			got := want{changes: map[string]string{}, phases: map[string]string{}, holds: p.Holds, requeue: p.Requeue}
 			for _, s := range p.Stations {
 				got.changes[s.Stop.Path] = ""

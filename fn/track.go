@@ -7,6 +7,8 @@ import (
 
 	"google.golang.org/protobuf/types/known/structpb"
 
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
 	"github.com/k8sta/k8sta/apis/v1alpha1"
 )
 
@@ -38,10 +40,7 @@ type Station struct {
 
 // A ProviderConfigRef names the (Cluster)ProviderConfig of the Track's
 // Tickets and Subscription.
-type ProviderConfigRef struct {
-	Kind string
-	Name string
-}
+type ProviderConfigRef = xpv2.ProviderConfigReference
 
 // Reasons of the Valid condition when a Track cannot be expanded.
 const (
