@@ -155,7 +155,7 @@ func TestRunFunctionJunctions(t *testing.T) {
 				"ticket-regions.guestbook-eu.eu-prod":    jt(t, "guestbook-eu", "regions.guestbook-eu.eu-prod", A, rFalse),
 			}, stationsWant(t, "dev "+A.ID+" Verified",
 				"regions.guestbook-us.us-staging "+A.ID+" Failed | app-us-staging: Degraded", "regions.guestbook-us.us-prod "+Z.ID+" Verified",
-				"regions.guestbook-eu.eu-staging "+A.ID+" Verified", "regions.guestbook-eu.eu-prod "+A.ID+" Progressing"),
+				"regions.guestbook-eu.eu-staging "+A.ID+" Verified", "regions.guestbook-eu.eu-prod "+A.ID+" Delivering"),
 				valid, condWant(TypePromoted, falseS, ReasonHalted,
 					"regions.guestbook-us.us-staging: Ticket Failed change "+A.ID+": app-us-staging: Degraded; the stations after it are halted; "+
 						"regions.guestbook-eu.eu-prod: Ticket is delivering change "+A.ID)),
@@ -174,8 +174,8 @@ func TestRunFunctionJunctions(t *testing.T) {
 				"ticket-regions.guestbook-us.us-prod": jt(t, "guestbook-us", "regions.guestbook-us.us-prod", A, rTrue),
 				"ticket-regions.guestbook-us.zones.guestbook-us-east.east-prod": jt(t, "guestbook-us-east", "regions.guestbook-us.zones.guestbook-us-east.east-prod", A, rFalse),
 			}, stationsWant(t, "dev "+A.ID+" Verified", "regions "+A.ID+" Verified", "regions.guestbook-us.us-prod "+A.ID+" Verified",
-				"regions.guestbook-us.zones.guestbook-us-east.east-prod "+A.ID+" Progressing"),
-				valid, condWant(TypePromoted, falseS, ReasonProgressing, "regions.guestbook-us.zones.guestbook-us-east.east-prod: Ticket is delivering change "+A.ID)),
+				"regions.guestbook-us.zones.guestbook-us-east.east-prod "+A.ID+" Delivering"),
+				valid, condWant(TypePromoted, falseS, ReasonDelivering, "regions.guestbook-us.zones.guestbook-us-east.east-prod: Ticket is delivering change "+A.ID)),
 		},
 		"Cycle": {
 			reason:   "A junction cycle is named, and nothing composed is dropped or changed.",

@@ -16,15 +16,16 @@ import (
 const (
 	ReasonHalted      = "Halted"
 	ReasonPinned      = "Pinned"
-	ReasonProgressing = "Progressing"
+	ReasonDelivering  = "Delivering"
 	ReasonSoaking     = "Soaking"
 	ReasonWaiting     = "Waiting"
 )
 
 // Station phases the Track reports besides a Ticket's own.
 const (
-	PhaseWaiting = "Waiting" // no change has reached the station yet
-	PhaseSoaking = "Soaking" // verified, soak not yet elapsed
+	PhaseWaiting    = "Waiting"    // no change has reached the station yet
+	PhaseDelivering = "Delivering" // given a change its Ticket has not verified yet
+	PhaseSoaking    = "Soaking"    // verified, soak not yet elapsed
 )
 
 // A Hold is a station holding the Track back, and why.
@@ -223,14 +224,14 @@ func (p *progressor) stop(s *Stop, in *v1alpha1.Change, walking, first bool) (*v
 // change whose Application says why it holds it back (a Rollout paused at a
 // step) lends the station its words.
 func (p *progressor) delivering(st *StationState, t *v1alpha1.Ticket, walking bool) bool {
-	st.Phase = v1alpha1.PhaseProgressing
+	st.Phase = PhaseDelivering
 	if c := asked(t); c != nil && c.ID == st.Change.ID && t.Status.AtProvider.Phase == v1alpha1.PhaseProgressing && heldBack(t) {
 		if msg := t.GetCondition(xpv2.TypeReady).Message; msg != "" {
 			st.Message = clipMessage(msg)
-			return p.hold(walking, st.Stop.Path, ReasonProgressing, "Ticket is delivering change %s: %s", st.Change.ID, st.Message)
+			return p.hold(walking, st.Stop.Path, ReasonDelivering, "Ticket is delivering change %s: %s", st.Change.ID, st.Message)
 		}
 	}
-	return p.hold(walking, st.Stop.Path, ReasonProgressing, "Ticket is delivering change %s", st.Change.ID)
+	return p.hold(walking, st.Stop.Path, ReasonDelivering, "Ticket is delivering change %s", st.Change.ID)
 }
 
 // clipMessage cuts s at MaxStationMessageBytes on a rune boundary, marked as

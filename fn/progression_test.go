@@ -120,8 +120,8 @@ func TestProgress(t *testing.T) {
 			}},
 			want: want{
 				changes: map[string]string{"dev": id(B), "prod": ""},
-				phases:  map[string]string{"dev": v1alpha1.PhaseProgressing, "prod": PhaseWaiting},
-				holds:   []Hold{{Path: "dev", Reason: ReasonProgressing, Message: "dev: Ticket is delivering change " + B.ID}},
+				phases:  map[string]string{"dev": "Delivering", "prod": PhaseWaiting},
+				holds:   []Hold{{Path: "dev", Reason: ReasonDelivering, Message: "dev: Ticket is delivering change " + B.ID}},
 			},
 		},
 		"FailedTicketLendsItsWords": {
@@ -158,9 +158,9 @@ func TestProgress(t *testing.T) {
 			}},
 			want: want{
 				changes:  map[string]string{"dev": id(A), "prod": ""},
-				phases:   map[string]string{"dev": v1alpha1.PhaseProgressing, "prod": PhaseWaiting},
+				phases:   map[string]string{"dev": "Delivering", "prod": PhaseWaiting},
 				messages: map[string]string{"dev": paused},
-				holds:    []Hold{{Path: "dev", Reason: ReasonProgressing, Message: "dev: Ticket is delivering change " + A.ID + ": " + paused}},
+				holds:    []Hold{{Path: "dev", Reason: ReasonDelivering, Message: "dev: Ticket is delivering change " + A.ID + ": " + paused}},
 			},
 		},
 		"ProgressingTicketStepsAreNotTold": {
@@ -171,8 +171,8 @@ func TestProgress(t *testing.T) {
 			}},
 			want: want{
 				changes: map[string]string{"dev": id(A), "prod": ""},
-				phases:  map[string]string{"dev": v1alpha1.PhaseProgressing, "prod": PhaseWaiting},
-				holds:   []Hold{{Path: "dev", Reason: ReasonProgressing, Message: "dev: Ticket is delivering change " + A.ID}},
+				phases:  map[string]string{"dev": "Delivering", "prod": PhaseWaiting},
+				holds:   []Hold{{Path: "dev", Reason: ReasonDelivering, Message: "dev: Ticket is delivering change " + A.ID}},
 			},
 		},
 		"PausedTicketOnAnOlderChange": {
@@ -183,8 +183,8 @@ func TestProgress(t *testing.T) {
 			}},
 			want: want{
 				changes: map[string]string{"dev": id(B), "prod": ""},
-				phases:  map[string]string{"dev": v1alpha1.PhaseProgressing, "prod": PhaseWaiting},
-				holds:   []Hold{{Path: "dev", Reason: ReasonProgressing, Message: "dev: Ticket is delivering change " + B.ID}},
+				phases:  map[string]string{"dev": "Delivering", "prod": PhaseWaiting},
+				holds:   []Hold{{Path: "dev", Reason: ReasonDelivering, Message: "dev: Ticket is delivering change " + B.ID}},
 			},
 		},
 		"StaleStatusIsNotVerified": {
@@ -195,8 +195,8 @@ func TestProgress(t *testing.T) {
 			}},
 			want: want{
 				changes: map[string]string{"dev": id(B), "prod": ""},
-				phases:  map[string]string{"dev": v1alpha1.PhaseProgressing, "prod": PhaseWaiting},
-				holds:   []Hold{{Path: "dev", Reason: ReasonProgressing, Message: "dev: Ticket is delivering change " + B.ID}},
+				phases:  map[string]string{"dev": "Delivering", "prod": PhaseWaiting},
+				holds:   []Hold{{Path: "dev", Reason: ReasonDelivering, Message: "dev: Ticket is delivering change " + B.ID}},
 			},
 		},
 		"SoakFallsBackToReadySince": {
@@ -261,8 +261,8 @@ func TestProgress(t *testing.T) {
 			}},
 			want: want{
 				changes: map[string]string{"dev": id(B), "j": id(B), "j.s1.x": id(A), "j.s2.why": id(A)},
-				phases:  map[string]string{"dev": v1alpha1.PhaseVerified, "j": v1alpha1.PhaseProgressing, "j.s1.x": v1alpha1.PhaseVerified, "j.s2.why": v1alpha1.PhaseProgressing},
-				holds:   []Hold{{Path: "j", Reason: ReasonProgressing, Message: "j: Ticket is delivering change " + B.ID}},
+				phases:  map[string]string{"dev": v1alpha1.PhaseVerified, "j": "Delivering", "j.s1.x": v1alpha1.PhaseVerified, "j.s2.why": "Delivering"},
+				holds:   []Hold{{Path: "j", Reason: ReasonDelivering, Message: "j: Ticket is delivering change " + B.ID}},
 			},
 		},
 		"OverlayBeforeCurrentIgnored": {
@@ -283,8 +283,8 @@ func TestProgress(t *testing.T) {
 			}},
 			want: want{
 				changes: map[string]string{"dev": id(B), "prod": id(A)},
-				phases:  map[string]string{"dev": v1alpha1.PhaseProgressing, "prod": v1alpha1.PhaseVerified},
-				holds:   []Hold{{Path: "dev", Reason: ReasonProgressing, Message: "dev: Ticket is delivering change " + B.ID}},
+				phases:  map[string]string{"dev": "Delivering", "prod": v1alpha1.PhaseVerified},
+				holds:   []Hold{{Path: "dev", Reason: ReasonDelivering, Message: "dev: Ticket is delivering change " + B.ID}},
 			},
 		},
 		"OverlayReappliedOnNewerChange": {
@@ -295,8 +295,8 @@ func TestProgress(t *testing.T) {
 			}},
 			want: want{
 				changes: map[string]string{"dev": id(B), "prod": overlaid(B).ID},
-				phases:  map[string]string{"dev": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseProgressing},
-				holds:   []Hold{{Path: "prod", Reason: ReasonProgressing, Message: "prod: Ticket is delivering change " + overlaid(B).ID}},
+				phases:  map[string]string{"dev": v1alpha1.PhaseVerified, "prod": "Delivering"},
+				holds:   []Hold{{Path: "prod", Reason: ReasonDelivering, Message: "prod: Ticket is delivering change " + overlaid(B).ID}},
 			},
 		},
 		"OverlaySurvivesANewImage": {
@@ -307,8 +307,8 @@ func TestProgress(t *testing.T) {
 			}},
 			want: want{
 				changes: map[string]string{"dev": id(A2), "prod": overlaid(A2).ID, "last": id(A)},
-				phases:  map[string]string{"dev": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseProgressing, "last": v1alpha1.PhaseVerified},
-				holds:   []Hold{{Path: "prod", Reason: ReasonProgressing, Message: "prod: Ticket is delivering change " + overlaid(A2).ID}},
+				phases:  map[string]string{"dev": v1alpha1.PhaseVerified, "prod": "Delivering", "last": v1alpha1.PhaseVerified},
+				holds:   []Hold{{Path: "prod", Reason: ReasonDelivering, Message: "prod: Ticket is delivering change " + overlaid(A2).ID}},
 			},
 		},
 		"OverlayStationPassesOnItsUpstreamChange": {
@@ -319,8 +319,8 @@ func TestProgress(t *testing.T) {
 			}},
 			want: want{
 				changes: map[string]string{"dev": id(A2), "prod": overlaid(A2).ID, "last": id(A2)},
-				phases:  map[string]string{"dev": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseVerified, "last": v1alpha1.PhaseProgressing},
-				holds:   []Hold{{Path: "last", Reason: ReasonProgressing, Message: "last: Ticket is delivering change " + id(A2)}},
+				phases:  map[string]string{"dev": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseVerified, "last": "Delivering"},
+				holds:   []Hold{{Path: "last", Reason: ReasonDelivering, Message: "last: Ticket is delivering change " + id(A2)}},
 			},
 		},
 		"OverlayStationHoldsItsOwnChange": {

@@ -32,7 +32,7 @@ const (
 // maxHolds is how many holds the Promoted condition's message names.
 const maxHolds = 5
 
-var severity = map[string]int{ReasonHalted: 0, ReasonPinned: 1, ReasonProgressing: 2, ReasonSoaking: 3, ReasonWaiting: 4}
+var severity = map[string]int{ReasonHalted: 0, ReasonPinned: 1, ReasonDelivering: 2, ReasonSoaking: 3, ReasonWaiting: 4}
 
 func cond(typ string, s fnv1.Status, reason, message string) *fnv1.Condition {
 	return &fnv1.Condition{Type: typ, Status: s, Reason: reason, Message: &message, Target: fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum()}

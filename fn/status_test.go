@@ -28,8 +28,8 @@ func TestPromotedCondition(t *testing.T) {
 		},
 		"MostSevereReason": {
 			reason: "The reason is the most severe hold's; the message names every hold in order.",
-			p:      &Progression{Holds: []Hold{h("a", ReasonSoaking), h("b", ReasonHalted), h("c", ReasonProgressing)}},
-			want:   cond(TypePromoted, fnv1.Status_STATUS_CONDITION_FALSE, ReasonHalted, "a: Soaking; b: Halted; c: Progressing"),
+			p:      &Progression{Holds: []Hold{h("a", ReasonSoaking), h("b", ReasonHalted), h("c", ReasonDelivering)}},
+			want:   cond(TypePromoted, fnv1.Status_STATUS_CONDITION_FALSE, ReasonHalted, "a: Soaking; b: Halted; c: Delivering"),
 		},
 		"ManyHolds": {
 			reason: "Past five holds the message counts the rest.",

@@ -5,8 +5,6 @@ import (
 
 	"github.com/crossplane/function-sdk-go/response"
 	"google.golang.org/protobuf/types/known/structpb"
-
-	"github.com/k8sta/k8sta/apis/v1alpha1"
 )
 
 // BreakerOpenTTL is how soon Crossplane calls the function again while its
@@ -50,7 +48,7 @@ func CacheFor(xr *structpb.Struct, p *Progression) time.Duration {
 // verified yet.
 func delivering(p *Progression) bool {
 	for _, st := range p.Stations {
-		if st.Phase == v1alpha1.PhaseProgressing {
+		if st.Phase == PhaseDelivering {
 			return true
 		}
 	}

@@ -24,7 +24,7 @@ func TestCacheFor(t *testing.T) {
 		},
 		"Delivering": {
 			reason: "A station delivering its change is left to the watches on its Ticket: nothing polls it.",
-			p:      &Progression{Holds: []Hold{{Path: "dev", Reason: ReasonProgressing}}},
+			p:      &Progression{Holds: []Hold{{Path: "dev", Reason: ReasonDelivering}}},
 			want:   response.DefaultTTL,
 		},
 		"SoakEnds": {
@@ -35,7 +35,7 @@ func TestCacheFor(t *testing.T) {
 		"BreakerOpenDelivering": {
 			reason: "While Crossplane's breaker drops the Track's events and a station delivers, the Track is composed every BreakerOpenTTL: the station's verification must not wait for the breaker's next probe.",
 			xr:     `{"status": {"conditions": [{"type": "Responsive", "status": "False", "reason": "WatchCircuitOpen"}]}}`,
-			p:      &Progression{Stations: []StationState{{Phase: "Verified"}, {Phase: "Progressing"}}},
+			p:      &Progression{Stations: []StationState{{Phase: "Verified"}, {Phase: "Delivering"}}},
 			want:   BreakerOpenTTL,
 		},
 		"BreakerOpenIdle": {
