@@ -429,6 +429,20 @@ func validateImage(img v1alpha1.Image) error {
 	return nil
 }
 
+// IsOverlayError tells whether err is the overlay's own fault: it does not
+// exist or holds no kustomization, names what K8sTA does not render (remote
+// references, Helm charts), or kustomize refused to build it. Rendering the
+// same commit again fails the same way: its author must fix the overlay. A
+// render over a bound is a LimitError, not this.
+func IsOverlayError(err error) bool {
+	var notFound *OverlayNotFoundError
+	var field *FieldError
+	var kustomize *kustomizeError
+	var worker *workerError
+	return errors.As(err, &notFound) || errors.As(err, &field) || errors.As(err, &kustomize) || errors.As(err, &worker) ||
+		errors.Is(err, ErrOverlayNotFound) || errors.Is(err, ErrOverlayOutsideRepo)
+}
+
 // kustomizeError keeps kustomize's message, made to read as if kustomize
 // had built the user's overlay directly: the layer the synthetic
 // kustomization adds is cut, paths are shown relative to the repository

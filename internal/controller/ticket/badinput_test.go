@@ -42,6 +42,9 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 		// appRepoOf, when set, is the repository the Application deploys.
 		appRepoOf func(f *fixture) string
 		want      []string
+		// phase, when set, is the Ticket's status.atProvider.phase: Blocked
+		// when only the user's fix can move it on.
+		phase string
 		// refusedByAPI is what the API server's error says when the CRD's
 		// schema refuses the Ticket: then it never reaches the provider.
 		// TestConnectRefusesWhatTheSchemaRefuses covers the provider's own
@@ -85,7 +88,8 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 			prepare: func(_ *testing.T, _ *fixture) (string, bool, func(*v1alpha1.Ticket)) {
 				return "env/dev", true, func(tk *v1alpha1.Ticket) { tk.Spec.ForProvider.Overlay = "overlays/qa" }
 			},
-			want: []string{`spec.forProvider.overlay "overlays/qa" does not exist`},
+			want:  []string{`spec.forProvider.overlay "overlays/qa" does not exist`},
+			phase: v1alpha1.PhaseBlocked,
 		},
 		"OverlayWithoutKustomization": {
 			prepare: func(t *testing.T, f *fixture) (string, bool, func(*v1alpha1.Ticket)) {
@@ -97,7 +101,8 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 					tk.Spec.ForProvider.Change = change(commit, "1.2.3")
 				}
 			},
-			want: []string{`spec.forProvider.overlay "overlays/notes" holds no kustomization.yaml at commit `, "set it to a directory holding a kustomization.yaml"},
+			want:  []string{`spec.forProvider.overlay "overlays/notes" holds no kustomization.yaml at commit `, "set it to a directory holding a kustomization.yaml"},
+			phase: v1alpha1.PhaseBlocked,
 		},
 		"KustomizeError": {
 			prepare: func(t *testing.T, f *fixture) (string, bool, func(*v1alpha1.Ticket)) {
@@ -109,7 +114,8 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 					tk.Spec.ForProvider.Change = change(commit, "1.2.3")
 				}
 			},
-			want: []string{"overlays/broken", "missing.yaml"},
+			want:  []string{"overlays/broken", "missing.yaml"},
+			phase: v1alpha1.PhaseBlocked,
 		},
 		"RemotePatchPath": {
 			prepare: func(t *testing.T, f *fixture) (string, bool, func(*v1alpha1.Ticket)) {
@@ -121,7 +127,8 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 					tk.Spec.ForProvider.Change = change(commit, "1.2.3")
 				}
 			},
-			want: []string{`overlays/remote/kustomization.yaml: patchesJson6902[0].path "` + remote.URL + `/replicas.yaml" is a URL: copy the file into the repository`},
+			want:  []string{`overlays/remote/kustomization.yaml: patchesJson6902[0].path "` + remote.URL + `/replicas.yaml" is a URL: copy the file into the repository`},
+			phase: v1alpha1.PhaseBlocked,
 		},
 		"RemoteInlineTransformer": {
 			prepare: func(t *testing.T, f *fixture) (string, bool, func(*v1alpha1.Ticket)) {
@@ -133,7 +140,8 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 					tk.Spec.ForProvider.Change = change(commit, "1.2.3")
 				}
 			},
-			want: []string{`overlays/remote/kustomization.yaml: transformers[0].path "` + remote.URL + `/p.yaml" is a URL`},
+			want:  []string{`overlays/remote/kustomization.yaml: transformers[0].path "` + remote.URL + `/p.yaml" is a URL`},
+			phase: v1alpha1.PhaseBlocked,
 		},
 		"AliasBomb": {
 			prepare: func(t *testing.T, f *fixture) (string, bool, func(*v1alpha1.Ticket)) {
@@ -151,13 +159,15 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 					tk.Spec.ForProvider.Change = change(commit, "1.2.3")
 				}
 			},
-			want: []string{"overlays/lol/lol.yaml: YAML aliases (*name) expand the overlay's documents to more than"},
+			want:  []string{"overlays/lol/lol.yaml: YAML aliases (*name) expand the overlay's documents to more than"},
+			phase: v1alpha1.PhaseBlocked,
 		},
 		"UnknownApplication": {
 			prepare: func(_ *testing.T, _ *fixture) (string, bool, func(*v1alpha1.Ticket)) {
 				return "env/dev", false, nil
 			},
-			want: []string{"APP not found", "spec.forProvider.applications[0]"},
+			want:  []string{"APP not found", "spec.forProvider.applications[0]"},
+			phase: v1alpha1.PhaseBlocked,
 		},
 		"CommitNotInRepository": {
 			prepare: func(_ *testing.T, _ *fixture) (string, bool, func(*v1alpha1.Ticket)) {
@@ -165,7 +175,8 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 					tk.Spec.ForProvider.Change = change(strings.Repeat("ab", 20), "1.2.3")
 				}
 			},
-			want: []string{"spec.forProvider.change.commit " + strings.Repeat("ab", 20) + " is not in"},
+			want:  []string{"spec.forProvider.change.commit " + strings.Repeat("ab", 20) + " is not in"},
+			phase: v1alpha1.PhaseBlocked,
 		},
 		"InvalidBranch": {
 			prepare: func(_ *testing.T, _ *fixture) (string, bool, func(*v1alpha1.Ticket)) {
@@ -181,6 +192,7 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 			},
 			appRepo: "http://127.0.0.1:1/acme/config.git",
 			want:    []string{"cannot reach spec.forProvider.repo.url"},
+			phase:   v1alpha1.PhaseBlocked,
 		},
 		"BadCredentials": {
 			server: []gitserver.Option{gitserver.WithBasicAuth("k8sta", "the-right-one")},
@@ -249,6 +261,12 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 			}
 			if ready := condition(getTicket(t, key), xpv2.TypeReady); ready.Status == corev1.ConditionTrue {
 				t.Error("Ready is True for bad input")
+			}
+			if tc.phase != "" {
+				eventually(t, "phase "+tc.phase, func() (bool, string) {
+					got := getTicket(t, key).Status.AtProvider.Phase
+					return got == tc.phase, got
+				})
 			}
 			if f.branchExists(branch) {
 				t.Errorf("rendered branch %s was pushed", branch)

@@ -432,6 +432,13 @@ func (e *external) Update(ctx context.Context, t *v1alpha1.Ticket) (managed.Exte
 			_, err = block(t, errors.New(msg))
 			return managed.ExternalUpdate{}, err
 		}
+		// The change's commit and overlay are what they are: rendering them
+		// again fails the same way until the user fixes them.
+		var input *inputError
+		if errors.As(err, &input) {
+			_, err = block(t, err)
+			return managed.ExternalUpdate{}, err
+		}
 		if err != nil {
 			t.Status.AtProvider.Phase = v1alpha1.PhaseFailed
 			t.SetConditions(xpv2.Unavailable().WithMessage(err.Error()))
@@ -601,7 +608,7 @@ func (e *external) render(ctx context.Context, t *v1alpha1.Ticket) (string, erro
 	// The render reads only what the overlay reaches, through the tree.
 	tree, err := e.repo.Tree(p.Change.Commit)
 	if errors.Is(err, gitrepo.ErrCommitNotFound) {
-		return "", errors.Errorf("spec.forProvider.change.commit %s is not in %s: push it to the source branch, or fix the change", p.Change.Commit, e.repo.URL())
+		return "", &inputError{errors.Errorf("spec.forProvider.change.commit %s is not in %s: push it to the source branch, or fix the change", p.Change.Commit, e.repo.URL())}
 	}
 	if err != nil {
 		return "", errors.Wrapf(err, "cannot read commit %s", v1alpha1.ShortCommit(p.Change.Commit))
@@ -613,10 +620,14 @@ func (e *external) render(ctx context.Context, t *v1alpha1.Ticket) (string, erro
 		if notFound.NoKustomization {
 			what = "holds no kustomization.yaml"
 		}
-		return "", errors.Errorf("spec.forProvider.overlay %q %s at commit %s: set it to a directory holding a kustomization.yaml", p.Overlay, what, v1alpha1.ShortCommit(p.Change.Commit))
+		return "", &inputError{errors.Errorf("spec.forProvider.overlay %q %s at commit %s: set it to a directory holding a kustomization.yaml", p.Overlay, what, v1alpha1.ShortCommit(p.Change.Commit))}
 	}
 	if err != nil {
-		return "", errors.Wrapf(err, "cannot render spec.forProvider.overlay %q at commit %s", p.Overlay, v1alpha1.ShortCommit(p.Change.Commit))
+		err = errors.Wrapf(err, "cannot render spec.forProvider.overlay %q at commit %s", p.Overlay, v1alpha1.ShortCommit(p.Change.Commit))
+		if render.IsOverlayError(err) {
+			return "", &inputError{err}
+		}
+		return "", err
 	}
 	rec := render.Record{Track: t.Namespace + "/" + p.Track, Station: p.Station, Overlay: p.Overlay, Change: v1alpha1.Change{ID: p.Change.ID, Commit: p.Change.Commit, Images: p.Change.Images}}
 	// The ownership of the branch is checked again on the head each push
@@ -676,6 +687,14 @@ func repoError(err error) error {
 
 // block marks a Ticket that cannot proceed until its input is fixed. Nothing
 // has been rendered, pushed or patched when this is called.
+// An inputError is a render that failed because of what the user wrote: the
+// change's commit or the station's overlay. The Ticket is Blocked, not
+// Failed: no Application was touched, and only a fix moves it on.
+type inputError struct{ err error }
+
+func (e *inputError) Error() string { return e.err.Error() }
+func (e *inputError) Unwrap() error { return e.err }
+
 func block(t *v1alpha1.Ticket, err error) (managed.ExternalObservation, error) {
 	t.Status.AtProvider.Phase = v1alpha1.PhaseBlocked
 	t.Status.AtProvider.VerifiedAt = nil
