@@ -11,6 +11,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/k8sta/k8sta/apis/v1alpha1"
@@ -215,8 +216,13 @@ func observe(ctx context.Context, kube dynamic.Interface, ns, track, tag string)
 		liveID, _, _ := unstructured.NestedString(t.Object, "status", "atProvider", "change", "id")
 		phase, _, _ := unstructured.NestedString(t.Object, "status", "atProvider", "phase")
 		ready := conditionStatus(t, "Ready") == "True"
+		typed := &v1alpha1.Ticket{}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(t.Object, typed); err != nil {
+			return nil, nil, fmt.Errorf("cannot read Ticket %s/%s: %w", t.GetNamespace(), t.GetName(), err)
+		}
+		_, verified := typed.VerifiedFor(wantID)
 		switch {
-		case ready && liveID == wantID:
+		case verified:
 			v.phase = v1alpha1.PhaseVerified
 		case phase == v1alpha1.PhaseFailed || phase == v1alpha1.PhaseBlocked:
 			v.phase = phase

@@ -102,14 +102,11 @@ func liveChange(t *unstructured.Unstructured, field string) string {
 // readyForCommit reports whether a Ticket is Ready for the change that
 // renders commit with the image tag.
 func readyForCommit(t *unstructured.Unstructured, commit, tag string) bool {
-	if t == nil || specChange(t, "commit") != commit || liveChange(t, "commit") != commit || specChange(t, "id") != liveChange(t, "id") {
+	if t == nil || specChange(t, "commit") != commit || ticketTag(t, "spec", "forProvider", "change") != tag {
 		return false
 	}
-	if ticketTag(t, "spec", "forProvider", "change") != tag || ticketTag(t, "status", "atProvider", "change") != tag {
-		return false
-	}
-	s, _, _ := condition(t, "Ready")
-	return s == "True"
+	_, ok := typedTicket(t).VerifiedFor(specChange(t, "id"))
+	return ok
 }
 
 // appState is an Application's sync status, synced revision and health.

@@ -21,9 +21,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 
+	"github.com/k8sta/k8sta/apis/v1alpha1"
 	"github.com/k8sta/k8sta/internal/testing/gitserver"
 	"github.com/k8sta/k8sta/internal/testing/kubeenv"
 )
@@ -254,19 +256,24 @@ func (w *world) tickets() map[string]*unstructured.Unstructured {
 	return out
 }
 
-// readyFor reports whether a Ticket is Ready for the change whose image has tag.
+// readyFor reports whether a Ticket verified the change whose image has
+// tag, by v1alpha1.Ticket.VerifiedFor, the predicate the function and the
+// demo use.
 func readyFor(t *unstructured.Unstructured, tag string) bool {
-	if t == nil || ticketTag(t, "spec", "forProvider", "change") != tag || ticketTag(t, "status", "atProvider", "change") != tag {
+	if t == nil || ticketTag(t, "spec", "forProvider", "change") != tag {
 		return false
 	}
-	conds, _, _ := unstructured.NestedSlice(t.Object, "status", "conditions")
-	for _, c := range conds {
-		m, _ := c.(map[string]any)
-		if m["type"] == "Ready" && m["status"] == "True" {
-			return true
-		}
+	_, ok := typedTicket(t).VerifiedFor(specChange(t, "id"))
+	return ok
+}
+
+// typedTicket is t as a v1alpha1.Ticket, or nil when it does not convert.
+func typedTicket(t *unstructured.Unstructured) *v1alpha1.Ticket {
+	typed := &v1alpha1.Ticket{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(t.Object, typed); err != nil {
+		return nil
 	}
-	return false
+	return typed
 }
 
 func ticketTag(t *unstructured.Unstructured, fields ...string) string {
