@@ -45,6 +45,7 @@ var (
 			&t.Status.AtProvider.Phase,
 			&t.Status.AtProvider.VerifiedAt,
 			&t.Status.AtProvider.Applications,
+			&t.Status.AtProvider.BlockedOn,
 		}
 	})
 	subscriptionRead = typedpb.Select(func(s *v1alpha1.Subscription) []any {

@@ -54,6 +54,16 @@ func TestParseObserved(t *testing.T) {
 					AtProvider: v1alpha1.TicketObservation{Phase: v1alpha1.PhaseFailed}},
 			}}},
 		},
+		"Blocked": {
+			reason: "A blocked Ticket's field and problem are read back.",
+			in: map[string]*fnv1.Resource{"ticket-dev": obsTicket{path: "dev", spec: changeB, ready: corev1.ConditionFalse, phase: v1alpha1.PhaseBlocked, message: "spec.forProvider.branch env/dev holds commit 777777777777",
+				blockedOn: &v1alpha1.BlockedOn{Field: "branch", Problem: "rendered branch env/dev holds commit 777777777777"}}.resource(t)},
+			want: Observed{Tickets: map[string]*v1alpha1.Ticket{"dev": {
+				Spec: v1alpha1.TicketSpec{ForProvider: forProvider(changeB)},
+				Status: v1alpha1.TicketStatus{ManagedResourceStatus: xpv2.ManagedResourceStatus{ConditionedStatus: ready(corev1.ConditionFalse, "spec.forProvider.branch env/dev holds commit 777777777777")},
+					AtProvider: v1alpha1.TicketObservation{Phase: v1alpha1.PhaseBlocked, BlockedOn: &v1alpha1.BlockedOn{Field: "branch", Problem: "rendered branch env/dev holds commit 777777777777"}}},
+			}}},
+		},
 		"PausedRollout": {
 			reason: "Each Application entry is read back with its message (a paused Rollout).",
 			in: map[string]*fnv1.Resource{"ticket-dev": obsTicket{path: "dev", spec: changeB, live: changeB, ready: corev1.ConditionFalse, phase: v1alpha1.PhaseProgressing, message: "paused",

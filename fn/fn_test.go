@@ -194,6 +194,17 @@ func TestRunFunction(t *testing.T) {
 				stationsWant(t, "dev "+A.ID+" Verified", "int "+A.ID+" Failed | app-int: Degraded", "prod - Waiting"),
 				valid, condWant(TypePromoted, falseS, ReasonHalted, "int: Ticket Failed change "+A.ID+": app-int: Degraded; the stations after it are halted"))},
 		},
+		"BlockedOnInputNamesTheTracksField": {
+			reason: "A Ticket blocked on its overlay halts the stations after it, and the station and the Promoted condition name the station's overlay on the Track, not the Ticket's field.",
+			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, A),
+				verifiedTicket("dev", A, time.Hour),
+				obsTicket{path: "int", spec: A, ready: corev1.ConditionFalse, phase: v1alpha1.PhaseBlocked,
+					message:   `spec.forProvider.overlay "overlays/int" does not exist at commit 666666666666: set it to a directory holding a kustomization.yaml`,
+					blockedOn: &v1alpha1.BlockedOn{Field: "overlay", Problem: `overlay "overlays/int" does not exist at commit 666666666666: name a directory holding a kustomization.yaml`}})},
+			want: want{rsp: rsp(def, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-int": tk(t, "int", A, rFalse)},
+				stationsWant(t, "dev "+A.ID+" Verified", `int `+A.ID+` Blocked | overlay "overlays/int" does not exist at commit 666666666666: name a directory holding a kustomization.yaml: fix spec.stations[1].overlay`, "prod - Waiting"),
+				valid, condWant(TypePromoted, falseS, ReasonHalted, "int: Ticket Blocked change "+A.ID+`: overlay "overlays/int" does not exist at commit 666666666666: name a directory holding a kustomization.yaml: fix spec.stations[1].overlay; the stations after it are halted`))},
+		},
 		"Pinned": {
 			reason: "int pinned to A holds A although dev verified B, and nothing flows past it to prod.",
 			args: args{xr: trackYAML("guestbook", true, st("dev"), st("int", "soak: 10m", "pin: "+A.ID), st("prod")), observed: observed(t, subscriptionResource(t, B),

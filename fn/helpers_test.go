@@ -115,6 +115,8 @@ type obsTicket struct {
 	message    string
 	// apps is status.atProvider.applications.
 	apps []v1alpha1.ApplicationStatus
+	// blockedOn is status.atProvider.blockedOn.
+	blockedOn *v1alpha1.BlockedOn
 	// uid and resourceVersion are the version of the Ticket, as the API
 	// server writes them; none if empty.
 	uid             types.UID
@@ -132,7 +134,7 @@ func (o obsTicket) typed() *v1alpha1.Ticket {
 	if o.spec != nil {
 		t.Spec.ForProvider.Change = *o.spec
 	}
-	t.Status.AtProvider = v1alpha1.TicketObservation{Change: o.live, Phase: o.phase, VerifiedAt: o.verified, Applications: o.apps}
+	t.Status.AtProvider = v1alpha1.TicketObservation{Change: o.live, Phase: o.phase, VerifiedAt: o.verified, Applications: o.apps, BlockedOn: o.blockedOn}
 	t.Status.SetConditions(xpv2.Condition{Type: xpv2.TypeReady, Status: o.ready, Reason: "R", Message: o.message, LastTransitionTime: *ago(2 * time.Hour)})
 	return t
 }

@@ -26,6 +26,8 @@ type Stop struct {
 	Path string
 	// Track is the Track that declares the station.
 	Track *Track
+	// Index is the station's index in its Track's spec.stations.
+	Index int
 	// Station is the station itself.
 	Station *Station
 	// Sections are the lines of the section Tracks a junction station
@@ -46,6 +48,14 @@ type Expansion struct {
 	// Stops are all stations, depth first: a station, then its sections,
 	// then the next station.
 	Stops []*Stop
+}
+
+// root is the root Track, nil when it has no station.
+func (x *Expansion) root() *Track {
+	if len(x.Line) == 0 {
+		return nil
+	}
+	return x.Line[0].Track
 }
 
 // HasJunctions reports whether any station of t feeds other Tracks.
@@ -119,7 +129,7 @@ func (e *expander) line(t *Track, prefix string, stack []string, depth int, all 
 	l := make(Line, 0, len(t.Stations))
 	for i := range t.Stations {
 		s := &t.Stations[i]
-		stop := &Stop{Path: prefix + s.Name, Track: t, Station: s}
+		stop := &Stop{Path: prefix + s.Name, Track: t, Index: i, Station: s}
 		if !e.add(stop, i, all) {
 			return l
 		}

@@ -14,11 +14,11 @@ import (
 
 // Reasons a station holds the Track back, most severe first.
 const (
-	ReasonHalted      = "Halted"
-	ReasonPinned      = "Pinned"
-	ReasonDelivering  = "Delivering"
-	ReasonSoaking     = "Soaking"
-	ReasonWaiting     = "Waiting"
+	ReasonHalted     = "Halted"
+	ReasonPinned     = "Pinned"
+	ReasonDelivering = "Delivering"
+	ReasonSoaking    = "Soaking"
+	ReasonWaiting    = "Waiting"
 )
 
 // Station phases the Track reports besides a Ticket's own.
@@ -46,9 +46,10 @@ type StationState struct {
 	// change has reached the station (it then has no Ticket).
 	Change *v1alpha1.Change
 	Phase  string
-	// Message is why the station holds the Track back, in its Ticket's
-	// words, when the Ticket failed or waits for something a reader acts
-	// on (a paused Rollout); empty otherwise.
+	// Message is why the station holds the Track back when its Ticket
+	// failed, is blocked, or waits for something a reader acts on (a paused
+	// Rollout): in the Ticket's words, but naming the field of the Track to
+	// fix where the Ticket is blocked on its input; empty otherwise.
 	Message string
 }
 
@@ -72,7 +73,7 @@ type Progression struct {
 // to their stations alone. A pinned station holds its pinned change and
 // nothing flows past it.
 func Progress(x *Expansion, o Observed, now time.Time) *Progression {
-	p := &progressor{o: o, now: now, known: map[string]*v1alpha1.Change{}, overlays: map[string][]v1alpha1.OverlayChange{},
+	p := &progressor{o: o, now: now, root: x.root(), known: map[string]*v1alpha1.Change{}, overlays: map[string][]v1alpha1.OverlayChange{},
 		states: make(map[string]*StationState, len(x.Stops))}
 	var newest *v1alpha1.Change
 	if o.Subscription != nil {
@@ -102,6 +103,7 @@ func Progress(x *Expansion, o Observed, now time.Time) *Progression {
 type progressor struct {
 	o        Observed
 	now      time.Time
+	root     *Track
 	known    map[string]*v1alpha1.Change
 	overlays map[string][]v1alpha1.OverlayChange
 	states   map[string]*StationState
@@ -192,8 +194,7 @@ func (p *progressor) stop(s *Stop, in *v1alpha1.Change, walking, first bool) (*v
 		walking = p.delivering(st, nil, walking)
 	case phase == v1alpha1.PhaseFailed || phase == v1alpha1.PhaseBlocked:
 		st.Phase = phase
-		ready := t.GetCondition(xpv2.TypeReady)
-		st.Message = clipMessage(orDefault(ready.Message, string(ready.Reason)))
+		st.Message = clipMessage(p.halted(s, t))
 		walking = p.hold(walking, s.Path, ReasonHalted, "Ticket %s change %s: %s; the stations after it are halted",
 			phase, desired.ID, st.Message)
 	case !verifiedNow:
@@ -232,6 +233,34 @@ func (p *progressor) delivering(st *StationState, t *v1alpha1.Ticket, walking bo
 		}
 	}
 	return p.hold(walking, st.Stop.Path, ReasonDelivering, "Ticket is delivering change %s", st.Change.ID)
+}
+
+// halted is why the Ticket t of station s failed or is blocked: its Ready
+// condition's words, or, when it is blocked on input the Track's user must
+// fix, the problem and the field of the Track that holds that input.
+func (p *progressor) halted(s *Stop, t *v1alpha1.Ticket) string {
+	on := t.Status.AtProvider.BlockedOn
+	if t.Status.AtProvider.Phase != v1alpha1.PhaseBlocked || on == nil {
+		ready := t.GetCondition(xpv2.TypeReady)
+		return orDefault(ready.Message, string(ready.Reason))
+	}
+	of := ""
+	if s.Track != p.root {
+		of = " of Track " + s.Track.Name
+	}
+	switch on.Field {
+	case v1alpha1.BlockedOnChangeCommit:
+		// No field of the Track names a change's commit: the problem says
+		// which change, and to push the commit or fix where it came from.
+		return on.Problem
+	case v1alpha1.BlockedOnRepoURL:
+		return on.Problem + ": fix spec.repo.url" + of
+	default:
+		// The station's own fields (overlay, branch, applications[j]) are
+		// spelled the same relative to the Ticket's spec.forProvider and
+		// the Track's station.
+		return fmt.Sprintf("%s: fix spec.stations[%d].%s%s", on.Problem, s.Index, on.Field, of)
+	}
 }
 
 // clipMessage cuts s at MaxStationMessageBytes on a rune boundary, marked as

@@ -27,6 +27,7 @@ type ticketIn struct {
 	ReadyReason, ReadyMessage string
 	ReadySince                *metav1.Time
 	Held                      bool
+	BlockedOn                 *v1alpha1.BlockedOn
 }
 
 func (o *ticketIn) typed() *v1alpha1.Ticket {
@@ -35,7 +36,7 @@ func (o *ticketIn) typed() *v1alpha1.Ticket {
 		t.Spec.ForProvider.Change = *o.Change
 	}
 	at := &t.Status.AtProvider
-	at.Phase, at.VerifiedAt = o.Phase, o.VerifiedAt
+	at.Phase, at.VerifiedAt, at.BlockedOn = o.Phase, o.VerifiedAt, o.BlockedOn
 	if o.LiveID != "" {
 		at.Change = &v1alpha1.Change{ID: o.LiveID}
 	}
@@ -75,6 +76,17 @@ func (o observedIn) typed() Observed {
 		out.Tickets[path] = t.typed()
 	}
 	return out
+}
+
+// blocked is a Ticket blocked on c's input: the field of spec.forProvider
+// (none if empty), the problem, and its Ready message naming the field as
+// the Ticket spells it.
+func blocked(c *v1alpha1.Change, field, problem, ready string) *ticketIn {
+	t := &ticketIn{Change: c, Phase: v1alpha1.PhaseBlocked, Ready: corev1.ConditionFalse, ReadyReason: "Unavailable", ReadyMessage: ready}
+	if field != "" {
+		t.BlockedOn = &v1alpha1.BlockedOn{Field: field, Problem: problem}
+	}
+	return t
 }
 
 func verified(c *v1alpha1.Change, d time.Duration) *ticketIn {
@@ -148,6 +160,157 @@ func TestProgress(t *testing.T) {
 				phases:   map[string]string{"dev": v1alpha1.PhaseFailed, "prod": PhaseWaiting},
 				messages: map[string]string{"dev": clipped},
 				holds:    []Hold{{Path: "dev", Reason: ReasonHalted, Message: "dev: Ticket Failed change " + A.ID + ": " + clipped + "; the stations after it are halted"}},
+			},
+		},
+		"BlockedOnOverlayNamesTheStationsField": {
+			reason: "A Ticket blocked on its overlay names the overlay of the station, by its index in the Track's spec.stations, not the Ticket's field.",
+			root:   trackYAML("t", true, st("dev"), st("prod")),
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": verified(A, time.Hour),
+				"prod": blocked(A, "overlay", `overlay "overlays/prod" does not exist at commit 666666666666: name a directory holding a kustomization.yaml`,
+					`spec.forProvider.overlay "overlays/prod" does not exist at commit 666666666666: set it to a directory holding a kustomization.yaml`),
+			}},
+			want: want{
+				changes:  map[string]string{"dev": id(A), "prod": id(A)},
+				phases:   map[string]string{"dev": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseBlocked},
+				messages: map[string]string{"prod": `overlay "overlays/prod" does not exist at commit 666666666666: name a directory holding a kustomization.yaml: fix spec.stations[1].overlay`},
+				holds: []Hold{{Path: "prod", Reason: ReasonHalted,
+					Message: "prod: Ticket Blocked change " + A.ID + `: overlay "overlays/prod" does not exist at commit 666666666666: name a directory holding a kustomization.yaml: fix spec.stations[1].overlay; the stations after it are halted`}},
+			},
+		},
+		"BlockedOnBranchNamesTheStationsField": {
+			reason: "A Ticket blocked on its rendered branch names the branch of the station.",
+			root:   trackYAML("t", true, st("dev"), st("prod")),
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": blocked(A, "branch", "rendered branch env/dev holds commit 777777777777, which K8sTA did not render: K8sTA publishes only to a branch it creates; give station dev a rendered branch of its own, or delete env/dev if nothing else uses it",
+					"spec.forProvider.branch env/dev holds commit 777777777777, which K8sTA did not render: K8sTA publishes only to a branch it creates; give station dev a rendered branch of its own (spec.stations[].branch on the Track), or delete env/dev if nothing else uses it"),
+			}},
+			want: want{
+				changes:  map[string]string{"dev": id(A), "prod": ""},
+				phases:   map[string]string{"dev": v1alpha1.PhaseBlocked, "prod": PhaseWaiting},
+				messages: map[string]string{"dev": "rendered branch env/dev holds commit 777777777777, which K8sTA did not render: K8sTA publishes only to a branch it creates; give station dev a rendered branch of its own, or delete env/dev if nothing else uses it: fix spec.stations[0].branch"},
+				holds: []Hold{{Path: "dev", Reason: ReasonHalted,
+					Message: "dev: Ticket Blocked change " + A.ID + ": rendered branch env/dev holds commit 777777777777, which K8sTA did not render: K8sTA publishes only to a branch it creates; give station dev a rendered branch of its own, or delete env/dev if nothing else uses it: fix spec.stations[0].branch; the stations after it are halted"}},
+			},
+		},
+		"BlockedOnApplicationNamesTheStationsApplication": {
+			reason: "A Ticket blocked on its Application j names spec.stations[i].applications[j] of the station.",
+			root:   trackYAML("t", true, st("dev"), st("prod")),
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": verified(A, time.Hour),
+				"prod": blocked(A, "applications[0]", "Application argocd/app-prod not found: create it, or name an Application that exists",
+					"Application argocd/app-prod not found: create it, or fix spec.forProvider.applications[0]: no such Application"),
+			}},
+			want: want{
+				changes:  map[string]string{"dev": id(A), "prod": id(A)},
+				phases:   map[string]string{"dev": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseBlocked},
+				messages: map[string]string{"prod": "Application argocd/app-prod not found: create it, or name an Application that exists: fix spec.stations[1].applications[0]"},
+				holds: []Hold{{Path: "prod", Reason: ReasonHalted,
+					Message: "prod: Ticket Blocked change " + A.ID + ": Application argocd/app-prod not found: create it, or name an Application that exists: fix spec.stations[1].applications[0]; the stations after it are halted"}},
+			},
+		},
+		"BlockedOnRepoURLNamesTheTracksRepo": {
+			reason: "A Ticket blocked on its repository names the Track's spec.repo.url.",
+			root:   trackYAML("t", true, st("dev"), st("prod")),
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": blocked(A, "repo.url", "cannot reach the repository: check its URL and the network: repository unreachable",
+					"cannot reach spec.forProvider.repo.url: check the URL and the network: repository unreachable"),
+			}},
+			want: want{
+				changes:  map[string]string{"dev": id(A), "prod": ""},
+				phases:   map[string]string{"dev": v1alpha1.PhaseBlocked, "prod": PhaseWaiting},
+				messages: map[string]string{"dev": "cannot reach the repository: check its URL and the network: repository unreachable: fix spec.repo.url"},
+				holds: []Hold{{Path: "dev", Reason: ReasonHalted,
+					Message: "dev: Ticket Blocked change " + A.ID + ": cannot reach the repository: check its URL and the network: repository unreachable: fix spec.repo.url; the stations after it are halted"}},
+			},
+		},
+		"BlockedOnChangeCommitNamesTheChange": {
+			reason: "No field of the Track names a change's commit: the station says which change, and to push the commit or fix its source.",
+			root:   trackYAML("t", true, st("dev"), st("prod")),
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": blocked(A, "change.commit", "commit abababababababababababababababababababab of change 0a1b2c3d4e5f is not in https://git.example/acme/config.git: push it to the source branch, or fix the source of the change",
+					"spec.forProvider.change.commit abababababababababababababababababababab is not in https://git.example/acme/config.git: push it to the source branch, or fix the change"),
+			}},
+			want: want{
+				changes:  map[string]string{"dev": id(A), "prod": ""},
+				phases:   map[string]string{"dev": v1alpha1.PhaseBlocked, "prod": PhaseWaiting},
+				messages: map[string]string{"dev": "commit abababababababababababababababababababab of change 0a1b2c3d4e5f is not in https://git.example/acme/config.git: push it to the source branch, or fix the source of the change"},
+				holds: []Hold{{Path: "dev", Reason: ReasonHalted,
+					Message: "dev: Ticket Blocked change " + A.ID + ": commit abababababababababababababababababababab of change 0a1b2c3d4e5f is not in https://git.example/acme/config.git: push it to the source branch, or fix the source of the change; the stations after it are halted"}},
+			},
+		},
+		"BlockedSectionStationNamesItsOwnTracksField": {
+			reason:   "A section station's field is at its index in the section's own spec.stations, and the section is named.",
+			root:     trackYAML("t", true, "{name: j, tracks: [s]}"),
+			sections: map[string]string{"s": trackYAML("s", false, st("w"), st("x"))},
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"j.s.w": verified(A, time.Hour),
+				"j.s.x": blocked(A, "overlay", `overlay "overlays/x" holds no kustomization.yaml at commit 666666666666: name a directory holding a kustomization.yaml`,
+					`spec.forProvider.overlay "overlays/x" holds no kustomization.yaml at commit 666666666666: set it to a directory holding a kustomization.yaml`),
+			}},
+			want: want{
+				changes:  map[string]string{"j.s.w": id(A), "j.s.x": id(A)},
+				phases:   map[string]string{"j.s.w": v1alpha1.PhaseVerified, "j.s.x": v1alpha1.PhaseBlocked},
+				messages: map[string]string{"j.s.x": `overlay "overlays/x" holds no kustomization.yaml at commit 666666666666: name a directory holding a kustomization.yaml: fix spec.stations[1].overlay of Track s`},
+				holds: []Hold{{Path: "j.s.x", Reason: ReasonHalted,
+					Message: "j.s.x: Ticket Blocked change " + A.ID + `: overlay "overlays/x" holds no kustomization.yaml at commit 666666666666: name a directory holding a kustomization.yaml: fix spec.stations[1].overlay of Track s; the stations after it are halted`}},
+			},
+		},
+		"BlockedSectionStationNamesItsOwnTracksRepo": {
+			reason:   "A section station's Ticket renders the section's repository: its spec.repo.url, the section named.",
+			root:     trackYAML("t", true, "{name: j, tracks: [s]}"),
+			sections: map[string]string{"s": trackYAML("s", false, st("w"))},
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"j.s.w": blocked(A, "repo.url", "cannot reach the repository: check its URL and the network: repository unreachable",
+					"cannot reach spec.forProvider.repo.url: check the URL and the network: repository unreachable"),
+			}},
+			want: want{
+				changes:  map[string]string{"j.s.w": id(A)},
+				phases:   map[string]string{"j.s.w": v1alpha1.PhaseBlocked},
+				messages: map[string]string{"j.s.w": "cannot reach the repository: check its URL and the network: repository unreachable: fix spec.repo.url of Track s"},
+				holds: []Hold{{Path: "j.s.w", Reason: ReasonHalted,
+					Message: "j.s.w: Ticket Blocked change " + A.ID + ": cannot reach the repository: check its URL and the network: repository unreachable: fix spec.repo.url of Track s; the stations after it are halted"}},
+			},
+		},
+		"BlockedWithoutAFieldLendsItsWords": {
+			reason: "A Ticket blocked on nothing the Track's user edits (the ProviderConfig's credentials) lends the station its Ready message.",
+			root:   trackYAML("t", true, st("dev"), st("prod")),
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": blocked(A, "", "", "git credentials were refused: check the Secret named by the ProviderConfig's spec.git.secretRef: authentication failed"),
+			}},
+			want: want{
+				changes:  map[string]string{"dev": id(A), "prod": ""},
+				phases:   map[string]string{"dev": v1alpha1.PhaseBlocked, "prod": PhaseWaiting},
+				messages: map[string]string{"dev": "git credentials were refused: check the Secret named by the ProviderConfig's spec.git.secretRef: authentication failed"},
+				holds: []Hold{{Path: "dev", Reason: ReasonHalted,
+					Message: "dev: Ticket Blocked change " + A.ID + ": git credentials were refused: check the Secret named by the ProviderConfig's spec.git.secretRef: authentication failed; the stations after it are halted"}},
+			},
+		},
+		"FailedTicketIgnoresAStaleBlockedOn": {
+			reason: "What a Ticket was blocked on no longer holds once it is not Blocked: a Failed Ticket lends its Ready message.",
+			root:   trackYAML("t", true, st("dev"), st("prod")),
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": {Change: A, LiveID: A.ID, Phase: v1alpha1.PhaseFailed, Ready: corev1.ConditionFalse, ReadyMessage: "app-dev: Degraded",
+					BlockedOn: &v1alpha1.BlockedOn{Field: "overlay", Problem: "stale"}},
+			}},
+			want: want{
+				changes:  map[string]string{"dev": id(A), "prod": ""},
+				phases:   map[string]string{"dev": v1alpha1.PhaseFailed, "prod": PhaseWaiting},
+				messages: map[string]string{"dev": "app-dev: Degraded"},
+				holds:    []Hold{{Path: "dev", Reason: ReasonHalted, Message: "dev: Ticket Failed change " + A.ID + ": app-dev: Degraded; the stations after it are halted"}},
+			},
+		},
+		"BlockedProblemIsBounded": {
+			reason: "A blocked Ticket's problem is quoted up to MaxStationMessageBytes, cut on a rune boundary.",
+			root:   trackYAML("t", true, st("dev"), st("prod")),
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": blocked(A, "overlay", long, "spec.forProvider.overlay "+long),
+			}},
+			want: want{
+				changes:  map[string]string{"dev": id(A), "prod": ""},
+				phases:   map[string]string{"dev": v1alpha1.PhaseBlocked, "prod": PhaseWaiting},
+				messages: map[string]string{"dev": clipped},
+				holds:    []Hold{{Path: "dev", Reason: ReasonHalted, Message: "dev: Ticket Blocked change " + A.ID + ": " + clipped + "; the stations after it are halted"}},
 			},
 		},
 		"PausedRolloutSaysWhyTheStationWaits": {

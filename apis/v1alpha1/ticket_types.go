@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"fmt"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
@@ -167,6 +169,39 @@ type ApplicationStatus struct {
 	Message string `json:"message,omitempty"`
 }
 
+// Fields of spec.forProvider a BlockedOn names, spelled relative to
+// spec.forProvider. The station's own (overlay, branch, applications[i])
+// are spelled the same relative to a Track's spec.stations[].
+const (
+	BlockedOnOverlay      = "overlay"
+	BlockedOnBranch       = "branch"
+	BlockedOnRepoURL      = "repo.url"
+	BlockedOnChangeCommit = "change.commit"
+)
+
+// BlockedOnApplication is the BlockedOn field of
+// spec.forProvider.applications[i].
+func BlockedOnApplication(i int) string { return fmt.Sprintf("applications[%d]", i) }
+
+// MaxBlockedOnProblemBytes bounds BlockedOn.Problem.
+const MaxBlockedOnProblemBytes = 4096
+
+// A BlockedOn is the input a Blocked Ticket waits for its user to fix. The
+// Ticket's Ready condition names the field as the Ticket spells it; whoever
+// composed the Ticket names, from Field, the field its own user edits.
+type BlockedOn struct {
+	// Field is the field of spec.forProvider that holds the input: overlay,
+	// branch, repo.url, change.commit or applications[<index>].
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^(overlay|branch|repo\.url|change\.commit|applications\[[0-9]{1,2}\])$`
+	Field string `json:"field"`
+
+	// Problem is what is wrong with the field's value and how to fix it,
+	// naming no field.
+	// +kubebuilder:validation:MaxLength=4096
+	Problem string `json:"problem"`
+}
+
 // TicketObservation is what a Ticket observed at its station.
 type TicketObservation struct {
 	// Change is the change live at this station: rendered at the head of the
@@ -201,6 +236,10 @@ type TicketObservation struct {
 	// RenderedCommit and Healthy.
 	// +optional
 	VerifiedAt *metav1.Time `json:"verifiedAt,omitempty"`
+	// BlockedOn is, while Phase is Blocked on input its user must fix,
+	// which field holds it and what is wrong with it.
+	// +optional
+	BlockedOn *BlockedOn `json:"blockedOn,omitempty"`
 }
 
 // A TicketSpec defines the desired state of a Ticket.

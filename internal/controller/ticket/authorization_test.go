@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -20,12 +21,17 @@ func TestTicketNeverPatchesAnApplicationItMayNotSync(t *testing.T) {
 	cases := map[string]struct {
 		mutate func(f *fixture) func(*unstructured.Unstructured)
 		want   []string // APP stands for the Application's namespace/name
+		// problem is status.atProvider.blockedOn.problem, blocked on
+		// applications[0]; {APP} is the Application, {TRACK} the Track and
+		// {URL} the repository.
+		problem string
 	}{
 		"NoAnnotation": {
 			mutate: func(*fixture) func(*unstructured.Unstructured) {
 				return func(u *unstructured.Unstructured) { u.SetAnnotations(nil) }
 			},
-			want: []string{"APP", argocd.AuthorizedTracksAnnotation},
+			want:    []string{"APP", argocd.AuthorizedTracksAnnotation},
+			problem: "Application {APP} does not authorize track {TRACK}: add {TRACK} to its annotation k8sta.io/authorized-tracks",
 		},
 		"AnotherTrack": {
 			mutate: func(*fixture) func(*unstructured.Unstructured) {
@@ -33,7 +39,8 @@ func TestTicketNeverPatchesAnApplicationItMayNotSync(t *testing.T) {
 					u.SetAnnotations(map[string]string{argocd.AuthorizedTracksAnnotation: "team-x/guestbook"})
 				}
 			},
-			want: []string{"APP", argocd.AuthorizedTracksAnnotation},
+			want:    []string{"APP", argocd.AuthorizedTracksAnnotation},
+			problem: "Application {APP} does not authorize track {TRACK}: add {TRACK} to its annotation k8sta.io/authorized-tracks",
 		},
 		"AnotherRepository": {
 			mutate: func(*fixture) func(*unstructured.Unstructured) {
@@ -41,7 +48,8 @@ func TestTicketNeverPatchesAnApplicationItMayNotSync(t *testing.T) {
 					_ = unstructured.SetNestedField(u.Object, "https://git.example.com/acme/other.git", "spec", "source", "repoURL")
 				}
 			},
-			want: []string{"APP", "repoURL"},
+			want:    []string{"APP", "repoURL"},
+			problem: "Application {APP} tracks https://git.example.com/acme/other.git at env/dev: set spec.source.repoURL to {URL} and spec.source.targetRevision to env/dev",
 		},
 		"AnotherBranch": {
 			mutate: func(*fixture) func(*unstructured.Unstructured) {
@@ -49,7 +57,8 @@ func TestTicketNeverPatchesAnApplicationItMayNotSync(t *testing.T) {
 					_ = unstructured.SetNestedField(u.Object, "env/prod", "spec", "source", "targetRevision")
 				}
 			},
-			want: []string{"APP", "targetRevision", "env/dev"},
+			want:    []string{"APP", "targetRevision", "env/dev"},
+			problem: "Application {APP} tracks {URL} at env/prod: set spec.source.targetRevision to env/dev",
 		},
 	}
 	for name, tc := range cases {
@@ -72,6 +81,11 @@ func TestTicketNeverPatchesAnApplicationItMayNotSync(t *testing.T) {
 				if !strings.Contains(c.Message, w) {
 					t.Errorf("Ready message %q does not name %q", c.Message, w)
 				}
+			}
+			want := &v1alpha1.BlockedOn{Field: "applications[0]", Problem: strings.NewReplacer(
+				"{APP}", f.argoNS+"/guestbook-dev", "{TRACK}", f.track(), "{URL}", f.url()).Replace(tc.problem)}
+			if diff := cmp.Diff(want, getTicket(t, key).Status.AtProvider.BlockedOn); diff != "" {
+				t.Errorf("status.atProvider.blockedOn: -want, +got:\n%s", diff)
 			}
 			requestReconcile(t, key, "again")
 			after := f.app("guestbook-dev")

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -45,6 +46,12 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 		// phase, when set, is the Ticket's status.atProvider.phase: Blocked
 		// when only the user's fix can move it on.
 		phase string
+		// blockedOn is the Ticket's status.atProvider.blockedOn, the field
+		// the user must fix and the problem naming no field; in the
+		// problem, {APP} is the Application, {COMMIT} the change's commit,
+		// {SHORT} its first 12 digits, {ID} the change's id, {URL} the
+		// repository's and {REMOTE} the URL of the server overlays name.
+		blockedOn *v1alpha1.BlockedOn
 		// refusedByAPI is what the API server's error says when the CRD's
 		// schema refuses the Ticket: then it never reaches the provider.
 		// TestConnectRefusesWhatTheSchemaRefuses covers the provider's own
@@ -88,8 +95,9 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 			prepare: func(_ *testing.T, _ *fixture) (string, bool, func(*v1alpha1.Ticket)) {
 				return "env/dev", true, func(tk *v1alpha1.Ticket) { tk.Spec.ForProvider.Overlay = "overlays/qa" }
 			},
-			want:  []string{`spec.forProvider.overlay "overlays/qa" does not exist`},
-			phase: v1alpha1.PhaseBlocked,
+			want:      []string{`spec.forProvider.overlay "overlays/qa" does not exist`},
+			phase:     v1alpha1.PhaseBlocked,
+			blockedOn: &v1alpha1.BlockedOn{Field: "overlay", Problem: `overlay "overlays/qa" does not exist at commit {SHORT}: name a directory holding a kustomization.yaml`},
 		},
 		"OverlayWithoutKustomization": {
 			prepare: func(t *testing.T, f *fixture) (string, bool, func(*v1alpha1.Ticket)) {
@@ -101,8 +109,9 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 					tk.Spec.ForProvider.Change = change(commit, "1.2.3")
 				}
 			},
-			want:  []string{`spec.forProvider.overlay "overlays/notes" holds no kustomization.yaml at commit `, "set it to a directory holding a kustomization.yaml"},
-			phase: v1alpha1.PhaseBlocked,
+			want:      []string{`spec.forProvider.overlay "overlays/notes" holds no kustomization.yaml at commit `, "set it to a directory holding a kustomization.yaml"},
+			phase:     v1alpha1.PhaseBlocked,
+			blockedOn: &v1alpha1.BlockedOn{Field: "overlay", Problem: `overlay "overlays/notes" holds no kustomization.yaml at commit {SHORT}: name a directory holding a kustomization.yaml`},
 		},
 		"KustomizeError": {
 			prepare: func(t *testing.T, f *fixture) (string, bool, func(*v1alpha1.Ticket)) {
@@ -114,8 +123,9 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 					tk.Spec.ForProvider.Change = change(commit, "1.2.3")
 				}
 			},
-			want:  []string{"overlays/broken", "missing.yaml"},
-			phase: v1alpha1.PhaseBlocked,
+			want:      []string{"overlays/broken", "missing.yaml"},
+			phase:     v1alpha1.PhaseBlocked,
+			blockedOn: &v1alpha1.BlockedOn{Field: "overlay", Problem: `at commit {SHORT}: cannot build overlay "overlays/broken": accumulating resources: accumulation err='accumulating resources from 'missing.yaml': 'overlays/broken/missing.yaml' doesn't exist': must build at directory: not a valid directory: 'overlays/broken/missing.yaml' doesn't exist`},
 		},
 		"RemotePatchPath": {
 			prepare: func(t *testing.T, f *fixture) (string, bool, func(*v1alpha1.Ticket)) {
@@ -127,8 +137,9 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 					tk.Spec.ForProvider.Change = change(commit, "1.2.3")
 				}
 			},
-			want:  []string{`overlays/remote/kustomization.yaml: patchesJson6902[0].path "` + remote.URL + `/replicas.yaml" is a URL: copy the file into the repository`},
-			phase: v1alpha1.PhaseBlocked,
+			want:      []string{`overlays/remote/kustomization.yaml: patchesJson6902[0].path "` + remote.URL + `/replicas.yaml" is a URL: copy the file into the repository`},
+			phase:     v1alpha1.PhaseBlocked,
+			blockedOn: &v1alpha1.BlockedOn{Field: "overlay", Problem: `at commit {SHORT}: cannot build overlay "overlays/remote": overlays/remote/kustomization.yaml: patchesJson6902[0].path "{REMOTE}/replicas.yaml" is a URL: copy the file into the repository and refer to it by a relative path`},
 		},
 		"RemoteInlineTransformer": {
 			prepare: func(t *testing.T, f *fixture) (string, bool, func(*v1alpha1.Ticket)) {
@@ -140,8 +151,9 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 					tk.Spec.ForProvider.Change = change(commit, "1.2.3")
 				}
 			},
-			want:  []string{`overlays/remote/kustomization.yaml: transformers[0].path "` + remote.URL + `/p.yaml" is a URL`},
-			phase: v1alpha1.PhaseBlocked,
+			want:      []string{`overlays/remote/kustomization.yaml: transformers[0].path "` + remote.URL + `/p.yaml" is a URL`},
+			phase:     v1alpha1.PhaseBlocked,
+			blockedOn: &v1alpha1.BlockedOn{Field: "overlay", Problem: `at commit {SHORT}: cannot build overlay "overlays/remote": overlays/remote/kustomization.yaml: transformers[0].path "{REMOTE}/p.yaml" is a URL: copy the file into the repository and refer to it by a relative path`},
 		},
 		"AliasBomb": {
 			prepare: func(t *testing.T, f *fixture) (string, bool, func(*v1alpha1.Ticket)) {
@@ -159,15 +171,17 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 					tk.Spec.ForProvider.Change = change(commit, "1.2.3")
 				}
 			},
-			want:  []string{"overlays/lol/lol.yaml: YAML aliases (*name) expand the overlay's documents to more than"},
-			phase: v1alpha1.PhaseBlocked,
+			want:      []string{"overlays/lol/lol.yaml: YAML aliases (*name) expand the overlay's documents to more than"},
+			phase:     v1alpha1.PhaseBlocked,
+			blockedOn: &v1alpha1.BlockedOn{Field: "overlay", Problem: `at commit {SHORT}: cannot build overlay "overlays/lol": overlays/lol/lol.yaml: YAML aliases (*name) expand the overlay's documents to more than 1000000 nodes: write the repeated content out, or use fewer nested aliases; K8sTA renders it again when the change or the overlay changes, or after 1h0m0s`},
 		},
 		"UnknownApplication": {
 			prepare: func(_ *testing.T, _ *fixture) (string, bool, func(*v1alpha1.Ticket)) {
 				return "env/dev", false, nil
 			},
-			want:  []string{"APP not found", "spec.forProvider.applications[0]"},
-			phase: v1alpha1.PhaseBlocked,
+			want:      []string{"APP not found", "spec.forProvider.applications[0]"},
+			phase:     v1alpha1.PhaseBlocked,
+			blockedOn: &v1alpha1.BlockedOn{Field: "applications[0]", Problem: "Application {APP} not found: create it, or name an Application that exists"},
 		},
 		"CommitNotInRepository": {
 			prepare: func(_ *testing.T, _ *fixture) (string, bool, func(*v1alpha1.Ticket)) {
@@ -175,8 +189,9 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 					tk.Spec.ForProvider.Change = change(strings.Repeat("ab", 20), "1.2.3")
 				}
 			},
-			want:  []string{"spec.forProvider.change.commit " + strings.Repeat("ab", 20) + " is not in"},
-			phase: v1alpha1.PhaseBlocked,
+			want:      []string{"spec.forProvider.change.commit " + strings.Repeat("ab", 20) + " is not in"},
+			phase:     v1alpha1.PhaseBlocked,
+			blockedOn: &v1alpha1.BlockedOn{Field: "change.commit", Problem: "commit {COMMIT} of change {ID} is not in {URL}: push it to the source branch, or fix the source of the change"},
 		},
 		"InvalidBranch": {
 			prepare: func(_ *testing.T, _ *fixture) (string, bool, func(*v1alpha1.Ticket)) {
@@ -190,9 +205,10 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 					tk.Spec.ForProvider.Repo.URL = "http://127.0.0.1:1/acme/config.git"
 				}
 			},
-			appRepo: "http://127.0.0.1:1/acme/config.git",
-			want:    []string{"cannot reach spec.forProvider.repo.url"},
-			phase:   v1alpha1.PhaseBlocked,
+			appRepo:   "http://127.0.0.1:1/acme/config.git",
+			want:      []string{"cannot reach spec.forProvider.repo.url"},
+			phase:     v1alpha1.PhaseBlocked,
+			blockedOn: &v1alpha1.BlockedOn{Field: "repo.url", Problem: `cannot reach the repository: check its URL and the network: cannot fetch http://127.0.0.1:1/acme/config.git: repository unreachable: Get "http://127.0.0.1:1/acme/config.git/info/refs?service=git-upload-pack": dial tcp 127.0.0.1:1: connect: connection refused`},
 		},
 		"BadCredentials": {
 			server: []gitserver.Option{gitserver.WithBasicAuth("k8sta", "the-right-one")},
@@ -267,6 +283,16 @@ func TestTicketReportsBadInputAndAppliesNothing(t *testing.T) {
 					got := getTicket(t, key).Status.AtProvider.Phase
 					return got == tc.phase, got
 				})
+			}
+			// The phase, the condition and blockedOn are written together.
+			want := tc.blockedOn
+			if want != nil {
+				c := tk.Spec.ForProvider.Change
+				want = &v1alpha1.BlockedOn{Field: want.Field, Problem: strings.NewReplacer(
+					"{APP}", f.argoNS+"/guestbook-dev", "{COMMIT}", c.Commit, "{SHORT}", c.Commit[:12], "{ID}", c.ID, "{URL}", f.url(), "{REMOTE}", remote.URL).Replace(want.Problem)}
+			}
+			if diff := cmp.Diff(want, getTicket(t, key).Status.AtProvider.BlockedOn); diff != "" {
+				t.Errorf("status.atProvider.blockedOn: -want, +got:\n%s", diff)
 			}
 			if f.branchExists(branch) {
 				t.Errorf("rendered branch %s was pushed", branch)

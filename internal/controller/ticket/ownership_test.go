@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -36,6 +37,10 @@ func TestTicketPublishesOnlyToABranchItOwns(t *testing.T) {
 		// check on the Ticket as an older CRD would have let it through.
 		refusedByAPI string
 		want         []string
+		// problem is status.atProvider.blockedOn.problem, blocked on the
+		// branch; {HEAD} is the branch's head, 12 digits, and {TRACK} the
+		// Track.
+		problem string
 	}{
 		"SourceBranch": {
 			// The CRD's schema refuses it; a CRD older than the provider
@@ -43,13 +48,15 @@ func TestTicketPublishesOnlyToABranchItOwns(t *testing.T) {
 			branch:       "main",
 			refusedByAPI: "branch must not be repo.sourceBranch",
 			want:         []string{"spec.forProvider.branch main is the source branch", "spec.stations[].branch"},
+			problem:      "rendered branch main is the repository's source branch: rendering would replace what humans commit there; give station dev a rendered branch of its own, e.g. env/dev",
 		},
 		"HumanBranch": {
 			prepare: func(t *testing.T, f *fixture) {
 				f.git.Commit(t, f.repo, "env/dev", map[string][]byte{"deploy.yaml": []byte("kind: ConfigMap\n")}, "hand-written deployment")
 				f.git.Commit(t, f.repo, "env/dev", map[string][]byte{"notes.md": []byte("ours\n")}, "notes")
 			},
-			want: []string{"spec.forProvider.branch env/dev holds commit", "which K8sTA did not render", "spec.stations[].branch"},
+			want:    []string{"spec.forProvider.branch env/dev holds commit", "which K8sTA did not render", "spec.stations[].branch"},
+			problem: "rendered branch env/dev holds commit {HEAD}, which K8sTA did not render: K8sTA publishes only to a branch it creates; give station dev a rendered branch of its own, or delete env/dev if nothing else uses it",
 		},
 		"HumanCommitKeepsTheRecord": {
 			// A human commit on top of a rendered one keeps .k8sta/change.yaml;
@@ -59,14 +66,16 @@ func TestTicketPublishesOnlyToABranchItOwns(t *testing.T) {
 				f.git.Commit(t, f.repo, "env/dev", render.Tree([]byte("kind: ConfigMap\n"), rec), render.CommitMessage(rec))
 				f.git.Commit(t, f.repo, "env/dev", map[string][]byte{render.ManifestsPath: []byte("kind: Secret\n")}, "hot fix")
 			},
-			want: []string{"which K8sTA did not render", "spec.stations[].branch"},
+			want:    []string{"which K8sTA did not render", "spec.stations[].branch"},
+			problem: "rendered branch env/dev holds commit {HEAD}, which K8sTA did not render: K8sTA publishes only to a branch it creates; give station dev a rendered branch of its own, or delete env/dev if nothing else uses it",
 		},
 		"AnotherStation": {
 			prepare: func(t *testing.T, f *fixture) {
 				rec := render.Record{Track: f.track(), Station: "int", Overlay: "overlays/int", Change: v1alpha1.Change{ID: "0123456789ab", Commit: f.source}}
 				f.git.Commit(t, f.repo, "env/dev", render.Tree([]byte("kind: ConfigMap\n"), rec), render.CommitMessage(rec))
 			},
-			want: []string{"spec.forProvider.branch env/dev is rendered by track TRACK station int", "spec.stations[].branch"},
+			want:    []string{"spec.forProvider.branch env/dev is rendered by track TRACK station int", "spec.stations[].branch"},
+			problem: "rendered branch env/dev is rendered by track {TRACK} station int: give each station its own rendered branch",
 		},
 		"HumanPushesBeforeThePush": {
 			// The branch does not exist when the Ticket looks; a human creates
@@ -74,7 +83,8 @@ func TestTicketPublishesOnlyToABranchItOwns(t *testing.T) {
 			meanwhile: func(t *testing.T, f *fixture) string {
 				return f.git.Commit(t, f.repo, "env/dev", map[string][]byte{"deploy.yaml": []byte("kind: ConfigMap\n")}, "hand-written deployment")
 			},
-			want: []string{"which K8sTA did not render", "spec.stations[].branch"},
+			want:    []string{"which K8sTA did not render", "spec.stations[].branch"},
+			problem: "rendered branch env/dev holds commit {HEAD}, which K8sTA did not render: K8sTA publishes only to a branch it creates; give station dev a rendered branch of its own, or delete env/dev if nothing else uses it",
 		},
 	}
 	for name, tc := range cases {
@@ -105,6 +115,7 @@ func TestTicketPublishesOnlyToABranchItOwns(t *testing.T) {
 				}
 				asIfStored(tk)
 				observeDirectly(t, tk, tc.want)
+				wantBlockedOnBranch(t, tc.problem, f, before, tk.Status.AtProvider.BlockedOn)
 				if got := f.git.Head(t, f.repo, branch); got != before {
 					t.Errorf("branch %s moved from %s to %s", branch, before, got)
 				}
@@ -130,12 +141,13 @@ func TestTicketPublishesOnlyToABranchItOwns(t *testing.T) {
 					t.Errorf("Ready message %q does not say %q", c.Message, w)
 				}
 			}
-			requestReconcile(t, key, "again")
-
 			want := before
 			if tc.meanwhile != nil {
 				want = kept
 			}
+			wantBlockedOnBranch(t, tc.problem, f, want, getTicket(t, key).Status.AtProvider.BlockedOn)
+			requestReconcile(t, key, "again")
+
 			if got := f.git.Head(t, f.repo, branch); got != want {
 				t.Errorf("branch %s moved from %s to %s: %q", branch, want, got, f.git.Log(t, f.repo, branch)[0])
 			}
@@ -147,6 +159,19 @@ func TestTicketPublishesOnlyToABranchItOwns(t *testing.T) {
 				t.Errorf("the Application was patched: %v", after.Object)
 			}
 		})
+	}
+}
+
+// wantBlockedOnBranch checks that got is blocked on the branch with problem,
+// in which {HEAD} is head's first 12 digits and {TRACK} f's Track.
+func wantBlockedOnBranch(t *testing.T, problem string, f *fixture, head string, got *v1alpha1.BlockedOn) {
+	t.Helper()
+	if len(head) > 12 {
+		head = head[:12]
+	}
+	want := &v1alpha1.BlockedOn{Field: "branch", Problem: strings.NewReplacer("{HEAD}", head, "{TRACK}", f.track()).Replace(problem)}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("status.atProvider.blockedOn: -want, +got:\n%s", diff)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
@@ -228,7 +229,9 @@ func (e *external) Observe(ctx context.Context, t *v1alpha1.Ticket) (managed.Ext
 		return block(t, err)
 	}
 	if p.Repo.SourceBranch != "" && p.Branch == p.Repo.SourceBranch {
-		return block(t, errors.Errorf("spec.forProvider.branch %s is the source branch of spec.forProvider.repo: rendering would replace what humans commit there; give station %s a rendered branch of its own (spec.stations[].branch on the Track, e.g. env/%s)", p.Branch, p.Station, p.Station))
+		return block(t, blockedOn(v1alpha1.BlockedOnBranch,
+			fmt.Sprintf("rendered branch %s is the repository's source branch: rendering would replace what humans commit there; give station %s a rendered branch of its own, e.g. env/%s", p.Branch, p.Station, p.Station),
+			errors.Errorf("spec.forProvider.branch %s is the source branch of spec.forProvider.repo: rendering would replace what humans commit there; give station %s a rendered branch of its own (spec.stations[].branch on the Track, e.g. env/%s)", p.Branch, p.Station, p.Station)))
 	}
 	if err := e.loadApplications(ctx, t); err != nil {
 		if argocd.IsUnauthorized(err) || errors.Is(err, errApplicationNotFound) {
@@ -248,10 +251,10 @@ func (e *external) Observe(ctx context.Context, t *v1alpha1.Ticket) (managed.Ext
 			if err != nil {
 				return managed.ExternalObservation{}, err
 			}
-			return block(t, errors.New(msg))
+			return block(t, refusal(msg, at.BlockedOn))
 		}
 		at.Phase = v1alpha1.PhaseRendering
-		at.VerifiedAt = nil
+		at.VerifiedAt, at.BlockedOn = nil, nil
 		if e.renderer.Busy(t.Namespace) {
 			// Woken when a render of the namespace ends; up to date until
 			// then, so that the reconcile neither fails nor backs off.
@@ -331,6 +334,7 @@ func (e *external) judge(t *v1alpha1.Ticket) managed.ExternalObservation {
 	upToDate, deployed := true, true
 	var failed, waiting []string
 	at.Applications = make([]v1alpha1.ApplicationStatus, len(e.apps))
+	at.BlockedOn = nil
 	for i, app := range e.apps {
 		v := e.verdicts[i]
 		s := v1alpha1.ApplicationStatus{Name: app.Name, Namespace: app.Namespace, Sync: v.Sync, Health: v.Health, Revision: v.Revision}
@@ -429,7 +433,11 @@ func (e *external) Update(ctx context.Context, t *v1alpha1.Ticket) (managed.Exte
 		}
 		if errors.Is(err, render.ErrLimitExceeded) {
 			msg := refuseRender(t, err, e.now())
-			_, err = block(t, errors.New(msg))
+			var on *v1alpha1.BlockedOn
+			if input := (*inputError)(nil); errors.As(err, &input) {
+				on = &input.on
+			}
+			_, err = block(t, refusal(msg, on))
 			return managed.ExternalUpdate{}, err
 		}
 		// The change's commit and overlay are what they are: rendering them
@@ -441,6 +449,7 @@ func (e *external) Update(ctx context.Context, t *v1alpha1.Ticket) (managed.Exte
 		}
 		if err != nil {
 			t.Status.AtProvider.Phase = v1alpha1.PhaseFailed
+			t.Status.AtProvider.BlockedOn = nil
 			t.SetConditions(xpv2.Unavailable().WithMessage(err.Error()))
 			return managed.ExternalUpdate{}, err
 		}
@@ -466,7 +475,7 @@ func (e *external) Update(ctx context.Context, t *v1alpha1.Ticket) (managed.Exte
 			continue
 		}
 		if argocd.IsUnauthorized(err) {
-			_, err = block(t, err)
+			_, err = block(t, blockedOn(v1alpha1.BlockedOnApplication(i), err.Error(), err))
 		}
 		if err != nil {
 			return managed.ExternalUpdate{}, err
@@ -506,13 +515,14 @@ func (e *external) loadApplications(ctx context.Context, t *v1alpha1.Ticket) err
 		key := types.NamespacedName{Namespace: ref.NamespaceOrDefault(), Name: ref.Name}
 		if err := e.argo.Get(ctx, key, app); err != nil {
 			if kerrors.IsNotFound(err) {
-				return errors.Wrapf(errApplicationNotFound, "Application %s not found: create it, or fix spec.forProvider.applications[%d]", key, i)
+				return blockedOn(v1alpha1.BlockedOnApplication(i), fmt.Sprintf("Application %s not found: create it, or name an Application that exists", key),
+					errors.Wrapf(errApplicationNotFound, "Application %s not found: create it, or fix spec.forProvider.applications[%d]", key, i))
 			}
 			return errors.Wrapf(err, "cannot get Application %s", key)
 		}
 		idx, err := argocd.Authorize(app, t.Namespace+"/"+p.Track, e.repo.URL(), p.Branch)
 		if err != nil {
-			return err
+			return blockedOn(v1alpha1.BlockedOnApplication(i), err.Error(), err)
 		}
 		e.apps[i], e.sources[i] = app, idx
 	}
@@ -528,12 +538,16 @@ func (e *external) renderedHead(ctx context.Context, p v1alpha1.TicketParameters
 		return head, rec, nil
 	}
 	if errors.Is(err, gitrepo.ErrInvalidBranch) {
-		return "", nil, errors.Errorf("spec.forProvider.branch %q is not a valid git branch name: use a name such as env/dev", p.Branch)
+		return "", nil, blockedOn(v1alpha1.BlockedOnBranch, fmt.Sprintf("rendered branch %q is not a valid git branch name: use a name such as env/dev", p.Branch),
+			errors.Errorf("spec.forProvider.branch %q is not a valid git branch name: use a name such as env/dev", p.Branch))
 	}
 	// A fetch within the clone's window, shared with the other Tickets on
 	// this repository, will do: a head it missed makes render's push be
 	// refused and Publish fetch again, never a wrong commit.
 	if err := e.repo.Fetch(ctx); err != nil {
+		if errors.Is(err, gitrepo.ErrUnreachable) {
+			return "", nil, blockedOn(v1alpha1.BlockedOnRepoURL, "cannot reach the repository: check its URL and the network: "+err.Error(), repoError(err))
+		}
 		return "", nil, repoError(err)
 	}
 	return e.readHead(p.Branch)
@@ -576,8 +590,10 @@ type notOwnedError struct{ msg string }
 
 func (e *notOwnedError) Error() string { return e.msg }
 
-func notOwnedf(format string, args ...any) error {
-	return &notOwnedError{msg: fmt.Sprintf(format, args...)}
+// notOwned is a notOwnedError, the branch's problem as the Ticket words it
+// (format and args) and without naming a field (problem).
+func notOwned(problem, format string, args ...any) error {
+	return blockedOn(v1alpha1.BlockedOnBranch, problem, &notOwnedError{msg: fmt.Sprintf(format, args...)})
 }
 
 // mayPublishOver tells whether t may replace the tree of its rendered branch,
@@ -591,9 +607,11 @@ func mayPublishOver(t *v1alpha1.Ticket, head string, rec *render.Record) error {
 	case head == "":
 		return nil
 	case rec == nil:
-		return notOwnedf("spec.forProvider.branch %s holds commit %s, which K8sTA did not render: K8sTA publishes only to a branch it creates; give station %s a rendered branch of its own (spec.stations[].branch on the Track), or delete %s if nothing else uses it", p.Branch, v1alpha1.ShortCommit(head), p.Station, p.Branch)
+		return notOwned(fmt.Sprintf("rendered branch %s holds commit %s, which K8sTA did not render: K8sTA publishes only to a branch it creates; give station %s a rendered branch of its own, or delete %s if nothing else uses it", p.Branch, v1alpha1.ShortCommit(head), p.Station, p.Branch),
+			"spec.forProvider.branch %s holds commit %s, which K8sTA did not render: K8sTA publishes only to a branch it creates; give station %s a rendered branch of its own (spec.stations[].branch on the Track), or delete %s if nothing else uses it", p.Branch, v1alpha1.ShortCommit(head), p.Station, p.Branch)
 	case rec.Track != t.Namespace+"/"+p.Track || rec.Station != p.Station:
-		return notOwnedf("spec.forProvider.branch %s is rendered by track %s station %s: give each station its own rendered branch (spec.stations[].branch on the Track)", p.Branch, rec.Track, rec.Station)
+		return notOwned(fmt.Sprintf("rendered branch %s is rendered by track %s station %s: give each station its own rendered branch", p.Branch, rec.Track, rec.Station),
+			"spec.forProvider.branch %s is rendered by track %s station %s: give each station its own rendered branch (spec.stations[].branch on the Track)", p.Branch, rec.Track, rec.Station)
 	}
 	return nil
 }
@@ -608,7 +626,9 @@ func (e *external) render(ctx context.Context, t *v1alpha1.Ticket) (string, erro
 	// The render reads only what the overlay reaches, through the tree.
 	tree, err := e.repo.Tree(p.Change.Commit)
 	if errors.Is(err, gitrepo.ErrCommitNotFound) {
-		return "", &inputError{errors.Errorf("spec.forProvider.change.commit %s is not in %s: push it to the source branch, or fix the change", p.Change.Commit, e.repo.URL())}
+		return "", blockedOn(v1alpha1.BlockedOnChangeCommit,
+			fmt.Sprintf("commit %s of change %s is not in %s: push it to the source branch, or fix the source of the change", p.Change.Commit, p.Change.ID, e.repo.URL()),
+			errors.Errorf("spec.forProvider.change.commit %s is not in %s: push it to the source branch, or fix the change", p.Change.Commit, e.repo.URL()))
 	}
 	if err != nil {
 		return "", errors.Wrapf(err, "cannot read commit %s", v1alpha1.ShortCommit(p.Change.Commit))
@@ -620,14 +640,20 @@ func (e *external) render(ctx context.Context, t *v1alpha1.Ticket) (string, erro
 		if notFound.NoKustomization {
 			what = "holds no kustomization.yaml"
 		}
-		return "", &inputError{errors.Errorf("spec.forProvider.overlay %q %s at commit %s: set it to a directory holding a kustomization.yaml", p.Overlay, what, v1alpha1.ShortCommit(p.Change.Commit))}
+		notFound.Commit = p.Change.Commit
+		return "", blockedOn(v1alpha1.BlockedOnOverlay, notFound.Error(),
+			errors.Errorf("spec.forProvider.overlay %q %s at commit %s: set it to a directory holding a kustomization.yaml", p.Overlay, what, v1alpha1.ShortCommit(p.Change.Commit)))
 	}
 	if err != nil {
-		err = errors.Wrapf(err, "cannot render spec.forProvider.overlay %q at commit %s", p.Overlay, v1alpha1.ShortCommit(p.Change.Commit))
-		if render.IsOverlayError(err) {
-			return "", &inputError{err}
+		short := v1alpha1.ShortCommit(p.Change.Commit)
+		wrapped := errors.Wrapf(err, "cannot render spec.forProvider.overlay %q at commit %s", p.Overlay, short)
+		switch {
+		case render.IsOverlayError(err):
+			return "", blockedOn(v1alpha1.BlockedOnOverlay, fmt.Sprintf("at commit %s: %v", short, err), wrapped)
+		case errors.Is(err, render.ErrLimitExceeded):
+			return "", blockedOn(v1alpha1.BlockedOnOverlay, fmt.Sprintf("at commit %s: %v; K8sTA renders it again when the change or the overlay changes, or after %v", short, err, retryRefusedRenderAfter), wrapped)
 		}
-		return "", err
+		return "", wrapped
 	}
 	rec := render.Record{Track: t.Namespace + "/" + p.Track, Station: p.Station, Overlay: p.Overlay, Change: v1alpha1.Change{ID: p.Change.ID, Commit: p.Change.Commit, Images: p.Change.Images}}
 	// The ownership of the branch is checked again on the head each push
@@ -685,19 +711,52 @@ func repoError(err error) error {
 	return err
 }
 
-// block marks a Ticket that cannot proceed until its input is fixed. Nothing
-// has been rendered, pushed or patched when this is called.
-// An inputError is a render that failed because of what the user wrote: the
-// change's commit or the station's overlay. The Ticket is Blocked, not
-// Failed: no Application was touched, and only a fix moves it on.
-type inputError struct{ err error }
+// An inputError is what the Ticket's user wrote and must fix: the change's
+// commit, the station's overlay, branch or Applications, the repository. The
+// Ticket is Blocked on it, not Failed: only a fix moves it on. Its message
+// is the Ticket's own, naming spec.forProvider's field; on names the field
+// apart, and says the problem without naming it, for the Track that composed
+// the Ticket to name the field its own user edits.
+type inputError struct {
+	err error
+	on  v1alpha1.BlockedOn
+}
 
 func (e *inputError) Error() string { return e.err.Error() }
 func (e *inputError) Unwrap() error { return e.err }
 
+// blockedOn is err, the Ticket's account of what its user must fix in the
+// field of spec.forProvider named field; problem is the same account naming
+// no field.
+func blockedOn(field, problem string, err error) error {
+	return &inputError{err: err, on: v1alpha1.BlockedOn{Field: field, Problem: clip(problem, v1alpha1.MaxBlockedOnProblemBytes)}}
+}
+
+// clip cuts s to at most n bytes on a rune boundary, marked as cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const more = "…"
+	cut := n - len(more)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + more
+}
+
+// block marks a Ticket that cannot proceed until its input is fixed. Nothing
+// has been rendered, pushed or patched when this is called. The status says
+// which field to fix when err is an inputError.
 func block(t *v1alpha1.Ticket, err error) (managed.ExternalObservation, error) {
-	t.Status.AtProvider.Phase = v1alpha1.PhaseBlocked
-	t.Status.AtProvider.VerifiedAt = nil
+	at := &t.Status.AtProvider
+	at.Phase = v1alpha1.PhaseBlocked
+	at.VerifiedAt, at.BlockedOn = nil, nil
+	var input *inputError
+	if errors.As(err, &input) {
+		on := input.on
+		at.BlockedOn = &on
+	}
 	t.SetConditions(xpv2.Unavailable().WithMessage(err.Error()))
 	return managed.ExternalObservation{}, err
 }
@@ -744,6 +803,15 @@ func refuseRender(t *v1alpha1.Ticket, err error, now time.Time) string {
 	return msg
 }
 
+// refusal is the error of a render refused for exceeding a bound, msg its
+// message: blocked on the overlay, as on says when the refusal recorded it.
+func refusal(msg string, on *v1alpha1.BlockedOn) error {
+	if on == nil || on.Field != v1alpha1.BlockedOnOverlay {
+		return errors.New(msg)
+	}
+	return &inputError{err: errors.New(msg), on: *on}
+}
+
 // refusedRender is refusedRender on t, and, when t (read from the cache)
 // records no refusal, on the Ticket as the API server holds it: the cache
 // may not yet hold the status the last reconcile wrote, and a render that
@@ -760,6 +828,7 @@ func (e *external) refusedRender(ctx context.Context, t *v1alpha1.Ticket) (strin
 	msg, ok := refusedRender(stored, e.now())
 	if ok {
 		t.SetConditions(stored.GetCondition(TypeRendered))
+		t.Status.AtProvider.BlockedOn = stored.Status.AtProvider.BlockedOn
 	}
 	return msg, ok, nil
 }
