@@ -1,8 +1,8 @@
 # K8sTA — provider-k8sta, function-k8sta and configuration-k8sta.
 #
 # `make test` is the whole test suite; it builds the real binaries it needs
-# (kube-apiserver, etcd, the crossplane CLI) once from the Go module proxy and
-# caches them under $(CACHE).
+# (kube-apiserver, etcd, the crossplane CLI, golangci-lint) once from the Go
+# module proxy and caches them under $(CACHE).
 
 SHELL := /usr/bin/env bash -o pipefail
 CACHE ?= $(or $(K8STA_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/k8sta)
@@ -84,10 +84,11 @@ xpkg: images ## Build provider-, function- and configuration-k8sta into _output/
 	  -want-kinds CompositeResourceDefinition,Composition $(OUTPUT)/xpkg/configuration-k8sta-$(VERSION).xpkg
 
 .PHONY: lint
-lint: ## gofmt, go vet, and a check that generated files are not stale.
+lint: ## gofmt, go vet, golangci-lint (.golangci.yml), and a check that generated files are not stale.
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^hack/tools/')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 	go vet ./...
+	golangci=$$(hack/golangci-lint.sh) && $$golangci run ./...
 	$(MAKE) --no-print-directory check-generated
 
 .PHONY: check-generated
@@ -102,6 +103,7 @@ tools: ## Build (once) the binaries the tests run.
 	@hack/argocd-crds.sh >/dev/null
 	@hack/rollouts-crds.sh >/dev/null
 	@hack/crossplane-cli.sh >/dev/null
+	@hack/golangci-lint.sh >/dev/null
 
 .PHONY: test
 test: lint tools ## Unit, integration (real apiserver, git, registry, crossplane render), bounded fuzz and end-to-end tests.

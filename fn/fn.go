@@ -163,7 +163,8 @@ func identity(xr *structpb.Struct) (name, namespace string) {
 }
 
 func asTrackError(err error) TrackError {
-	if te, ok := err.(TrackError); ok { //nolint:errorlint // ParseTrack returns TrackErrors unwrapped.
+	var te TrackError
+	if errors.As(err, &te) {
 		return te
 	}
 	return TrackError{Reason: ReasonInvalidTrack, Message: err.Error()}

@@ -204,7 +204,7 @@ func (e *expander) section(t *Track, s *Station, name string, stack []string, de
 	}
 	sec, err := ParseTrack(name, spec)
 	if err != nil {
-		te, _ := err.(TrackError) //nolint:errorlint // ParseTrack returns TrackErrors only.
+		te := asTrackError(err)
 		e.fail(te.Reason, "%s", te.Message)
 		return nil
 	}

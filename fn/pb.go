@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/types/known/structpb"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // The function reads the Track, its own XRD's object, from its protobuf
@@ -51,20 +50,6 @@ func strs(s *structpb.Struct, path ...string) []string {
 		out = append(out, v.GetStringValue())
 	}
 	return out
-}
-
-// timestamp parses the RFC 3339 time at path below s.
-func timestamp(s *structpb.Struct, path ...string) *metav1.Time {
-	v := str(s, path...)
-	if v == "" {
-		return nil
-	}
-	t, err := time.Parse(time.RFC3339, v)
-	if err != nil {
-		return nil
-	}
-	mt := metav1.NewTime(t)
-	return &mt
 }
 
 // condition returns the condition of type typ in s's status, or nil.

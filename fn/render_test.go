@@ -95,7 +95,7 @@ func TestRender(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			want, err := os.ReadFile(golden) //nolint:gosec // A path of this test's own.
+			want, err := os.ReadFile(golden)
 			if err != nil {
 				t.Fatalf("cannot read golden file (go test ./fn -run TestRender -update writes it): %v", err)
 			}

@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/k8sta/k8sta/apis/v1alpha1"
@@ -217,58 +218,58 @@ func parseStation(i int, v *structpb.Struct) (Station, error) {
 	}
 	field := func(f string) string { return fmt.Sprintf("spec.stations[%d].%s", i, f) }
 	if !isDNSLabel(s.Name) {
-		return s, fmt.Errorf("spec.stations[%d]: name %q is not a DNS label (lower-case letters, digits and '-', at most 63)", i, truncate(s.Name))
+		return s, errors.Errorf("spec.stations[%d]: name %q is not a DNS label (lower-case letters, digits and '-', at most 63)", i, truncate(s.Name))
 	}
 	if s.Branch == "" {
 		s.Branch = "env/" + s.Name
 	}
 	if p := checkBranch(s.Branch); p != "" {
-		return s, fmt.Errorf("%s %s", field("branch"), p)
+		return s, errors.Errorf("%s %s", field("branch"), p)
 	}
 	if p := checkOverlay(s.Overlay); p != "" {
-		return s, fmt.Errorf("%s %s", field("overlay"), p)
+		return s, errors.Errorf("%s %s", field("overlay"), p)
 	}
 	if s.Pin != "" && !changeID.MatchString(s.Pin) {
-		return s, fmt.Errorf("%s must be a change id, 12 hexadecimal digits as status.stations[].change shows", field("pin"))
+		return s, errors.Errorf("%s must be a change id, 12 hexadecimal digits as status.stations[].change shows", field("pin"))
 	}
 	if len(s.Tracks) > maxTracks {
-		return s, fmt.Errorf("%s names %d Tracks, more than %d: feed fewer sections from this junction", field("tracks"), len(s.Tracks), maxTracks)
+		return s, errors.Errorf("%s names %d Tracks, more than %d: feed fewer sections from this junction", field("tracks"), len(s.Tracks), maxTracks)
 	}
 	for j, tr := range s.Tracks {
 		if !isDNSSubdomain(tr) {
-			return s, fmt.Errorf("%s[%d] must be the name of a Track in this namespace: a DNS subdomain of at most 253 characters", field("tracks"), j)
+			return s, errors.Errorf("%s[%d] must be the name of a Track in this namespace: a DNS subdomain of at most 253 characters", field("tracks"), j)
 		}
 	}
 	apps := list(v, "applications")
 	if len(apps) > maxApplications {
-		return s, fmt.Errorf("%s has %d Applications, more than %d: split the station", field("applications"), len(apps), maxApplications)
+		return s, errors.Errorf("%s has %d Applications, more than %d: split the station", field("applications"), len(apps), maxApplications)
 	}
 	for j, a := range apps {
 		r := v1alpha1.ApplicationReference{Name: str(a.GetStructValue(), "name"), Namespace: str(a.GetStructValue(), "namespace")}
 		if r.Name == "" {
-			return s, fmt.Errorf("spec.stations[%d]: station %s: an application has no name", i, s.Name)
+			return s, errors.Errorf("spec.stations[%d]: station %s: an application has no name", i, s.Name)
 		}
 		if !isDNSSubdomain(r.Name) {
-			return s, fmt.Errorf("%s[%d].name must be the name of an Argo CD Application: a DNS subdomain of at most 253 characters", field("applications"), j)
+			return s, errors.Errorf("%s[%d].name must be the name of an Argo CD Application: a DNS subdomain of at most 253 characters", field("applications"), j)
 		}
 		if r.Namespace == "" {
 			r.Namespace = v1alpha1.DefaultApplicationNamespace
 		}
 		if !isDNSLabel(r.Namespace) {
-			return s, fmt.Errorf("%s[%d].namespace must be a namespace: a DNS label of at most 63 characters", field("applications"), j)
+			return s, errors.Errorf("%s[%d].namespace must be a namespace: a DNS label of at most 63 characters", field("applications"), j)
 		}
 		s.Applications = append(s.Applications, r)
 	}
 	if len(s.Applications) == 0 && len(s.Tracks) == 0 {
-		return s, fmt.Errorf("spec.stations[%d]: station %s has neither applications nor tracks: give it one or both", i, s.Name)
+		return s, errors.Errorf("spec.stations[%d]: station %s has neither applications nor tracks: give it one or both", i, s.Name)
 	}
 	if len(s.Applications) > 0 && s.Overlay == "" {
-		return s, fmt.Errorf("spec.stations[%d]: station %s has applications but no overlay: set overlay to its kustomize directory", i, s.Name)
+		return s, errors.Errorf("spec.stations[%d]: station %s has applications but no overlay: set overlay to its kustomize directory", i, s.Name)
 	}
 	if d := str(v, "soak"); d != "" {
 		soak, err := time.ParseDuration(d)
 		if err != nil || soak < 0 {
-			return s, fmt.Errorf("spec.stations[%d]: station %s: soak %q is not a duration such as 10m or 1h30m", i, s.Name, truncate(d))
+			return s, errors.Errorf("spec.stations[%d]: station %s: soak %q is not a duration such as 10m or 1h30m", i, s.Name, truncate(d))
 		}
 		s.Soak = soak
 	}

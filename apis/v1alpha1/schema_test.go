@@ -125,7 +125,7 @@ func clusterProviderConfig(mutate func(*v1alpha1.ProviderConfigSpec)) client.Obj
 // clusterProviderConfigSelecting is clusterProviderConfig(nil) with
 // spec.namespaceSelector sel.
 func clusterProviderConfigSelecting(sel *metav1.LabelSelector) client.Object {
-	pc := clusterProviderConfig(nil).(*v1alpha1.ClusterProviderConfig) //nolint:forcetypeassert // our own object.
+	pc := clusterProviderConfig(nil).(*v1alpha1.ClusterProviderConfig)
 	pc.Spec.NamespaceSelector = sel
 	return pc
 }
@@ -361,7 +361,7 @@ func TestSchemaRefusesBadInterval(t *testing.T) {
 			}
 			u := &unstructured.Unstructured{Object: obj}
 			u.SetGroupVersionKind(v1alpha1.SubscriptionGroupVersionKind)
-			u.Object["spec"].(map[string]any)["forProvider"].(map[string]any)["interval"] = tc.interval //nolint:forcetypeassert // our own object.
+			u.Object["spec"].(map[string]any)["forProvider"].(map[string]any)["interval"] = tc.interval
 			err = kube.Create(context.Background(), u)
 			if tc.want == nil {
 				if err != nil {

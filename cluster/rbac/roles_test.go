@@ -5,6 +5,7 @@ package rbac
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"slices"
@@ -25,7 +26,7 @@ func TestTenantRolesNeverWriteTicketsOrSubscriptions(t *testing.T) {
 	readOnly := []string{"get", "list", "watch"}
 	for {
 		r := rbacv1.ClusterRole{}
-		if err := d.Decode(&r); err == io.EOF {
+		if err := d.Decode(&r); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
 			t.Fatal(err)

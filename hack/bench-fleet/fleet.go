@@ -189,7 +189,7 @@ func (f *fleet) heads() (map[string]string, error) {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			// A ref packed or replaced between the walk and the read.
-			return nil
+			return nil //nolint:nilerr // Such a ref is not a head.
 		}
 		if h := strings.TrimSpace(string(b)); len(h) == 40 {
 			heads[filepath.ToSlash(strings.TrimPrefix(p, root+string(filepath.Separator)))] = h

@@ -111,7 +111,7 @@ func subscriptionHooks(ctx context.Context, s *stack, f *fleet, sr *secretReader
 		for _, kind := range []string{kindRegistry, kindGit} {
 			t, err := sr.target(ctx, s.webhook, urls, kind, sub.GetName()+"-webhook")
 			if err != nil {
-				return nil, fmt.Errorf("Subscription %s/%s: %w", f.ns, sub.GetName(), err)
+				return nil, fmt.Errorf("cannot find the webhooks of Subscription %s/%s: %w", f.ns, sub.GetName(), err)
 			}
 			out[kind] = append(out[kind], t)
 		}
@@ -144,7 +144,7 @@ func (r *secretReader) key(ctx context.Context, name, key string) ([]byte, error
 	enc, _ := data[key].(string)
 	v, err := base64.StdEncoding.DecodeString(enc)
 	if err != nil || len(v) == 0 {
-		return nil, fmt.Errorf("Secret %s/%s has no key %s", r.ns, name, key)
+		return nil, fmt.Errorf("the Secret %s/%s has no key %s", r.ns, name, key)
 	}
 	return v, nil
 }

@@ -161,7 +161,7 @@ func webhookPath(ctx context.Context, kube dynamic.Interface, ns, config string)
 	enc, _, _ := unstructured.NestedString(s.Object, "data", "distribution")
 	key, err := base64.StdEncoding.DecodeString(enc)
 	if err != nil || len(key) == 0 {
-		return "", "", fmt.Errorf("Secret %s has no distribution key", secret)
+		return "", "", fmt.Errorf("the Secret %s has no distribution key", secret)
 	}
 	return path, string(key), nil
 }

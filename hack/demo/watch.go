@@ -185,7 +185,7 @@ func observe(ctx context.Context, kube dynamic.Interface, ns, track, tag string)
 	}
 	stations, _, _ := unstructured.NestedSlice(tr.Object, "status", "stations")
 	if len(stations) == 0 {
-		return nil, nil, fmt.Errorf("Track %s/%s: waiting for Crossplane and function-k8sta to compose it (%s)", ns, track, conditionMessage(tr, "Synced"))
+		return nil, nil, fmt.Errorf("the Track %s/%s is waiting for Crossplane and function-k8sta to compose it (%s)", ns, track, conditionMessage(tr, "Synced"))
 	}
 	l, err := kube.Resource(ticketGVR).Namespace(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {

@@ -1,9 +1,10 @@
 package argocd
 
 import (
-	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 
 	"github.com/k8sta/k8sta/internal/repourl"
 )

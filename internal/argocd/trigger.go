@@ -3,7 +3,6 @@ package argocd
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -163,7 +162,7 @@ func triggerPatch(app *Application, revision string, sourceIndex int, info strin
 	sync := &SyncOperation{}
 	if app.Spec.HasMultipleSources() {
 		if sourceIndex < 0 || sourceIndex >= len(app.Spec.Sources) {
-			return nil, fmt.Errorf("the Application has no source #%d: it has %d", sourceIndex, len(app.Spec.Sources))
+			return nil, errors.Errorf("the Application has no source #%d: it has %d", sourceIndex, len(app.Spec.Sources))
 		}
 		sync.Revisions = make([]string, len(app.Spec.Sources))
 		for i, s := range app.Spec.Sources {
@@ -172,7 +171,7 @@ func triggerPatch(app *Application, revision string, sourceIndex int, info strin
 		sync.Revisions[sourceIndex] = revision
 	} else {
 		if sourceIndex != 0 {
-			return nil, fmt.Errorf("the Application has a single source, not source #%d", sourceIndex)
+			return nil, errors.Errorf("the Application has a single source, not source #%d", sourceIndex)
 		}
 		sync.Revision = revision
 	}

@@ -2,6 +2,7 @@ package argocd
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,7 +39,7 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if apiserver.env != nil {
 		if err := apiserver.env.Stop(); err != nil {
-			os.Stderr.WriteString("cannot stop envtest: " + err.Error() + "\n")
+			fmt.Fprintln(os.Stderr, "cannot stop envtest:", err)
 		}
 	}
 	os.Exit(code)

@@ -12,9 +12,10 @@ package coalesce
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 )
 
 // A Flight runs one call of its function at a time, and shares each call,
@@ -239,7 +240,7 @@ func (f *Flight[V]) run(c *call[V]) {
 func callSafely[V any](ctx context.Context, fn func(context.Context) (V, error)) (v V, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("panic: %v", p)
+			err = errors.Errorf("panic: %v", p)
 		}
 	}()
 	return fn(ctx)

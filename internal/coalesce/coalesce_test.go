@@ -84,7 +84,7 @@ type outcome struct {
 	Err string
 }
 
-func do(f *Flight[int], ctx context.Context, notBefore time.Time, g *gate) <-chan outcome {
+func do(ctx context.Context, f *Flight[int], notBefore time.Time, g *gate) <-chan outcome {
 	out := make(chan outcome, 1)
 	go func() {
 		v, err := f.Do(ctx, notBefore, g.fn)
@@ -120,7 +120,7 @@ func TestDoSharesOneCall(t *testing.T) {
 	asked := time.Now()
 	var outs []<-chan outcome
 	for range n {
-		outs = append(outs, do(f, context.Background(), asked, g))
+		outs = append(outs, do(context.Background(), f, asked, g))
 	}
 	w.await(t, n) // all n wait, for the one call that started
 	g.finish(1, 7, nil)
@@ -140,7 +140,7 @@ func TestDoSharesOneCall(t *testing.T) {
 	if v, err := f.Do(context.Background(), asked, g.fn); v != 7 || err != nil || g.calls() != 1 {
 		t.Errorf("Do(fresh enough): got %d, %v after %d calls, want 7 from the first call", v, err, g.calls())
 	}
-	later := do(f, context.Background(), time.Now(), g)
+	later := do(context.Background(), f, time.Now(), g)
 	w.await(t, 1)
 	g.finish(2, 8, nil)
 	if diff := cmp.Diff([]outcome{{V: 8}}, collect(t, later)); diff != "" {
@@ -154,12 +154,12 @@ func TestDoSharesOneCall(t *testing.T) {
 func TestDoNewerWaitsForTheNextCall(t *testing.T) {
 	f, w := newFlight()
 	g := newGate()
-	first := do(f, context.Background(), time.Time{}, g)
+	first := do(context.Background(), f, time.Time{}, g)
 	w.await(t, 1)
 	<-g.started
 	after := time.Now() // after the running call started
-	second := do(f, context.Background(), after, g)
-	third := do(f, context.Background(), after, g)
+	second := do(context.Background(), f, after, g)
+	third := do(context.Background(), f, after, g)
 	w.await(t, 2)
 	g.finish(1, 1, nil)
 	if diff := cmp.Diff([]outcome{{V: 1}}, collect(t, first)); diff != "" {
@@ -187,14 +187,14 @@ func TestDoNewerWaitsForTheNextCall(t *testing.T) {
 func TestDoErrorIsNotReused(t *testing.T) {
 	f, w := newFlight()
 	g := newGate()
-	a := do(f, context.Background(), time.Time{}, g)
-	b := do(f, context.Background(), time.Time{}, g)
+	a := do(context.Background(), f, time.Time{}, g)
+	b := do(context.Background(), f, time.Time{}, g)
 	w.await(t, 2)
 	g.finish(1, 0, errors.New("remote said no"))
 	if diff := cmp.Diff([]outcome{{Err: "remote said no"}, {Err: "remote said no"}}, collect(t, a, b)); diff != "" {
 		t.Errorf("callers of the failed call: -want +got:\n%s", diff)
 	}
-	c := do(f, context.Background(), time.Time{}, g)
+	c := do(context.Background(), f, time.Time{}, g)
 	w.await(t, 1)
 	g.finish(2, 5, nil)
 	if diff := cmp.Diff([]outcome{{V: 5}}, collect(t, c)); diff != "" {
@@ -208,9 +208,9 @@ func TestDoCancelledCallerCancelsNobodyElse(t *testing.T) {
 	f, w := newFlight()
 	g := newGate()
 	ctx, cancel := context.WithCancel(context.Background())
-	starter := do(f, ctx, time.Time{}, g)
+	starter := do(ctx, f, time.Time{}, g)
 	w.await(t, 1)
-	other := do(f, context.Background(), time.Time{}, g)
+	other := do(context.Background(), f, time.Time{}, g)
 	w.await(t, 1)
 	cancel()
 	if diff := cmp.Diff([]outcome{{Err: context.Canceled.Error()}}, collect(t, starter)); diff != "" {
@@ -247,7 +247,7 @@ func TestDoTimeoutBoundsTheCall(t *testing.T) {
 func TestForget(t *testing.T) {
 	f, w := newFlight()
 	g := newGate()
-	a := do(f, context.Background(), time.Time{}, g)
+	a := do(context.Background(), f, time.Time{}, g)
 	w.await(t, 1)
 	<-g.started
 	f.Forget() // while call 1 runs
@@ -256,7 +256,7 @@ func TestForget(t *testing.T) {
 	if f.Fresh(time.Time{}) {
 		t.Error("the result of a call running at Forget is reused")
 	}
-	b := do(f, context.Background(), time.Time{}, g)
+	b := do(context.Background(), f, time.Time{}, g)
 	w.await(t, 1)
 	g.finish(2, 2, nil)
 	if diff := cmp.Diff([]outcome{{V: 2}}, collect(t, b)); diff != "" {
@@ -369,7 +369,7 @@ func TestKeep(t *testing.T) {
 			idles := make(chan struct{}, 16)
 			f := &Flight[int]{Keep: tc.keep, AfterFunc: ts.after, OnIdle: func() { idles <- struct{}{} }}
 			g := newGate()
-			first := do(f, context.Background(), time.Time{}, g)
+			first := do(context.Background(), f, time.Time{}, g)
 			g.finish(<-g.started, 1, nil)
 			collect(t, first)
 
@@ -377,7 +377,7 @@ func TestKeep(t *testing.T) {
 			ts.fire()
 			got.KeptAfter = kept(f)
 
-			second := do(f, context.Background(), time.Time{}, g)
+			second := do(context.Background(), f, time.Time{}, g)
 			if tc.want.Calls == 2 {
 				g.finish(<-g.started, 2, nil)
 			}
@@ -398,7 +398,7 @@ func TestKeepReplaced(t *testing.T) {
 	f := &Flight[int]{Keep: time.Minute, AfterFunc: ts.after}
 	g := newGate()
 	for v := 1; v <= 2; v++ {
-		ch := do(f, context.Background(), time.Now(), g)
+		ch := do(context.Background(), f, time.Now(), g)
 		g.finish(<-g.started, v, nil)
 		collect(t, ch)
 	}
@@ -413,7 +413,7 @@ func TestKeepReplaced(t *testing.T) {
 		Got          outcome
 	}
 	got := state{Timers: len(ts.durations()), FirstStopped: stopped, Kept: kept(f)}
-	got.Got = collect(t, do(f, context.Background(), time.Time{}, g))[0]
+	got.Got = collect(t, do(context.Background(), f, time.Time{}, g))[0]
 	if diff := cmp.Diff(state{Timers: 2, FirstStopped: true, Kept: true, Got: outcome{V: 2}}, got); diff != "" {
 		t.Errorf("-want +got:\n%s", diff)
 	}

@@ -131,7 +131,7 @@ func crossplaneBreakerCounters() map[string]float64 {
 	if err != nil {
 		return nil
 	}
-	defer resp.Body.Close() //nolint:errcheck // a scrape
+	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 	if err != nil {
 		return nil

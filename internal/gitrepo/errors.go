@@ -1,7 +1,6 @@
 package gitrepo
 
 import (
-	stderrors "errors"
 	"net"
 	"net/url"
 	"strings"
@@ -78,19 +77,19 @@ func classify(err error) error {
 
 func kindOf(err error) error {
 	switch {
-	case stderrors.Is(err, ErrAuth), stderrors.Is(err, ErrUnreachable):
+	case errors.Is(err, ErrAuth), errors.Is(err, ErrUnreachable):
 		return nil // already classified
-	case stderrors.Is(err, transport.ErrAuthenticationRequired),
-		stderrors.Is(err, transport.ErrAuthorizationFailed),
-		stderrors.Is(err, transport.ErrInvalidAuthMethod):
+	case errors.Is(err, transport.ErrAuthenticationRequired),
+		errors.Is(err, transport.ErrAuthorizationFailed),
+		errors.Is(err, transport.ErrInvalidAuthMethod):
 		return ErrAuth
-	case stderrors.Is(err, transport.ErrRepositoryNotFound):
+	case errors.Is(err, transport.ErrRepositoryNotFound):
 		return ErrUnreachable
 	}
 	var ue *plumbing.UnexpectedError
-	if stderrors.As(err, &ue) && ue.Err != nil {
+	if errors.As(err, &ue) && ue.Err != nil {
 		var he *githttp.Err
-		if stderrors.As(ue.Err, &he) && he.Response != nil && he.Response.StatusCode >= 500 {
+		if errors.As(ue.Err, &he) && he.Response != nil && he.Response.StatusCode >= 500 {
 			return ErrUnreachable
 		}
 		if k := kindOf(ue.Err); k != nil {
@@ -102,8 +101,8 @@ func kindOf(err error) error {
 		de  *net.DNSError
 		ue2 *url.Error
 	)
-	if stderrors.As(err, &oe) || stderrors.As(err, &de) || stderrors.Is(err, syscall.ECONNREFUSED) ||
-		(stderrors.As(err, &ue2) && ue2.Timeout()) {
+	if errors.As(err, &oe) || errors.As(err, &de) || errors.Is(err, syscall.ECONNREFUSED) ||
+		(errors.As(err, &ue2) && ue2.Timeout()) {
 		return ErrUnreachable
 	}
 	msg := err.Error()

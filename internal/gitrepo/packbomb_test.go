@@ -3,7 +3,7 @@ package gitrepo
 import (
 	"bytes"
 	"context"
-	"crypto/sha1" //nolint:gosec // git object ids
+	"crypto/sha1" // Git object ids
 	"errors"
 	"fmt"
 	"io"
@@ -58,7 +58,7 @@ func commitTree(t testing.TB, s *gitserver.Server, repo string, blobs map[string
 
 // blobID is git's id of a blob of n zeros.
 func blobID(n int64) string {
-	h := sha1.New() //nolint:gosec // git object ids
+	h := sha1.New()
 	fmt.Fprintf(h, "blob %d\x00", n)
 	_, _ = io.Copy(h, io.LimitReader(zeroReader{}, n))
 	return fmt.Sprintf("%x", h.Sum(nil))

@@ -189,7 +189,7 @@ func (v *packValidator) step() error {
 		// A pack is followed by nothing; go-git would ignore what follows.
 		if _, err := v.src.ReadByte(); err == nil {
 			return malformed("the pack has data after its checksum")
-		} else if err != io.EOF {
+		} else if !errors.Is(err, io.EOF) {
 			return err
 		}
 		v.state = stateDone
@@ -460,7 +460,7 @@ func (v *packValidator) tooLarge(size int64) error {
 }
 
 func noEOF(err error) error {
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		return io.ErrUnexpectedEOF
 	}
 	return err

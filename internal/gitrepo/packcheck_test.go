@@ -3,7 +3,7 @@ package gitrepo
 import (
 	"bytes"
 	"compress/zlib"
-	"crypto/sha1" //nolint:gosec // git's pack checksum
+	"crypto/sha1" // Git's pack checksum
 	"encoding/binary"
 	"errors"
 	"io"
@@ -75,7 +75,7 @@ func buildPack(count int, objs ...packObject) builtPack {
 		}
 		b.Write(deflate(o.data))
 	}
-	sum := sha1.Sum(b.Bytes()) //nolint:gosec // git's pack checksum
+	sum := sha1.Sum(b.Bytes())
 	b.Write(sum[:])
 	p.bytes = b.Bytes()
 	return p

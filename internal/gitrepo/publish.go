@@ -3,7 +3,6 @@ package gitrepo
 import (
 	"bytes"
 	"context"
-	stderrors "errors"
 	"io"
 	"path"
 	"sort"
@@ -89,7 +88,7 @@ func (r *Repo) Publish(ctx context.Context, branch string, author Signature, pro
 		if err == nil {
 			return commit, pushed, nil
 		}
-		if stderrors.Is(err, ErrAuth) || stderrors.Is(err, ErrUnreachable) || ctx.Err() != nil || !errIsPush(err) {
+		if errors.Is(err, ErrAuth) || errors.Is(err, ErrUnreachable) || ctx.Err() != nil || !errIsPush(err) {
 			return "", false, scrub(errors.Wrapf(err, "cannot publish to branch %q of %s", branch, u), r.secrets()...)
 		}
 		lastErr, refusedAt = err, time.Now()
@@ -104,7 +103,7 @@ func (e pushError) Unwrap() error { return e.error }
 
 func errIsPush(err error) bool {
 	var pe pushError
-	return stderrors.As(err, &pe)
+	return errors.As(err, &pe)
 }
 
 // packWindow is how many objects the pack encoder compares when it looks
@@ -318,7 +317,7 @@ func (r *Repo) recordPushed(branch, head string, c builtCommit) error {
 	name := plumbing.NewRemoteReferenceName(remoteName, branch)
 	cur, err := r.repo.Storer.Reference(name)
 	switch {
-	case stderrors.Is(err, plumbing.ErrReferenceNotFound):
+	case errors.Is(err, plumbing.ErrReferenceNotFound):
 		if head != "" {
 			return nil // a fetch since saw the branch deleted
 		}

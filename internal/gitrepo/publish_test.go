@@ -96,7 +96,7 @@ func TestPublish(t *testing.T) {
 				return tc.files, "render", nil
 			})
 			switch {
-			case tc.err == errAny:
+			case errors.Is(tc.err, errAny):
 				if err == nil {
 					t.Fatal("want an error, got none")
 				}

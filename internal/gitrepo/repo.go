@@ -2,7 +2,6 @@ package gitrepo
 
 import (
 	"context"
-	stderrors "errors"
 	"os"
 	"sort"
 	"time"
@@ -35,20 +34,20 @@ func (r *Repo) open() (*git.Repository, error) {
 	}
 	store := newLimitedStorage(r.dir, r.cache.packs)
 	repo, err := git.Open(store, nil)
-	if err != nil && !stderrors.Is(err, git.ErrRepositoryNotExists) {
+	if err != nil && !errors.Is(err, git.ErrRepositoryNotExists) {
 		if rerr := r.wipe(); rerr != nil {
 			return nil, errors.Wrap(rerr, "cannot remove broken cache")
 		}
 		store = newLimitedStorage(r.dir, r.cache.packs)
 		err = git.ErrRepositoryNotExists
 	}
-	if stderrors.Is(err, git.ErrRepositoryNotExists) {
+	if errors.Is(err, git.ErrRepositoryNotExists) {
 		repo, err = git.Init(store, nil)
 	}
 	if err != nil {
 		return nil, errors.Wrap(err, "cannot open cache")
 	}
-	if _, err := repo.Remote(remoteName); stderrors.Is(err, git.ErrRemoteNotFound) {
+	if _, err := repo.Remote(remoteName); errors.Is(err, git.ErrRemoteNotFound) {
 		_, err = repo.CreateRemote(&config.RemoteConfig{
 			Name:  remoteName,
 			URLs:  []string{r.URL()},
@@ -177,17 +176,17 @@ func (r *Repo) fetch(ctx context.Context) error {
 	r.store.setPackLimit(0)
 	var nomatch git.NoMatchingRefSpecError
 	switch {
-	case stderrors.Is(err, errPackTooLarge):
+	case errors.Is(err, errPackTooLarge):
 		r.store.removeTempPacks()
 		_, _ = r.measure()
 		return errors.Wrapf(kindf(ErrTooLarge, "the repository is larger than the provider's bound of %d bytes per repository (--git-cache-max-repo-bytes): move large files out of it, or ask the provider's operator to raise the bound", maxBytes), "cannot fetch %s", u)
-	case stderrors.Is(err, ErrTooLarge):
+	case errors.Is(err, ErrTooLarge):
 		// The pack check refused it: its message names the bound.
 		r.store.removeTempPacks()
 		_, _ = r.measure()
 		return errors.Wrapf(err, "cannot fetch %s", u)
-	case err == nil, stderrors.Is(err, git.NoErrAlreadyUpToDate):
-	case stderrors.Is(err, transport.ErrEmptyRemoteRepository), stderrors.As(err, &nomatch):
+	case err == nil, errors.Is(err, git.NoErrAlreadyUpToDate):
+	case errors.Is(err, transport.ErrEmptyRemoteRepository), errors.As(err, &nomatch):
 		// No branch at all, or not the one asked for: forget what we had.
 		if err := r.forget(repo, spec); err != nil {
 			return errors.Wrapf(err, "cannot fetch %s", u)
@@ -257,7 +256,7 @@ func (r *Repo) head(branch string) (string, bool, error) {
 		return "", false, errors.Wrapf(err, "cannot read head of branch %q", branch)
 	}
 	ref, err := repo.Storer.Reference(plumbing.NewRemoteReferenceName(remoteName, branch))
-	if stderrors.Is(err, plumbing.ErrReferenceNotFound) {
+	if errors.Is(err, plumbing.ErrReferenceNotFound) {
 		return "", false, nil
 	}
 	if err != nil {
@@ -284,7 +283,7 @@ func (r *Repo) commit(sha string) (*object.Commit, error) {
 		return nil, err
 	}
 	c, err := repo.CommitObject(plumbing.NewHash(sha))
-	if stderrors.Is(err, plumbing.ErrObjectNotFound) {
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
 		return nil, kindf(ErrCommitNotFound, "%s", sha)
 	}
 	if err != nil {

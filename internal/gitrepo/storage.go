@@ -48,7 +48,7 @@ func (s *limitedStorage) PackfileWriter() (io.WriteCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	known := func(h plumbing.Hash) bool { return s.Storage.HasEncodedObject(h) == nil }
+	known := func(h plumbing.Hash) bool { return s.HasEncodedObject(h) == nil }
 	return newCheckedPackWriter(&limitedWriter{WriteCloser: w, left: s.limit.Load()}, s.packs, known), nil
 }
 

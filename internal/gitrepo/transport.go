@@ -30,7 +30,8 @@ const (
 // of a scheme for the whole process, with no per-fetch option; gitrepo is
 // the provider's only user of go-git.
 var followNoRedirects = sync.OnceFunc(func() {
-	c := githttp.NewClientWithOptions(&http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
+	base := http.DefaultTransport.(*http.Transport) //nolint:forcetypeassert // net/http declares it an *http.Transport.
+	c := githttp.NewClientWithOptions(&http.Client{Transport: base.Clone()},
 		&githttp.ClientOptions{RedirectPolicy: githttp.NoFollowRedirects})
 	client.InstallProtocol("http", c)
 	client.InstallProtocol("https", c)
@@ -103,7 +104,7 @@ func (r *Repo) sshAuth(ctx context.Context, ep *transport.Endpoint, a Auth) (tra
 		pk.HostKeyCallback = db.HostKeyCallback()
 		auth.hostKeyAlgorithms = db.HostKeyAlgorithms(net.JoinHostPort(ep.Host, strconv.Itoa(port)))
 	case a.InsecureIgnoreHostKey:
-		pk.HostKeyCallback = ssh.InsecureIgnoreHostKey() //nolint:gosec // explicitly asked for
+		pk.HostKeyCallback = ssh.InsecureIgnoreHostKey() // Explicitly asked for
 	default:
 		return nil, kindf(ErrAuth, "no SSH known_hosts given for %s: refusing to connect without verifying the host key", r.URL())
 	}

@@ -1,7 +1,6 @@
 package gitrepo
 
 import (
-	stderrors "errors"
 	"io"
 	"path"
 	"strings"
@@ -86,8 +85,8 @@ func (t *Tree) entry(p string) (*object.TreeEntry, bool, error) {
 	switch {
 	case err == nil:
 		return e, true, nil
-	case stderrors.Is(err, object.ErrFileNotFound), stderrors.Is(err, object.ErrDirectoryNotFound),
-		stderrors.Is(err, object.ErrEntryNotFound), stderrors.Is(err, plumbing.ErrObjectNotFound):
+	case errors.Is(err, object.ErrFileNotFound), errors.Is(err, object.ErrDirectoryNotFound),
+		errors.Is(err, object.ErrEntryNotFound), errors.Is(err, plumbing.ErrObjectNotFound):
 		return nil, false, nil
 	}
 	return nil, false, err
@@ -261,7 +260,7 @@ func (t *Tree) readBlob(h plumbing.Hash, limit int64, p string) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	defer rd.Close() //nolint:errcheck // read only
+	defer rd.Close()
 	buf, err := io.ReadAll(io.LimitReader(rd, limit+1))
 	if err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -16,7 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
-	xperrors "github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 
 	"github.com/k8sta/k8sta/apis/v1alpha1"
 	"github.com/k8sta/k8sta/internal/coalesce"
@@ -339,7 +338,7 @@ func (c *Client) SelectSince(ctx context.Context, p Policy, notBefore time.Time)
 	if c.insecure[strings.ToLower(host)] {
 		r, err := name.NewRepository(p.Repository, name.Insecure)
 		if err != nil {
-			return Selection{}, xperrors.Wrap(err, "cannot parse repository")
+			return Selection{}, errors.Wrap(err, "cannot parse repository")
 		}
 		cp.repo = r
 	}
@@ -398,7 +397,7 @@ func (st *repoState) pullerLocked(c *Client) (*remote.Puller, error) {
 			remote.WithPageSize(tagPageSize),
 		)
 		if err != nil {
-			return nil, xperrors.Wrap(err, "cannot create registry client")
+			return nil, errors.Wrap(err, "cannot create registry client")
 		}
 		st.puller = pl
 	}
@@ -425,7 +424,7 @@ func (s *session) run(ctx context.Context) (Selection, error) {
 			return Selection{}, err
 		}
 		if !r.match {
-			return Selection{}, xperrors.Errorf("tag %s of %s has no image for platform %s", cp.Constraint, cp.Repository, cp.Platform)
+			return Selection{}, errors.Errorf("tag %s of %s has no image for platform %s", cp.Constraint, cp.Repository, cp.Platform)
 		}
 		return Selection{Repository: cp.Repository, Tag: cp.Constraint, Digest: r.digest.String(), Created: r.created}, nil
 	}
@@ -434,7 +433,7 @@ func (s *session) run(ctx context.Context) (Selection, error) {
 	s.st.prune(tags)
 	cands := cp.candidates(tags)
 	if len(cands) == 0 {
-		return Selection{}, xperrors.Errorf("none of the %d tags of %s matches strategy %s with constraint %q, allowTags %q and ignoreTags %q", len(tags), cp.Repository, cp.strategy, cp.Constraint, cp.AllowTags, cp.IgnoreTags)
+		return Selection{}, errors.Errorf("none of the %d tags of %s matches strategy %s with constraint %q, allowTags %q and ignoreTags %q", len(tags), cp.Repository, cp.strategy, cp.Constraint, cp.AllowTags, cp.IgnoreTags)
 	}
 
 	if cp.strategy == NewestBuild {
@@ -480,7 +479,7 @@ func (s *session) run(ctx context.Context) (Selection, error) {
 	for _, t := range cands {
 		r, err := s.resolve(ctx, t, false, false)
 		if errors.Is(err, errBudget) {
-			return Selection{}, xperrors.Errorf("none of the %d best tags of %s has an image for platform %s; the next poll looks further (discoveryLimit bounds the tags resolved per poll)", cp.limit, cp.Repository, cp.Platform)
+			return Selection{}, errors.Errorf("none of the %d best tags of %s has an image for platform %s; the next poll looks further (discoveryLimit bounds the tags resolved per poll)", cp.limit, cp.Repository, cp.Platform)
 		}
 		if err != nil {
 			return Selection{}, err
@@ -531,7 +530,7 @@ func (c *Client) listTags(ctx context.Context, st *repoState, cp *compiled) ([]s
 }
 
 func (s *session) noPlatform(n int) error {
-	return xperrors.Errorf("none of the %d matching tags of %s has an image for platform %s", n, s.cp.Repository, s.cp.Platform)
+	return errors.Errorf("none of the %d matching tags of %s has an image for platform %s", n, s.cp.Repository, s.cp.Platform)
 }
 
 type resolved struct {
@@ -594,7 +593,7 @@ func (s *session) resolve(ctx context.Context, tag string, mutable, created bool
 		got, d = desc, desc.Digest
 		st.tags[tag] = d
 		if info, err = newManifestInfo(desc); err != nil {
-			return resolved{}, xperrors.Wrapf(err, "cannot read the manifest of tag %s of %s", tag, cp.Repository)
+			return resolved{}, errors.Wrapf(err, "cannot read the manifest of tag %s of %s", tag, cp.Repository)
 		}
 		st.infos[d] = info
 	}
@@ -624,11 +623,11 @@ func (s *session) resolve(ctx context.Context, tag string, mutable, created bool
 		}
 		i, err := got.Image()
 		if err != nil {
-			return resolved{}, xperrors.Wrapf(err, "cannot read the image of tag %s of %s", tag, cp.Repository)
+			return resolved{}, errors.Wrapf(err, "cannot read the image of tag %s of %s", tag, cp.Repository)
 		}
 		m, err := i.Manifest()
 		if err != nil {
-			return resolved{}, xperrors.Wrapf(err, "cannot read the image manifest of tag %s of %s", tag, cp.Repository)
+			return resolved{}, errors.Wrapf(err, "cannot read the image manifest of tag %s of %s", tag, cp.Repository)
 		}
 		if m.Config.Size > MaxResponseBytes {
 			// Refused on the manifest's word, before a byte is fetched.
@@ -739,7 +738,7 @@ func (st *repoState) prune(tags []string) {
 func (c *Client) explain(err error, host, msg string) error {
 	var tl *TooLargeError
 	if errors.As(err, &tl) {
-		return xperrors.Wrap(tl, msg)
+		return errors.Wrap(tl, msg)
 	}
 	var te *transport.Error
 	if errors.As(err, &te) {
@@ -753,13 +752,13 @@ func (c *Client) explain(err error, host, msg string) error {
 			}
 			return &RateLimitedError{Registry: host, StatusCode: te.StatusCode, RetryAfter: d}
 		case http.StatusUnauthorized, http.StatusForbidden:
-			return xperrors.Errorf("%s: registry %s refused our credentials (%d %s); check the docker config JSON pull secret the ProviderConfig names: %s",
+			return errors.Errorf("%s: registry %s refused our credentials (%d %s); check the docker config JSON pull secret the ProviderConfig names: %s",
 				msg, host, te.StatusCode, http.StatusText(te.StatusCode), c.redact.apply(err.Error()))
 		case http.StatusNotFound:
-			return xperrors.Errorf("%s: not found (404); check the repository name and the credentials: %s", msg, c.redact.apply(err.Error()))
+			return errors.Errorf("%s: not found (404); check the repository name and the credentials: %s", msg, c.redact.apply(err.Error()))
 		}
 	}
-	return xperrors.Errorf("%s: %s", msg, c.redact.apply(err.Error()))
+	return errors.Errorf("%s: %s", msg, c.redact.apply(err.Error()))
 }
 
 // limitState is a registry host's back-off.

@@ -3,13 +3,13 @@ package registry
 import (
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"path"
 	"sort"
 	"strings"
 	"sync"
 
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/google/go-containerregistry/pkg/authn"
 )
 
@@ -36,13 +36,13 @@ func NewKeychain(configs ...[]byte) (authn.Keychain, error) {
 			Auths map[string]authEntry `json:"auths"`
 		}
 		if err := json.Unmarshal(b, &doc); err != nil {
-			return nil, fmt.Errorf("cannot parse docker config JSON %d: %s", i, jsonReason(err))
+			return nil, errors.Errorf("cannot parse docker config JSON %d: %s", i, jsonReason(err))
 		}
 		entries := doc.Auths
 		if entries == nil {
 			// legacy .dockercfg: the map itself
 			if err := json.Unmarshal(b, &entries); err != nil {
-				return nil, fmt.Errorf("cannot parse docker config JSON %d: it has no \"auths\" object", i)
+				return nil, errors.Errorf("cannot parse docker config JSON %d: it has no \"auths\" object", i)
 			}
 		}
 		keys := make([]string, 0, len(entries))
@@ -54,7 +54,7 @@ func NewKeychain(configs ...[]byte) (authn.Keychain, error) {
 			e := entries[k]
 			cfg, err := e.config()
 			if err != nil {
-				return nil, fmt.Errorf("cannot parse docker config JSON %d: entry %q: %w", i, k, err)
+				return nil, errors.Wrapf(err, "cannot parse docker config JSON %d: entry %q", i, k)
 			}
 			host, prefix := splitKey(k)
 			kc.entries = append(kc.entries, keyEntry{host: host, prefix: prefix, cfg: cfg, order: len(kc.entries)})

@@ -10,6 +10,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+
 	"github.com/k8sta/k8sta/apis/v1alpha1"
 )
 
@@ -87,7 +89,8 @@ func Policies(images []v1alpha1.ImageSubscription) ([]Policy, error) {
 	for i, s := range images {
 		p := FromImageSubscription(s)
 		if err := p.Validate(); err != nil {
-			if fe, ok := err.(*FieldError); ok { //nolint:errorlint // Validate returns *FieldError unwrapped.
+			var fe *FieldError
+			if errors.As(err, &fe) {
 				return nil, &ImageError{Index: i, Field: fe}
 			}
 			return nil, err
@@ -148,7 +151,7 @@ type compiled struct {
 	limit      int
 }
 
-func (p Policy) compile() (*compiled, error) { //nolint:gocyclo // a flat list of field checks.
+func (p Policy) compile() (*compiled, error) {
 	c := &compiled{Policy: p, strategy: p.Strategy, limit: p.DiscoveryLimit}
 	if strings.TrimSpace(p.Repository) == "" {
 		return nil, &FieldError{Field: "repository", Value: p.Repository, Reason: "it is empty", Fix: "write the image repository, e.g. ghcr.io/acme/guestbook"}

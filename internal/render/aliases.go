@@ -63,14 +63,14 @@ const inProgress = -1
 var aliasSeen *yaml.Node
 
 // expandedNodes returns how many nodes n stands for with every alias
-// expanded, or a number above max once it is above max.
-func expandedNodes(n *yaml.Node, memo map[*yaml.Node]int64, max int64) int64 {
+// expanded, or a number above limit once it is above limit.
+func expandedNodes(n *yaml.Node, memo map[*yaml.Node]int64, limit int64) int64 {
 	if n == nil {
 		return 0
 	}
 	if c, ok := memo[n]; ok {
 		if c == inProgress {
-			return max + 1
+			return limit + 1
 		}
 		return c
 	}
@@ -78,18 +78,18 @@ func expandedNodes(n *yaml.Node, memo map[*yaml.Node]int64, max int64) int64 {
 	var c int64
 	if n.Kind == yaml.AliasNode {
 		memo[aliasSeen] = 1
-		c = expandedNodes(n.Alias, memo, max)
+		c = expandedNodes(n.Alias, memo, limit)
 	} else {
 		c = 1
 		for _, child := range n.Content {
-			c += expandedNodes(child, memo, max)
-			if c > max {
+			c += expandedNodes(child, memo, limit)
+			if c > limit {
 				break
 			}
 		}
 	}
-	if c > max {
-		c = max + 1
+	if c > limit {
+		c = limit + 1
 	}
 	memo[n] = c
 	return c

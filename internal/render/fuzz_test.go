@@ -16,8 +16,8 @@ import (
 const maxFuzzInput = 4 << 10
 
 // FuzzExpandedNodes checks the alias counter against a plain recursive
-// count that expands every alias, on any YAML: for every bound max, the
-// counter says min(expanded nodes, max+1) (an alias that reaches itself
+// count that expands every alias, on any YAML: for every bound limit, the
+// counter says min(expanded nodes, limit+1) (an alias that reaches itself
 // expands without end); a document without aliases counts its nodes.
 // charge never lets the budget go negative, and refuses only with
 // ErrAliasExpansion.
@@ -33,12 +33,12 @@ func FuzzExpandedNodes(f *testing.F) {
 	} {
 		f.Add([]byte(s), int64(100))
 	}
-	f.Fuzz(func(t *testing.T, content []byte, max int64) {
+	f.Fuzz(func(t *testing.T, content []byte, limit int64) {
 		if len(content) > maxFuzzInput {
 			return
 		}
 		// Bounds small enough for the plain count to reach them quickly.
-		max = 1 + abs(max)%2000
+		limit = 1 + abs(limit)%2000
 		dec := yaml.NewDecoder(bytes.NewReader(content))
 		for {
 			var doc yaml.Node
@@ -50,23 +50,23 @@ func FuzzExpandedNodes(f *testing.F) {
 			memo := map[*yaml.Node]int64{}
 			got := expandedNodes(&doc, memo, big)
 			if want <= big && got != want {
-				t.Fatalf("expandedNodes(max %d) = %d, the plain count is %d", big, got, want)
+				t.Fatalf("expandedNodes(limit %d) = %d, the plain count is %d", big, got, want)
 			}
 			if want > big && got != big+1 {
-				t.Fatalf("expandedNodes(max %d) = %d, want %d: the plain count exceeds max", big, got, big+1)
+				t.Fatalf("expandedNodes(limit %d) = %d, want %d: the plain count exceeds limit", big, got, big+1)
 			}
 			if want <= big && !usesAlias(memo) && want != nodes(&doc) {
 				t.Fatalf("a document without aliases counts %d, it has %d nodes", want, nodes(&doc))
 			}
-			if small := expandedNodes(&doc, map[*yaml.Node]int64{}, max); small != min(got, max+1) {
-				t.Fatalf("expandedNodes(max %d) = %d, want min(%d, %d): not monotone in max", max, small, got, max+1)
+			if small := expandedNodes(&doc, map[*yaml.Node]int64{}, limit); small != min(got, limit+1) {
+				t.Fatalf("expandedNodes(limit %d) = %d, want min(%d, %d): not monotone in limit", limit, small, got, limit+1)
 			}
 		}
 
-		b := newNodeBudget(max)
+		b := newNodeBudget(limit)
 		err := b.charge("f.yaml", "", content)
-		if b.left < 0 || b.left > max {
-			t.Fatalf("budget left %d of %d", b.left, max)
+		if b.left < 0 || b.left > limit {
+			t.Fatalf("budget left %d of %d", b.left, limit)
 		}
 		if err != nil && !errors.Is(err, ErrAliasExpansion) {
 			t.Fatalf("charge(...): %v, want nil or ErrAliasExpansion", err)

@@ -134,22 +134,22 @@ func (e *LimitError) Error() string {
 	if e.Field != "" {
 		at += e.Field + ": "
 	}
-	switch e.Bound {
-	case ErrFileTooLarge:
+	switch {
+	case errors.Is(e.Bound, ErrFileTooLarge):
 		return fmt.Sprintf("%sthe file is larger than %s, the most a render reads from one file: make it smaller, or split it", at, bytesText(e.Limit))
-	case ErrKustomizationTooLarge:
+	case errors.Is(e.Bound, ErrKustomizationTooLarge):
 		return fmt.Sprintf("%sthe kustomization file is larger than %s: move inline patches and generator input into files next to it", at, bytesText(e.Limit))
-	case ErrOverlayTooLarge:
+	case errors.Is(e.Bound, ErrOverlayTooLarge):
 		return fmt.Sprintf("%sthe files the overlay reaches are larger than %s together (every file in or below the directory of each kustomization it reaches counts): move files the overlay does not use out of those directories, or make the overlay smaller", at, bytesText(e.Limit))
-	case ErrTooManyFiles:
+	case errors.Is(e.Bound, ErrTooManyFiles):
 		return fmt.Sprintf("%sthe overlay reaches more than %d files (every file in or below the directory of each kustomization it reaches counts): move files the overlay does not use out of those directories", at, e.Limit)
-	case ErrAliasExpansion:
+	case errors.Is(e.Bound, ErrAliasExpansion):
 		return fmt.Sprintf("%sYAML aliases (*name) expand the overlay's documents to more than %d nodes: write the repeated content out, or use fewer nested aliases", at, e.Limit)
-	case ErrOutputTooLarge:
+	case errors.Is(e.Bound, ErrOutputTooLarge):
 		return fmt.Sprintf("%sthe rendered manifests are larger than %s: render fewer or smaller resources per station", at, bytesText(e.Limit))
-	case ErrTimeLimit:
+	case errors.Is(e.Bound, ErrTimeLimit):
 		return fmt.Sprintf("%srendering took longer than %s: make the overlay simpler", at, time.Duration(e.Limit))
-	case ErrMemoryLimit:
+	case errors.Is(e.Bound, ErrMemoryLimit):
 		return fmt.Sprintf("%srendering needed more than %s of memory: make the overlay smaller or simpler", at, bytesText(e.Limit))
 	}
 	return fmt.Sprintf("%s%v (limit %d %s)", at, e.Bound, e.Limit, e.Unit)

@@ -295,7 +295,7 @@ func yamlObjects(content []byte) ([]map[string]any, bool) {
 	for {
 		var d any
 		err := dec.Decode(&d)
-		if err == io.EOF { //nolint:errorlint // the decoder returns io.EOF itself.
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

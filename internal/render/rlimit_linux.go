@@ -38,8 +38,8 @@ func limitWorker(memory int64, cpuSeconds uint64) error {
 		resource int
 		value    uint64
 	}{
-		{syscall.RLIMIT_DATA, uint64(data + memory)},                 //nolint:gosec // all are positive.
-		{syscall.RLIMIT_AS, uint64(vm + memory + addressSpaceSlack)}, //nolint:gosec // all are positive.
+		{syscall.RLIMIT_DATA, uint64(data + memory)},                 // All are positive.
+		{syscall.RLIMIT_AS, uint64(vm + memory + addressSpaceSlack)}, // All are positive.
 		{syscall.RLIMIT_CPU, cpuSeconds},
 		{syscall.RLIMIT_FSIZE, 0},
 		{syscall.RLIMIT_CORE, 0},

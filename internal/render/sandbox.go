@@ -122,7 +122,7 @@ var bounds = map[string]error{
 func toRecord(e *LimitError) *limitRecord {
 	r := &limitRecord{File: e.File, Field: e.Field, Limit: e.Limit, Unit: e.Unit}
 	for name, b := range bounds {
-		if b == e.Bound {
+		if errors.Is(e.Bound, b) {
 			r.Bound = name
 		}
 	}
@@ -207,7 +207,7 @@ func watchMemory(limit int64, out *responseWriter) {
 	samples := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
 	for range time.Tick(5 * time.Millisecond) {
 		metrics.Read(samples)
-		held := int64(samples[0].Value.Uint64() - samples[1].Value.Uint64()) //nolint:gosec // released is part of total.
+		held := int64(samples[0].Value.Uint64() - samples[1].Value.Uint64()) // Released is part of total.
 		if held > limit {
 			if err := out.write(&workerResponse{Limit: toRecord(&LimitError{Bound: ErrMemoryLimit, Limit: limit, Unit: "bytes"})}); err != nil {
 				os.Exit(3)
@@ -305,7 +305,7 @@ func (r *Renderer) sandbox(ctx context.Context, tenant string, req *workerReques
 			return nil, errors.Wrap(err, "cannot find the program to run a render worker")
 		}
 	}
-	cpu := uint64((2*l.Timeout + time.Second - 1) / time.Second) //nolint:gosec // positive.
+	cpu := uint64((2*l.Timeout + time.Second - 1) / time.Second) // Positive.
 	cmd := exec.CommandContext(wctx, exe)
 	cmd.Args = []string{"k8sta-render-worker"}
 	cmd.Env = []string{

@@ -104,7 +104,7 @@ func send(t *testing.T, srv *httptest.Server, r request) (int, string, string) {
 	r.sign(req)
 	resp, err := srv.Client().Do(req)
 	must(t, err)
-	defer resp.Body.Close() //nolint:errcheck // test
+	defer resp.Body.Close()
 	reply, err := io.ReadAll(resp.Body)
 	must(t, err)
 	return resp.StatusCode, resp.Header.Get("Retry-After"), string(reply)

@@ -54,7 +54,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -63,6 +62,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 
 	"github.com/k8sta/k8sta/internal/repourl"
 )
@@ -258,7 +259,7 @@ var (
 func GenerateToken() (string, error) {
 	b := make([]byte, TokenBytes)
 	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("cannot generate a webhook token: %w", err)
+		return "", errors.Wrap(err, "cannot generate a webhook token")
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
@@ -328,7 +329,7 @@ func NewReceiver(secrets SecretSource, notify func(Event), opts ...Option) *Rece
 func (r *Receiver) ListenAndServe(ctx context.Context, addr string) error {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("cannot listen for webhooks on %s: %w", addr, err)
+		return errors.Wrapf(err, "cannot listen for webhooks on %s", addr)
 	}
 	return r.Serve(ctx, l)
 }
@@ -353,7 +354,7 @@ func (r *Receiver) Serve(ctx context.Context, l net.Listener) error {
 		done <- srv.Shutdown(sctx)
 	}()
 	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("cannot serve webhooks: %w", err)
+		return errors.Wrap(err, "cannot serve webhooks")
 	}
 	return <-done
 }

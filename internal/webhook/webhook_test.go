@@ -134,7 +134,7 @@ func (r request) send(t testing.TB, srv *httptest.Server) (int, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close() //nolint:errcheck // test
+	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, strings.TrimSpace(string(b))
 }
@@ -344,7 +344,7 @@ func TestUnauthorizedIsUniform(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close() //nolint:errcheck // test
+		defer resp.Body.Close()
 		resp.Header.Del("Date")
 		b, err := httputil.DumpResponse(resp, true)
 		if err != nil {
@@ -587,7 +587,7 @@ func TestServe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close() //nolint:errcheck,gosec // test
+	resp.Body.Close()
 	if resp.StatusCode != 200 || len(rec.take()) != 1 {
 		t.Errorf("got %d", resp.StatusCode)
 	}

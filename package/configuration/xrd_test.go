@@ -31,7 +31,7 @@ const (
 
 func read(t *testing.T, path string) map[string]any {
 	t.Helper()
-	b, err := os.ReadFile(path) //nolint:gosec // A path of this test's own.
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func read(t *testing.T, path string) map[string]any {
 }
 
 func version(x map[string]any) map[string]any {
-	return x["spec"].(map[string]any)["versions"].([]any)[0].(map[string]any) //nolint:forcetypeassert // A test's own file.
+	return x["spec"].(map[string]any)["versions"].([]any)[0].(map[string]any)
 }
 
 // TestLegacySchema keeps the legacy XTrack's schema equal to the Track's.
@@ -66,8 +66,8 @@ func TestSchema(t *testing.T) {
 		t.Skip("KUBEBUILDER_ASSETS is not set: KUBEBUILDER_ASSETS=$(hack/kube-binaries.sh) runs this test")
 	}
 	v := version(read(t, "xrd.yaml"))
-	schema := v["schema"].(map[string]any)["openAPIV3Schema"].(map[string]any) //nolint:forcetypeassert // A test's own file.
-	props := schema["properties"].(map[string]any)                             //nolint:forcetypeassert // A test's own file.
+	schema := v["schema"].(map[string]any)["openAPIV3Schema"].(map[string]any)
+	props := schema["properties"].(map[string]any)
 	props["apiVersion"] = map[string]any{"type": "string"}
 	props["kind"] = map[string]any{"type": "string"}
 	props["metadata"] = map[string]any{"type": "object"}
@@ -210,7 +210,7 @@ func TestSchema(t *testing.T) {
 	if err := cl.Get(ctx, client.ObjectKey{Namespace: "team-a", Name: "guestbook-junction"}, got); err != nil {
 		t.Fatal(err)
 	}
-	spec := got.Object["spec"].(map[string]any) //nolint:forcetypeassert // Checked by the schema.
+	spec := got.Object["spec"].(map[string]any) // Checked by the schema.
 	want := map[string]any{
 		"repo":              map[string]any{"url": "https://git.example.com/acme/guestbook-config.git", "sourceBranch": "main"},
 		"providerConfigRef": map[string]any{"name": "default", "kind": "ProviderConfig"},
@@ -220,8 +220,8 @@ func TestSchema(t *testing.T) {
 	gotDefaults := map[string]any{
 		"repo":              spec["repo"],
 		"providerConfigRef": spec["providerConfigRef"],
-		"image":             spec["subscriptions"].(map[string]any)["images"].([]any)[0],             //nolint:forcetypeassert // As above.
-		"application":       spec["stations"].([]any)[0].(map[string]any)["applications"].([]any)[0], //nolint:forcetypeassert // As above.
+		"image":             spec["subscriptions"].(map[string]any)["images"].([]any)[0],
+		"application":       spec["stations"].([]any)[0].(map[string]any)["applications"].([]any)[0],
 	}
 	if diff := cmp.Diff(want, gotDefaults); diff != "" {
 		t.Errorf("defaults: -want, +got:\n%s", diff)
@@ -239,7 +239,7 @@ func items(n int, format string) string {
 
 func mustRead(t *testing.T, path string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(path) //nolint:gosec // A path of this test's own.
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

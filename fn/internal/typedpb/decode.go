@@ -147,7 +147,7 @@ func (d *Decoder) decode(pv *structpb.Value, ptr unsafe.Pointer, p *plan, sel *s
 			}
 		}
 	case *structpb.Value_StructValue:
-		switch p.kind { //nolint:exhaustive // Objects decode into structs and maps only.
+		switch p.kind {
 		case reflect.Struct:
 			d.object(k.StructValue, ptr, p, sel)
 		case reflect.Map:
@@ -190,7 +190,7 @@ func timeOf(pv *structpb.Value) (time.Time, bool) {
 // setNumber sets the number of kind p at ptr to n; values of other kinds
 // are left alone.
 func (p *plan) setNumber(ptr unsafe.Pointer, n float64) {
-	switch p.kind { //nolint:exhaustive // Numbers decode into numbers only.
+	switch p.kind {
 	case reflect.Int:
 		*(*int)(ptr) = int(n)
 	case reflect.Int8:

@@ -35,7 +35,7 @@ func appendKey(dst []byte, ptr unsafe.Pointer, p *plan) []byte {
 		// As encoded: to the second, in UTC.
 		return binary.AppendVarint(append(dst, 1), t.Unix())
 	}
-	switch p.kind { //nolint:exhaustive // The other kinds follow.
+	switch p.kind {
 	case reflect.Pointer:
 		q := *(*unsafe.Pointer)(ptr)
 		if q == nil {

@@ -86,7 +86,7 @@ func makePlan(t reflect.Type) *plan {
 	p := &plan{typ: t, kind: t.Kind(), size: t.Size(), time: t == timeType,
 		marshaler: t.Implements(marshalerType), unmarshaler: reflect.PointerTo(t).Implements(unmarshalerType)}
 	planTmp[t] = p
-	switch p.kind { //nolint:exhaustive // Only these kinds hold other values.
+	switch p.kind {
 	case reflect.Pointer, reflect.Array, reflect.Map:
 		p.elem = makePlan(t.Elem())
 	case reflect.Slice:
@@ -154,7 +154,7 @@ func (p *plan) at(ptr unsafe.Pointer) reflect.Value {
 
 // empty is encoding/json's omitempty for the value of type p at ptr.
 func (p *plan) empty(ptr unsafe.Pointer) bool {
-	switch p.kind { //nolint:exhaustive // Other kinds are never empty.
+	switch p.kind {
 	case reflect.Array:
 		return p.typ.Len() == 0
 	case reflect.Map:

@@ -136,7 +136,7 @@ func (e *Encoder) encode(ptr unsafe.Pointer, p *plan) *structpb.Value {
 	if p.time {
 		return e.encodeTime((*metav1.Time)(ptr).Time)
 	}
-	switch p.kind { //nolint:exhaustive // The other kinds follow.
+	switch p.kind {
 	case reflect.Pointer:
 		q := *(*unsafe.Pointer)(ptr)
 		if q == nil {
@@ -213,7 +213,7 @@ func (e *Encoder) encode(ptr unsafe.Pointer, p *plan) *structpb.Value {
 
 // number is the number of kind p at ptr.
 func (p *plan) number(ptr unsafe.Pointer) float64 {
-	switch p.kind { //nolint:exhaustive // Numbers only.
+	switch p.kind {
 	case reflect.Int:
 		return float64(*(*int)(ptr))
 	case reflect.Int8:

@@ -17,6 +17,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -67,13 +68,14 @@ func main() {
 	}
 	srv := &http.Server{Handler: newServer(*slow), ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
 	go func() {
 		<-ctx.Done()
 		_ = srv.Close()
 	}()
 	log.Printf("quality: serving http://%s", l.Addr())
-	if err := srv.Serve(l); err != nil && err != http.ErrServerClosed {
+	err = srv.Serve(l)
+	stop()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Fatalf("quality: %v", err)
 	}
 }

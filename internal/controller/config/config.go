@@ -30,7 +30,7 @@ func Setup(mgr ctrl.Manager, o controller.Options) error {
 		}
 		r := providerconfig.NewReconciler(mgr, of,
 			providerconfig.WithLogger(o.Logger.WithValues("controller", providerconfig.ControllerName(k.kind))),
-			providerconfig.WithRecorder(event.NewAPIRecorder(mgr.GetEventRecorderFor(providerconfig.ControllerName(k.kind)))))
+			providerconfig.WithRecorder(event.NewAPIRecorder(mgr.GetEventRecorderFor(providerconfig.ControllerName(k.kind))))) //nolint:staticcheck // crossplane-runtime's event.NewAPIRecorder takes the old record.EventRecorder.
 		if err := ctrl.NewControllerManagedBy(mgr).
 			Named(providerconfig.ControllerName(k.kind)).
 			WithOptions(o.ForControllerRuntime()).

@@ -170,7 +170,7 @@ func (h *hookServer) do(req *http.Request) string {
 	h.t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	must(h.t, err)
-	defer resp.Body.Close() //nolint:errcheck // test
+	defer resp.Body.Close()
 	resp.Header.Del("Date")
 	b, err := httputil.DumpResponse(resp, true)
 	must(h.t, err)

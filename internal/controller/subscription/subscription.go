@@ -77,7 +77,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	r := managed.NewReconciler(writes.SkipUnchangedStatus(mgr), resource.ManagedKind(v1alpha1.SubscriptionGroupVersionKind),
 		managed.WithTypedExternalConnector[*v1alpha1.Subscription](c),
 		managed.WithLogger(o.Logger.WithValues("controller", name)),
-		managed.WithRecorder(writes.DropRepeats(xpevent.NewAPIRecorder(mgr.GetEventRecorderFor(name)), writes.DefaultRepeatWindow)),
+		managed.WithRecorder(writes.DropRepeats(xpevent.NewAPIRecorder(mgr.GetEventRecorderFor(name)), writes.DefaultRepeatWindow)), //nolint:staticcheck // crossplane-runtime's event.NewAPIRecorder takes the old record.EventRecorder.
 		// Nothing to name and nothing to clean up: no external-name
 		// annotation, no finalizer, so no write for either.
 		managed.WithInitializers(),
@@ -85,7 +85,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		managed.WithPollInterval(DefaultInterval),
 		managed.WithPollIntervalHook(func(mg resource.Managed, _ time.Duration) time.Duration {
 			key := types.NamespacedName{Namespace: mg.GetNamespace(), Name: mg.GetName()}
-			return waits.next(key, time.Now(), Interval(mg.(*v1alpha1.Subscription), o.MinInterval))
+			return waits.next(key, time.Now(), Interval(mg.(*v1alpha1.Subscription), o.MinInterval)) //nolint:forcetypeassert // This reconciler is built for Subscriptions only.
 		}),
 		managed.WithManagementPolicies(),
 	)

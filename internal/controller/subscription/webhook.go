@@ -309,7 +309,7 @@ type WebhookCache interface {
 // before c starts or once their informers may take one.
 func NewWebhookReceiver(ctx context.Context, c WebhookCache, wake chan<- event.GenericEvent, limiter *webhook.WakeLimiter, opts ...webhook.Option) (*webhook.Receiver, error) {
 	if err := c.IndexField(ctx, &v1alpha1.Subscription{}, providerConfigIndex, func(o client.Object) []string {
-		ref := o.(*v1alpha1.Subscription).GetProviderConfigReference()
+		ref := o.(*v1alpha1.Subscription).GetProviderConfigReference() //nolint:forcetypeassert // The index is on Subscriptions.
 		if ref == nil {
 			// The API server defaults the reference; an object without one
 			// uses no config (credentials.Resolve refuses it).
@@ -320,7 +320,7 @@ func NewWebhookReceiver(ctx context.Context, c WebhookCache, wake chan<- event.G
 		return nil, errors.Wrap(err, "cannot index Subscriptions by spec.providerConfigRef")
 	}
 	if err := c.IndexField(ctx, &v1alpha1.ProviderConfig{}, providerConfigWebhookSecretIndex, func(o client.Object) []string {
-		pc := o.(*v1alpha1.ProviderConfig)
+		pc := o.(*v1alpha1.ProviderConfig) //nolint:forcetypeassert // The index is on ProviderConfigs.
 		if pc.Spec.Webhook == nil {
 			return nil
 		}

@@ -160,7 +160,7 @@ func post(t *testing.T, url, body string) string {
 	t.Helper()
 	resp, err := http.Post(url, "application/json", strings.NewReader(body))
 	must(t, err)
-	defer resp.Body.Close() //nolint:errcheck // test
+	defer resp.Body.Close()
 	resp.Header.Del("Date")
 	b, err := httputil.DumpResponse(resp, true)
 	must(t, err)

@@ -81,7 +81,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	r := managed.NewReconciler(writes.SkipUnchangedStatus(mgr), resource.ManagedKind(v1alpha1.TicketGroupVersionKind),
 		managed.WithTypedExternalConnector[*v1alpha1.Ticket](c),
 		managed.WithLogger(o.Logger.WithValues("controller", name)),
-		managed.WithRecorder(writes.DropRepeats(event.NewAPIRecorder(mgr.GetEventRecorderFor(name)), writes.DefaultRepeatWindow)),
+		managed.WithRecorder(writes.DropRepeats(event.NewAPIRecorder(mgr.GetEventRecorderFor(name)), writes.DefaultRepeatWindow)), //nolint:staticcheck // crossplane-runtime's event.NewAPIRecorder takes the old record.EventRecorder.
 		// Nothing to name and nothing to clean up: no external-name
 		// annotation, no finalizer, so no write for either.
 		managed.WithInitializers(),

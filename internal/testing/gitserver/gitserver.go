@@ -8,6 +8,7 @@ package gitserver
 import (
 	"bytes"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -270,7 +271,8 @@ func (s *Server) head(t testing.TB, dir, branch string) string {
 	t.Helper()
 	out, err := gitOut(dir, nil, "rev-parse", "--verify", "--quiet", "refs/heads/"+branch+"^{commit}")
 	if err != nil {
-		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 1 {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && ee.ExitCode() == 1 {
 			return ""
 		}
 		t.Fatalf("cannot read head of %s: %v: %s", branch, err, out)
