@@ -2,9 +2,9 @@ package typedpb
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/testing/protocmp"
@@ -382,9 +382,9 @@ func TestEncoderObjectsApart(t *testing.T) {
 // leastHeld is at least what the values s reaches hold: their structs,
 // their map entries' keys and values, their strings.
 func leastHeld(s *structpb.Struct) int {
-	n := int(unsafe.Sizeof(structpb.Struct{}))
+	n := int(reflect.TypeFor[structpb.Struct]().Size())
 	for k, v := range s.GetFields() {
-		n += len(k) + 8 + int(unsafe.Sizeof(structpb.Value{}))
+		n += len(k) + 8 + int(reflect.TypeFor[structpb.Value]().Size())
 		switch k := v.GetKind().(type) {
 		case *structpb.Value_StringValue:
 			n += len(k.StringValue)
