@@ -189,14 +189,24 @@ func (d *Decoder) decode(pv *structpb.Value, v reflect.Value, p *plan, sel *sele
 	}
 }
 
-// timeOf is the RFC 3339 time pv holds.
+// timeOf is the RFC 3339 time pv holds, as it encodes: to the second. A
+// time decodes to what it encodes to, so that the function decides the same
+// on what it reads as on what it wrote; one whose encoding, in UTC, is not
+// RFC 3339 (before year 0 or after 9999) is not a time, as the API server
+// would refuse its encoding.
 func timeOf(pv *structpb.Value) (time.Time, bool) {
 	s, ok := pv.GetKind().(*structpb.Value_StringValue)
 	if !ok {
 		return time.Time{}, false
 	}
 	tm, err := time.Parse(time.RFC3339, s.StringValue)
-	return tm, err == nil
+	if err != nil {
+		return time.Time{}, false
+	}
+	if y := tm.UTC().Year(); y < 0 || y > 9999 {
+		return time.Time{}, false
+	}
+	return tm.Add(-time.Duration(tm.Nanosecond())), true
 }
 
 // setNumber sets v, of kind p, to n as Go converts n to its type; values of

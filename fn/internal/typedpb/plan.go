@@ -67,8 +67,10 @@ type field struct {
 
 // of is the field of the struct v.
 func (f *field) of(v reflect.Value) reflect.Value {
-	v = v.Field(f.index[0])
-	for _, i := range f.index[1:] {
+	if len(f.index) == 1 { // most fields
+		return v.Field(f.index[0])
+	}
+	for _, i := range f.index {
 		v = v.Field(i)
 	}
 	return v

@@ -124,6 +124,11 @@ func TestDecoderStruct(t *testing.T) {
 			in:     `{kind: [1], spec: {forProvider: {track: 3, station: dev, unknown: x, applications: {name: a}}}, status: {atProvider: {verifiedAt: yesterday}}}`,
 			want:   &v1alpha1.Ticket{Spec: v1alpha1.TicketSpec{ForProvider: v1alpha1.TicketParameters{Station: "dev"}}},
 		},
+		"TimesAsTheyEncode": {
+			reason: "A time is read to the second, as it encodes; one that does not encode as RFC 3339 in UTC (year 10000 there) is not a time.",
+			in:     `{spec: {forProvider: {change: {discoveredAt: "9999-12-31T23:30:00-01:00"}}}, status: {atProvider: {verifiedAt: "2026-11-25T12:00:00.5Z"}}}`,
+			want:   &v1alpha1.Ticket{Status: v1alpha1.TicketStatus{AtProvider: v1alpha1.TicketObservation{VerifiedAt: &at}}},
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
