@@ -76,7 +76,8 @@ func checkRepoURL(u string) string {
 	case !remoteURL.MatchString(u) && !plainHTTPURL.MatchString(u):
 		return msgURLScheme
 	}
-	lastValidURL.Store(&u)
+	valid := u // only a valid URL is moved to the heap
+	lastValidURL.Store(&valid)
 	return ""
 }
 
