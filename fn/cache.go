@@ -1,7 +1,7 @@
 package fn
 
 import (
-	"unsafe"
+	"reflect"
 
 	"google.golang.org/protobuf/types/known/structpb"
 	"k8s.io/apimachinery/pkg/types"
@@ -76,4 +76,4 @@ func newCaches() caches {
 
 // ticketSize is the size of a Ticket struct, which an observed Ticket holds
 // besides what its fields point to.
-const ticketSize = int(unsafe.Sizeof(v1alpha1.Ticket{}))
+var ticketSize = int(reflect.TypeFor[v1alpha1.Ticket]().Size())

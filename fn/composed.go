@@ -4,7 +4,6 @@ import (
 	"reflect"
 	"strings"
 	"sync"
-	"unsafe"
 
 	"google.golang.org/protobuf/types/known/structpb"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -281,7 +280,7 @@ func (c *Composer) cached(id composedID, v any) (*structpb.Struct, bool) {
 	}
 	c.key = typedpb.AppendKey(c.key[:0], v)
 	e, ok := c.cache.Get(id)
-	if !ok || e.key != unsafe.String(unsafe.SliceData(c.key), len(c.key)) {
+	if !ok || e.key != string(c.key) {
 		return nil, false
 	}
 	return e.object, true

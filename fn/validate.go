@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync/atomic"
 )
 
 // The limits and patterns of the Track XRD (package/configuration/xrd.yaml),
@@ -64,6 +65,9 @@ const (
 // checkRepoURL returns what is wrong with repository URL u, or "". It never
 // quotes u, which may carry credentials.
 func checkRepoURL(u string) string {
+	if v := lastValidURL.Load(); v != nil && *v == u {
+		return ""
+	}
 	switch {
 	case len(u) > maxURL:
 		return fmt.Sprintf("is longer than %d characters", maxURL)
@@ -72,8 +76,15 @@ func checkRepoURL(u string) string {
 	case !remoteURL.MatchString(u) && !plainHTTPURL.MatchString(u):
 		return msgURLScheme
 	}
+	valid := u // only a valid URL is moved to the heap
+	lastValidURL.Store(&valid)
 	return ""
 }
+
+// lastValidURL is the repository URL checkRepoURL last found valid. The
+// Tracks of a tree mostly share one, and matching it against the patterns
+// costs more than composing a Track; one URL, at most maxURL bytes, is kept.
+var lastValidURL atomic.Pointer[string]
 
 // checkBranch returns what is wrong with branch name b, or "".
 func checkBranch(b string) string {

@@ -3,8 +3,8 @@
 package lru
 
 import (
+	"reflect"
 	"sync"
-	"unsafe"
 )
 
 // A Cache keeps the values most recently added or got, evicting the least
@@ -36,10 +36,11 @@ func New[K comparable, V any](maxEntries, maxBytes int) *Cache[K, V] {
 // Overhead is what the Cache itself holds per entry, besides what its key
 // and value point to: the entry and its share of the index.
 func (c *Cache[K, V]) Overhead() int {
-	var e entry[K, V]
-	var k K
+	e := reflect.TypeFor[entry[K, V]]()
+	k := reflect.TypeFor[K]()
+	p := reflect.TypeFor[*entry[K, V]]()
 	// An index slot is a key, a pointer and a control byte, at most 8/7 full.
-	return int(unsafe.Sizeof(e)) + (int(unsafe.Sizeof(k))+int(unsafe.Sizeof(&e))+1)*8/7
+	return int(e.Size()) + (int(k.Size())+int(p.Size())+1)*8/7
 }
 
 // Get returns the value of key k, if the Cache holds one.

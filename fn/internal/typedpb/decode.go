@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"reflect"
 	"time"
-	"unsafe"
 
 	"google.golang.org/protobuf/types/known/structpb"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -43,7 +42,7 @@ func (d *Decoder) Struct(s *structpb.Struct, into any) int {
 		return 0
 	}
 	d.held = 0
-	d.object(s, v.UnsafePointer(), planOf(v.Type().Elem()), nil)
+	d.object(s, v.Elem(), planOf(v.Type().Elem()), nil)
 	return d.held
 }
 
@@ -55,19 +54,19 @@ func (d *Decoder) Selected(s *structpb.Struct, into any, sel Selection) int {
 		return 0
 	}
 	d.held = 0
-	d.object(s, v.UnsafePointer(), sel.plan, sel.sel)
+	d.object(s, v.Elem(), sel.plan, sel.sel)
 	return d.held
 }
 
-// object decodes s into the struct of type p at ptr: the fields sel selects,
+// object decodes s into the struct v, of type p: the fields sel selects,
 // all of them if sel is nil.
-func (d *Decoder) object(s *structpb.Struct, ptr unsafe.Pointer, p *plan, sel *selection) {
+func (d *Decoder) object(s *structpb.Struct, v reflect.Value, p *plan, sel *selection) {
 	fields := s.GetFields()
 	if sel != nil {
 		for i := range sel.fields {
 			e := &sel.fields[i]
 			if fv := fields[e.f.name]; fv != nil {
-				d.decode(fv, unsafe.Add(ptr, e.f.offset), e.f.plan, e.sub)
+				d.decode(fv, e.f.of(v), e.f.plan, e.sub)
 			}
 		}
 		return
@@ -77,21 +76,21 @@ func (d *Decoder) object(s *structpb.Struct, ptr unsafe.Pointer, p *plan, sel *s
 	if len(p.named) <= 2*len(fields)+2 {
 		for _, f := range p.named {
 			if fv := fields[f.name]; fv != nil {
-				d.decode(fv, unsafe.Add(ptr, f.offset), f.plan, nil)
+				d.decode(fv, f.of(v), f.plan, nil)
 			}
 		}
 		return
 	}
 	for name, fv := range fields {
 		if f := p.byName[name]; f != nil {
-			d.decode(fv, unsafe.Add(ptr, f.offset), f.plan, nil)
+			d.decode(fv, f.of(v), f.plan, nil)
 		}
 	}
 }
 
-// decode decodes pv into the value of type p at ptr: if it is a struct, the
-// fields sel selects.
-func (d *Decoder) decode(pv *structpb.Value, ptr unsafe.Pointer, p *plan, sel *selection) {
+// decode decodes pv into v, of type p: if it is a struct, the fields sel
+// selects.
+func (d *Decoder) decode(pv *structpb.Value, v reflect.Value, p *plan, sel *selection) {
 	if _, ok := pv.GetKind().(*structpb.Value_NullValue); ok || pv == nil {
 		return
 	}
@@ -100,30 +99,30 @@ func (d *Decoder) decode(pv *structpb.Value, ptr unsafe.Pointer, p *plan, sel *s
 	}
 	if p.time {
 		if tm, ok := timeOf(pv); ok {
-			*(*metav1.Time)(ptr) = metav1.Time{Time: tm}
+			*timeAt(v) = metav1.Time{Time: tm}
 		}
 		return
 	}
 	if p.kind == reflect.Pointer {
 		if p.elem.time { // parsed once, not once to see whether it fits
 			if tm, ok := timeOf(pv); ok {
-				q := d.alloc(p.elem, 1)
-				*(*metav1.Time)(q) = metav1.Time{Time: tm}
-				*(*unsafe.Pointer)(ptr) = q
+				q := d.alloc(p.elem)
+				*timeAt(q.Elem()) = metav1.Time{Time: tm}
+				v.Set(q)
 			}
 			return
 		}
 		if !fits(pv, p.elem) {
 			return
 		}
-		q := d.alloc(p.elem, 1)
-		d.decode(pv, q, p.elem, nil)
-		*(*unsafe.Pointer)(ptr) = q
+		q := d.alloc(p.elem)
+		d.decode(pv, q.Elem(), p.elem, nil)
+		v.Set(q)
 		return
 	}
 	if p.unmarshaler {
 		if b, err := pv.MarshalJSON(); err == nil {
-			_ = reflect.NewAt(p.typ, ptr).Interface().(json.Unmarshaler).UnmarshalJSON(b) //nolint:forcetypeassert // Checked above.
+			_ = v.Addr().Interface().(json.Unmarshaler).UnmarshalJSON(b) //nolint:forcetypeassert // Checked above.
 			d.held += len(b)
 		}
 		return
@@ -131,92 +130,115 @@ func (d *Decoder) decode(pv *structpb.Value, ptr unsafe.Pointer, p *plan, sel *s
 	switch k := pv.GetKind().(type) {
 	case *structpb.Value_BoolValue:
 		if p.kind == reflect.Bool {
-			*(*bool)(ptr) = k.BoolValue
+			v.SetBool(k.BoolValue)
 		}
 	case *structpb.Value_NumberValue:
-		p.setNumber(ptr, k.NumberValue)
+		p.setNumber(v, k.NumberValue)
 	case *structpb.Value_StringValue:
 		switch {
 		case p.kind == reflect.String:
-			*(*string)(ptr) = k.StringValue
+			v.SetString(k.StringValue)
 			d.held += len(k.StringValue)
 		case p.bytes:
 			if b, err := base64.StdEncoding.DecodeString(k.StringValue); err == nil {
-				*(*[]byte)(ptr) = b
+				v.SetBytes(b)
 				d.held += len(b)
 			}
 		}
 	case *structpb.Value_StructValue:
-		switch p.kind {
+		switch p.kind { //nolint:exhaustive // Objects decode into structs and maps only.
 		case reflect.Struct:
-			d.object(k.StructValue, ptr, p, sel)
+			d.object(k.StructValue, v, p, sel)
 		case reflect.Map:
 			if p.typ.Key().Kind() != reflect.String {
 				return
 			}
 			f := k.StructValue.GetFields()
 			m := reflect.MakeMapWithSize(p.typ, len(f))
+			// The map holds copies of key and e: each is used again.
+			key := reflect.New(p.typ.Key()).Elem()
+			e := reflect.New(p.typ.Elem()).Elem()
 			for name, fv := range f {
-				e := reflect.New(p.typ.Elem())
-				d.decode(fv, e.UnsafePointer(), p.elem, nil)
-				m.SetMapIndex(reflect.ValueOf(name).Convert(p.typ.Key()), e.Elem())
+				e.SetZero()
+				d.decode(fv, e, p.elem, nil)
+				key.SetString(name)
+				m.SetMapIndex(key, e)
 				d.held += len(name) + int(p.elem.size) + mapEntryOverhead
 			}
-			p.at(ptr).Set(m)
+			v.Set(m)
 		}
 	case *structpb.Value_ListValue:
 		if p.kind != reflect.Slice {
 			return
 		}
 		vs := k.ListValue.GetValues()
-		q := d.alloc(p.elem, len(vs))
-		for i, ev := range vs {
-			d.decode(ev, unsafe.Add(q, uintptr(i)*p.elem.size), p.elem, nil)
+		d.held += len(vs) * int(p.elem.size)
+		if len(vs) == 0 {
+			v.Set(p.emptySlice)
+			return
 		}
-		*(*sliceHeader)(ptr) = sliceHeader{data: q, len: len(vs), cap: len(vs)}
+		// A new array of exactly its elements, as the slice's own: nothing
+		// that appends to it writes into another's.
+		v.SetZero()
+		v.Grow(len(vs))
+		v.SetLen(len(vs))
+		v.SetCap(len(vs))
+		for i, ev := range vs {
+			d.decode(ev, v.Index(i), p.elem, nil)
+		}
 	}
 }
 
-// timeOf is the RFC 3339 time pv holds.
+// timeOf is the RFC 3339 time pv holds, as it encodes: to the second. A
+// time decodes to what it encodes to, so that the function decides the same
+// on what it reads as on what it wrote; one whose encoding, in UTC, is not
+// RFC 3339 (before year 0 or after 9999) is not a time, as the API server
+// would refuse its encoding.
 func timeOf(pv *structpb.Value) (time.Time, bool) {
 	s, ok := pv.GetKind().(*structpb.Value_StringValue)
 	if !ok {
 		return time.Time{}, false
 	}
 	tm, err := time.Parse(time.RFC3339, s.StringValue)
-	return tm, err == nil
+	if err != nil {
+		return time.Time{}, false
+	}
+	if y := tm.UTC().Year(); y < 0 || y > 9999 {
+		return time.Time{}, false
+	}
+	return tm.Add(-time.Duration(tm.Nanosecond())), true
 }
 
-// setNumber sets the number of kind p at ptr to n; values of other kinds
-// are left alone.
-func (p *plan) setNumber(ptr unsafe.Pointer, n float64) {
-	switch p.kind {
+// setNumber sets v, of kind p, to n as Go converts n to its type; values of
+// other kinds are left alone.
+func (p *plan) setNumber(v reflect.Value, n float64) {
+	switch p.kind { //nolint:exhaustive // Numbers decode into numbers only.
 	case reflect.Int:
-		*(*int)(ptr) = int(n)
+		v.SetInt(int64(int(n)))
 	case reflect.Int8:
-		*(*int8)(ptr) = int8(n)
+		v.SetInt(int64(int8(n)))
 	case reflect.Int16:
-		*(*int16)(ptr) = int16(n)
+		v.SetInt(int64(int16(n)))
 	case reflect.Int32:
-		*(*int32)(ptr) = int32(n)
+		v.SetInt(int64(int32(n)))
 	case reflect.Int64:
-		*(*int64)(ptr) = int64(n)
+		v.SetInt(int64(n))
 	case reflect.Uint:
-		*(*uint)(ptr) = uint(n)
+		v.SetUint(uint64(uint(n)))
 	case reflect.Uint8:
-		*(*uint8)(ptr) = uint8(n)
+		v.SetUint(uint64(uint8(n)))
 	case reflect.Uint16:
-		*(*uint16)(ptr) = uint16(n)
+		v.SetUint(uint64(uint16(n)))
 	case reflect.Uint32:
-		*(*uint32)(ptr) = uint32(n)
+		v.SetUint(uint64(uint32(n)))
 	case reflect.Uint64:
-		*(*uint64)(ptr) = uint64(n)
+		v.SetUint(uint64(n))
 	case reflect.Uintptr:
-		*(*uintptr)(ptr) = uintptr(n)
+		v.SetUint(uint64(uintptr(n)))
 	case reflect.Float32:
-		*(*float32)(ptr) = float32(n)
+		v.SetFloat(float64(float32(n)))
 	case reflect.Float64:
-		*(*float64)(ptr) = n
+		v.SetFloat(n)
 	}
 }
 
@@ -245,11 +267,8 @@ func fits(pv *structpb.Value, p *plan) bool {
 // and value: its share of control words and of growth room.
 const mapEntryOverhead = 16
 
-// alloc returns room for n zero values of type p.
-func (d *Decoder) alloc(p *plan, n int) unsafe.Pointer {
-	d.held += n * int(p.size)
-	if n == 1 {
-		return reflect.New(p.typ).UnsafePointer()
-	}
-	return reflect.New(reflect.ArrayOf(n, p.typ)).UnsafePointer()
+// alloc returns a pointer to a new zero value of type p.
+func (d *Decoder) alloc(p *plan) reflect.Value {
+	d.held += int(p.size)
+	return reflect.New(p.typ)
 }

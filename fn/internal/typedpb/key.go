@@ -6,9 +6,6 @@ import (
 	"math"
 	"reflect"
 	"slices"
-	"unsafe"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // AppendKey appends to dst a key of the value v points to: values of one
@@ -20,15 +17,14 @@ func AppendKey(dst []byte, v any) []byte {
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return append(dst, 0)
 	}
-	return appendKey(dst, rv.UnsafePointer(), planOf(rv.Type().Elem()))
+	return appendKey(dst, rv.Elem(), planOf(rv.Type().Elem()))
 }
 
-// appendKey appends the key of the value of type p at ptr. Every variable
-// length part is prefixed with its length, so that no two values share a
-// key.
-func appendKey(dst []byte, ptr unsafe.Pointer, p *plan) []byte {
+// appendKey appends the key of v, of type p. Every variable length part is
+// prefixed with its length, so that no two values share a key.
+func appendKey(dst []byte, v reflect.Value, p *plan) []byte {
 	if p.time {
-		t := (*metav1.Time)(ptr).Time
+		t := timeAt(v).Time
 		if t.IsZero() {
 			return append(dst, 0)
 		}
@@ -37,24 +33,22 @@ func appendKey(dst []byte, ptr unsafe.Pointer, p *plan) []byte {
 	}
 	switch p.kind {
 	case reflect.Pointer:
-		q := *(*unsafe.Pointer)(ptr)
-		if q == nil {
-			return append(dst, 0)
-		}
-		return appendKey(append(dst, 1), q, p.elem)
-	case reflect.Interface:
-		v := p.at(ptr)
 		if v.IsNil() {
 			return append(dst, 0)
 		}
-		// The dynamic type, then its value; a type is one per process.
-		c := reflect.New(v.Elem().Type())
-		c.Elem().Set(v.Elem())
-		dst = binary.AppendUvarint(append(dst, 1), uint64(uintptr(unsafe.Pointer(planOf(v.Elem().Type())))))
-		return appendKey(dst, c.UnsafePointer(), planOf(v.Elem().Type()))
+		return appendKey(append(dst, 1), v.Elem(), p.elem)
+	case reflect.Interface:
+		if v.IsNil() {
+			return append(dst, 0)
+		}
+		// The dynamic type, then its value.
+		c := reflect.New(v.Elem().Type()).Elem()
+		c.Set(v.Elem())
+		cp := planOf(c.Type())
+		return appendKey(binary.AppendUvarint(append(dst, 1), cp.id), c, cp)
 	}
 	if p.marshaler {
-		b, err := p.at(ptr).Interface().(json.Marshaler).MarshalJSON() //nolint:forcetypeassert // p.marshaler says it is one.
+		b, err := v.Interface().(json.Marshaler).MarshalJSON() //nolint:forcetypeassert // p.marshaler says it is one.
 		if err != nil {
 			return appendString(append(dst, 0), err.Error())
 		}
@@ -62,45 +56,43 @@ func appendKey(dst []byte, ptr unsafe.Pointer, p *plan) []byte {
 	}
 	switch p.kind {
 	case reflect.Bool:
-		if *(*bool)(ptr) {
+		if v.Bool() {
 			return append(dst, 1)
 		}
 		return append(dst, 0)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
 		reflect.Float32, reflect.Float64:
-		return binary.LittleEndian.AppendUint64(dst, math.Float64bits(p.number(ptr)))
+		return binary.LittleEndian.AppendUint64(dst, math.Float64bits(p.number(v)))
 	case reflect.String:
-		return appendString(dst, *(*string)(ptr))
+		return appendString(dst, v.String())
 	case reflect.Struct:
-		if zero(ptr, p.size) { // most of what a composed object could say
+		if p.zero(v) { // most of what a composed object could say
 			return append(dst, 0)
 		}
 		dst = append(dst, 1)
 		for i := range p.fields {
-			dst = appendKey(dst, unsafe.Add(ptr, p.fields[i].offset), p.fields[i].plan)
+			dst = appendKey(dst, p.fields[i].of(v), p.fields[i].plan)
 		}
 		return dst
 	case reflect.Slice:
-		h := (*sliceHeader)(ptr)
-		if h.data == nil {
+		if v.IsNil() {
 			return append(dst, 0)
 		}
-		dst = binary.AppendUvarint(append(dst, 1), uint64(h.len))
-		for i := range h.len {
-			dst = appendKey(dst, unsafe.Add(h.data, uintptr(i)*p.elem.size), p.elem)
+		dst = binary.AppendUvarint(append(dst, 1), uint64(v.Len()))
+		for i := range v.Len() {
+			dst = appendKey(dst, v.Index(i), p.elem)
 		}
 		return dst
 	case reflect.Array:
-		for i := range p.typ.Len() {
-			dst = appendKey(dst, unsafe.Add(ptr, uintptr(i)*p.elem.size), p.elem)
+		for i := range v.Len() {
+			dst = appendKey(dst, v.Index(i), p.elem)
 		}
 		return dst
 	case reflect.Map:
-		if *(*unsafe.Pointer)(ptr) == nil {
+		if v.IsNil() {
 			return append(dst, 0)
 		}
-		v := p.at(ptr)
 		keys := v.MapKeys()
 		slices.SortFunc(keys, func(a, b reflect.Value) int {
 			switch {
@@ -112,11 +104,11 @@ func appendKey(dst []byte, ptr unsafe.Pointer, p *plan) []byte {
 			return 0
 		})
 		dst = binary.AppendUvarint(append(dst, 1), uint64(len(keys)))
-		c := reflect.New(p.typ.Elem())
+		c := reflect.New(p.typ.Elem()).Elem()
 		for _, k := range keys {
 			dst = appendString(dst, k.String())
-			c.Elem().Set(v.MapIndex(k))
-			dst = appendKey(dst, c.UnsafePointer(), p.elem)
+			c.Set(v.MapIndex(k))
+			dst = appendKey(dst, c, p.elem)
 		}
 		return dst
 	}

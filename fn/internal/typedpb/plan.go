@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"strings"
 	"sync"
-	"unsafe"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -17,12 +16,15 @@ var (
 )
 
 // A plan is how to encode and decode values of one type, worked out once
-// per type so that encoding and decoding read and write memory through
-// offsets and kinds instead of asking package reflect for each value.
+// per type so that encoding and decoding walk a value through package
+// reflect by field indexes and kinds, without asking it about the type for
+// each value.
 type plan struct {
 	typ  reflect.Type
 	kind reflect.Kind
 	size uintptr
+	// id is the plan's number, one per type in the process.
+	id uint64
 	// elem is the plan of what a pointer points to, and of the elements of
 	// a slice, an array or a map.
 	elem *plan
@@ -31,6 +33,11 @@ type plan struct {
 	fields []field
 	byName map[string]*field
 	named  []*field // the field of each name, as byName has them, in order
+	// goFields are the plans of a struct's Go fields, exported or not, by
+	// index: what its zero test reads.
+	goFields []*plan
+	// emptySlice is a slice of no elements, not nil, of a slice type.
+	emptySlice reflect.Value
 
 	time        bool // a metav1.Time
 	bytes       bool // a []byte, base64 in JSON
@@ -39,20 +46,41 @@ type plan struct {
 	// nothingWhenZero is true for a struct whose zero value encodes to
 	// nothing: every field is omitted or encodes to nothing itself.
 	nothingWhenZero bool
+	// equalZero is true for a struct or an array that package reflect tests
+	// for zero by comparing it with its zero value, whose == tells a
+	// non-zero value from the zero value: no floats (-0 == 0) in it.
+	equalZero bool
 }
 
 type field struct {
-	name      string
-	offset    uintptr // from the start of the outermost struct, inline structs included
+	name string
+	// offset is from the start of the outermost struct, inline structs
+	// included; Select finds fields by it.
+	offset uintptr
+	// index is the field's index path in the outermost struct, through
+	// inline structs.
+	index     []int
 	typ       reflect.Type
 	plan      *plan
 	omitEmpty bool
+}
+
+// of is the field of the struct v.
+func (f *field) of(v reflect.Value) reflect.Value {
+	if len(f.index) == 1 { // most fields
+		return v.Field(f.index[0])
+	}
+	for _, i := range f.index {
+		v = v.Field(i)
+	}
+	return v
 }
 
 var (
 	plans   sync.Map // reflect.Type → *plan, complete
 	planMu  sync.Mutex
 	planTmp = map[reflect.Type]*plan{} // being made, under planMu
+	planIDs uint64                     // under planMu
 )
 
 // planOf is t's plan.
@@ -85,15 +113,26 @@ func makePlan(t reflect.Type) *plan {
 	}
 	p := &plan{typ: t, kind: t.Kind(), size: t.Size(), time: t == timeType,
 		marshaler: t.Implements(marshalerType), unmarshaler: reflect.PointerTo(t).Implements(unmarshalerType)}
+	planIDs++
+	p.id = planIDs
 	planTmp[t] = p
-	switch p.kind {
-	case reflect.Pointer, reflect.Array, reflect.Map:
+	switch p.kind { //nolint:exhaustive // Only these kinds hold other values.
+	case reflect.Pointer, reflect.Map:
 		p.elem = makePlan(t.Elem())
+	case reflect.Array:
+		p.elem = makePlan(t.Elem())
+		p.equalZero = t.Comparable() && !holdsFloats(t)
 	case reflect.Slice:
 		p.elem = makePlan(t.Elem())
 		p.bytes = t.Elem().Kind() == reflect.Uint8
+		p.emptySlice = reflect.MakeSlice(t, 0, 0)
 	case reflect.Struct:
-		collect(t, 0, p)
+		p.goFields = make([]*plan, t.NumField())
+		for i := range p.goFields {
+			p.goFields[i] = makePlan(t.Field(i).Type)
+		}
+		p.equalZero = t.Comparable() && !holdsFloats(t)
+		collect(t, nil, 0, p)
 		p.byName = make(map[string]*field, len(p.fields))
 		for i := range p.fields {
 			p.byName[p.fields[i].name] = &p.fields[i]
@@ -113,7 +152,7 @@ func makePlan(t reflect.Type) *plan {
 	return p
 }
 
-func collect(t reflect.Type, offset uintptr, p *plan) {
+func collect(t reflect.Type, index []int, offset uintptr, p *plan) {
 	for i := range t.NumField() {
 		sf := t.Field(i)
 		tag := sf.Tag.Get("json")
@@ -122,7 +161,7 @@ func collect(t reflect.Type, offset uintptr, p *plan) {
 		}
 		name, opts, _ := strings.Cut(tag, ",")
 		if sf.Anonymous && name == "" && sf.Type.Kind() == reflect.Struct {
-			collect(sf.Type, offset+sf.Offset, p)
+			collect(sf.Type, append(index[:len(index):len(index)], i), offset+sf.Offset, p)
 			continue
 		}
 		if !sf.IsExported() {
@@ -131,7 +170,8 @@ func collect(t reflect.Type, offset uintptr, p *plan) {
 		if name == "" {
 			name = sf.Name
 		}
-		p.fields = append(p.fields, field{name: name, offset: offset + sf.Offset, typ: sf.Type, plan: makePlan(sf.Type),
+		p.fields = append(p.fields, field{name: name, offset: offset + sf.Offset, index: append(index[:len(index):len(index)], i),
+			typ: sf.Type, plan: makePlan(sf.Type),
 			omitEmpty: strings.Contains(","+opts+",", ",omitempty,")})
 	}
 }
@@ -147,59 +187,81 @@ func (f *field) omittedWhenZero() bool {
 	return f.plan.kind != reflect.Struct || f.plan.nothingWhenZero
 }
 
-// at is the value of type p at ptr, as package reflect has it.
-func (p *plan) at(ptr unsafe.Pointer) reflect.Value {
-	return reflect.NewAt(p.typ, ptr).Elem()
+// holdsFloats reports whether a value of type t holds a float in its own
+// memory, not through a pointer.
+func holdsFloats(t reflect.Type) bool {
+	switch t.Kind() { //nolint:exhaustive // Only these kinds hold values in their own memory.
+	case reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return true
+	case reflect.Array:
+		return holdsFloats(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if holdsFloats(t.Field(i).Type) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
-// empty is encoding/json's omitempty for the value of type p at ptr.
-func (p *plan) empty(ptr unsafe.Pointer) bool {
-	switch p.kind {
+// empty is encoding/json's omitempty for the value v of type p.
+func (p *plan) empty(v reflect.Value) bool {
+	switch p.kind { //nolint:exhaustive // Other kinds are never empty.
 	case reflect.Array:
 		return p.typ.Len() == 0
 	case reflect.Map:
-		return *(*unsafe.Pointer)(ptr) == nil || p.at(ptr).Len() == 0
-	case reflect.Slice:
-		return (*sliceHeader)(ptr).len == 0
-	case reflect.String:
-		return len(*(*string)(ptr)) == 0
+		return v.IsNil() || v.Len() == 0
+	case reflect.Slice, reflect.String:
+		return v.Len() == 0
 	case reflect.Bool:
-		return !*(*bool)(ptr)
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return zero(ptr, p.size)
-	case reflect.Float32:
-		return *(*float32)(ptr) == 0
-	case reflect.Float64:
-		return *(*float64)(ptr) == 0
-	case reflect.Pointer:
-		return *(*unsafe.Pointer)(ptr) == nil
-	case reflect.Interface:
-		return *(*unsafe.Pointer)(ptr) == nil // no type: nil
+		return !v.Bool()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return v.Int() == 0
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return v.Uint() == 0
+	case reflect.Float32, reflect.Float64:
+		return v.Float() == 0
+	case reflect.Pointer, reflect.Interface:
+		return v.IsNil()
 	default:
 		return false
 	}
 }
 
-// zero reports whether the n bytes at ptr are all zero.
-func zero(ptr unsafe.Pointer, n uintptr) bool {
-	i := uintptr(0)
-	if uintptr(ptr)%8 == 0 {
-		for ; i+8 <= n; i += 8 {
-			if *(*uint64)(unsafe.Add(ptr, i)) != 0 {
+// zero reports whether v, of type p, is all zero bits: a float -0 is not
+// zero, a string of no bytes is.
+func (p *plan) zero(v reflect.Value) bool {
+	switch p.kind { //nolint:exhaustive // Package reflect tests the other kinds.
+	case reflect.Struct:
+		if p.equalZero {
+			return v.IsZero()
+		}
+		for i, fp := range p.goFields {
+			if !fp.zero(v.Field(i)) {
 				return false
 			}
 		}
-	}
-	for ; i < n; i++ {
-		if *(*byte)(unsafe.Add(ptr, i)) != 0 {
-			return false
+		return true
+	case reflect.Array:
+		if p.equalZero {
+			return v.IsZero()
 		}
+		for i := range v.Len() {
+			if !p.elem.zero(v.Index(i)) {
+				return false
+			}
+		}
+		return true
 	}
-	return true
+	return v.IsZero() // floats by their bits
 }
 
-type sliceHeader struct {
-	data     unsafe.Pointer
-	len, cap int
+// timeAt is the metav1.Time v holds.
+func timeAt(v reflect.Value) *metav1.Time {
+	if v.CanAddr() {
+		return v.Addr().Interface().(*metav1.Time) //nolint:forcetypeassert // v is a metav1.Time.
+	}
+	t := v.Interface().(metav1.Time) //nolint:forcetypeassert // v is a metav1.Time.
+	return &t
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"reflect"
 	"runtime"
-	"unsafe"
 )
 
 // A Selection is the fields of a struct type that a Decoder decodes: what
@@ -43,7 +42,9 @@ func Select[T any](pick func(*T) []any) Selection {
 		panic(fmt.Sprintf("typedpb: cannot select fields of %s: not a struct", t))
 	}
 	p := new(T)
-	base := uintptr(unsafe.Pointer(p))
+	// Fields are told apart by their addresses in *p, which lives until
+	// KeepAlive.
+	base := reflect.ValueOf(p).Pointer()
 	sel := &selection{}
 	for _, f := range pick(p) {
 		fv := reflect.ValueOf(f)

@@ -1,7 +1,7 @@
 package typedpb
 
 import (
-	"unsafe"
+	"reflect"
 
 	"google.golang.org/protobuf/types/known/structpb"
 )
@@ -39,6 +39,17 @@ const (
 
 type counts [kinds]int
 
+// kindSizes are the bytes a value of each kind takes.
+var kindSizes = counts{
+	kindVal:    int(reflect.TypeFor[structpb.Value]().Size()),
+	kindStr:    int(reflect.TypeFor[structpb.Value_StringValue]().Size()),
+	kindNum:    int(reflect.TypeFor[structpb.Value_NumberValue]().Size()),
+	kindStruct: int(reflect.TypeFor[structpb.Value_StructValue]().Size()),
+	kindList:   int(reflect.TypeFor[structpb.Value_ListValue]().Size()),
+	kindObj:    int(reflect.TypeFor[structpb.Struct]().Size()),
+	kindArr:    int(reflect.TypeFor[structpb.ListValue]().Size()),
+}
+
 // begin starts an object, whose type's previous object took sizes.
 func (a *slab) begin(sizes *counts) {
 	a.vals, a.strs, a.nums, a.structs, a.lists, a.objs, a.arrs = nil, nil, nil, nil, nil, nil, nil
@@ -55,7 +66,7 @@ func (a *slab) end() {
 // block when it is used up.
 func take[T any](a *slab, block *[]T, k int) *T {
 	if !a.inside {
-		a.held += int(unsafe.Sizeof(*new(T)))
+		a.held += kindSizes[k]
 		return new(T)
 	}
 	if len(*block) == 0 {
@@ -63,7 +74,7 @@ func take[T any](a *slab, block *[]T, k int) *T {
 		// took already, or as many again.
 		n := max(a.sizes[k]-a.used[k], a.used[k], 4)
 		*block = make([]T, n)
-		a.held += n * int(unsafe.Sizeof(*new(T)))
+		a.held += n * kindSizes[k]
 	}
 	a.used[k]++
 	p := &(*block)[0]

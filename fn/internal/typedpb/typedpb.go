@@ -17,10 +17,8 @@ import (
 	"encoding/json"
 	"reflect"
 	"time"
-	"unsafe"
 
 	"google.golang.org/protobuf/types/known/structpb"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 )
@@ -53,7 +51,7 @@ type Known struct {
 }
 
 type knownField struct {
-	ptr   unsafe.Pointer
+	ptr   uintptr
 	typ   reflect.Type
 	value *structpb.Value
 }
@@ -63,8 +61,11 @@ type entry struct {
 	value *structpb.Value
 }
 
+// A sharedKey is a pointer or a slice by what it points to. The values are
+// reachable from what is being encoded while the key is in use, and Go's
+// heap does not move them: the address names one value.
 type sharedKey struct {
-	p    unsafe.Pointer
+	p    uintptr
 	n    int
 	plan *plan
 }
@@ -104,7 +105,7 @@ func (e *Encoder) StructWith(v any, known []Known) (*structpb.Struct, error) {
 		if kv.Kind() != reflect.Pointer || kv.IsNil() || k.Value == nil {
 			return nil, errors.Errorf("cannot encode %T: a known field is %T, not a pointer to a field with its value", v, k.Field)
 		}
-		e.known = append(e.known, knownField{ptr: kv.UnsafePointer(), typ: kv.Type().Elem(), value: k.Value})
+		e.known = append(e.known, knownField{ptr: kv.Pointer(), typ: kv.Type().Elem(), value: k.Value})
 	}
 	p := planOf(rv.Type().Elem())
 	e.start()
@@ -115,7 +116,7 @@ func (e *Encoder) StructWith(v any, known []Known) (*structpb.Struct, error) {
 	}
 	e.slab.begin(sizes)
 	defer e.slab.end()
-	s := e.object(rv.UnsafePointer(), p)
+	s := e.object(rv.Elem(), p)
 	e.known = e.known[:0]
 	return s, e.err
 }
@@ -127,70 +128,66 @@ func (e *Encoder) Value(v any) (*structpb.Value, error) {
 		return nil, errors.Errorf("cannot encode %T: not a pointer", v)
 	}
 	e.start()
-	ev := e.encode(rv.UnsafePointer(), planOf(rv.Type().Elem()))
+	ev := e.encode(rv.Elem(), planOf(rv.Type().Elem()))
 	return ev, e.err
 }
 
-// encode encodes the value of type p at ptr.
-func (e *Encoder) encode(ptr unsafe.Pointer, p *plan) *structpb.Value {
+// encode encodes v, of type p.
+func (e *Encoder) encode(v reflect.Value, p *plan) *structpb.Value {
 	if p.time {
-		return e.encodeTime((*metav1.Time)(ptr).Time)
+		return e.encodeTime(timeAt(v).Time)
 	}
-	switch p.kind {
+	switch p.kind { //nolint:exhaustive // The other kinds follow.
 	case reflect.Pointer:
-		q := *(*unsafe.Pointer)(ptr)
-		if q == nil {
+		if v.IsNil() {
 			return e.slab.null()
 		}
-		k := sharedKey{p: q, plan: p}
+		k := sharedKey{p: v.Pointer(), plan: p}
 		ev, ok := e.shared[k]
 		if !ok {
-			ev = e.encode(q, p.elem)
+			ev = e.encode(v.Elem(), p.elem)
 			e.shared[k] = ev
 		}
 		return ev
 	case reflect.Interface:
-		v := p.at(ptr)
 		if v.IsNil() {
 			return e.slab.null()
 		}
-		c := reflect.New(v.Elem().Type())
-		c.Elem().Set(v.Elem())
-		return e.encode(c.UnsafePointer(), planOf(v.Elem().Type()))
+		c := reflect.New(v.Elem().Type()).Elem()
+		c.Set(v.Elem())
+		return e.encode(c, planOf(c.Type()))
 	}
 	if p.marshaler {
-		return e.marshal(p.at(ptr))
+		return e.marshal(v)
 	}
 	switch p.kind {
 	case reflect.Bool:
-		return e.slab.boolean(*(*bool)(ptr))
+		return e.slab.boolean(v.Bool())
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
 		reflect.Float32, reflect.Float64:
-		return e.slab.number(p.number(ptr))
+		return e.slab.number(p.number(v))
 	case reflect.String:
-		return e.slab.str(*(*string)(ptr))
+		return e.slab.str(v.String())
 	case reflect.Struct:
-		return e.slab.object(e.object(ptr, p))
+		return e.slab.object(e.object(v, p))
 	case reflect.Slice:
-		h := (*sliceHeader)(ptr)
-		if h.data == nil {
+		if v.IsNil() {
 			return e.slab.null()
 		}
 		if p.bytes {
-			return e.slab.str(base64.StdEncoding.EncodeToString(unsafe.Slice((*byte)(h.data), h.len)))
+			return e.slab.str(base64.StdEncoding.EncodeToString(v.Bytes()))
 		}
-		k := sharedKey{p: h.data, n: h.len, plan: p}
+		k := sharedKey{p: v.Pointer(), n: v.Len(), plan: p}
 		ev, ok := e.shared[k]
 		if !ok {
-			ev = e.list(h.data, h.len, p.elem)
+			ev = e.list(v, p.elem)
 			e.shared[k] = ev
 		}
 		return ev
 	case reflect.Array:
-		return e.list(ptr, p.typ.Len(), p.elem)
+		return e.list(v, p.elem)
 	case reflect.Map:
-		v := p.at(ptr)
 		if v.IsNil() {
 			return e.slab.null()
 		}
@@ -200,10 +197,10 @@ func (e *Encoder) encode(ptr unsafe.Pointer, p *plan) *structpb.Value {
 		}
 		f := make(map[string]*structpb.Value, v.Len())
 		// Map values are not addressable: each is copied here to be encoded.
-		c := reflect.New(p.typ.Elem())
+		c := reflect.New(p.typ.Elem()).Elem()
 		for it := v.MapRange(); it.Next(); {
-			c.Elem().SetIterValue(it)
-			f[it.Key().String()] = e.encode(c.UnsafePointer(), p.elem)
+			c.SetIterValue(it)
+			f[it.Key().String()] = e.encode(c, p.elem)
 		}
 		return e.slab.object(e.slab.fields(f))
 	}
@@ -211,56 +208,36 @@ func (e *Encoder) encode(ptr unsafe.Pointer, p *plan) *structpb.Value {
 	return e.slab.null()
 }
 
-// number is the number of kind p at ptr.
-func (p *plan) number(ptr unsafe.Pointer) float64 {
-	switch p.kind {
-	case reflect.Int:
-		return float64(*(*int)(ptr))
-	case reflect.Int8:
-		return float64(*(*int8)(ptr))
-	case reflect.Int16:
-		return float64(*(*int16)(ptr))
-	case reflect.Int32:
-		return float64(*(*int32)(ptr))
-	case reflect.Int64:
-		return float64(*(*int64)(ptr))
-	case reflect.Uint:
-		return float64(*(*uint)(ptr))
-	case reflect.Uint8:
-		return float64(*(*uint8)(ptr))
-	case reflect.Uint16:
-		return float64(*(*uint16)(ptr))
-	case reflect.Uint32:
-		return float64(*(*uint32)(ptr))
-	case reflect.Uint64:
-		return float64(*(*uint64)(ptr))
-	case reflect.Uintptr:
-		return float64(*(*uintptr)(ptr))
-	case reflect.Float32:
-		return float64(*(*float32)(ptr))
+// number is the number v, of kind p.
+func (p *plan) number(v reflect.Value) float64 {
+	switch p.kind { //nolint:exhaustive // Numbers only.
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return float64(v.Int())
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return float64(v.Uint())
 	default:
-		return *(*float64)(ptr)
+		return v.Float()
 	}
 }
 
-// object encodes the struct of type p at ptr.
-func (e *Encoder) object(ptr unsafe.Pointer, p *plan) *structpb.Struct {
+// object encodes the struct v, of type p.
+func (e *Encoder) object(v reflect.Value, p *plan) *structpb.Struct {
 	start := len(e.scratch)
 	for i := range p.fields {
 		f := &p.fields[i]
-		fp := unsafe.Add(ptr, f.offset)
+		fv := f.of(v)
 		if f.omitEmpty {
-			if f.plan.empty(fp) {
+			if f.plan.empty(fv) {
 				continue
 			}
 			// A zero struct that encodes to nothing is not walked.
-			if f.plan.kind == reflect.Struct && f.plan.nothingWhenZero && zero(fp, f.plan.size) {
+			if f.plan.kind == reflect.Struct && f.plan.nothingWhenZero && f.plan.zero(fv) {
 				continue
 			}
 		}
-		ev := e.knownAt(fp, f.typ)
+		ev := e.knownAt(fv, f.typ)
 		if ev == nil {
-			ev = e.encode(fp, f.plan)
+			ev = e.encode(fv, f.plan)
 		}
 		if f.omitEmpty && f.plan.kind == reflect.Struct && nothing(ev) {
 			continue
@@ -275,8 +252,12 @@ func (e *Encoder) object(ptr unsafe.Pointer, p *plan) *structpb.Struct {
 	return e.slab.fields(f)
 }
 
-// knownAt is the known value of the field of type t at ptr, or nil.
-func (e *Encoder) knownAt(ptr unsafe.Pointer, t reflect.Type) *structpb.Value {
+// knownAt is the known value of the field v of type t, or nil.
+func (e *Encoder) knownAt(v reflect.Value, t reflect.Type) *structpb.Value {
+	if len(e.known) == 0 {
+		return nil
+	}
+	ptr := v.Addr().Pointer()
 	for i := range e.known {
 		if k := &e.known[i]; k.ptr == ptr && k.typ == t {
 			return k.value
@@ -285,11 +266,11 @@ func (e *Encoder) knownAt(ptr unsafe.Pointer, t reflect.Type) *structpb.Value {
 	return nil
 }
 
-// list encodes the n values of type p from ptr on.
-func (e *Encoder) list(ptr unsafe.Pointer, n int, p *plan) *structpb.Value {
-	vs := make([]*structpb.Value, n)
+// list encodes the values of the slice or array v, of type p each.
+func (e *Encoder) list(v reflect.Value, p *plan) *structpb.Value {
+	vs := make([]*structpb.Value, v.Len())
 	for i := range vs {
-		vs[i] = e.encode(unsafe.Add(ptr, uintptr(i)*p.size), p)
+		vs[i] = e.encode(v.Index(i), p)
 	}
 	return e.slab.list(vs)
 }

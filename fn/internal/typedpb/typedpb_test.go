@@ -2,9 +2,9 @@ package typedpb
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/testing/protocmp"
@@ -123,6 +123,11 @@ func TestDecoderStruct(t *testing.T) {
 			reason: "A value of another type than its field's leaves the field zero; unknown fields are ignored.",
 			in:     `{kind: [1], spec: {forProvider: {track: 3, station: dev, unknown: x, applications: {name: a}}}, status: {atProvider: {verifiedAt: yesterday}}}`,
 			want:   &v1alpha1.Ticket{Spec: v1alpha1.TicketSpec{ForProvider: v1alpha1.TicketParameters{Station: "dev"}}},
+		},
+		"TimesAsTheyEncode": {
+			reason: "A time is read to the second, as it encodes; one that does not encode as RFC 3339 in UTC (year 10000 there) is not a time.",
+			in:     `{spec: {forProvider: {change: {discoveredAt: "9999-12-31T23:30:00-01:00"}}}, status: {atProvider: {verifiedAt: "2026-11-25T12:00:00.5Z"}}}`,
+			want:   &v1alpha1.Ticket{Status: v1alpha1.TicketStatus{AtProvider: v1alpha1.TicketObservation{VerifiedAt: &at}}},
 		},
 	}
 	for name, tc := range cases {
@@ -382,9 +387,9 @@ func TestEncoderObjectsApart(t *testing.T) {
 // leastHeld is at least what the values s reaches hold: their structs,
 // their map entries' keys and values, their strings.
 func leastHeld(s *structpb.Struct) int {
-	n := int(unsafe.Sizeof(structpb.Struct{}))
+	n := int(reflect.TypeFor[structpb.Struct]().Size())
 	for k, v := range s.GetFields() {
-		n += len(k) + 8 + int(unsafe.Sizeof(structpb.Value{}))
+		n += len(k) + 8 + int(reflect.TypeFor[structpb.Value]().Size())
 		switch k := v.GetKind().(type) {
 		case *structpb.Value_StringValue:
 			n += len(k.StringValue)
