@@ -146,7 +146,7 @@ func (d *Decoder) decode(pv *structpb.Value, v reflect.Value, p *plan, sel *sele
 			}
 		}
 	case *structpb.Value_StructValue:
-		switch p.kind { //nolint:exhaustive // Objects decode into structs and maps only.
+		switch p.kind { // Objects decode into structs and maps only.
 		case reflect.Struct:
 			d.object(k.StructValue, v, p, sel)
 		case reflect.Map:
@@ -212,7 +212,7 @@ func timeOf(pv *structpb.Value) (time.Time, bool) {
 // setNumber sets v, of kind p, to n as Go converts n to its type; values of
 // other kinds are left alone.
 func (p *plan) setNumber(v reflect.Value, n float64) {
-	switch p.kind { //nolint:exhaustive // Numbers decode into numbers only.
+	switch p.kind { // Numbers decode into numbers only.
 	case reflect.Int:
 		v.SetInt(int64(int(n)))
 	case reflect.Int8:

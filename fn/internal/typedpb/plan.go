@@ -116,7 +116,7 @@ func makePlan(t reflect.Type) *plan {
 	planIDs++
 	p.id = planIDs
 	planTmp[t] = p
-	switch p.kind { //nolint:exhaustive // Only these kinds hold other values.
+	switch p.kind { // Only these kinds hold other values.
 	case reflect.Pointer, reflect.Map:
 		p.elem = makePlan(t.Elem())
 	case reflect.Array:
@@ -190,7 +190,7 @@ func (f *field) omittedWhenZero() bool {
 // holdsFloats reports whether a value of type t holds a float in its own
 // memory, not through a pointer.
 func holdsFloats(t reflect.Type) bool {
-	switch t.Kind() { //nolint:exhaustive // Only these kinds hold values in their own memory.
+	switch t.Kind() { // Only these kinds hold values in their own memory.
 	case reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
 		return true
 	case reflect.Array:
@@ -207,7 +207,7 @@ func holdsFloats(t reflect.Type) bool {
 
 // empty is encoding/json's omitempty for the value v of type p.
 func (p *plan) empty(v reflect.Value) bool {
-	switch p.kind { //nolint:exhaustive // Other kinds are never empty.
+	switch p.kind { // Other kinds are never empty.
 	case reflect.Array:
 		return p.typ.Len() == 0
 	case reflect.Map:
@@ -232,7 +232,7 @@ func (p *plan) empty(v reflect.Value) bool {
 // zero reports whether v, of type p, is all zero bits: a float -0 is not
 // zero, a string of no bytes is.
 func (p *plan) zero(v reflect.Value) bool {
-	switch p.kind { //nolint:exhaustive // Package reflect tests the other kinds.
+	switch p.kind { // Package reflect tests the other kinds.
 	case reflect.Struct:
 		if p.equalZero {
 			return v.IsZero()

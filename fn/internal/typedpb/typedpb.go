@@ -137,7 +137,7 @@ func (e *Encoder) encode(v reflect.Value, p *plan) *structpb.Value {
 	if p.time {
 		return e.encodeTime(timeAt(v).Time)
 	}
-	switch p.kind { //nolint:exhaustive // The other kinds follow.
+	switch p.kind { // The other kinds follow.
 	case reflect.Pointer:
 		if v.IsNil() {
 			return e.slab.null()
@@ -210,7 +210,7 @@ func (e *Encoder) encode(v reflect.Value, p *plan) *structpb.Value {
 
 // number is the number v, of kind p.
 func (p *plan) number(v reflect.Value) float64 {
-	switch p.kind { //nolint:exhaustive // Numbers only.
+	switch p.kind { // Numbers only.
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		return float64(v.Int())
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
