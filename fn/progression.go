@@ -248,29 +248,37 @@ func (p *progressor) halted(s *Stop, t *v1alpha1.Ticket) string {
 	if s.Track != p.root {
 		of = " of Track " + s.Track.Name
 	}
+	// The field to fix comes last and must survive the cut: the problem
+	// (up to 4 KiB of a kustomize error) is cut to what room is left.
+	var fix string
 	switch on.Field {
 	case v1alpha1.BlockedOnChangeCommit:
 		// No field of the Track names a change's commit: the problem says
 		// which change, and to push the commit or fix where it came from.
-		return on.Problem
 	case v1alpha1.BlockedOnRepoURL:
-		return on.Problem + ": fix spec.repo.url" + of
+		fix = ": fix spec.repo.url" + of
 	default:
 		// The station's own fields (overlay, branch, applications[j]) are
 		// spelled the same relative to the Ticket's spec.forProvider and
 		// the Track's station.
-		return fmt.Sprintf("%s: fix spec.stations[%d].%s%s", on.Problem, s.Index, on.Field, of)
+		fix = fmt.Sprintf(": fix spec.stations[%d].%s%s", s.Index, on.Field, of)
 	}
+	return clipTo(on.Problem, MaxStationMessageBytes-len(fix)) + fix
 }
 
 // clipMessage cuts s at MaxStationMessageBytes on a rune boundary, marked as
 // cut.
 func clipMessage(s string) string {
-	if len(s) <= MaxStationMessageBytes {
+	return clipTo(s, MaxStationMessageBytes)
+}
+
+// clipTo cuts s at n bytes on a rune boundary, marked as cut.
+func clipTo(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
 	const more = "…"
-	cut := MaxStationMessageBytes - len(more)
+	cut := max(n-len(more), 0)
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}

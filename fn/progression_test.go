@@ -301,16 +301,17 @@ func TestProgress(t *testing.T) {
 			},
 		},
 		"BlockedProblemIsBounded": {
-			reason: "A blocked Ticket's problem is quoted up to MaxStationMessageBytes, cut on a rune boundary.",
+			reason: "A blocked Ticket's problem is cut on a rune boundary so that the problem and the field to fix fit in MaxStationMessageBytes: the field survives.",
 			root:   trackYAML("t", true, st("dev"), st("prod")),
 			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
 				"dev": blocked(A, "overlay", long, "spec.forProvider.overlay "+long),
 			}},
 			want: want{
-				changes:  map[string]string{"dev": id(A), "prod": ""},
-				phases:   map[string]string{"dev": v1alpha1.PhaseBlocked, "prod": PhaseWaiting},
-				messages: map[string]string{"dev": clipped},
-				holds:    []Hold{{Path: "dev", Reason: ReasonHalted, Message: "dev: Ticket Blocked change " + A.ID + ": " + clipped + "; the stations after it are halted"}},
+				changes: map[string]string{"dev": id(A), "prod": ""},
+				phases:  map[string]string{"dev": v1alpha1.PhaseBlocked, "prod": PhaseWaiting},
+				// 1,024 bytes: 495 two-byte runes, "…" (3) and the fix (31).
+				messages: map[string]string{"dev": strings.Repeat("é", 495) + "…: fix spec.stations[0].overlay"},
+				holds:    []Hold{{Path: "dev", Reason: ReasonHalted, Message: "dev: Ticket Blocked change " + A.ID + ": " + strings.Repeat("é", 495) + "…: fix spec.stations[0].overlay; the stations after it are halted"}},
 			},
 		},
 		"PausedRolloutSaysWhyTheStationWaits": {

@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/k8sta/k8sta/apis/v1alpha1"
 )
 
 // Bounds of Explain.
@@ -37,12 +39,10 @@ const (
 	InClusterName   = "in-cluster"
 )
 
-// Argo CD's marks on the resources an Application manages: the annotation
-// (Argo CD 3's default) or the label (resourceTrackingMethod: label).
-const (
-	TrackingIDAnnotation = "argocd.argoproj.io/tracking-id"
-	InstanceLabel        = "app.kubernetes.io/instance"
-)
+// TrackingIDAnnotation is Argo CD's mark on the resources an Application
+// manages (Argo CD 3's default tracking method). Explain reads only what
+// carries it: with resourceTrackingMethod: label it explains nothing.
+const TrackingIDAnnotation = "argocd.argoproj.io/tracking-id"
 
 // RBACHint is where an operator grants the provider what Explain reads.
 const RBACHint = "ClusterRole provider-k8sta-argocd, examples/provider/rbac.yaml"
@@ -147,8 +147,10 @@ func Explain(ctx context.Context, r client.Reader, app *Application) []string {
 			continue
 		}
 		if !trackedBy(u, app) {
-			say("%s %s does not carry Application %s's %s annotation (or %s label): K8sTA explains only what the Application manages",
-				c.kind.gvk.Kind, id, appName(app), TrackingIDAnnotation, InstanceLabel)
+			// The same words as for one that does not exist: whether
+			// another team's resource exists is none of this Ticket's
+			// business.
+			say("%s", notManaged(c.kind, c.res, app))
 			continue
 		}
 		if s := c.kind.explain(u, id, want); s != "" {
@@ -174,20 +176,31 @@ func destination(d ApplicationDestination) string {
 }
 
 // trackedBy tells whether u carries app's tracking mark: the tracking id
-// Argo CD writes on it (<app>:<group>/<kind>:<namespace>/<name>, <app> being
-// <namespace>_<name> for an Application outside Argo CD's own namespace),
-// or the instance label. An Application's status is only as trustworthy as
-// whoever may write it: without this, a status.resources entry could make
-// K8sTA read another team's Rollout into this Ticket.
+// Argo CD writes on it, <instance>:<group>/<kind>:<namespace>/<name>. The
+// instance is the Application's name when it lives in Argo CD's own
+// namespace and <namespace>_<name> otherwise, exactly one of the two, as
+// Argo CD names it: an Application's status is only as trustworthy as
+// whoever may write it, and accepting either form would let team-a/web's
+// status.resources read another team's resources marked for argocd/web.
+// The instance label is not accepted: other tools (Helm) set it too.
 func trackedBy(u *unstructured.Unstructured, app *Application) bool {
 	gvk := u.GroupVersionKind()
-	id, label := u.GetAnnotations()[TrackingIDAnnotation], u.GetLabels()[InstanceLabel]
-	for _, n := range []string{app.Name, app.Namespace + "_" + app.Name} {
-		if id == fmt.Sprintf("%s:%s/%s:%s/%s", n, gvk.Group, gvk.Kind, u.GetNamespace(), u.GetName()) || label == n {
-			return true
-		}
+	return u.GetAnnotations()[TrackingIDAnnotation] == fmt.Sprintf("%s:%s/%s:%s/%s", instanceName(app), gvk.Group, gvk.Kind, u.GetNamespace(), u.GetName())
+}
+
+// instanceName is the name Argo CD tracks app's resources by.
+func instanceName(app *Application) string {
+	if app.Namespace == "" || app.Namespace == v1alpha1.DefaultApplicationNamespace {
+		return app.Name
 	}
-	return false
+	return app.Namespace + "_" + app.Name
+}
+
+// notManaged says that a resource app lists is not one it manages: it does
+// not exist, or does not carry app's tracking id.
+func notManaged(k *explainable, res ResourceStatus, app *Application) string {
+	return fmt.Sprintf("%s %s, which Application %s lists in status.resources, is not a %s it manages (no such %s carries its %s annotation)",
+		k.gvk.Kind, resourceID(res), appName(app), k.gvk.Kind, k.gvk.Kind, TrackingIDAnnotation)
 }
 
 func readError(k *explainable, res ResourceStatus, app *Application, err error) string {
@@ -196,7 +209,7 @@ func readError(k *explainable, res ResourceStatus, app *Application, err error) 
 	case kerrors.IsForbidden(err):
 		return fmt.Sprintf("K8sTA may not read %s %s: grant it get on %s in the cluster Argo CD runs in (%s)", k.gvk.Kind, id, k.resource, RBACHint)
 	case kerrors.IsNotFound(err):
-		return fmt.Sprintf("%s %s, which Application %s lists in status.resources, does not exist", k.gvk.Kind, id, appName(app))
+		return notManaged(k, res, app)
 	case meta.IsNoMatchError(err):
 		return fmt.Sprintf("cannot read %s %s: the cluster Argo CD runs in does not serve %s", k.gvk.Kind, id, k.gvk.GroupVersion())
 	}

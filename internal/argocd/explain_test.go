@@ -127,6 +127,12 @@ func (w *explainWorld) ref(gvk schema.GroupVersionKind, name string) ResourceSta
 
 func (w *explainWorld) id(name string) string { return w.ns + "/" + name }
 
+// notManagedIn is what Explain says of the Rollout name that app lists but
+// does not manage, or that does not exist.
+func (w *explainWorld) notManagedIn(name, app string) string {
+	return "Rollout " + w.id(name) + ", which Application " + app + " lists in status.resources, is not a Rollout it manages (no such Rollout carries its argocd.argoproj.io/tracking-id annotation)"
+}
+
 // guestbook is the Application argocd/guestbook with health, deploying to
 // the cluster Argo CD runs in, and res in status.resources.
 func guestbook(health string, res ...ResourceStatus) *Application {
@@ -204,12 +210,20 @@ func TestExplain(t *testing.T) {
 	// Another Application's tracking id names the Rollout: not guestbook's.
 	w.create(rolloutGVK, "other-app", nil, abortedStatus(), map[string]any{TrackingIDAnnotation: "guestbook2:argoproj.io/Rollout:" + w.ns + "/other-app"})
 	labelled := w.create(rolloutGVK, "labelled", nil, abortedStatus(), map[string]any{})
-	// The label tracking method (resourceTrackingMethod: label).
+	// The instance label is not a tracking id: Helm sets it too.
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(rolloutGVK)
 	must(t, w.c.Get(context.Background(), client.ObjectKey{Namespace: w.ns, Name: "labelled"}, u))
-	u.SetLabels(map[string]string{InstanceLabel: "guestbook"})
+	u.SetLabels(map[string]string{"app.kubernetes.io/instance": "guestbook"})
 	must(t, w.c.Update(context.Background(), u))
+	// Marked for team-a/guestbook, an Application outside Argo CD's own
+	// namespace, as Argo CD marks them: <namespace>_<name>.
+	teamA := w.create(rolloutGVK, "team-a-app", nil, abortedStatus(), map[string]any{TrackingIDAnnotation: "team-a_guestbook:argoproj.io/Rollout:" + w.ns + "/team-a-app"})
+	inTeamA := func(res ...ResourceStatus) *Application {
+		a := guestbook(HealthDegraded, res...)
+		a.Namespace = "team-a"
+		return a
+	}
 
 	persisted := w.ref(rolloutGVK, "never-created")
 	persisted.Health = &HealthStatus{Status: HealthDegraded, Message: "RolloutAborted: persisted by Argo CD"}
@@ -266,20 +280,32 @@ func TestExplain(t *testing.T) {
 		},
 		"NotFound": {
 			app:   guestbook(HealthDegraded, w.ref(rolloutGVK, "gone")),
-			want:  []string{"Rollout " + w.id("gone") + ", which Application argocd/guestbook lists in status.resources, does not exist"},
+			want:  []string{w.notManagedIn("gone", "argocd/guestbook")},
 			reads: 1,
 		},
 		"AnotherApplicationsRollout": {
 			app: guestbook(HealthDegraded, other, w.ref(rolloutGVK, "other-app")),
 			want: []string{
-				"Rollout " + w.id("other-team") + " does not carry Application argocd/guestbook's argocd.argoproj.io/tracking-id annotation (or app.kubernetes.io/instance label): K8sTA explains only what the Application manages",
-				"Rollout " + w.id("other-app") + " does not carry Application argocd/guestbook's argocd.argoproj.io/tracking-id annotation (or app.kubernetes.io/instance label): K8sTA explains only what the Application manages",
+				// The same words as for one that does not exist.
+				w.notManagedIn("other-team", "argocd/guestbook"),
+				w.notManagedIn("other-app", "argocd/guestbook"),
 			},
 			reads: 2,
 		},
-		"TrackedByLabel": {
+		"InstanceLabelIsNoTrackingID": {
 			app:   guestbook(HealthDegraded, labelled),
-			want:  []string{"Rollout " + w.id("labelled") + " is Degraded: RolloutAborted: " + abortedMessage},
+			want:  []string{w.notManagedIn("labelled", "argocd/guestbook")},
+			reads: 1,
+		},
+		"OutsideArgoCDsNamespaceTrackedAsNamespaceName": {
+			app:   inTeamA(teamA),
+			want:  []string{"Rollout " + w.id("team-a-app") + " is Degraded: RolloutAborted: " + abortedMessage},
+			reads: 1,
+		},
+		"SameNameInAnotherNamespaceIsNotIt": {
+			// team-a/guestbook lists what Argo CD marked for argocd/guestbook.
+			app:   inTeamA(aborted),
+			want:  []string{w.notManagedIn("aborted", "team-a/guestbook")},
 			reads: 1,
 		},
 		"DestinationElsewhere": {

@@ -89,7 +89,7 @@ func newCheckedPackWriter(dst io.WriteCloser, l PackLimits, known func(plumbing.
 		_, err := io.Copy(dst, newPackValidator(pr, l, known))
 		// A Write waiting on the pipe returns err (io.ErrClosedPipe if the
 		// pack was complete).
-		pr.CloseWithError(err)
+		_ = pr.CloseWithError(err)
 		w.done <- err
 	}()
 	return w

@@ -294,6 +294,7 @@ func (e *external) judgeApplication(t *v1alpha1.Ticket, i int) {
 // without them.
 func (e *external) explain(ctx context.Context, t *v1alpha1.Ticket) {
 	e.explained = make([][]string, len(e.apps))
+	explained := 0
 	for i, app := range e.apps {
 		v := e.verdicts[i]
 		if v.Sync != argocd.SyncStatusSynced || v.Revision != e.rendered {
@@ -301,11 +302,24 @@ func (e *external) explain(ctx context.Context, t *v1alpha1.Ticket) {
 		}
 		degraded := v.State == argocd.Failed && v.Health == argocd.HealthDegraded
 		waiting := v.State == argocd.Waiting && v.Health == argocd.HealthSuspended
-		if (degraded || waiting) && e.argoLive != nil {
-			e.explained[i] = argocd.Explain(ctx, e.argoLive, app)
+		if !(degraded || waiting) || e.argoLive == nil {
+			continue
 		}
+		// A Ticket may name 50 Applications and a paused canary waits for
+		// days: each reconcile reads for a few of them only.
+		if explained == maxExplainedApplications {
+			e.explained[i] = []string{fmt.Sprintf("K8sTA explains %d Applications of a Ticket at most; see this one's resources in Argo CD", maxExplainedApplications)}
+			continue
+		}
+		explained++
+		e.explained[i] = argocd.Explain(ctx, e.argoLive, app)
 	}
 }
+
+// maxExplainedApplications bounds the Applications one reconcile of a
+// Ticket asks argocd.Explain about: at most this many times
+// argocd.MaxResourceReads reads.
+const maxExplainedApplications = 2
 
 // explanation is what explain learnt of the Application at i, as one
 // sentence, or "".
