@@ -12,8 +12,10 @@ import (
 )
 
 // soakFor is dev's soak in this scenario: long enough that an early hop
-// would show, short enough for the suite.
-const soakFor = 20 * time.Second
+// would show and that the Track's Soaking hold stays visible for a while
+// even when Crossplane's breaker delays its composition by up to 10 s,
+// short enough for the suite.
+const soakFor = 30 * time.Second
 
 // A station's soak runs on real time against real pods: once dev's
 // Rollout is Healthy and its Ticket verified, the change waits there for
