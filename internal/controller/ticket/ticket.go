@@ -77,11 +77,13 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	renderer.OnTenantFreed(waiters.freed)
 	argo := newArgoClients(mgr.GetClient(), mgr.GetScheme())
 	argo.localLive = mgr.GetAPIReader()
+	recorder := writes.DropRepeats(event.NewAPIRecorder(mgr.GetEventRecorderFor(name)), writes.DefaultRepeatWindow) //nolint:staticcheck // crossplane-runtime's event.NewAPIRecorder takes the old record.EventRecorder.
 	c := &connector{kube: mgr.GetClient(), live: mgr.GetAPIReader(), repos: o.Repos, author: o.Author, renderer: renderer, waiters: waiters, argo: argo}
+	c.events = recorder
 	r := managed.NewReconciler(writes.SkipUnchangedStatus(mgr), resource.ManagedKind(v1alpha1.TicketGroupVersionKind),
 		managed.WithTypedExternalConnector[*v1alpha1.Ticket](c),
 		managed.WithLogger(o.Logger.WithValues("controller", name)),
-		managed.WithRecorder(writes.DropRepeats(event.NewAPIRecorder(mgr.GetEventRecorderFor(name)), writes.DefaultRepeatWindow)), //nolint:staticcheck // crossplane-runtime's event.NewAPIRecorder takes the old record.EventRecorder.
+		managed.WithRecorder(recorder),
 		// Nothing to name and nothing to clean up: no external-name
 		// annotation, no finalizer, so no write for either.
 		managed.WithInitializers(),
@@ -143,6 +145,8 @@ type connector struct {
 	renderer *render.Renderer
 	waiters  *renderWaiters
 	argo     *argoClients
+	// events records the Ticket's steps for a person to follow.
+	events event.Recorder
 }
 
 func (c *connector) Connect(ctx context.Context, t *v1alpha1.Ticket) (managed.TypedExternalClient[*v1alpha1.Ticket], error) {
@@ -156,7 +160,7 @@ func (c *connector) Connect(ctx context.Context, t *v1alpha1.Ticket) (managed.Ty
 	}
 	if meta.WasDeleted(t) {
 		// Nothing to fetch: a Ticket whose URL is refused can still go.
-		return &external{author: c.author, argo: argo, waiters: c.waiters, now: time.Now}, nil
+		return &external{author: c.author, argo: argo, waiters: c.waiters, events: c.events, now: time.Now}, nil
 	}
 	u, err := c.repos.Policy().Parse(t.Spec.ForProvider.Repo.URL)
 	if err != nil {
@@ -183,6 +187,7 @@ func (c *connector) Connect(ctx context.Context, t *v1alpha1.Ticket) (managed.Ty
 		waiters:  c.waiters,
 		argo:     argo,
 		argoLive: c.argo.Live(argo),
+		events:   c.events,
 		now:      time.Now,
 	}, nil
 }
@@ -202,7 +207,12 @@ type external struct {
 	argo     client.Client
 	// argoLive reads, uncached, the cluster Argo CD runs in.
 	argoLive client.Reader
-	now      func() time.Time
+	// events records the steps of the Ticket; told is the phase the last
+	// Event (or the stored status) was about, so that each step is told
+	// once.
+	events event.Recorder
+	told   string
+	now    func() time.Time
 
 	apps     []*argocd.Application
 	sources  []int
@@ -216,6 +226,8 @@ type external struct {
 }
 
 func (e *external) Observe(ctx context.Context, t *v1alpha1.Ticket) (managed.ExternalObservation, error) {
+	e.told = t.Status.AtProvider.Phase
+	defer e.tellVerdict(t)
 	key := types.NamespacedName{Namespace: t.Namespace, Name: t.Name}
 	if meta.WasDeleted(t) {
 		e.waiters.done(key)
@@ -434,6 +446,7 @@ func (e *external) Create(ctx context.Context, t *v1alpha1.Ticket) (managed.Exte
 }
 
 func (e *external) Update(ctx context.Context, t *v1alpha1.Ticket) (managed.ExternalUpdate, error) {
+	defer e.tellVerdict(t)
 	if e.rendered == "" {
 		commit, err := e.render(ctx, t)
 		var notOwned *notOwnedError
@@ -468,6 +481,7 @@ func (e *external) Update(ctx context.Context, t *v1alpha1.Ticket) (managed.Exte
 			return managed.ExternalUpdate{}, err
 		}
 		e.rendered = commit
+		e.tell(t, event.Normal(ReasonRenderedCommit, fmt.Sprintf("rendered change %s into %s: commit %s", t.Spec.ForProvider.Change.ID, t.Spec.ForProvider.Branch, v1alpha1.ShortCommit(commit))))
 		t.SetConditions(rendered())
 		t.Status.AtProvider.RenderedCommit = commit
 		t.Status.AtProvider.Change = t.Spec.ForProvider.Change.DeepCopy()
@@ -495,11 +509,60 @@ func (e *external) Update(ctx context.Context, t *v1alpha1.Ticket) (managed.Exte
 			return managed.ExternalUpdate{}, err
 		}
 		e.judgeApplication(t, i)
+		if e.verdicts[i].State != argocd.NeedsSync && e.verdicts[i].State != argocd.NeedsRefresh {
+			e.tell(t, event.Normal(ReasonSyncRequested, fmt.Sprintf("asked Argo CD to sync Application %s/%s to commit %s", app.Namespace, app.Name, v1alpha1.ShortCommit(e.rendered))))
+		}
 	}
 	// The status says at once what the next Observe would: a status write
 	// of its own for "asked Argo CD" would wake the Track for nothing.
 	e.judge(t)
 	return managed.ExternalUpdate{}, nil
+}
+
+// Reasons of the Events a Ticket records at its steps.
+const (
+	ReasonRenderedCommit event.Reason = "RenderedCommit"
+	ReasonSyncRequested  event.Reason = "SyncRequested"
+	ReasonVerified       event.Reason = "Verified"
+	ReasonFailed         event.Reason = "Failed"
+	ReasonBlocked        event.Reason = "Blocked"
+)
+
+// maxEventMessageBytes bounds an Event's message: a Failed Ticket's quotes
+// every Application and Rollout.
+const maxEventMessageBytes = 1024
+
+func (e *external) tell(t *v1alpha1.Ticket, ev event.Event) {
+	if e.events == nil {
+		return
+	}
+	if len(ev.Message) > maxEventMessageBytes {
+		cut := maxEventMessageBytes - len("…")
+		for cut > 0 && !utf8.RuneStart(ev.Message[cut]) {
+			cut--
+		}
+		ev.Message = ev.Message[:cut] + "…"
+	}
+	e.events.Event(t, ev)
+}
+
+// tellVerdict records an Event when the Ticket reaches a verdict (Verified,
+// Failed, Blocked) it had not told yet.
+func (e *external) tellVerdict(t *v1alpha1.Ticket) {
+	at := t.Status.AtProvider
+	if at.Phase == e.told {
+		return
+	}
+	e.told = at.Phase
+	why := t.GetCondition(xpv2.TypeReady).Message
+	switch at.Phase {
+	case v1alpha1.PhaseVerified:
+		e.tell(t, event.Normal(ReasonVerified, fmt.Sprintf("change %s verified at %s: every Application Synced at commit %s and Healthy", t.Spec.ForProvider.Change.ID, t.Spec.ForProvider.Station, v1alpha1.ShortCommit(at.RenderedCommit))))
+	case v1alpha1.PhaseFailed:
+		e.tell(t, event.Warning(ReasonFailed, errors.Errorf("change %s failed at %s: %s", t.Spec.ForProvider.Change.ID, t.Spec.ForProvider.Station, why)))
+	case v1alpha1.PhaseBlocked:
+		e.tell(t, event.Warning(ReasonBlocked, errors.Errorf("change %s is blocked at %s: %s", t.Spec.ForProvider.Change.ID, t.Spec.ForProvider.Station, why)))
+	}
 }
 
 // grant is what t's syncs and refreshes must be authorized for.
