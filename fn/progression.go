@@ -3,13 +3,13 @@ package fn
 import (
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/k8sta/k8sta/apis/v1alpha1"
+	"github.com/k8sta/k8sta/internal/bounded"
 )
 
 // Reasons a station holds the Track back, most severe first.
@@ -263,26 +263,13 @@ func (p *progressor) halted(s *Stop, t *v1alpha1.Ticket) string {
 		// the Track's station.
 		fix = fmt.Sprintf(": fix spec.stations[%d].%s%s", s.Index, on.Field, of)
 	}
-	return clipTo(on.Problem, MaxStationMessageBytes-len(fix)) + fix
+	return bounded.Text(on.Problem, MaxStationMessageBytes-len(fix)) + fix
 }
 
 // clipMessage cuts s at MaxStationMessageBytes on a rune boundary, marked as
 // cut.
 func clipMessage(s string) string {
-	return clipTo(s, MaxStationMessageBytes)
-}
-
-// clipTo cuts s at n bytes on a rune boundary, marked as cut.
-func clipTo(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	const more = "…"
-	cut := max(n-len(more), 0)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + more
+	return bounded.Text(s, MaxStationMessageBytes)
 }
 
 // verified is the change Ticket t has verified at station s: Ready for

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/k8sta/k8sta/apis/v1alpha1"
+	"github.com/k8sta/k8sta/internal/bounded"
 )
 
 // Bounds of Explain.
@@ -358,13 +358,5 @@ func clip(s string) string {
 		}
 		return r
 	}, s)
-	if len(s) <= MaxExplanationBytes {
-		return s
-	}
-	const more = "…"
-	cut := MaxExplanationBytes - len(more)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + more
+	return bounded.Text(s, MaxExplanationBytes)
 }

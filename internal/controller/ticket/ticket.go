@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
@@ -31,6 +30,7 @@ import (
 
 	"github.com/k8sta/k8sta/apis/v1alpha1"
 	"github.com/k8sta/k8sta/internal/argocd"
+	"github.com/k8sta/k8sta/internal/bounded"
 	"github.com/k8sta/k8sta/internal/controller/credentials"
 	"github.com/k8sta/k8sta/internal/controller/writes"
 	"github.com/k8sta/k8sta/internal/gitrepo"
@@ -536,13 +536,7 @@ func (e *external) tell(t *v1alpha1.Ticket, ev event.Event) {
 	if e.events == nil {
 		return
 	}
-	if len(ev.Message) > maxEventMessageBytes {
-		cut := maxEventMessageBytes - len("…")
-		for cut > 0 && !utf8.RuneStart(ev.Message[cut]) {
-			cut--
-		}
-		ev.Message = ev.Message[:cut] + "…"
-	}
+	ev.Message = bounded.Text(ev.Message, maxEventMessageBytes)
 	e.events.Event(t, ev)
 }
 
@@ -806,20 +800,7 @@ func (e *inputError) Unwrap() error { return e.err }
 // field of spec.forProvider named field; problem is the same account naming
 // no field.
 func blockedOn(field, problem string, err error) error {
-	return &inputError{err: err, on: v1alpha1.BlockedOn{Field: field, Problem: clip(problem, v1alpha1.MaxBlockedOnProblemBytes)}}
-}
-
-// clip cuts s to at most n bytes on a rune boundary, marked as cut.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	const more = "…"
-	cut := n - len(more)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + more
+	return &inputError{err: err, on: v1alpha1.BlockedOn{Field: field, Problem: bounded.Text(problem, v1alpha1.MaxBlockedOnProblemBytes)}}
 }
 
 // block marks a Ticket that cannot proceed until its input is fixed. Nothing
