@@ -64,18 +64,7 @@ func TestLegacyClaimPromotesThroughTheTrack(t *testing.T) {
 		for _, app := range s.apps {
 			// A claim's Tickets name the claim: the Application authorizes
 			// <claim namespace>/<claim name>, never the XTrack.
-			w.applyYAML(fmt.Sprintf(`apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata:
-  name: %s
-  namespace: argocd
-  annotations: {k8sta.io/authorized-tracks: %s/%s}
-spec:
-  project: default
-  source: {repoURL: %s, targetRevision: %s, path: .}
-  destination: {server: https://kubernetes.default.svc, namespace: %s}
-  syncPolicy: {syncOptions: [CreateNamespace=true]}
-`, app, w.ns, claim, w.git.URL(w.repo), s.branch, app))
+			w.applyYAML(w.application(app, claim, s.branch))
 		}
 	}
 	created := time.Now()

@@ -100,18 +100,7 @@ func (w *world) install() {
 	w.applyYAML(fmt.Sprintf("apiVersion: provider.k8sta.io/v1alpha1\nkind: ProviderConfig\nmetadata: {name: default, namespace: %s}\nspec: {}\n", w.ns))
 	for _, s := range w.stations() {
 		for _, app := range s.apps {
-			w.applyYAML(fmt.Sprintf(`apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata:
-  name: %s
-  namespace: argocd
-  annotations: {k8sta.io/authorized-tracks: %s/%s}
-spec:
-  project: default
-  source: {repoURL: %s, targetRevision: %s, path: .}
-  destination: {server: https://kubernetes.default.svc, namespace: %s}
-  syncPolicy: {syncOptions: [CreateNamespace=true]}
-`, app, w.ns, s.track, w.git.URL(w.repo), s.branch, app))
+			w.applyYAML(w.application(app, s.track, s.branch))
 		}
 	}
 	for _, sec := range []string{"us", "eu"} {
@@ -146,6 +135,24 @@ func soak(d string) string {
 		return ""
 	}
 	return ", soak: " + d
+}
+
+// application is the Argo CD Application app, deploying the rendered
+// branch of w's config repository into the namespace app, and opted in for
+// the Track (or claim) track of w's namespace.
+func (w *world) application(app, track, branch string) string {
+	return fmt.Sprintf(`apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: %s
+  namespace: argocd
+  annotations: {k8sta.io/authorized-tracks: %s/%s}
+spec:
+  project: default
+  source: {repoURL: %s, targetRevision: %s, path: .}
+  destination: {server: https://kubernetes.default.svc, namespace: %s}
+  syncPolicy: {syncOptions: [CreateNamespace=true]}
+`, app, w.ns, track, w.git.URL(w.repo), branch, app)
 }
 
 // installWith pushes the image's first tag, installs the Track and waits
