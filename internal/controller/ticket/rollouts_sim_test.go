@@ -30,52 +30,75 @@ func (f *fixture) rolloutNamespace() string {
 // 2 and 4) that Application app manages, lists it in the Application's
 // status.resources as Argo CD does, and returns its namespace.
 func (f *fixture) rollout(app string) string {
+	return f.managed(app, "argoproj.io", "v1alpha1", "Rollout", map[string]any{
+		"replicas": int64(2),
+		"selector": map[string]any{"matchLabels": map[string]any{"app": "guestbook"}},
+		"template": guestbookPodTemplate(),
+		"strategy": map[string]any{"canary": map[string]any{"steps": []any{
+			map[string]any{"setWeight": int64(20)},
+			map[string]any{"pause": map[string]any{}},
+			map[string]any{"setWeight": int64(50)},
+			map[string]any{"pause": map[string]any{}},
+		}}},
+	})
+}
+
+// managed creates the object guestbook of kind group/version.kind with spec,
+// as Argo CD applies it for Application app (tracked by its annotation), in
+// the fixture's rollout namespace, lists it in the Application's
+// status.resources, and returns its namespace.
+func (f *fixture) managed(app, group, version, kind string, spec map[string]any) string {
 	t := f.t
 	t.Helper()
 	ns := f.rolloutNamespace()
+	apiVersion := version
+	if group != "" {
+		apiVersion = group + "/" + version
+	}
+	// An Application outside Argo CD's own namespace tracks as
+	// <namespace>_<name>.
 	u := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "argoproj.io/v1alpha1",
-		"kind":       "Rollout",
+		"apiVersion": apiVersion,
+		"kind":       kind,
 		"metadata": map[string]any{
 			"name": "guestbook", "namespace": ns,
-			// An Application outside Argo CD's own namespace tracks as
-			// <namespace>_<name>.
-			"annotations": map[string]any{"argocd.argoproj.io/tracking-id": fmt.Sprintf("%s_%s:argoproj.io/Rollout:%s/guestbook", f.argoNS, app, ns)},
+			"annotations": map[string]any{"argocd.argoproj.io/tracking-id": fmt.Sprintf("%s_%s:%s/%s:%s/guestbook", f.argoNS, app, group, kind, ns)},
 		},
-		"spec": map[string]any{
-			"replicas": int64(2),
-			"selector": map[string]any{"matchLabels": map[string]any{"app": "guestbook"}},
-			"template": map[string]any{
-				"metadata": map[string]any{"labels": map[string]any{"app": "guestbook"}},
-				"spec":     map[string]any{"containers": []any{map[string]any{"name": "guestbook", "image": "ghcr.io/acme/guestbook:1.2.3"}}},
-			},
-			"strategy": map[string]any{"canary": map[string]any{"steps": []any{
-				map[string]any{"setWeight": int64(20)},
-				map[string]any{"pause": map[string]any{}},
-				map[string]any{"setWeight": int64(50)},
-				map[string]any{"pause": map[string]any{}},
-			}}},
-		},
+		"spec": spec,
 	}}
 	must(t, kube.Create(context.Background(), u))
-
 	a := f.app(app)
 	must(t, unstructured.SetNestedSlice(a.Object, []any{map[string]any{
-		"group": "argoproj.io", "version": "v1alpha1", "kind": "Rollout", "namespace": ns, "name": "guestbook", "status": "Synced",
+		"group": group, "version": version, "kind": kind, "namespace": ns, "name": "guestbook", "status": "Synced",
 	}}, "status", "resources"))
 	must(t, kube.Update(context.Background(), a))
 	return ns
 }
 
-// rolloutStatus writes the Rollout's status as Argo Rollouts does.
-func (f *fixture) rolloutStatus(ns string, status map[string]any) {
+// managedStatus writes the status of the object guestbook of kind
+// apiVersion/kind in ns, as its controller does, through the status
+// subresource.
+func (f *fixture) managedStatus(apiVersion, kind, ns string, status map[string]any) {
 	f.t.Helper()
 	u := &unstructured.Unstructured{}
-	u.SetAPIVersion("argoproj.io/v1alpha1")
-	u.SetKind("Rollout")
+	u.SetAPIVersion(apiVersion)
+	u.SetKind(kind)
 	must(f.t, kube.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: "guestbook"}, u))
 	u.Object["status"] = status
 	must(f.t, kube.Status().Update(context.Background(), u))
+}
+
+func guestbookPodTemplate() map[string]any {
+	return map[string]any{
+		"metadata": map[string]any{"labels": map[string]any{"app": "guestbook"}},
+		"spec":     map[string]any{"containers": []any{map[string]any{"name": "guestbook", "image": "ghcr.io/acme/guestbook:1.2.3"}}},
+	}
+}
+
+// rolloutStatus writes the Rollout's status as Argo Rollouts does.
+func (f *fixture) rolloutStatus(ns string, status map[string]any) {
+	f.t.Helper()
+	f.managedStatus("argoproj.io/v1alpha1", "Rollout", ns, status)
 }
 
 // rolloutPausedAt is a canary paused at steps[index] by its pause step.
@@ -97,40 +120,14 @@ func rolloutCondition(typ, status, reason, message string) map[string]any {
 // deployment creates the Deployment guestbook that Application app manages
 // and lists it in the Application's status.resources.
 func (f *fixture) deployment(app string) string {
-	t := f.t
-	t.Helper()
-	ns := f.rolloutNamespace()
-	u := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "apps/v1",
-		"kind":       "Deployment",
-		"metadata": map[string]any{
-			"name": "guestbook", "namespace": ns,
-			"annotations": map[string]any{"argocd.argoproj.io/tracking-id": fmt.Sprintf("%s_%s:apps/Deployment:%s/guestbook", f.argoNS, app, ns)},
-		},
-		"spec": map[string]any{
-			"selector": map[string]any{"matchLabels": map[string]any{"app": "guestbook"}},
-			"template": map[string]any{
-				"metadata": map[string]any{"labels": map[string]any{"app": "guestbook"}},
-				"spec":     map[string]any{"containers": []any{map[string]any{"name": "guestbook", "image": "ghcr.io/acme/guestbook:1.2.3"}}},
-			},
-		},
-	}}
-	must(t, kube.Create(context.Background(), u))
-	a := f.app(app)
-	must(t, unstructured.SetNestedSlice(a.Object, []any{map[string]any{
-		"group": "apps", "version": "v1", "kind": "Deployment", "namespace": ns, "name": "guestbook", "status": "Synced",
-	}}, "status", "resources"))
-	must(t, kube.Update(context.Background(), a))
-	return ns
+	return f.managed(app, "apps", "v1", "Deployment", map[string]any{
+		"selector": map[string]any{"matchLabels": map[string]any{"app": "guestbook"}},
+		"template": guestbookPodTemplate(),
+	})
 }
 
 // deploymentStatus writes the Deployment's status as its controller does.
 func (f *fixture) deploymentStatus(ns string, status map[string]any) {
 	f.t.Helper()
-	u := &unstructured.Unstructured{}
-	u.SetAPIVersion("apps/v1")
-	u.SetKind("Deployment")
-	must(f.t, kube.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: "guestbook"}, u))
-	u.Object["status"] = status
-	must(f.t, kube.Status().Update(context.Background(), u))
+	f.managedStatus("apps/v1", "Deployment", ns, status)
 }
