@@ -51,6 +51,32 @@ type StationState struct {
 	// Rollout): in the Ticket's words, but naming the field of the Track to
 	// fix where the Ticket is blocked on its input; empty otherwise.
 	Message string
+	// Next is the change waiting to enter the station, held back by
+	// HeldBy; nil when nothing waits.
+	Next *v1alpha1.Change
+	// HeldBy is the operator control that holds Next back, or holds the
+	// station at its change: one of the HeldBy constants; empty for none.
+	HeldBy string
+	// Until is when the window that holds Next back closes or opens; zero
+	// when unknown or not a window.
+	Until time.Time
+	// History is the changes the station verified, newest first.
+	History []VerifiedChange
+}
+
+// What holds a change back from a station, or a station at its change, as
+// status.stations[].heldBy says.
+const (
+	HeldByWindow   = "Window"
+	HeldByFreeze   = "Freeze"
+	HeldByApproval = "Approval"
+	HeldByPin      = "Pin"
+)
+
+// A VerifiedChange is a change a station verified, and when.
+type VerifiedChange struct {
+	Change     v1alpha1.Change
+	VerifiedAt time.Time
 }
 
 // A Progression is the desired change of every station.

@@ -28,6 +28,13 @@ var (
 	SubscriptionKind             = reflect.TypeOf(Subscription{}).Name()
 	SubscriptionGroupVersionKind = SchemeGroupVersion.WithKind(SubscriptionKind)
 
+	ApprovalKind             = reflect.TypeOf(Approval{}).Name()
+	ApprovalGroupVersionKind = SchemeGroupVersion.WithKind(ApprovalKind)
+	FreezeKind               = reflect.TypeOf(Freeze{}).Name()
+	FreezeGroupVersionKind   = SchemeGroupVersion.WithKind(FreezeKind)
+	PinKind                  = reflect.TypeOf(Pin{}).Name()
+	PinGroupVersionKind      = SchemeGroupVersion.WithKind(PinKind)
+
 	ProviderConfigKind                      = reflect.TypeOf(ProviderConfig{}).Name()
 	ProviderConfigGroupVersionKind          = SchemeGroupVersion.WithKind(ProviderConfigKind)
 	ClusterProviderConfigKind               = reflect.TypeOf(ClusterProviderConfig{}).Name()
@@ -41,6 +48,9 @@ var (
 func init() {
 	SchemeBuilder.Register(&Ticket{}, &TicketList{})
 	SchemeBuilder.Register(&Subscription{}, &SubscriptionList{})
+	SchemeBuilder.Register(&Approval{}, &ApprovalList{})
+	SchemeBuilder.Register(&Freeze{}, &FreezeList{})
+	SchemeBuilder.Register(&Pin{}, &PinList{})
 	SchemeBuilder.Register(&ProviderConfig{}, &ProviderConfigList{})
 	SchemeBuilder.Register(&ClusterProviderConfig{}, &ClusterProviderConfigList{})
 	SchemeBuilder.Register(&ProviderConfigUsage{}, &ProviderConfigUsageList{})
