@@ -1,6 +1,7 @@
 package gitrepo
 
 import (
+	"context"
 	"net"
 	"net/url"
 	"strings"
@@ -31,6 +32,38 @@ var (
 	// the message says which and how to fix it.
 	ErrTooLarge = errors.New("too large")
 )
+
+// Results of a request to a remote, as RequestResult words them.
+const (
+	ResultSuccess     = "success"
+	ResultAuth        = "auth"
+	ResultUnreachable = "unreachable"
+	ResultTooLarge    = "too_large"
+	ResultRejected    = "rejected"
+	ResultError       = "error"
+)
+
+// RequestResult is the outcome of a fetch or push that returned err, in one
+// of a few words: success, auth (ErrAuth), unreachable (ErrUnreachable),
+// too_large (ErrTooLarge), rejected (the remote refused a push: the branch
+// moved, or its receive-pack said no) or error (anything else).
+func RequestResult(err error) string {
+	switch {
+	case err == nil:
+		return ResultSuccess
+	case errors.Is(err, ErrAuth):
+		return ResultAuth
+	case errors.Is(err, ErrUnreachable):
+		return ResultUnreachable
+	case errors.Is(err, ErrTooLarge):
+		return ResultTooLarge
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return ResultError
+	case errIsPush(err):
+		return ResultRejected
+	}
+	return ResultError
+}
 
 // kindError puts a sentinel in front of a cause: "<sentinel>: <cause>".
 type kindError struct {

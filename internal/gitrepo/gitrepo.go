@@ -126,6 +126,23 @@ func WithFetchWindow(d time.Duration) Option {
 	return func(c *Cache) { c.fetchWindow = d }
 }
 
+// A RequestObserver is told of each request the cache makes to a remote:
+// its operation (OpFetch, OpPush), its result (RequestResult's words) and
+// how long it took. A fetch that callers share is one request. It must not
+// block.
+type RequestObserver func(operation, result string, took time.Duration)
+
+// Operations a RequestObserver is told of.
+const (
+	OpFetch = "fetch"
+	OpPush  = "push"
+)
+
+// WithRequestObserver has the cache tell o of every request to a remote.
+func WithRequestObserver(o RequestObserver) Option {
+	return func(c *Cache) { c.observe = o }
+}
+
 // WithMaxBytes bounds the disk all clones nobody holds may use together.
 func WithMaxBytes(n int64) Option {
 	return func(c *Cache) { c.maxBytes = n }
@@ -140,6 +157,7 @@ type Cache struct {
 	maxBytes     int64
 	packs        PackLimits
 	fetchWindow  time.Duration
+	observe      RequestObserver
 	// salt keys the identity digest that names each clone's directory, so
 	// the name is no guessable hash of a token. It lives as long as the
 	// process: NewCache removes the clones of earlier processes.
@@ -163,6 +181,9 @@ func NewCache(dir string, opts ...Option) (*Cache, error) {
 	c := &Cache{dir: dir, maxRepoBytes: DefaultMaxRepoBytes, maxBytes: DefaultMaxBytes, packs: DefaultPackLimits(), fetchWindow: DefaultFetchWindow, repos: map[string]*Repo{}}
 	for _, o := range opts {
 		o(c)
+	}
+	if c.observe == nil {
+		c.observe = func(string, string, time.Duration) {}
 	}
 	if c.maxRepoBytes <= 0 || c.maxBytes <= 0 || !c.packs.valid() {
 		return nil, errors.New("cache size bounds must be positive")

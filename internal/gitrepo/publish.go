@@ -126,7 +126,10 @@ func (r *Repo) commitAndPush(ctx context.Context, branch, head string, files map
 	if err != nil {
 		return "", false, err
 	}
-	if err := r.push(ctx, branch, head, c, am); err != nil {
+	start := time.Now()
+	err = r.push(ctx, branch, head, c, am)
+	r.cache.observe(OpPush, RequestResult(err), time.Since(start))
+	if err != nil {
 		return "", false, err
 	}
 	if err := r.recordPushed(branch, head, c); err != nil {

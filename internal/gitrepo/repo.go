@@ -121,7 +121,10 @@ func (r *Repo) FetchSince(ctx context.Context, notBefore time.Time) error {
 		defer r.Release()
 		r.mu.Lock()
 		defer r.mu.Unlock() // even if go-git panics
-		return struct{}{}, r.fetch(ctx)
+		start := time.Now()
+		err := r.fetch(ctx)
+		r.cache.observe(OpFetch, RequestResult(err), time.Since(start))
+		return struct{}{}, err
 	})
 	return scrub(err, r.secrets()...)
 }

@@ -88,6 +88,17 @@ func WithTransport(rt http.RoundTripper) Option {
 	return func(c *Client) { c.transport = rt }
 }
 
+// A RequestObserver is told of each HTTP request a Client sends to a
+// registry (or its token service): its operation (RequestOperation's words)
+// and result (RequestResult's). Retries are requests of their own. It must
+// not block.
+type RequestObserver func(operation, result string)
+
+// WithRequestObserver has the Client tell o of every request it sends.
+func WithRequestObserver(o RequestObserver) Option {
+	return func(c *Client) { c.observe = o }
+}
+
 // WithInsecureRegistries names registry hosts (host[:port]) reached over
 // plain HTTP. Loopback and localhost registries always are.
 func WithInsecureRegistries(hosts ...string) Option {
@@ -143,6 +154,7 @@ type Client struct {
 	userAgent  string
 	now        func() time.Time
 	tagsWindow time.Duration
+	observe    RequestObserver
 
 	redact *redactor
 	rt     http.RoundTripper // transport wrapped with the rate-limit watch
@@ -837,6 +849,13 @@ type limitTransport struct {
 
 func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.next.RoundTrip(req)
+	if t.c.observe != nil {
+		code := 0
+		if err == nil {
+			code = resp.StatusCode
+		}
+		t.c.observe(RequestOperation(req), RequestResult(code))
+	}
 	if err != nil {
 		return resp, err
 	}
@@ -883,4 +902,65 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		return d, true
 	}
 	return 0, false
+}
+
+// Operations of requests to a registry, as RequestOperation words them.
+const (
+	OpPing     = "ping"
+	OpToken    = "token"
+	OpTags     = "tags"
+	OpManifest = "manifest"
+	OpBlob     = "blob"
+	OpOther    = "other"
+)
+
+// RequestOperation is what a request to a registry is for, in one word of
+// a few, from its path: the /v2/ version check (ping), a tags list (tags), a
+// manifest (manifest: a digest resolved with HEAD, or read with GET), a blob
+// such as an image config (blob), anything else under /v2/ (other), and any
+// path outside /v2/, which only a registry's token service is sent to
+// (token).
+func RequestOperation(req *http.Request) string {
+	p := req.URL.Path
+	switch {
+	case p == "/v2/" || p == "/v2":
+		return OpPing
+	case !strings.HasPrefix(p, "/v2/"):
+		return OpToken
+	case strings.HasSuffix(p, "/tags/list"):
+		return OpTags
+	case strings.Contains(p, "/manifests/"):
+		return OpManifest
+	case strings.Contains(p, "/blobs/"):
+		return OpBlob
+	}
+	return OpOther
+}
+
+// Results of requests to a registry, as RequestResult words them.
+const (
+	ResultSuccess      = "success"
+	ResultUnauthorized = "unauthorized"
+	ResultNotFound     = "not_found"
+	ResultRateLimited  = "rate_limited"
+	ResultError        = "error"
+)
+
+// RequestResult is the outcome of a request to a registry answered with
+// status code (0: no answer), in one word of a few: success (below 400),
+// unauthorized (401, 403; a ping's 401 is how a registry asks for a token),
+// not_found (404), rate_limited (429, 503) or error (anything else, or no
+// answer).
+func RequestResult(code int) string {
+	switch {
+	case code >= 100 && code < 400:
+		return ResultSuccess
+	case code == http.StatusUnauthorized || code == http.StatusForbidden:
+		return ResultUnauthorized
+	case code == http.StatusNotFound:
+		return ResultNotFound
+	case code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable:
+		return ResultRateLimited
+	}
+	return ResultError
 }

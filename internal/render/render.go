@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"sigs.k8s.io/kustomize/api/konfig"
@@ -74,6 +75,8 @@ type Renderer struct {
 	slots  chan struct{}
 	// workerStarted, if set, is called as each render worker starts.
 	workerStarted func(tenant string)
+	// observe, if set, is told of each render.
+	observe BuildObserver
 
 	mu sync.Mutex
 	// running counts the renders of each tenant that has any.
@@ -91,6 +94,42 @@ type RendererOption func(*Renderer)
 // start none.
 func WithWorkerStarted(f func(tenant string)) RendererOption {
 	return func(r *Renderer) { r.workerStarted = f }
+}
+
+// A BuildObserver is told of each render a Renderer runs, from the moment
+// it holds a render slot to its output: its result (BuildResult's words)
+// and how long it took. Builds refused before they hold a slot (a busy
+// tenant, an invalid overlay path or image) are no renders. It must not
+// block.
+type BuildObserver func(result string, took time.Duration)
+
+// WithBuildObserver has the Renderer tell o of every render.
+func WithBuildObserver(o BuildObserver) RendererOption {
+	return func(r *Renderer) { r.observe = o }
+}
+
+// Results of a render, as BuildResult words them.
+const (
+	ResultRendered      = "rendered"
+	ResultInvalid       = "invalid"
+	ResultLimitExceeded = "limit_exceeded"
+	ResultError         = "error"
+)
+
+// BuildResult is the outcome of a render that returned err, in one word of
+// a few: rendered, invalid (the overlay's own fault: IsOverlayError),
+// limit_exceeded (ErrLimitExceeded) or error (anything else: the provider's
+// or the worker's trouble, or the render stopped).
+func BuildResult(err error) string {
+	switch {
+	case err == nil:
+		return ResultRendered
+	case errors.Is(err, ErrLimitExceeded):
+		return ResultLimitExceeded
+	case IsOverlayError(err):
+		return ResultInvalid
+	}
+	return ResultError
 }
 
 // NewRenderer returns a Renderer with limits; a bound left unset takes its
@@ -197,7 +236,7 @@ func Build(src Source, overlay string, images []v1alpha1.Image) ([]byte, error) 
 // tenant names whom the render is for (the Ticket's namespace): a tenant
 // that already runs Limits.MaxParallelPerTenant renders is refused with
 // ErrTenantBusy, so that no tenant holds every render slot.
-func (r *Renderer) Build(ctx context.Context, tenant string, src Source, overlay string, images []v1alpha1.Image) ([]byte, error) {
+func (r *Renderer) Build(ctx context.Context, tenant string, src Source, overlay string, images []v1alpha1.Image) (out []byte, err error) {
 	dir, err := cleanOverlay(overlay)
 	if err != nil {
 		return nil, err
@@ -222,6 +261,10 @@ func (r *Renderer) Build(ctx context.Context, tenant string, src Source, overlay
 		defer func() { <-r.slots }()
 	case <-ctx.Done():
 		return nil, errors.Wrap(ctx.Err(), "render stopped")
+	}
+	if r.observe != nil {
+		start := time.Now()
+		defer func() { r.observe(BuildResult(err), time.Since(start)) }()
 	}
 
 	isDir, err := src.IsDir(dir)
@@ -286,7 +329,7 @@ func (r *Renderer) Build(ctx context.Context, tenant string, src Source, overlay
 		}
 	}
 	req.Files[renderRoot+"/"+konfig.DefaultKustomizationFileName()] = sk
-	out, err := r.sandbox(ctx, tenant, req)
+	out, err = r.sandbox(ctx, tenant, req)
 	var we *workerError
 	if errors.As(err, &we) {
 		return nil, errors.Wrapf(explainKustomizeError(we, files, overlayDir), "cannot build overlay %q", overlay)

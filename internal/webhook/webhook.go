@@ -294,6 +294,34 @@ func WithMaxConcurrentBodies(n int) Option {
 	}
 }
 
+// An Observer is told of each request a Receiver answers: its sender (the
+// Kind the path names, or SenderUnknown) and the status code of the answer.
+// It must not block.
+type Observer func(sender string, code int)
+
+// SenderUnknown is the sender of a request whose path names no Kind.
+const SenderUnknown = "unknown"
+
+// WithObserver has the Receiver tell o of every request it answers.
+func WithObserver(o Observer) Option {
+	return func(r *Receiver) { r.observe = o }
+}
+
+// Sender is who sent a request to path, as an Observer is told: the Kind
+// /hook/<kind>/... names, or SenderUnknown for a path that names none, so
+// that what a sender may put in a path never becomes a label of its own.
+func Sender(path string) string {
+	rest, ok := strings.CutPrefix(path, PathPrefix)
+	if !ok {
+		return SenderUnknown
+	}
+	k, _, _ := strings.Cut(rest, "/")
+	if !Kind(k).valid() {
+		return SenderUnknown
+	}
+	return k
+}
+
 // A Receiver is the http.Handler of every webhook endpoint.
 type Receiver struct {
 	secrets SecretSource
@@ -304,6 +332,8 @@ type Receiver struct {
 	decoy []byte
 	// bodies holds a slot for each request whose body is read or held.
 	bodies chan struct{}
+	// observe, if set, is told of each answer.
+	observe Observer
 	// testHookBodySlotTaken, if set, is called once a request holds a body
 	// slot, before its body is read.
 	testHookBodySlotTaken func()
@@ -373,6 +403,53 @@ const Unauthorized = "unauthorized"
 
 // ServeHTTP implements http.Handler.
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if r.observe == nil {
+		r.serve(w, req)
+		return
+	}
+	sw := &statusWriter{ResponseWriter: w}
+	r.serve(sw, req)
+	r.observe(Sender(req.URL.Path), sw.status())
+}
+
+// statusWriter remembers the status code of the answer it writes.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) status() int {
+	if w.code == 0 {
+		return http.StatusOK
+	}
+	return w.code
+}
+
+// underlying is the http.ResponseWriter w writes to: http.MaxBytesReader
+// tells the server of a body over the limit (so that it closes the
+// connection) only through the server's own writer.
+func underlying(w http.ResponseWriter) http.ResponseWriter {
+	if sw, ok := w.(*statusWriter); ok {
+		return sw.ResponseWriter
+	}
+	return w
+}
+
+func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	kind, id, key, known, wellFormed := splitPath(req.URL.Path)
 	if !known {
 		reply(w, http.StatusNotFound, "unknown webhook path")
@@ -480,7 +557,7 @@ func (r *Receiver) releaseBodySlot() { <-r.bodies }
 // readBody reads at most maxBody bytes of the body; when it cannot, it
 // answers and returns false.
 func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(underlying(w), req.Body, r.maxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
