@@ -45,6 +45,7 @@ var (
 			&t.Status.AtProvider.VerifiedAt,
 			&t.Status.AtProvider.Applications,
 			&t.Status.AtProvider.BlockedOn,
+			&t.Annotations,
 		}
 	})
 	subscriptionRead = typedpb.Select(func(s *v1alpha1.Subscription) []any {
@@ -140,6 +141,8 @@ type Composer struct {
 	tracks    map[*Track]*trackParts
 	cache     *lru.Cache[composedID, encodedObject]
 	key       []byte
+	// Released are the stations' release times (see Releases).
+	Released map[string]string
 }
 
 // An encoded is a value and how many bytes it holds.
@@ -209,6 +212,9 @@ func (c *Composer) Ticket(s *Stop, ch *v1alpha1.Change) (*structpb.Struct, error
 			},
 		},
 	}
+	if at := c.Released[s.Path]; at != "" {
+		c.ticket.Annotations = map[string]string{v1alpha1.AnnotationReleasedAt: at}
+	}
 	id := composedID{namespace: c.namespace, track: s.Track.Name, station: s.Path}
 	if t, ok := c.cached(id, &c.ticket); ok {
 		return t, nil
@@ -221,7 +227,13 @@ func (c *Composer) Ticket(s *Stop, ch *v1alpha1.Change) (*structpb.Struct, error
 		if err := c.encode(&c.static.kind, &c.ticket.Kind); err != nil {
 			return nil, err
 		}
-		if err := c.encode(&c.static.meta, &c.ticket.ObjectMeta); err != nil {
+		if err := c.encode(&c.static.meta, &metav1.ObjectMeta{Namespace: c.namespace}); err != nil {
+			return nil, err
+		}
+	}
+	meta := c.static.meta
+	if len(c.ticket.Annotations) > 0 {
+		if err := c.encode(&meta, &c.ticket.ObjectMeta); err != nil {
 			return nil, err
 		}
 	}
@@ -248,7 +260,7 @@ func (c *Composer) Ticket(s *Stop, ch *v1alpha1.Change) (*structpb.Struct, error
 	c.known = [...]typedpb.Known{
 		{Field: &c.ticket.APIVersion, Value: st.apiVersion.value},
 		{Field: &c.ticket.Kind, Value: st.kind.value},
-		{Field: &c.ticket.ObjectMeta, Value: st.meta.value},
+		{Field: &c.ticket.ObjectMeta, Value: meta.value},
 		{Field: &c.ticket.Spec.ProviderConfigReference, Value: tp.providerConfigRef.value},
 		{Field: &fp.Track, Value: tp.name.value},
 		{Field: &fp.Change, Value: change.value},
@@ -258,7 +270,7 @@ func (c *Composer) Ticket(s *Stop, ch *v1alpha1.Change) (*structpb.Struct, error
 	if err != nil {
 		return nil, err
 	}
-	c.keep(id, t, c.enc.Held()+st.apiVersion.held+st.kind.held+st.meta.held+tp.name.held+tp.repo.held+tp.providerConfigRef.held+change.held)
+	c.keep(id, t, c.enc.Held()+st.apiVersion.held+st.kind.held+meta.held+tp.name.held+tp.repo.held+tp.providerConfigRef.held+change.held)
 	return t, nil
 }
 

@@ -19,8 +19,9 @@ import (
 
 func TestParseObserved(t *testing.T) {
 	// The function reads of a Ticket only what the progression needs: no
-	// type or metadata, of its spec only the change; of the Subscription
-	// only its newest change and overlay changes.
+	// type, of its metadata only its annotations (the released-at time, see
+	// TestReleases), of its spec only the change; of the Subscription only
+	// its newest change and overlay changes.
 	ready := func(s corev1.ConditionStatus, message string) xpv2.ConditionedStatus {
 		return xpv2.ConditionedStatus{Conditions: []xpv2.Condition{{Type: xpv2.TypeReady, Status: s, Reason: "R", Message: message, LastTransitionTime: *ago(2 * time.Hour)}}}
 	}
@@ -102,6 +103,10 @@ func TestParseObserved(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
+			// Every observed Ticket carries the annotation Crossplane sets.
+			for path, tk := range tc.want.Tickets {
+				tk.Annotations = map[string]string{"crossplane.io/composition-resource-name": TicketName(path)}
+			}
 			if diff := cmp.Diff(tc.want, ParseObserved(tc.in), cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("%s\nParseObserved(...): -want, +got:\n%s", tc.reason, diff)
 			}

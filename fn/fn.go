@@ -110,6 +110,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	desired := desiredResources(rsp, len(p.Stations)+1)
 	c := newComposer(namespace, f.caches.desired)
 	defer c.release()
+	c.Released = Releases(x, o, p)
 	sub, err := c.Subscription(root, x.Stops)
 	if err != nil {
 		response.Fatal(rsp, errors.Wrap(err, "cannot compose Subscription"))

@@ -258,7 +258,7 @@ func TestRunFunctionJunctions(t *testing.T) {
 			if tc.requires != nil {
 				tc.want.Requirements = requiring(tc.requires...)
 			}
-			if diff := cmp.Diff(tc.want, got, protocmp.Transform()); diff != "" {
+			if diff := cmp.Diff(tc.want, withoutReleases(got), protocmp.Transform()); diff != "" {
 				t.Errorf("%s\nRunFunction(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})

@@ -255,7 +255,7 @@ func TestRunFunction(t *testing.T) {
 			if err != nil {
 				t.Fatalf("RunFunction: %v", err)
 			}
-			if diff := cmp.Diff(tc.want.rsp, got, protocmp.Transform()); diff != "" {
+			if diff := cmp.Diff(tc.want.rsp, withoutReleases(got), protocmp.Transform()); diff != "" {
 				t.Errorf("%s\nRunFunction(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
@@ -32,6 +33,7 @@ import (
 	xcontroller "github.com/k8sta/k8sta/internal/controller"
 	"github.com/k8sta/k8sta/internal/controller/subscription"
 	"github.com/k8sta/k8sta/internal/gitrepo"
+	"github.com/k8sta/k8sta/internal/metrics"
 	"github.com/k8sta/k8sta/internal/registry"
 	"github.com/k8sta/k8sta/internal/render"
 	"github.com/k8sta/k8sta/internal/repourl"
@@ -48,7 +50,7 @@ type cli struct {
 	CacheDir         string        `default:"${cache_dir}" help:"Directory holding one cached clone per config repository."`
 	AuthorName       string        `default:"K8sTA" help:"Author name of rendered commits."`
 	AuthorEmail      string        `default:"k8sta@k8sta.io" help:"Author email of rendered commits."`
-	MetricsAddress   string        `default:":8080" help:"Address the metrics server binds to."`
+	MetricsAddress   string        `default:":8080" help:"Address the metrics server binds to: controller-runtime's metrics and K8sTA's own (k8sta_*, see the README's \"Metrics\")."`
 	HealthAddress    string        `default:":8081" help:"Address the health probes bind to."`
 	LeaderElection   bool          `help:"Use leader election, for running more than one replica."`
 
@@ -170,13 +172,19 @@ func (c *cli) run() error {
 	if err != nil {
 		return err
 	}
+	// K8sTA's own metrics, served with controller-runtime's on
+	// --metrics-address; Tickets are counted from the manager's cache.
+	m := metrics.New(mgr.GetCache())
+	if err := m.Register(ctrlmetrics.Registry); err != nil {
+		return err
+	}
 	policy, err := repourl.NewPolicy(c.InsecureGitHost...)
 	if err != nil {
 		return err
 	}
 	repos, err := gitrepo.NewCache(c.CacheDir, gitrepo.WithPolicy(policy),
 		gitrepo.WithMaxRepoBytes(c.GitCacheMaxRepoBytes), gitrepo.WithMaxBytes(c.GitCacheMaxBytes),
-		gitrepo.WithFetchWindow(c.GitFetchWindow),
+		gitrepo.WithFetchWindow(c.GitFetchWindow), gitrepo.WithRequestObserver(m.GitRequest),
 		gitrepo.WithPackLimits(gitrepo.PackLimits{
 			MaxObjectBytes:   c.GitMaxObjectBytes,
 			MaxObjects:       c.GitMaxPackObjects,
@@ -187,7 +195,7 @@ func (c *cli) run() error {
 	}
 	wake := make(chan event.GenericEvent, 1024)
 	receiver, err := subscription.NewWebhookReceiver(context.Background(), mgr.GetCache(), wake,
-		webhook.NewWakeLimiter(c.WebhookWakeEvery, c.WebhookWakeBurst), webhook.WithMaxConcurrentBodies(c.WebhookMaxBodies))
+		webhook.NewWakeLimiter(c.WebhookWakeEvery, c.WebhookWakeBurst), webhook.WithMaxConcurrentBodies(c.WebhookMaxBodies), webhook.WithObserver(m.WebhookRequest))
 	if err != nil {
 		return err
 	}
@@ -214,11 +222,12 @@ func (c *cli) run() error {
 		},
 		Repos:                   repos,
 		Author:                  gitrepo.Signature{Name: c.AuthorName, Email: c.AuthorEmail},
-		Renderer:                render.NewRenderer(c.renderLimits()),
+		Renderer:                render.NewRenderer(c.renderLimits(), render.WithBuildObserver(m.Render)),
 		MinSubscriptionInterval: c.MinSubscriptionInterval,
 		InsecureRegistries:      c.InsecureRegistry,
 		WakeSubscriptions:       wake,
 		RegistryTagsWindow:      c.RegistryTagsWindow,
+		Metrics:                 m,
 	}
 	if err := xcontroller.Setup(mgr, o); err != nil {
 		return err

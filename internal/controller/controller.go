@@ -13,6 +13,7 @@ import (
 	"github.com/k8sta/k8sta/internal/controller/subscription"
 	"github.com/k8sta/k8sta/internal/controller/ticket"
 	"github.com/k8sta/k8sta/internal/gitrepo"
+	"github.com/k8sta/k8sta/internal/metrics"
 	"github.com/k8sta/k8sta/internal/render"
 )
 
@@ -36,6 +37,10 @@ type Options struct {
 	// RegistryTagsWindow is how old a tags list a Subscription's poll
 	// accepts when no webhook woke it (registry.WithTagsWindow).
 	RegistryTagsWindow time.Duration
+	// Metrics record what the controllers do; nil records nothing. Repos,
+	// Renderer and the webhook receiver are given their observers where
+	// they are made.
+	Metrics *metrics.Metrics
 }
 
 // Setup adds every controller to mgr.
@@ -43,7 +48,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	if err := config.Setup(mgr, o.Options); err != nil {
 		return err
 	}
-	if err := ticket.Setup(mgr, ticket.Options{Options: o.Options, Repos: o.Repos, Author: o.Author, Renderer: o.Renderer}); err != nil {
+	if err := ticket.Setup(mgr, ticket.Options{Options: o.Options, Repos: o.Repos, Author: o.Author, Renderer: o.Renderer, Metrics: o.Metrics}); err != nil {
 		return err
 	}
 	return subscription.Setup(mgr, subscription.Options{
@@ -53,5 +58,6 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		InsecureRegistries: o.InsecureRegistries,
 		Wake:               o.WakeSubscriptions,
 		TagsWindow:         o.RegistryTagsWindow,
+		RegistryRequests:   o.Metrics.RegistryRequest,
 	})
 }

@@ -9,7 +9,7 @@ import (
 // rotated secret is a new set, and past the bound the set used longest ago
 // is forgotten; a set used again is kept and gets the same Client.
 func TestRegistryClientsAreBounded(t *testing.T) {
-	r := newRegistryClients(nil, 0)
+	r := newRegistryClients(nil, 0, nil)
 	r.max = 2
 	secret := func(n int) [][]byte {
 		return [][]byte{[]byte(fmt.Sprintf(`{"auths":{"registry.example.com":{"auth":"dXNlcjpwYXNzd29yZC0lZA==","n":%d}}}`, n))}

@@ -66,7 +66,7 @@ func TestRegistryRetryAfterPutsTheNextPollOff(t *testing.T) {
 			repo, err := repos.Repo(u, gitrepo.Auth{})
 			must(t, err)
 			t.Cleanup(repo.Release)
-			client, err := newRegistryClients(nil, 0).For(nil)
+			client, err := newRegistryClients(nil, 0, nil).For(nil)
 			must(t, err)
 
 			now := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)

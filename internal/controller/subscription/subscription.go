@@ -66,6 +66,10 @@ type Options struct {
 	// TagsWindow is how old a tags list a poll accepts when it was not
 	// woken (registry.WithTagsWindow); zero: every poll lists afresh.
 	TagsWindow time.Duration
+
+	// RegistryRequests, if set, is told of every request to a registry
+	// (registry.WithRequestObserver).
+	RegistryRequests registry.RequestObserver
 }
 
 // Setup adds the Subscription controller to mgr.
@@ -73,7 +77,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	name := managed.ControllerName(v1alpha1.SubscriptionKind)
 	w := newWakes()
 	waits := newRegistryWaits()
-	c := &connector{kube: mgr.GetClient(), repos: o.Repos, registries: newRegistryClients(o.InsecureRegistries, o.TagsWindow), wakes: w, waits: waits}
+	c := &connector{kube: mgr.GetClient(), repos: o.Repos, registries: newRegistryClients(o.InsecureRegistries, o.TagsWindow, o.RegistryRequests), wakes: w, waits: waits}
 	r := managed.NewReconciler(writes.SkipUnchangedStatus(mgr), resource.ManagedKind(v1alpha1.SubscriptionGroupVersionKind),
 		managed.WithTypedExternalConnector[*v1alpha1.Subscription](c),
 		managed.WithLogger(o.Logger.WithValues("controller", name)),
@@ -402,6 +406,7 @@ func sourceOrder(p v1alpha1.SubscriptionParameters, repoURL string) []string {
 type registryClients struct {
 	insecure   []string
 	tagsWindow time.Duration
+	observe    registry.RequestObserver
 	// salt keys the identity of a set of pull secrets, as gitrepo keys its
 	// clones: the key kept in memory is no plain hash of a credential.
 	salt [32]byte
@@ -423,8 +428,8 @@ type usedClient struct {
 	used uint64
 }
 
-func newRegistryClients(insecure []string, tagsWindow time.Duration) *registryClients {
-	r := &registryClients{insecure: insecure, tagsWindow: tagsWindow, max: maxRegistryClients, clients: map[[sha256.Size]byte]*usedClient{}}
+func newRegistryClients(insecure []string, tagsWindow time.Duration, observe registry.RequestObserver) *registryClients {
+	r := &registryClients{insecure: insecure, tagsWindow: tagsWindow, observe: observe, max: maxRegistryClients, clients: map[[sha256.Size]byte]*usedClient{}}
 	_, _ = rand.Read(r.salt[:]) // never fails (crypto/rand)
 	return r
 }
@@ -453,7 +458,7 @@ func (r *registryClients) For(configs [][]byte) (*registry.Client, error) {
 	if len(r.clients) >= r.max {
 		r.forgetLeastUsed()
 	}
-	c := registry.NewClient(registry.WithKeychain(kc), registry.WithInsecureRegistries(r.insecure...), registry.WithTagsWindow(r.tagsWindow))
+	c := registry.NewClient(registry.WithKeychain(kc), registry.WithInsecureRegistries(r.insecure...), registry.WithTagsWindow(r.tagsWindow), registry.WithRequestObserver(r.observe))
 	r.clients[key] = &usedClient{Client: c, used: r.uses}
 	return c, nil
 }

@@ -12,9 +12,11 @@ import (
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlevent "sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
@@ -34,6 +36,7 @@ import (
 	"github.com/k8sta/k8sta/internal/controller/credentials"
 	"github.com/k8sta/k8sta/internal/controller/writes"
 	"github.com/k8sta/k8sta/internal/gitrepo"
+	"github.com/k8sta/k8sta/internal/metrics"
 	"github.com/k8sta/k8sta/internal/render"
 )
 
@@ -57,6 +60,9 @@ type Options struct {
 
 	// Renderer builds overlays; nil renders within render.DefaultLimits.
 	Renderer *render.Renderer
+
+	// Metrics record each change's hops and verdicts; nil records none.
+	Metrics *metrics.Metrics
 }
 
 // Setup adds the Ticket controller to mgr. It watches Argo CD Applications in
@@ -78,7 +84,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	argo := newArgoClients(mgr.GetClient(), mgr.GetScheme())
 	argo.localLive = mgr.GetAPIReader()
 	recorder := writes.DropRepeats(event.NewAPIRecorder(mgr.GetEventRecorderFor(name)), writes.DefaultRepeatWindow) //nolint:staticcheck // crossplane-runtime's event.NewAPIRecorder takes the old record.EventRecorder.
-	c := &connector{kube: mgr.GetClient(), live: mgr.GetAPIReader(), repos: o.Repos, author: o.Author, renderer: renderer, waiters: waiters, argo: argo}
+	c := &connector{kube: mgr.GetClient(), live: mgr.GetAPIReader(), repos: o.Repos, author: o.Author, renderer: renderer, waiters: waiters, argo: argo, metrics: o.Metrics}
 	c.events = recorder
 	r := managed.NewReconciler(writes.SkipUnchangedStatus(mgr), resource.ManagedKind(v1alpha1.TicketGroupVersionKind),
 		managed.WithTypedExternalConnector[*v1alpha1.Ticket](c),
@@ -98,13 +104,22 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		managed.WithManagementPolicies(),
 	)
 
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named(name).
 		WithOptions(o.ForControllerRuntime()).
 		For(&v1alpha1.Ticket{}, builder.WithPredicates(resource.DesiredStateChanged())).
 		Watches(&argocd.Application{}, handler.EnqueueRequestsFromMapFunc(ticketsFor(mgr.GetClient()))).
-		WatchesRawSource(source.Channel(waiters.wake, &handler.EnqueueRequestForObject{})).
-		Complete(r)
+		WatchesRawSource(source.Channel(waiters.wake, &handler.EnqueueRequestForObject{}))
+	if o.Metrics != nil {
+		// A Ticket leaves no reconcile behind when it goes (no finalizer):
+		// its series go when the cache sees it go.
+		b = b.WatchesRawSource(source.Kind(mgr.GetCache(), &v1alpha1.Ticket{}, handler.TypedFuncs[*v1alpha1.Ticket, reconcile.Request]{
+			DeleteFunc: func(_ context.Context, e ctrlevent.TypedDeleteEvent[*v1alpha1.Ticket], _ workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+				o.Metrics.Forget(e.Object)
+			},
+		}))
+	}
+	return b.Complete(r)
 }
 
 func applicationKeys(o client.Object) []string {
@@ -147,6 +162,8 @@ type connector struct {
 	argo     *argoClients
 	// events records the Ticket's steps for a person to follow.
 	events event.Recorder
+	// metrics record each change's hops and verdicts.
+	metrics *metrics.Metrics
 }
 
 func (c *connector) Connect(ctx context.Context, t *v1alpha1.Ticket) (managed.TypedExternalClient[*v1alpha1.Ticket], error) {
@@ -160,7 +177,7 @@ func (c *connector) Connect(ctx context.Context, t *v1alpha1.Ticket) (managed.Ty
 	}
 	if meta.WasDeleted(t) {
 		// Nothing to fetch: a Ticket whose URL is refused can still go.
-		return &external{author: c.author, argo: argo, waiters: c.waiters, events: c.events, now: time.Now}, nil
+		return &external{author: c.author, argo: argo, waiters: c.waiters, events: c.events, metrics: c.metrics, now: time.Now}, nil
 	}
 	u, err := c.repos.Policy().Parse(t.Spec.ForProvider.Repo.URL)
 	if err != nil {
@@ -188,6 +205,7 @@ func (c *connector) Connect(ctx context.Context, t *v1alpha1.Ticket) (managed.Ty
 		argo:     argo,
 		argoLive: c.argo.Live(argo),
 		events:   c.events,
+		metrics:  c.metrics,
 		now:      time.Now,
 	}, nil
 }
@@ -212,7 +230,9 @@ type external struct {
 	// once.
 	events event.Recorder
 	told   string
-	now    func() time.Time
+	// metrics are told of the push and the verdict, with the Events.
+	metrics *metrics.Metrics
+	now     func() time.Time
 
 	apps     []*argocd.Application
 	sources  []int
@@ -541,13 +561,14 @@ func (e *external) tell(t *v1alpha1.Ticket, ev event.Event) {
 }
 
 // tellVerdict records an Event when the Ticket reaches a verdict (Verified,
-// Failed, Blocked) it had not told yet.
+// Failed, Blocked) it had not told yet, and tells the metrics.
 func (e *external) tellVerdict(t *v1alpha1.Ticket) {
 	at := t.Status.AtProvider
 	if at.Phase == e.told {
 		return
 	}
 	e.told = at.Phase
+	e.metrics.Verdict(t)
 	why := t.GetCondition(xpv2.TypeReady).Message
 	switch at.Phase {
 	case v1alpha1.PhaseVerified:
@@ -731,7 +752,7 @@ func (e *external) render(ctx context.Context, t *v1alpha1.Ticket) (string, erro
 	// is based on: a push never forces, so a commit that lands after this
 	// check makes the push fail and Publish propose again on the new head.
 	var refused error
-	commit, _, err := e.repo.Publish(ctx, p.Branch, e.author, func(head string) (map[string][]byte, string, error) {
+	commit, pushed, err := e.repo.Publish(ctx, p.Branch, e.author, func(head string) (map[string][]byte, string, error) {
 		var own *render.Record
 		if head != "" {
 			var err error
@@ -752,6 +773,9 @@ func (e *external) render(ctx context.Context, t *v1alpha1.Ticket) (string, erro
 	}
 	if err != nil {
 		return "", repoError(errors.Wrapf(err, "cannot push %s", p.Branch))
+	}
+	if pushed {
+		e.metrics.Pushed(t, e.now())
 	}
 	return commit, nil
 }
