@@ -204,7 +204,7 @@ func (m *Metrics) Pushed(t *v1alpha1.Ticket, pushed time.Time) {
 	if !m.first(t, s, stepPushed) {
 		return
 	}
-	m.hop.With(s.labels()).Observe(pushed.Sub(released).Seconds())
+	m.hop.WithLabelValues(s.Namespace, s.Track, s.Station).Observe(pushed.Sub(released).Seconds())
 }
 
 // Verdict records the verdict Ticket t reached, as its phase says:
@@ -231,14 +231,12 @@ func (m *Metrics) Verdict(t *v1alpha1.Ticket) {
 	if !m.first(t, s, st) {
 		return
 	}
-	l := s.labels()
-	l[LabelResult] = result
-	m.promotions.With(l).Inc()
+	m.promotions.WithLabelValues(s.Namespace, s.Track, s.Station, result).Inc()
 	discovered := t.Spec.ForProvider.Change.DiscoveredAt
 	if st != stepVerified || discovered == nil || at.VerifiedAt == nil || at.VerifiedAt.Before(discovered) {
 		return
 	}
-	m.leadTime.With(s.labels()).Observe(at.VerifiedAt.Sub(discovered.Time).Seconds())
+	m.leadTime.WithLabelValues(s.Namespace, s.Track, s.Station).Observe(at.VerifiedAt.Sub(discovered.Time).Seconds())
 }
 
 // first reports whether step st of t's change is yet to be recorded, and
