@@ -17,7 +17,7 @@ import (
 // its desired Tickets, which TestReleases checks: the other tests are about
 // what moves where.
 func withoutReleases(rsp *fnv1.RunFunctionResponse) *fnv1.RunFunctionResponse {
-	rsp = proto.Clone(rsp).(*fnv1.RunFunctionResponse) //nolint:forcetypeassert // A clone has its original's type.
+	rsp = proto.Clone(rsp).(*fnv1.RunFunctionResponse)
 	for _, r := range rsp.GetDesired().GetResources() {
 		md := obj(r.GetResource(), "metadata")
 		a := obj(md, "annotations")

@@ -482,7 +482,7 @@ func scrape(t *testing.T) map[string]float64 {
 	})
 	resp, err := http.Get("http://" + addr + "/metrics")
 	must(t, err)
-	defer resp.Body.Close() //nolint:errcheck // read to the end below
+	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /metrics: %s", resp.Status)
 	}
