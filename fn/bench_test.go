@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+
+	"github.com/k8sta/k8sta/apis/v1alpha1"
 )
 
 // benchTrack builds a Track tree with n Tickets: a root Track and sections
@@ -53,7 +55,10 @@ func benchTrack(b testing.TB, n, fan int) *fnv1.RunFunctionRequest {
 		for _, s := range t.stations {
 			ot := verifiedTicket(prefix+s, A, time.Hour)
 			ot.uid, ot.resourceVersion = types.UID("uid-"+prefix+s), "first"
-			observed[TicketName(prefix+s)] = ot.resource(b)
+			// As the function composed it: with its release time.
+			tk := ot.typed()
+			tk.Annotations[v1alpha1.AnnotationReleasedAt] = "2026-11-25T09:00:00Z"
+			observed[TicketName(prefix+s)] = &fnv1.Resource{Resource: asStruct(b, tk)}
 		}
 		for _, c := range t.children {
 			for _, ct := range all {

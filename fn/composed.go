@@ -212,12 +212,13 @@ func (c *Composer) Ticket(s *Stop, ch *v1alpha1.Change) (*structpb.Struct, error
 			},
 		},
 	}
-	if at := c.Released[s.Path]; at != "" {
-		c.ticket.Annotations = map[string]string{v1alpha1.AnnotationReleasedAt: at}
-	}
 	id := composedID{namespace: c.namespace, track: s.Track.Name, station: s.Path}
-	if t, ok := c.cached(id, &c.ticket); ok {
+	released := c.Released[s.Path]
+	if t, ok := c.cached(id, &c.ticket, released); ok {
 		return t, nil
+	}
+	if released != "" {
+		c.ticket.Annotations = map[string]string{v1alpha1.AnnotationReleasedAt: released}
 	}
 	if c.static == nil {
 		c.static = &staticParts{}
@@ -285,12 +286,13 @@ func (c *Composer) encode(e *encoded, p any) error {
 }
 
 // cached is what the cache holds for object id if it has the content of
-// the struct v points to. It leaves the content's key in c.key.
-func (c *Composer) cached(id composedID, v any) (*structpb.Struct, bool) {
+// the struct v points to, and annotations (a Ticket's release time) that
+// extra stands for. It leaves the content's key in c.key.
+func (c *Composer) cached(id composedID, v any, extra string) (*structpb.Struct, bool) {
 	if c.cache == nil {
 		return nil, false
 	}
-	c.key = typedpb.AppendKey(c.key[:0], v)
+	c.key = append(append(typedpb.AppendKey(c.key[:0], v), 0), extra...)
 	e, ok := c.cache.Get(id)
 	if !ok || e.key != string(c.key) {
 		return nil, false
@@ -351,7 +353,7 @@ func (c *Composer) Subscription(root *Track, stops []*Stop) (*structpb.Struct, e
 		},
 	}
 	id := composedID{namespace: c.namespace, track: root.Name}
-	if s, ok := c.cached(id, sub); ok {
+	if s, ok := c.cached(id, sub, ""); ok {
 		return s, nil
 	}
 	s, err := c.enc.Struct(sub)
