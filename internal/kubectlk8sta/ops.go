@@ -112,7 +112,7 @@ func (s *session) approve(ctx context.Context, name, path, change string) error 
 	case st.Next == change && st.HeldBy == heldByApproval:
 		next = "the Track lets it in at once"
 	case st.Next == change && st.HeldBy != "":
-		next = "it still waits: " + s.printer().hold(st, known)
+		next = "it still waits: " + s.printer().why(st)
 	case st.Change == change:
 		next = fmt.Sprintf("station %s already holds it, so nothing waits for this approval", path)
 	default:
@@ -384,7 +384,7 @@ func (s *session) putPin(ctx context.Context, t *Track, st *Station, change, rea
 	if rollback {
 		when := ""
 		if h, ok := st.verified(change); ok && !h.VerifiedAt.IsZero() {
-			when = fmt.Sprintf(", verified there %s ago", s.printer().ago(h.VerifiedAt))
+			when = fmt.Sprintf(", verified there %s ago,", s.printer().ago(h.VerifiedAt))
 		}
 		next := "the Track delivers it to the station again"
 		if st.Change == change {

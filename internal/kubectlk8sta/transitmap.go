@@ -330,10 +330,23 @@ func (p Printer) stationRow(indent string, n *node, known Changes) []cell {
 	return row
 }
 
-// hold says what holds the station, in the words of its status message
-// (without the path it starts with), the change that waits and its label,
-// and how long a window still holds it.
+// hold says what holds the station and the change that waits at it.
 func (p Printer) hold(s *Station, known Changes) string {
+	msg := p.why(s)
+	if s.Next != "" {
+		next := named(known, s.Next)
+		if strings.Contains(msg, s.Next) {
+			msg = strings.Replace(msg, s.Next, next, 1)
+		} else {
+			msg = strings.TrimPrefix(msg+"; next: "+next, "; ")
+		}
+	}
+	return clean(msg)
+}
+
+// why says what holds the station, in the words of its status message
+// (without the path it starts with), and how long a window still holds it.
+func (p Printer) why(s *Station) string {
 	msg := strings.TrimPrefix(s.Message, s.Path+": ")
 	if msg == "" {
 		switch s.HeldBy {
@@ -349,17 +362,6 @@ func (p Printer) hold(s *Station, known Changes) string {
 	}
 	if !s.Until.IsZero() && s.Until.After(p.Now) {
 		msg += " (in " + duration.HumanDuration(s.Until.Sub(p.Now)) + ")"
-	}
-	if s.Next != "" {
-		next := s.Next
-		if l := known.Info(s.Next).Label(); l != s.Next {
-			next += " (" + l + ")"
-		}
-		if strings.Contains(msg, s.Next) {
-			msg = strings.Replace(msg, s.Next, next, 1)
-		} else {
-			msg = strings.TrimPrefix(msg+"; next: "+next, "; ")
-		}
 	}
 	return clean(msg)
 }
