@@ -13,6 +13,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -149,6 +150,9 @@ func scheme() *runtime.Scheme {
 	if err := corev1.AddToScheme(s); err != nil {
 		panic(err)
 	}
+	if err := rbacv1.AddToScheme(s); err != nil {
+		panic(err)
+	}
 	return s
 }
 
@@ -249,3 +253,12 @@ func createTicket(t *testing.T, ns, track, path string, change v1alpha1.Change) 
 
 // at is a time relative to now, as the Track's status writes it.
 func at(d time.Duration) string { return now.Add(d).Format(time.RFC3339) }
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
