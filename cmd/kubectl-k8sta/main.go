@@ -41,5 +41,5 @@ func colors() bool {
 	if _, ok := os.LookupEnv("NO_COLOR"); ok || os.Getenv("TERM") == "dumb" {
 		return false
 	}
-	return term.IsTerminal(int(os.Stdout.Fd())) //nolint:gosec // A file descriptor fits an int.
+	return term.IsTerminal(int(os.Stdout.Fd()))
 }

@@ -83,7 +83,7 @@ func setStation(t *testing.T, ns, track, path string, set func(map[string]any)) 
 	}
 	stations, _, _ := unstructured.NestedSlice(u.Object, "status", "stations")
 	for _, s := range stations {
-		if m := s.(map[string]any); m["path"] == path { //nolint:forcetypeassert // The fixture's.
+		if m := s.(map[string]any); m["path"] == path {
 			set(m)
 		}
 	}
