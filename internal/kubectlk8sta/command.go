@@ -110,7 +110,7 @@ it, as the API server authenticated them.`,
 	status := &cobra.Command{
 		Use:   "status TRACK",
 		Short: "Show a Track as a transit map: each station's change, phase, since when, and what holds it",
-		Args:  cobra.ExactArgs(1),
+		Args:  exactly(1),
 		RunE: run(func(ctx context.Context, s *session, args []string) error {
 			if err := checkOutput(); err != nil {
 				return err
@@ -123,7 +123,7 @@ it, as the API server authenticated them.`,
 	history := &cobra.Command{
 		Use:   "history TRACK STATION",
 		Short: "List the changes a station verified, newest first: what rollback goes back to",
-		Args:  cobra.ExactArgs(2),
+		Args:  exactly(2),
 		RunE: run(func(ctx context.Context, s *session, args []string) error {
 			if err := checkOutput(); err != nil {
 				return err
@@ -137,7 +137,7 @@ it, as the API server authenticated them.`,
 	approve := &cobra.Command{
 		Use:   "approve TRACK STATION",
 		Short: "Approve a change for a station whose approval is Manual (by default the change waiting at it)",
-		Args:  cobra.ExactArgs(2),
+		Args:  exactly(2),
 		RunE: run(func(ctx context.Context, s *session, args []string) error {
 			return s.approve(ctx, args[0], args[1], change)
 		}),
@@ -148,7 +148,7 @@ it, as the API server authenticated them.`,
 	freeze := &cobra.Command{
 		Use:   "freeze TRACK [STATION...]",
 		Short: "Stop the line: no new change enters the stations (the whole Track when none is named) until unfreeze",
-		Args:  cobra.MinimumNArgs(1),
+		Args:  atLeast(1),
 		RunE: run(func(ctx context.Context, s *session, args []string) error {
 			return s.freeze(ctx, args[0], args[1:], reason)
 		}),
@@ -158,7 +158,7 @@ it, as the API server authenticated them.`,
 	unfreeze := &cobra.Command{
 		Use:   "unfreeze TRACK [STATION...]",
 		Short: "Lift the freezes kubectl k8sta freeze set on the stations (on the whole Track when none is named)",
-		Args:  cobra.MinimumNArgs(1),
+		Args:  atLeast(1),
 		RunE: run(func(ctx context.Context, s *session, args []string) error {
 			return s.unfreeze(ctx, args[0], args[1:])
 		}),
@@ -167,7 +167,7 @@ it, as the API server authenticated them.`,
 	pin := &cobra.Command{
 		Use:   "pin TRACK STATION",
 		Short: "Hold a station at a change (by default the one it holds): nothing flows past it until unpin",
-		Args:  cobra.ExactArgs(2),
+		Args:  exactly(2),
 		RunE: run(func(ctx context.Context, s *session, args []string) error {
 			return s.pin(ctx, args[0], args[1], change, reason)
 		}),
@@ -179,7 +179,7 @@ it, as the API server authenticated them.`,
 	rollback := &cobra.Command{
 		Use:   "rollback TRACK STATION",
 		Short: "Pin a station back to a change it verified before (by default the previous one) until unpin",
-		Args:  cobra.ExactArgs(2),
+		Args:  exactly(2),
 		RunE: run(func(ctx context.Context, s *session, args []string) error {
 			return s.rollback(ctx, args[0], args[1], to, reason)
 		}),
@@ -190,7 +190,7 @@ it, as the API server authenticated them.`,
 	unpin := &cobra.Command{
 		Use:   "unpin TRACK STATION",
 		Short: "Lift the pin (or rollback) of a station: new changes enter it and flow past it again",
-		Args:  cobra.ExactArgs(2),
+		Args:  exactly(2),
 		RunE: run(func(ctx context.Context, s *session, args []string) error {
 			return s.unpin(ctx, args[0], args[1])
 		}),
@@ -204,4 +204,32 @@ it, as the API server authenticated them.`,
 func (s *session) say(format string, a ...any) error {
 	_, err := fmt.Fprintf(s.opts.Out, format+"\n", a...)
 	return errors.Wrap(err, "cannot write the output")
+}
+
+// exactly and atLeast refuse a command line with the wrong number of
+// arguments, showing how to write it.
+func exactly(n int) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usage(c, args)
+		}
+		return nil
+	}
+}
+
+func atLeast(n int) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) < n {
+			return usage(c, args)
+		}
+		return nil
+	}
+}
+
+func usage(c *cobra.Command, args []string) error {
+	got := fmt.Sprintf("%d arguments", len(args))
+	if len(args) == 1 {
+		got = "1 argument"
+	}
+	return errors.Errorf("usage: %s (got %s)", c.UseLine(), got)
 }

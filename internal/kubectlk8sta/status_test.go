@@ -113,6 +113,10 @@ spec:
 			args: []string{"status", "fresh", "-n", ns},
 			want: "Track fresh in namespace " + ns + "\nfunction-k8sta has not reported on this Track yet\n",
 		},
+		"NoTrack": {
+			args:    []string{"status", "-n", ns},
+			wantErr: "usage: kubectl k8sta status TRACK [flags] (got 0 arguments)",
+		},
 		"BadOutput": {
 			args:    []string{"status", "shop", "-n", ns, "-o", "yaml"},
 			wantErr: `--output "yaml" is not a format kubectl k8sta writes: use text or json`,
