@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -96,11 +97,29 @@ spec:
   subscriptions: {git: {}}
   stations: [{name: dev, overlay: overlays/dev, applications: [{name: fresh-dev}]}]
 `, "")
+	createTrack(t, ns, `
+metadata: {name: broken}
+spec:
+  repo: {url: https://git.example.com/acme/broken.git}
+  subscriptions: {git: {}}
+  stations: [{name: dev, tracks: [missing]}]
+`, `
+conditions:
+- {type: Valid, status: "False", reason: SectionNotFound, message: "spec.stations[0].tracks[0]: Track missing does not exist", lastTransitionTime: "`+at(-time.Hour)+`"}
+`)
 	cases := map[string]struct {
 		args    []string
 		want    string
 		wantErr string
 	}{
+		"Invalid": {
+			args: []string{"status", "broken", "-n", ns},
+			want: "Track broken in namespace " + ns + "\nValid: False, SectionNotFound: spec.stations[0].tracks[0]: Track missing does not exist\n",
+		},
+		"ApproveOnInvalid": {
+			args:    []string{"approve", "broken", "dev", "-n", ns},
+			wantErr: `Track broken has no station "dev": its status lists no stations yet (function-k8sta has not composed it: spec.stations[0].tracks[0]: Track missing does not exist)`,
+		},
 		"NoSuchTrack": {
 			args:    []string{"status", "nope", "-n", ns},
 			wantErr: "Track nope does not exist in namespace " + ns + " (kubectl get tracks -n " + ns + " lists its Tracks; -n picks another namespace)",
