@@ -33,8 +33,6 @@ func checkChangeID(flag, id string) error {
 // A Controls writes a Track's Approvals, Freezes and Pins.
 type Controls struct {
 	Client client.Client
-	// By is the user the API server authenticated.
-	By string
 }
 
 // owner is the Track and station a control kubectl k8sta keeps belongs to.
@@ -142,36 +140,42 @@ func (c Controls) put(ctx context.Context, newObj func() client.Object, namespac
 	return name, before, errors.Wrapf(err, "cannot write %s %s", kind(newObj()), name)
 }
 
-// remove deletes the control of kind that kubectl k8sta keeps for track and
-// path. It returns the control's name and whether it existed.
-func (c Controls) remove(ctx context.Context, newObj func() client.Object, namespace, track, path string) (string, client.Object, error) {
-	o, name, found, err := find(ctx, c.Client, newObj, namespace, track, path)
-	if err != nil || !found {
-		return name, nil, err
+// remove deletes a control find found, unless it changed since.
+func (c Controls) remove(ctx context.Context, o client.Object) error {
+	if err := c.Client.Delete(ctx, o, client.Preconditions{UID: ptrTo(o.GetUID()), ResourceVersion: ptrTo(o.GetResourceVersion())}); err != nil && !kerrors.IsNotFound(err) {
+		return errors.Wrapf(err, "cannot delete %s %s", kind(o), o.GetName())
 	}
-	if err := c.Client.Delete(ctx, o, client.Preconditions{UID: ptrTo(o.GetUID())}); err != nil && !kerrors.IsNotFound(err) {
-		return name, nil, errors.Wrapf(err, "cannot delete %s %s", kind(o), name)
-	}
-	return name, o, nil
+	return nil
 }
 
 func ptrTo[T any](v T) *T { return &v }
 
-// freezesOf lists the Track's Freezes (whoever made them) that cover path,
-// or all of them for path "".
-func freezesOf(ctx context.Context, c client.Reader, namespace, track, path string) ([]v1alpha1.Freeze, error) {
+// freezesOf lists the Track's Freezes, whoever made them.
+func freezesOf(ctx context.Context, c client.Reader, namespace, track string) ([]v1alpha1.Freeze, error) {
 	l := &v1alpha1.FreezeList{}
 	if err := c.List(ctx, l, client.InNamespace(namespace), client.Limit(maxControls)); err != nil {
 		return nil, errors.Wrapf(err, "cannot list the Freezes of namespace %s", namespace)
 	}
 	var out []v1alpha1.Freeze
 	for _, f := range l.Items {
-		if f.Spec.Track == track && (path == "" || freezes(f, path)) {
+		if f.Spec.Track == track {
 			out = append(out, f)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// covering returns those of fs that freeze station path; all of them for
+// path "".
+func covering(fs []v1alpha1.Freeze, path string) []v1alpha1.Freeze {
+	var out []v1alpha1.Freeze
+	for _, f := range fs {
+		if path == "" || freezes(f, path) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // freezes reports whether f freezes station path: it freezes the whole

@@ -308,6 +308,14 @@ func TestUnfreeze(t *testing.T) {
 				{Kind: "Freeze", Name: "guestbook-prod", Track: "guestbook", Stations: []string{"prod"}, By: "alice"},
 			},
 		},
+		"NothingHalfLifted": {
+			setup:   prod,
+			args:    []string{"unfreeze", "guestbook", "prod", "int"},
+			wantErr: "station int of Track guestbook has no Freeze guestbook-int that kubectl k8sta freeze made: nothing lifted",
+			wantControls: []control{
+				{Kind: "Freeze", Name: "guestbook-prod", Track: "guestbook", Stations: []string{"prod"}, By: "alice"},
+			},
+		},
 		"NotFrozen": {
 			args:    []string{"unfreeze", "guestbook", "prod"},
 			wantErr: "station prod of Track guestbook has no Freeze guestbook-prod that kubectl k8sta freeze made: nothing lifted",

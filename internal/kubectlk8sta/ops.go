@@ -95,7 +95,7 @@ func (s *session) approve(ctx context.Context, name, path, change string) error 
 		return err
 	}
 	known := KnownChanges(ctx, s.client, t)
-	c := Controls{Client: s.client, By: by}
+	c := Controls{Client: s.client}
 	_, before, err := c.put(ctx, func() client.Object { return &v1alpha1.Approval{} }, s.namespace, name, path, func(o client.Object) {
 		a := o.(*v1alpha1.Approval) //nolint:forcetypeassert // put makes Approvals here.
 		a.Spec = v1alpha1.ApprovalSpec{Track: name, Station: path, Change: change, By: by}
@@ -138,7 +138,7 @@ func (s *session) freeze(ctx context.Context, name string, paths []string, reaso
 	if err != nil {
 		return err
 	}
-	c := Controls{Client: s.client, By: by}
+	c := Controls{Client: s.client}
 	scopes := paths
 	if len(scopes) == 0 {
 		scopes = []string{""}
@@ -190,32 +190,46 @@ func (s *session) unfreeze(ctx context.Context, name string, paths []string) err
 	if err != nil {
 		return err
 	}
-	c := Controls{Client: s.client}
 	scopes := paths
 	if len(scopes) == 0 {
 		scopes = []string{""}
 	}
-	for _, p := range scopes {
-		fn, removed, err := c.remove(ctx, func() client.Object { return &v1alpha1.Freeze{} }, s.namespace, name, p)
+	// Every Freeze is found before any is deleted: nothing half-lifted.
+	found := make([]client.Object, len(scopes))
+	for i, p := range scopes {
+		o, fn, ok, err := find(ctx, s.client, func() client.Object { return &v1alpha1.Freeze{} }, s.namespace, name, p)
 		if err != nil {
 			return err
 		}
-		rest, err := freezesOf(ctx, s.client, s.namespace, name, p)
-		if err != nil {
-			return err
-		}
-		if removed == nil {
+		if !ok {
 			if p != "" && !t.covers(p) {
 				return t.noStation(p, "station or junction")
 			}
 			msg := fmt.Sprintf("%s has no Freeze %s that kubectl k8sta freeze made: nothing lifted", frozen(t, p), fn)
-			if len(rest) > 0 {
+			all, err := freezesOf(ctx, s.client, s.namespace, name)
+			if err != nil {
+				return err
+			}
+			if rest := covering(all, p); len(rest) > 0 {
 				msg += "; " + stillFrozen(rest, p)
 			}
 			return errors.New(msg)
 		}
+		found[i] = o
+	}
+	c := Controls{Client: s.client}
+	for _, o := range found {
+		if err := c.remove(ctx, o); err != nil {
+			return err
+		}
+	}
+	all, err := freezesOf(ctx, s.client, s.namespace, name)
+	if err != nil {
+		return err
+	}
+	for i, p := range scopes {
 		next := "new changes enter its stations again"
-		switch st := t.Station(p); {
+		switch st, rest := t.Station(p), covering(all, p); {
 		case len(rest) > 0:
 			next = stillFrozen(rest, p)
 		case st != nil && st.HeldBy == heldByFreeze && st.Next != "":
@@ -223,7 +237,7 @@ func (s *session) unfreeze(ctx context.Context, name string, paths []string) err
 		case p != "":
 			next = "new changes enter it again"
 		}
-		if err := s.say("lifted the freeze of %s (deleted Freeze %s); %s", frozen(t, p), fn, next); err != nil {
+		if err := s.say("lifted the freeze of %s (deleted Freeze %s); %s", frozen(t, p), found[i].GetName(), next); err != nil {
 			return err
 		}
 	}
@@ -368,7 +382,7 @@ func (s *session) putPin(ctx context.Context, t *Track, st *Station, change, rea
 		return err
 	}
 	known := KnownChanges(ctx, s.client, t)
-	c := Controls{Client: s.client, By: by}
+	c := Controls{Client: s.client}
 	pn, before, err := c.put(ctx, func() client.Object { return &v1alpha1.Pin{} }, s.namespace, t.Name, st.Path, func(o client.Object) {
 		p := o.(*v1alpha1.Pin) //nolint:forcetypeassert // put makes Pins here.
 		p.Spec = v1alpha1.PinSpec{Track: t.Name, Station: st.Path, Change: change, Reason: reason, By: by}
@@ -406,20 +420,24 @@ func (s *session) unpin(ctx context.Context, name, path string) error {
 	if err != nil {
 		return err
 	}
-	c := Controls{Client: s.client}
-	pn, removed, err := c.remove(ctx, func() client.Object { return &v1alpha1.Pin{} }, s.namespace, name, path)
+	o, pn, found, err := find(ctx, s.client, func() client.Object { return &v1alpha1.Pin{} }, s.namespace, name, path)
 	if err != nil {
 		return err
+	}
+	if !found && t.Station(path) == nil {
+		return t.noStation(path, "station")
+	}
+	if found {
+		if err := (Controls{Client: s.client}).remove(ctx, o); err != nil {
+			return err
+		}
 	}
 	rest, err := pinsOf(ctx, s.client, s.namespace, name, path)
 	if err != nil {
 		return err
 	}
 	specPin, pinnedBySpec := t.SpecPins[path]
-	if removed == nil {
-		if t.Station(path) == nil {
-			return t.noStation(path, "station")
-		}
+	if !found {
 		msg := fmt.Sprintf("station %s of Track %s has no Pin %s that kubectl k8sta pin or rollback made: nothing lifted", clean(path), clean(name), pn)
 		if len(rest) > 0 {
 			msg += "; " + stillPinned(rest)
