@@ -108,8 +108,9 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	// 4. Compose the Subscription and a Ticket for every station a change
 	// has reached.
 	desired := desiredResources(rsp, len(p.Stations)+1)
-	c := newComposer(namespace, f.caches.desired)
+	c := newComposer(namespace, name, f.caches.desired)
 	defer c.release()
+	clashing := ClashingTickets(name, x.Stops)
 	sub, err := c.Subscription(root, x.Stops)
 	if err != nil {
 		response.Fatal(rsp, errors.Wrap(err, "cannot compose Subscription"))
@@ -120,7 +121,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		if st.Change == nil {
 			continue
 		}
-		t, err := c.Ticket(st.Stop, st.Change)
+		t, err := c.Ticket(st.Stop, st.Change, clashing[st.Stop.Path])
 		if err != nil {
 			response.Fatal(rsp, errors.Wrapf(err, "cannot compose the Ticket of station %s", st.Stop.Path))
 			return rsp, nil

@@ -57,8 +57,10 @@ spec:
 `)}
 }
 
+// tk is the desired Ticket of Track guestbook's station path, named
+// guestbook-<path>.
 func tk(t testing.TB, path string, c *v1alpha1.Change, ready fnv1.Ready) *fnv1.Resource {
-	return ticketWant(t, "guestbook", path, "overlays/"+path, "app-"+path, c, ready)
+	return ticketWant(t, "guestbook-"+path, "guestbook", path, "overlays/"+path, "app-"+path, c, ready)
 }
 
 func observed(t testing.TB, sub *fnv1.Resource, tickets ...obsTicket) map[string]*fnv1.Resource {
