@@ -134,13 +134,16 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		desired[TicketName(st.Stop.Path)] = r
 	}
 
-	// 5. Report each station and what holds the Track back, and come back
-	// when the next soak ends.
-	stations := StationsStatus(p, list(xr, "status", "stations"), now)
+	// 5. Report each station and what holds the Track back, tell what
+	// changed since the status said it, and come back when the next soak
+	// ends.
+	prev := list(xr, "status", "stations")
+	stations := StationsStatus(p, prev, now)
 	if err := setStatus(rsp, "stations", stations); err != nil {
 		response.Fatal(rsp, errors.Wrap(err, "cannot set Track status"))
 		return rsp, nil
 	}
+	StationEvents(rsp, p, prev)
 	rsp.Conditions = append(rsp.GetConditions(), ValidCondition(Problems{}), PromotedCondition(p))
 	rsp.Meta.Ttl = durationpb.New(CacheFor(xr, p))
 	return rsp, nil
