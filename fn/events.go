@@ -32,7 +32,7 @@ const (
 	EventMoreTransitions = "MoreTransitions"
 )
 
-// MaxStationEvents bounds how many stations' transitions one call tells:
+// MaxStationEvents bounds how many transitions one call tells:
 // a 500-station Track whose stations all verify a change at once tells ten
 // and counts the rest in one more Event.
 const MaxStationEvents = 10
