@@ -126,10 +126,10 @@ func readiness(r *structpb.Struct) fnv1.Ready {
 }
 
 // A Composer builds the desired composed resources of one Track as typed
-// objects, and encodes once what many Tickets share (their apiVersion and kind, a
-// change, a Track's repository): a 200-station Track would otherwise spend
-// most of its time building equal values. The values it returns share those
-// parts and must not be modified.
+// objects, and encodes once what many Tickets share (their apiVersion and
+// kind, a change, a Track's repository): a 200-station Track would
+// otherwise spend most of its time building equal values. The values it
+// returns share those parts and must not be modified.
 type Composer struct {
 	namespace string
 	track     string // the root Track's name, which Tickets are named after

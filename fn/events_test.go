@@ -220,3 +220,21 @@ func TestStationEvents(t *testing.T) {
 		})
 	}
 }
+
+// TestStationEventsOnce is a Track composed again with the status the
+// function wrote: what it told the first time it does not tell again.
+func TestStationEventsOnce(t *testing.T) {
+	halted := StationState{Stop: &Stop{Path: "int"}, Change: changeA, Phase: v1alpha1.PhaseFailed, Message: "app-int: Degraded"}
+	p := &Progression{Stations: []StationState{
+		{Stop: &Stop{Path: "dev"}, Change: changeB, Phase: v1alpha1.PhaseVerified},
+		halted,
+		{Stop: &Stop{Path: "prod"}, Change: changeA, Phase: PhaseSoaking},
+		{Stop: &Stop{Path: "eu"}, Phase: PhaseWaiting},
+	}}
+	written := StationsStatus(p, nil, now).GetListValue().GetValues()
+	rsp := &fnv1.RunFunctionResponse{}
+	StationEvents(rsp, p, written)
+	if diff := cmp.Diff([]*fnv1.Result(nil), rsp.GetResults(), protocmp.Transform()); diff != "" {
+		t.Errorf("StationEvents(...) with the status StationsStatus wrote: -want, +got:\n%s", diff)
+	}
+}
