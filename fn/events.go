@@ -129,13 +129,14 @@ func (t transition) message() string {
 	}
 }
 
-// holdWords is why station st holds: the progression's own words for the
-// hold, which name the station first ("prod: frozen by alice until
-// lifted"), or, when its message is the Ticket's (a station that failed
-// and holds the next change too), what its HeldBy says.
+// holdWords is why station st holds: the progression's words for the hold
+// ("frozen by alice until lifted"; "regions: frozen by alice until lifted"
+// when the junction before it is what holds), or, when its message is the
+// Ticket's (a station that failed and holds the next change too) or there
+// is none, what its HeldBy says.
 func holdWords(st *StationState) string {
-	if words, ok := strings.CutPrefix(st.Message, st.Stop.Path+": "); ok && words != "" {
-		return words
+	if st.Message != "" && !haltedPhase(st.Phase) {
+		return strings.TrimPrefix(st.Message, st.Stop.Path+": ")
 	}
 	switch st.HeldBy {
 	case HeldByApproval:

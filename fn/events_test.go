@@ -149,6 +149,18 @@ func TestStationEvents(t *testing.T) {
 			stations: []StationState{held(state("prod", A, v1alpha1.PhaseVerified), HeldByApproval, B, "prod: waits for approval of change "+B.ID)},
 			prev:     prevStations(t, entry("prod", A, v1alpha1.PhaseVerified, "next: "+B.ID, "heldBy: Approval")),
 		},
+		"HoldInTheProgressionsWords": {
+			reason: "The progression's words for a hold are quoted as they are; a hold at the junction before the station names the junction.",
+			stations: []StationState{
+				held(state("prod", A, v1alpha1.PhaseVerified), HeldByFreeze, B, "frozen by alice until lifted"),
+				held(state("regions.us.us", A, v1alpha1.PhaseVerified), HeldByFreeze, B, "regions: frozen by alice until lifted"),
+			},
+			prev: prevStations(t, entry("prod", A, v1alpha1.PhaseVerified), entry("regions.us.us", A, v1alpha1.PhaseVerified)),
+			want: []*fnv1.Result{
+				normal(EventFrozen, "station prod holds change "+B.ID+" back: frozen by alice until lifted"),
+				normal(EventFrozen, "station regions.us.us holds change "+B.ID+" back: regions: frozen by alice until lifted"),
+			},
+		},
 		"NewerChangeAwaitsApproval": {
 			reason:   "A newer change waiting in place of the last is told.",
 			stations: []StationState{held(state("prod", A, v1alpha1.PhaseVerified), HeldByApproval, C, "")},
