@@ -172,8 +172,8 @@ func checkNext(t *testing.T, ws []*Window, now, next time.Time) {
 	for _, w := range ws {
 		was := openAt(w, now)
 		for i := 1; i <= 16; i++ {
-			if at := now.Add(next.Sub(now) / 16 * time.Duration(i)).Add(-time.Nanosecond); openAt(w, at) != was {
-				t.Fatalf("Next(%v) = %v, but %q turns by %v", now, next, w.Name, at)
+			if x := now.Add(next.Sub(now) / 16 * time.Duration(i)).Add(-time.Nanosecond); openAt(w, x) != was {
+				t.Fatalf("Next(%v) = %v, but %q turns by %v", now, next, w.Name, x)
 			}
 		}
 		turns = turns || openAt(w, next) != was
