@@ -126,15 +126,16 @@ func readiness(r *structpb.Struct) fnv1.Ready {
 }
 
 // A Composer builds the desired composed resources of one Track as typed
-// objects, and encodes once what many Tickets share (their metadata, a
-// change, a Track's repository): a 200-station Track would otherwise spend
-// most of its time building equal values. The values it returns share those
-// parts and must not be modified.
+// objects, and encodes once what many Tickets share (their apiVersion and
+// kind, a change, a Track's repository): a 200-station Track would
+// otherwise spend most of its time building equal values. The values it
+// returns share those parts and must not be modified.
 type Composer struct {
 	namespace string
+	track     string // the root Track's name, which Tickets are named after
 	enc       *typedpb.Encoder
 	ticket    v1alpha1.Ticket // reused: what is encoded is copied
-	known     [7]typedpb.Known
+	known     [6]typedpb.Known
 	static    *staticParts
 	changes   map[string]encodedChange // by ID
 	tracks    map[*Track]*trackParts
@@ -149,7 +150,7 @@ type encoded struct {
 }
 
 // The parts of a Ticket that are the same for all Tickets of the Track.
-type staticParts struct{ apiVersion, kind, meta encoded }
+type staticParts struct{ apiVersion, kind encoded }
 
 // The parts of a Ticket that are the same for all stations of one Track.
 type trackParts struct{ name, repo, providerConfigRef encoded }
@@ -160,16 +161,17 @@ type encodedChange struct {
 	encoded
 }
 
-// NewComposer returns a Composer of resources in namespace.
-func NewComposer(namespace string) *Composer {
-	return newComposer(namespace, nil)
+// NewComposer returns a Composer of the resources of Track track (the root
+// Track) in namespace.
+func NewComposer(namespace, track string) *Composer {
+	return newComposer(namespace, track, nil)
 }
 
-// newComposer returns a Composer of resources in namespace that returns
-// what cache (when not nil) holds for a resource of the same content rather
-// than encoding it again, and adds what it encodes.
-func newComposer(namespace string, cache *lru.Cache[composedID, encodedObject]) *Composer {
-	c := &Composer{namespace: namespace, enc: typedpb.NewEncoder(), cache: cache,
+// newComposer returns a Composer of the resources of Track track in
+// namespace that returns what cache (when not nil) holds for a resource of
+// the same content rather than encoding it again, and adds what it encodes.
+func newComposer(namespace, track string, cache *lru.Cache[composedID, encodedObject]) *Composer {
+	c := &Composer{namespace: namespace, track: track, enc: typedpb.NewEncoder(), cache: cache,
 		changes: map[string]encodedChange{}, tracks: map[*Track]*trackParts{}}
 	if cache != nil {
 		c.key = *keyBuffers.Get().(*[]byte) //nolint:forcetypeassert // The pool holds *[]byte.
@@ -191,8 +193,10 @@ func (c *Composer) release() {
 	}
 }
 
-// Ticket is the Ticket that delivers change ch to station s.
-func (c *Composer) Ticket(s *Stop, ch *v1alpha1.Change) (*structpb.Struct, error) {
+// Ticket is the Ticket that delivers change ch to station s, named by
+// TicketObjectName, in the hashed form when apart (ClashingTickets).
+// Crossplane keeps the name of a Ticket that exists already.
+func (c *Composer) Ticket(s *Stop, ch *v1alpha1.Change, apart bool) (*structpb.Struct, error) {
 	c.ticket = v1alpha1.Ticket{
 		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: v1alpha1.TicketKind},
 		ObjectMeta: metav1.ObjectMeta{Namespace: c.namespace},
@@ -209,19 +213,21 @@ func (c *Composer) Ticket(s *Stop, ch *v1alpha1.Change) (*structpb.Struct, error
 			},
 		},
 	}
+	// The name is keyed by what it is made of, the root Track's name, the
+	// path (the content's station) and apart, and built only when the
+	// Ticket is encoded: it costs a hash that a Ticket found composed as it
+	// was need not pay.
 	id := composedID{namespace: c.namespace, track: s.Track.Name, station: s.Path}
-	if t, ok := c.cached(id, &c.ticket); ok {
+	if t, ok := c.cached(id, &c.ticket, c.track, apart); ok {
 		return t, nil
 	}
+	c.ticket.Name = ticketObjectName(c.track, s.Path, apart)
 	if c.static == nil {
 		c.static = &staticParts{}
 		if err := c.encode(&c.static.apiVersion, &c.ticket.APIVersion); err != nil {
 			return nil, err
 		}
 		if err := c.encode(&c.static.kind, &c.ticket.Kind); err != nil {
-			return nil, err
-		}
-		if err := c.encode(&c.static.meta, &c.ticket.ObjectMeta); err != nil {
 			return nil, err
 		}
 	}
@@ -248,7 +254,6 @@ func (c *Composer) Ticket(s *Stop, ch *v1alpha1.Change) (*structpb.Struct, error
 	c.known = [...]typedpb.Known{
 		{Field: &c.ticket.APIVersion, Value: st.apiVersion.value},
 		{Field: &c.ticket.Kind, Value: st.kind.value},
-		{Field: &c.ticket.ObjectMeta, Value: st.meta.value},
 		{Field: &c.ticket.Spec.ProviderConfigReference, Value: tp.providerConfigRef.value},
 		{Field: &fp.Track, Value: tp.name.value},
 		{Field: &fp.Change, Value: change.value},
@@ -258,7 +263,7 @@ func (c *Composer) Ticket(s *Stop, ch *v1alpha1.Change) (*structpb.Struct, error
 	if err != nil {
 		return nil, err
 	}
-	c.keep(id, t, c.enc.Held()+st.apiVersion.held+st.kind.held+st.meta.held+tp.name.held+tp.repo.held+tp.providerConfigRef.held+change.held)
+	c.keep(id, t, c.enc.Held()+st.apiVersion.held+st.kind.held+tp.name.held+tp.repo.held+tp.providerConfigRef.held+change.held)
 	return t, nil
 }
 
@@ -273,12 +278,19 @@ func (c *Composer) encode(e *encoded, p any) error {
 }
 
 // cached is what the cache holds for object id if it has the content of
-// the struct v points to. It leaves the content's key in c.key.
-func (c *Composer) cached(id composedID, v any) (*structpb.Struct, bool) {
+// the struct v points to, named after track, apart or not. It leaves the
+// content's key in c.key.
+func (c *Composer) cached(id composedID, v any, track string, apart bool) (*structpb.Struct, bool) {
 	if c.cache == nil {
 		return nil, false
 	}
-	c.key = typedpb.AppendKey(c.key[:0], v)
+	// v's key delimits itself, and apart is the last byte: track is what
+	// lies between.
+	flag := byte(0)
+	if apart {
+		flag = 1
+	}
+	c.key = append(append(typedpb.AppendKey(c.key[:0], v), track...), flag)
 	e, ok := c.cache.Get(id)
 	if !ok || e.key != string(c.key) {
 		return nil, false
@@ -339,7 +351,7 @@ func (c *Composer) Subscription(root *Track, stops []*Stop) (*structpb.Struct, e
 		},
 	}
 	id := composedID{namespace: c.namespace, track: root.Name}
-	if s, ok := c.cached(id, sub); ok {
+	if s, ok := c.cached(id, sub, "", false); ok {
 		return s, nil
 	}
 	s, err := c.enc.Struct(sub)
