@@ -28,9 +28,10 @@ generate: ## Generate deepcopy functions, CRDs and managed-resource methods.
 	cd internal/argocd && go generate -tags generate ./...
 
 .PHONY: build
-build: ## Build the provider and function binaries into bin/.
+build: ## Build the provider and function binaries and the kubectl plugin (bin/kubectl-k8sta: copy it to PATH) into bin/.
 	CGO_ENABLED=0 go build -trimpath -o bin/provider ./cmd/provider
 	CGO_ENABLED=0 go build -trimpath -o bin/function ./cmd/function
+	CGO_ENABLED=0 go build -trimpath -ldflags '-X main.version=$(VERSION)' -o bin/kubectl-k8sta ./cmd/kubectl-k8sta
 
 # Packages and runtime images: no Docker, no registry. The runtime images are
 # described by cluster/images/<name>/image.yaml and built by cluster/images/build;

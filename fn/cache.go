@@ -25,7 +25,7 @@ const (
 	maxObservedBytes   = 16 << 20
 	// A desired Ticket is counted at about 7 KiB, at most what it holds:
 	// its key (its typed content, some 300 bytes) and its encoding, with
-	// the parts it shares with other Tickets (its change, metadata, its
+	// the parts it shares with other Tickets (its change, apiVersion and kind, its
 	// Track's repository) counted whole, and maps at twice their size.
 	// 4096 of them are counted at some 28 MiB.
 	maxDesiredEntries = 4096

@@ -127,15 +127,16 @@ func readiness(r *structpb.Struct) fnv1.Ready {
 }
 
 // A Composer builds the desired composed resources of one Track as typed
-// objects, and encodes once what many Tickets share (their metadata, a
-// change, a Track's repository): a 200-station Track would otherwise spend
-// most of its time building equal values. The values it returns share those
-// parts and must not be modified.
+// objects, and encodes once what many Tickets share (their apiVersion and
+// kind, a change, a Track's repository): a 200-station Track would
+// otherwise spend most of its time building equal values. The values it
+// returns share those parts and must not be modified.
 type Composer struct {
 	namespace string
+	track     string // the root Track's name, which Tickets are named after
 	enc       *typedpb.Encoder
 	ticket    v1alpha1.Ticket // reused: what is encoded is copied
-	known     [7]typedpb.Known
+	known     [6]typedpb.Known
 	static    *staticParts
 	changes   map[string]encodedChange // by ID
 	tracks    map[*Track]*trackParts
@@ -152,7 +153,7 @@ type encoded struct {
 }
 
 // The parts of a Ticket that are the same for all Tickets of the Track.
-type staticParts struct{ apiVersion, kind, meta encoded }
+type staticParts struct{ apiVersion, kind encoded }
 
 // The parts of a Ticket that are the same for all stations of one Track.
 type trackParts struct{ name, repo, providerConfigRef encoded }
@@ -163,16 +164,17 @@ type encodedChange struct {
 	encoded
 }
 
-// NewComposer returns a Composer of resources in namespace.
-func NewComposer(namespace string) *Composer {
-	return newComposer(namespace, nil)
+// NewComposer returns a Composer of the resources of Track track (the root
+// Track) in namespace.
+func NewComposer(namespace, track string) *Composer {
+	return newComposer(namespace, track, nil)
 }
 
-// newComposer returns a Composer of resources in namespace that returns
-// what cache (when not nil) holds for a resource of the same content rather
-// than encoding it again, and adds what it encodes.
-func newComposer(namespace string, cache *lru.Cache[composedID, encodedObject]) *Composer {
-	c := &Composer{namespace: namespace, enc: typedpb.NewEncoder(), cache: cache,
+// newComposer returns a Composer of the resources of Track track in
+// namespace that returns what cache (when not nil) holds for a resource of
+// the same content rather than encoding it again, and adds what it encodes.
+func newComposer(namespace, track string, cache *lru.Cache[composedID, encodedObject]) *Composer {
+	c := &Composer{namespace: namespace, track: track, enc: typedpb.NewEncoder(), cache: cache,
 		changes: map[string]encodedChange{}, tracks: map[*Track]*trackParts{}}
 	if cache != nil {
 		c.key = *keyBuffers.Get().(*[]byte) //nolint:forcetypeassert // The pool holds *[]byte.
@@ -194,8 +196,10 @@ func (c *Composer) release() {
 	}
 }
 
-// Ticket is the Ticket that delivers change ch to station s.
-func (c *Composer) Ticket(s *Stop, ch *v1alpha1.Change) (*structpb.Struct, error) {
+// Ticket is the Ticket that delivers change ch to station s, named by
+// TicketObjectName, in the hashed form when apart (ClashingTickets).
+// Crossplane keeps the name of a Ticket that exists already.
+func (c *Composer) Ticket(s *Stop, ch *v1alpha1.Change, apart bool) (*structpb.Struct, error) {
 	c.ticket = v1alpha1.Ticket{
 		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: v1alpha1.TicketKind},
 		ObjectMeta: metav1.ObjectMeta{Namespace: c.namespace},
@@ -212,11 +216,16 @@ func (c *Composer) Ticket(s *Stop, ch *v1alpha1.Change) (*structpb.Struct, error
 			},
 		},
 	}
+	// The name is keyed by what it is made of, the root Track's name, the
+	// path (the content's station) and apart, and built only when the
+	// Ticket is encoded: it costs a hash that a Ticket found composed as it
+	// was need not pay.
 	id := composedID{namespace: c.namespace, track: s.Track.Name, station: s.Path}
 	released := c.Released[s.Path]
-	if t, ok := c.cached(id, &c.ticket, released); ok {
+	if t, ok := c.cached(id, &c.ticket, c.track, apart, released); ok {
 		return t, nil
 	}
+	c.ticket.Name = ticketObjectName(c.track, s.Path, apart)
 	if released != "" {
 		c.ticket.Annotations = map[string]string{v1alpha1.AnnotationReleasedAt: released}
 	}
@@ -226,15 +235,6 @@ func (c *Composer) Ticket(s *Stop, ch *v1alpha1.Change) (*structpb.Struct, error
 			return nil, err
 		}
 		if err := c.encode(&c.static.kind, &c.ticket.Kind); err != nil {
-			return nil, err
-		}
-		if err := c.encode(&c.static.meta, &metav1.ObjectMeta{Namespace: c.namespace}); err != nil {
-			return nil, err
-		}
-	}
-	meta := c.static.meta
-	if len(c.ticket.Annotations) > 0 {
-		if err := c.encode(&meta, &c.ticket.ObjectMeta); err != nil {
 			return nil, err
 		}
 	}
@@ -261,7 +261,6 @@ func (c *Composer) Ticket(s *Stop, ch *v1alpha1.Change) (*structpb.Struct, error
 	c.known = [...]typedpb.Known{
 		{Field: &c.ticket.APIVersion, Value: st.apiVersion.value},
 		{Field: &c.ticket.Kind, Value: st.kind.value},
-		{Field: &c.ticket.ObjectMeta, Value: meta.value},
 		{Field: &c.ticket.Spec.ProviderConfigReference, Value: tp.providerConfigRef.value},
 		{Field: &fp.Track, Value: tp.name.value},
 		{Field: &fp.Change, Value: change.value},
@@ -271,7 +270,7 @@ func (c *Composer) Ticket(s *Stop, ch *v1alpha1.Change) (*structpb.Struct, error
 	if err != nil {
 		return nil, err
 	}
-	c.keep(id, t, c.enc.Held()+st.apiVersion.held+st.kind.held+meta.held+tp.name.held+tp.repo.held+tp.providerConfigRef.held+change.held)
+	c.keep(id, t, c.enc.Held()+st.apiVersion.held+st.kind.held+tp.name.held+tp.repo.held+tp.providerConfigRef.held+change.held)
 	return t, nil
 }
 
@@ -286,13 +285,20 @@ func (c *Composer) encode(e *encoded, p any) error {
 }
 
 // cached is what the cache holds for object id if it has the content of
-// the struct v points to, and annotations (a Ticket's release time) that
-// extra stands for. It leaves the content's key in c.key.
-func (c *Composer) cached(id composedID, v any, extra string) (*structpb.Struct, bool) {
+// the struct v points to, named after track, apart or not, annotated as
+// released at released (a Ticket's release time; "" for none). It leaves
+// the content's key in c.key.
+func (c *Composer) cached(id composedID, v any, track string, apart bool, released string) (*structpb.Struct, bool) {
 	if c.cache == nil {
 		return nil, false
 	}
-	c.key = append(append(typedpb.AppendKey(c.key[:0], v), 0), extra...)
+	// v's key delimits itself, and apart's byte ends track (neither a
+	// Track's name nor a time holds a 0 or a 1 byte): released is the rest.
+	flag := byte(0)
+	if apart {
+		flag = 1
+	}
+	c.key = append(append(append(typedpb.AppendKey(c.key[:0], v), track...), flag), released...)
 	e, ok := c.cache.Get(id)
 	if !ok || e.key != string(c.key) {
 		return nil, false
@@ -353,7 +359,7 @@ func (c *Composer) Subscription(root *Track, stops []*Stop) (*structpb.Struct, e
 		},
 	}
 	id := composedID{namespace: c.namespace, track: root.Name}
-	if s, ok := c.cached(id, sub, ""); ok {
+	if s, ok := c.cached(id, sub, "", false, ""); ok {
 		return s, nil
 	}
 	s, err := c.enc.Struct(sub)

@@ -173,7 +173,7 @@ spec:
 			if len(tr.Stations[0].Tracks) > 0 {
 				x = &Expansion{Stops: []*Stop{{Path: "j", Track: tr, Station: &tr.Stations[0]}}}
 			}
-			got, err := NewComposer("ns").Subscription(tr, x.Stops)
+			got, err := NewComposer("ns", "t").Subscription(tr, x.Stops)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -214,5 +214,49 @@ spec: {forProvider: {station: dev}}`)},
 				t.Errorf("%s\nPassThrough(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})
+	}
+}
+
+// TestComposerKeysTheName is a Ticket composed again for the same station
+// under another name (a station added later reads the same, so both take
+// the hashed form; a legacy XTrack's claim renamed): the composer, which
+// keeps what it encoded by the Ticket's typed content, answers with the new
+// name, and with what it kept when nothing changed.
+func TestComposerKeysTheName(t *testing.T) {
+	tr, err := ParseTrack("guestbook", obj(y(t, trackYAML("guestbook", true, st("dev"))), "spec"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := Expand(tr, nil)
+	cache := newCaches().desired
+	compose := func(track string, apart bool) *structpb.Struct {
+		c := newComposer("team-a", track, cache)
+		defer c.release()
+		s, err := c.Ticket(x.Stops[0], changeA, apart)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	first := compose("guestbook", false)
+	if diff := cmp.Diff("guestbook-dev", str(first, "metadata", "name")); diff != "" {
+		t.Errorf("metadata.name: -want, +got:\n%s", diff)
+	}
+	if again := compose("guestbook", false); again != first {
+		t.Errorf("composed again as it was: want what the composer kept")
+	}
+	cases := []struct {
+		reason, track string
+		apart         bool
+		want          string
+	}{
+		{"Told apart from another station of its Track.", "guestbook", true, "guestbook-dev-0c6e96d7"},
+		{"Composed for a Track of another name.", "payments", false, "payments-dev"},
+		{"Back to its readable name.", "guestbook", false, "guestbook-dev"},
+	}
+	for _, tc := range cases {
+		if diff := cmp.Diff(tc.want, str(compose(tc.track, tc.apart), "metadata", "name")); diff != "" {
+			t.Errorf("%s\nmetadata.name: -want, +got:\n%s", tc.reason, diff)
+		}
 	}
 }

@@ -108,9 +108,10 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	// 4. Compose the Subscription and a Ticket for every station a change
 	// has reached.
 	desired := desiredResources(rsp, len(p.Stations)+1)
-	c := newComposer(namespace, f.caches.desired)
+	c := newComposer(namespace, name, f.caches.desired)
 	defer c.release()
 	c.Released = Releases(x, o, p)
+	clashing := ClashingTickets(name, x.Stops)
 	sub, err := c.Subscription(root, x.Stops)
 	if err != nil {
 		response.Fatal(rsp, errors.Wrap(err, "cannot compose Subscription"))
@@ -121,7 +122,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		if st.Change == nil {
 			continue
 		}
-		t, err := c.Ticket(st.Stop, st.Change)
+		t, err := c.Ticket(st.Stop, st.Change, clashing[st.Stop.Path])
 		if err != nil {
 			response.Fatal(rsp, errors.Wrapf(err, "cannot compose the Ticket of station %s", st.Stop.Path))
 			return rsp, nil
@@ -134,13 +135,16 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		desired[TicketName(st.Stop.Path)] = r
 	}
 
-	// 5. Report each station and what holds the Track back, and come back
-	// when the next soak ends.
-	stations := StationsStatus(p, list(xr, "status", "stations"), now)
+	// 5. Report each station and what holds the Track back, tell what
+	// changed since the status said it, and come back when the next soak
+	// ends.
+	prev := list(xr, "status", "stations")
+	stations := StationsStatus(p, prev, now)
 	if err := setStatus(rsp, "stations", stations); err != nil {
 		response.Fatal(rsp, errors.Wrap(err, "cannot set Track status"))
 		return rsp, nil
 	}
+	StationEvents(rsp, p, prev)
 	rsp.Conditions = append(rsp.GetConditions(), ValidCondition(Problems{}), PromotedCondition(p))
 	rsp.Meta.Ttl = durationpb.New(CacheFor(xr, p))
 	return rsp, nil

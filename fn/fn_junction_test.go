@@ -36,10 +36,10 @@ spec:
 `)}
 }
 
-// jt is a desired Ticket of section track at path.
-func jt(t testing.TB, track, path string, c *v1alpha1.Change, ready fnv1.Ready) *fnv1.Resource {
+// jt is the desired Ticket name of section track at path.
+func jt(t testing.TB, name, track, path string, c *v1alpha1.Change, ready fnv1.Ready) *fnv1.Resource {
 	s := path[strings.LastIndex(path, ".")+1:]
-	return ticketWant(t, track, path, "overlays/"+s, "app-"+s, c, ready)
+	return ticketWant(t, name, track, path, "overlays/"+s, "app-"+s, c, ready)
 }
 
 // tracks is what Crossplane fetched for the function's requirements: each
@@ -120,6 +120,9 @@ func TestRunFunctionJunctions(t *testing.T) {
 	nestedUS := trackYAML("guestbook-us", false, st("us-prod"), "{name: zones, tracks: [guestbook-us-east]}")
 	nestedEast := trackYAML("guestbook-us-east", false, st("east-prod"))
 
+	clashRoot := trackYAML("guestbook", true, st("regions-guestbook-us-us-prod"), "{name: regions, tracks: [guestbook-us]}")
+	clashUS := trackYAML("guestbook-us", false, st("us-prod"))
+
 	cases := map[string]struct {
 		reason   string
 		xr       string
@@ -149,10 +152,10 @@ func TestRunFunctionJunctions(t *testing.T) {
 			want: rsp(response.DefaultTTL, map[string]*fnv1.Resource{
 				NameSubscription:                         sub,
 				"ticket-dev":                             tk(t, "dev", A, rTrue),
-				"ticket-regions.guestbook-us.us-staging": jt(t, "guestbook-us", "regions.guestbook-us.us-staging", A, rFalse),
-				"ticket-regions.guestbook-us.us-prod":    jt(t, "guestbook-us", "regions.guestbook-us.us-prod", Z, rTrue),
-				"ticket-regions.guestbook-eu.eu-staging": jt(t, "guestbook-eu", "regions.guestbook-eu.eu-staging", A, rTrue),
-				"ticket-regions.guestbook-eu.eu-prod":    jt(t, "guestbook-eu", "regions.guestbook-eu.eu-prod", A, rFalse),
+				"ticket-regions.guestbook-us.us-staging": jt(t, "guestbook-regions-guestbook-us-us-staging", "guestbook-us", "regions.guestbook-us.us-staging", A, rFalse),
+				"ticket-regions.guestbook-us.us-prod":    jt(t, "guestbook-regions-guestbook-us-us-prod", "guestbook-us", "regions.guestbook-us.us-prod", Z, rTrue),
+				"ticket-regions.guestbook-eu.eu-staging": jt(t, "guestbook-regions-guestbook-eu-eu-staging", "guestbook-eu", "regions.guestbook-eu.eu-staging", A, rTrue),
+				"ticket-regions.guestbook-eu.eu-prod":    jt(t, "guestbook-regions-guestbook-eu-eu-prod", "guestbook-eu", "regions.guestbook-eu.eu-prod", A, rFalse),
 			}, stationsWant(t, "dev "+A.ID+" Verified",
 				"regions.guestbook-us.us-staging "+A.ID+" Failed | app-us-staging: Degraded", "regions.guestbook-us.us-prod "+Z.ID+" Verified",
 				"regions.guestbook-eu.eu-staging "+A.ID+" Verified", "regions.guestbook-eu.eu-prod "+A.ID+" Delivering"),
@@ -173,9 +176,9 @@ func TestRunFunctionJunctions(t *testing.T) {
 			want: rsp(def, map[string]*fnv1.Resource{
 				NameSubscription:                         sub,
 				"ticket-dev":                             tk(t, "dev", A, rTrue),
-				"ticket-regions.guestbook-us.us-staging": jt(t, "guestbook-us", "regions.guestbook-us.us-staging", A, rFalse),
-				"ticket-regions.guestbook-eu.eu-staging": jt(t, "guestbook-eu", "regions.guestbook-eu.eu-staging", A, rTrue),
-				"ticket-regions.guestbook-eu.eu-prod":    jt(t, "guestbook-eu", "regions.guestbook-eu.eu-prod", A, rTrue),
+				"ticket-regions.guestbook-us.us-staging": jt(t, "guestbook-regions-guestbook-us-us-staging", "guestbook-us", "regions.guestbook-us.us-staging", A, rFalse),
+				"ticket-regions.guestbook-eu.eu-staging": jt(t, "guestbook-regions-guestbook-eu-eu-staging", "guestbook-eu", "regions.guestbook-eu.eu-staging", A, rTrue),
+				"ticket-regions.guestbook-eu.eu-prod":    jt(t, "guestbook-regions-guestbook-eu-eu-prod", "guestbook-eu", "regions.guestbook-eu.eu-prod", A, rTrue),
 			}, stationsWant(t, "dev "+A.ID+" Verified",
 				"regions.guestbook-us.us-staging "+A.ID+" Blocked | Application argocd/app-us-staging not found: create it, or name an Application that exists: fix spec.stations[0].applications[0] of Track guestbook-us",
 				"regions.guestbook-us.us-prod - Waiting",
@@ -194,11 +197,24 @@ func TestRunFunctionJunctions(t *testing.T) {
 				NameSubscription:                      junctionSub(t, "dev", "regions", "regions.guestbook-us.us-prod", "regions.guestbook-us.zones.guestbook-us-east.east-prod"),
 				"ticket-dev":                          tk(t, "dev", A, rTrue),
 				"ticket-regions":                      tk(t, "regions", A, rTrue),
-				"ticket-regions.guestbook-us.us-prod": jt(t, "guestbook-us", "regions.guestbook-us.us-prod", A, rTrue),
-				"ticket-regions.guestbook-us.zones.guestbook-us-east.east-prod": jt(t, "guestbook-us-east", "regions.guestbook-us.zones.guestbook-us-east.east-prod", A, rFalse),
+				"ticket-regions.guestbook-us.us-prod": jt(t, "guestbook-regions-guestbook-us-us-prod", "guestbook-us", "regions.guestbook-us.us-prod", A, rTrue),
+				"ticket-regions.guestbook-us.zones.guestbook-us-east.east-prod": jt(t, "guestbook-regions-guestbook-us-zones-guestbook-us-east-38777728", "guestbook-us-east", "regions.guestbook-us.zones.guestbook-us-east.east-prod", A, rFalse),
 			}, stationsWant(t, "dev "+A.ID+" Verified", "regions "+A.ID+" Verified", "regions.guestbook-us.us-prod "+A.ID+" Verified",
 				"regions.guestbook-us.zones.guestbook-us-east.east-prod "+A.ID+" Delivering"),
 				valid, condWant(TypePromoted, falseS, ReasonDelivering, "regions.guestbook-us.zones.guestbook-us-east.east-prod: Ticket is delivering change "+A.ID)),
+		},
+		"ClashingTicketNamesToldApart": {
+			reason:   "Station regions-guestbook-us-us-prod and the section station at regions.guestbook-us.us-prod would both name their Tickets guestbook-regions-guestbook-us-us-prod: both names end with the hash of their own path.",
+			xr:       clashRoot,
+			observed: observed(t, subscriptionResource(t, A), verifiedTicket("regions-guestbook-us-us-prod", A, time.Hour)),
+			required: tracks(t, clashUS),
+			requires: []string{"guestbook-us"},
+			want: rsp(response.DefaultTTL, map[string]*fnv1.Resource{
+				NameSubscription:                      junctionSub(t, "regions-guestbook-us-us-prod", "regions.guestbook-us.us-prod"),
+				"ticket-regions-guestbook-us-us-prod": ticketWant(t, "guestbook-regions-guestbook-us-us-prod-6bd22349", "guestbook", "regions-guestbook-us-us-prod", "overlays/regions-guestbook-us-us-prod", "app-regions-guestbook-us-us-prod", A, rTrue),
+				"ticket-regions.guestbook-us.us-prod": jt(t, "guestbook-regions-guestbook-us-us-prod-01da9437", "guestbook-us", "regions.guestbook-us.us-prod", A, rFalse),
+			}, stationsWant(t, "regions-guestbook-us-us-prod "+A.ID+" Verified", "regions.guestbook-us.us-prod "+A.ID+" Delivering"),
+				valid, condWant(TypePromoted, falseS, ReasonDelivering, "regions.guestbook-us.us-prod: Ticket is delivering change "+A.ID)),
 		},
 		"Cycle": {
 			reason:   "A junction cycle is named, and nothing composed is dropped or changed.",

@@ -57,8 +57,10 @@ spec:
 `)}
 }
 
+// tk is the desired Ticket of Track guestbook's station path, named
+// guestbook-<path>.
 func tk(t testing.TB, path string, c *v1alpha1.Change, ready fnv1.Ready) *fnv1.Resource {
-	return ticketWant(t, "guestbook", path, "overlays/"+path, "app-"+path, c, ready)
+	return ticketWant(t, "guestbook-"+path, "guestbook", path, "overlays/"+path, "app-"+path, c, ready)
 }
 
 func observed(t testing.TB, sub *fnv1.Resource, tickets ...obsTicket) map[string]*fnv1.Resource {
@@ -238,6 +240,23 @@ func TestRunFunction(t *testing.T) {
 			want: want{rsp: rsp(def, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-int": tk(t, "int", overlaid(A), rTrue), "ticket-prod": tk(t, "prod", A, rTrue)},
 				stationsWant(t, "dev "+A.ID+" Verified", "int "+overlaid(A).ID+" Verified", "prod "+A.ID+" Verified"),
 				valid, condWant(TypePromoted, trueS, ReasonPromoted, "every station (3) holds its newest verified change"))},
+		},
+		"TellsTransitions": {
+			reason: "The observed status said dev delivered A and int failed on it: dev verified A, which is told, and int failing still is not.",
+			args: args{xr: linear(t) + `status:
+  stations:
+  - {path: dev, change: ` + A.ID + `, phase: Delivering, since: '2026-11-25T11:00:00Z'}
+  - {path: int, change: ` + A.ID + `, phase: Failed, since: '2026-11-25T11:00:00Z', message: 'app-int: Degraded'}
+`, observed: observed(t, subscriptionResource(t, A), verifiedTicket("dev", A, time.Hour),
+				obsTicket{path: "int", spec: A, live: A, ready: corev1.ConditionFalse, phase: v1alpha1.PhaseFailed, message: "app-int: Degraded"})},
+			want: want{rsp: func() *fnv1.RunFunctionResponse {
+				r := rsp(def, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-int": tk(t, "int", A, rFalse)},
+					y(t, `status: {stations: [{path: dev, change: `+A.ID+`, phase: Verified, since: '2026-11-25T12:00:00Z'},
+  {path: int, change: `+A.ID+`, phase: Failed, since: '2026-11-25T11:00:00Z', message: 'app-int: Degraded'}, {path: prod, phase: Waiting, since: '2026-11-25T12:00:00Z'}]}`),
+					valid, condWant(TypePromoted, falseS, ReasonHalted, "int: Ticket Failed change "+A.ID+": app-int: Degraded; the stations after it are halted"))
+				r.Results = []*fnv1.Result{normal(EventVerified, "change "+A.ID+" verified at station dev")}
+				return r
+			}()},
 		},
 		"Section": {
 			reason: "A Track without subscriptions composed on its own is a section: it composes nothing and says so.",

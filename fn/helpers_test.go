@@ -159,12 +159,12 @@ func subscriptionResource(t testing.TB, newest *v1alpha1.Change, overlayChanges 
 	return &fnv1.Resource{Resource: asStruct(t, s)}
 }
 
-// ticketWant is a desired Ticket.
-func ticketWant(t testing.TB, track, path, overlay, app string, c *v1alpha1.Change, ready fnv1.Ready) *fnv1.Resource {
+// ticketWant is the desired Ticket name of section track at path.
+func ticketWant(t testing.TB, name, track, path, overlay, app string, c *v1alpha1.Change, ready fnv1.Ready) *fnv1.Resource {
 	branch := "env/" + path[strings.LastIndex(path, ".")+1:]
 	return &fnv1.Resource{Ready: ready, Resource: y(t, fmt.Sprintf(`apiVersion: provider.k8sta.io/v1alpha1
 kind: Ticket
-metadata: {namespace: team-a}
+metadata: {name: %s, namespace: team-a}
 spec:
   forProvider:
     track: %s
@@ -175,7 +175,7 @@ spec:
     branch: %s
     applications: [{name: %s, namespace: argocd}]
   providerConfigRef: {kind: ProviderConfig, name: default}
-`, track, path, changeYAML(c), repoURL, overlay, branch, app))}
+`, name, track, path, changeYAML(c), repoURL, overlay, branch, app))}
 }
 
 // stationsWant is status.stations, each "path change phase" with since now.

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"os/exec"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/alecthomas/kong"
@@ -51,5 +54,18 @@ func TestCLI(t *testing.T) {
 				t.Errorf("%s\nParse(%v): -want, +got:\n%s", tc.reason, tc.args, diff)
 			}
 		})
+	}
+}
+
+// TestEmbedsTimeZones checks that the function's binary carries the IANA
+// time zone database: its image has no /usr/share/zoneinfo, and a Track's
+// windows name time zones.
+func TestEmbedsTimeZones(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	if deps := strings.Fields(string(out)); !slices.Contains(deps, "time/tzdata") {
+		t.Errorf("the function does not import time/tzdata: time zones would not load in its image")
 	}
 }

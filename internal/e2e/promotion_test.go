@@ -17,7 +17,8 @@ import (
 // canary analysis: every Argo CD Application ends Synced to its station's
 // rendered commit and Healthy, every Rollout's stable ReplicaSet runs the
 // image's digest on Ready pods, every rendered branch holds the image, and
-// `crossplane beta trace` lists every Ticket Ready. The lead time and K8sTA's share of each hop are logged.
+// `crossplane beta trace` lists every Ticket Ready, named after its
+// station. The lead time and K8sTA's share of each hop are logged.
 func TestImagePushPromotesThroughTheTrack(t *testing.T) {
 	w := newWorld(t)
 	tally := tallyBreaker(t, w.ns)
@@ -89,6 +90,18 @@ func TestImagePushPromotesThroughTheTrack(t *testing.T) {
 	}
 	if n := strings.Count(out, "Ticket/"); n != len(stations) {
 		t.Errorf("trace lists %d Tickets, want %d", n, len(stations))
+	}
+	// Each Ticket is named after the Track and its station's path.
+	traced := map[string]bool{}
+	for _, f := range strings.Fields(out) {
+		if name, ok := strings.CutPrefix(f, "Ticket/"); ok {
+			traced[name] = true
+		}
+	}
+	for _, s := range stations {
+		if name := "guestbook-" + strings.ReplaceAll(s.path, ".", "-"); !traced[name] {
+			t.Errorf("trace lists no Ticket/%s for station %s", name, s.path)
+		}
 	}
 
 	last := time.Time{}
