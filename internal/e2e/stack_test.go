@@ -120,6 +120,15 @@ func (s *stack) kubectl(args ...string) (string, error) {
 	return string(out), err
 }
 
+// kubectlWithPath runs the stack's kubectl with dir first on its PATH, where
+// it finds plugins.
+func (s *stack) kubectlWithPath(dir string, args ...string) (string, error) {
+	cmd := exec.Command(filepath.Join(s.env["KUBE_BIN_DIR"], "kubectl"), args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+s.env["KUBECONFIG"], "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
 // crossplane runs the crossplane CLI against the stack.
 func (s *stack) crossplane(args ...string) (string, error) {
 	cmd := exec.Command(s.env["CROSSPLANE_CLI"], args...)

@@ -42,6 +42,9 @@ type world struct {
 	image string // 127.0.0.1:PORT/acme/guestbook-N in the stack's registry
 	// devSoak is dev's spec.stations[].soak in the Track, when set.
 	devSoak string
+	// manual is the name of the root Track's station whose approval is
+	// Manual, when set.
+	manual string
 }
 
 // station is one station's Applications and rendered branch.
@@ -122,11 +125,11 @@ spec:
     images: [{repository: %s, strategy: SemVer}]
     git: {}
   stations:
-  - {name: dev, overlay: overlays/dev, applications: [{name: %s-dev, namespace: argocd}]%s}
-  - {name: int, overlay: overlays/int, applications: [{name: %s-int-a, namespace: argocd}, {name: %s-int-b, namespace: argocd}]}
+  - {name: dev, overlay: overlays/dev, applications: [{name: %s-dev, namespace: argocd}]%s%s}
+  - {name: int, overlay: overlays/int, applications: [{name: %s-int-a, namespace: argocd}, {name: %s-int-b, namespace: argocd}]%s}
   - {name: regions, tracks: [guestbook-us, guestbook-eu]}
   providerConfigRef: {name: default}
-`, w.ns, w.git.URL(w.repo), w.image, w.ns, soak(w.devSoak), w.ns, w.ns))
+`, w.ns, w.git.URL(w.repo), w.image, w.ns, soak(w.devSoak), w.approval("dev"), w.ns, w.ns, w.approval("int")))
 	_ = ctx
 }
 
@@ -135,6 +138,14 @@ func soak(d string) string {
 		return ""
 	}
 	return ", soak: " + d
+}
+
+// approval is the approval field of the root Track's station name.
+func (w *world) approval(station string) string {
+	if w.manual != station {
+		return ""
+	}
+	return ", approval: Manual"
 }
 
 // application is the Argo CD Application app, deploying the rendered
