@@ -77,6 +77,7 @@ explore() {
   echo "  export KUBECONFIG=$STATE/kubeconfig" >&2
   echo "  $CROSSPLANE_CLI beta trace track $track -n $ns" >&2
   echo "  $KUBE_BIN_DIR/kubectl get tracks,tickets,subscriptions -n $ns" >&2
+  echo "  PATH=$stack_root/bin:\$PATH $KUBE_BIN_DIR/kubectl k8sta status $track -n $ns   # the plugin make build wrote to bin/" >&2
   echo "  $KUBE_BIN_DIR/kubectl get applications -n argocd" >&2
   echo "  git clone $REPO_URL   # the config repository and its rendered branches env/*" >&2
   local down="make demo-down"
@@ -231,6 +232,9 @@ tickets=$(grep -c 'Ticket/' <<<"$trace" || true)
 not_ready=$(grep 'Ticket/' <<<"$trace" | grep -Ev '[[:space:]]True[[:space:]]+True([[:space:]]|$)' || true)
 [ "$tickets" -eq 4 ] || die "the trace lists $tickets Tickets, want 4"
 [ -z "$not_ready" ] || die "the trace shows Tickets that are not Synced and Ready:"$'\n'"$not_ready"
+
+step "kubectl k8sta status $track -n $ns: the Track as a transit map (bin/kubectl-k8sta, one binary to copy onto PATH)"
+PATH="$stack_root/bin:$PATH" k k8sta status "$track" -n "$ns" >&2 || die "kubectl k8sta status failed"
 
 date -u +%Y-%m-%dT%H:%M:%SZ >"$demo/done"
 echo >&2
