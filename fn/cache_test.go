@@ -25,7 +25,8 @@ func atVersion(o obsTicket, rv string) obsTicket {
 }
 
 func request(t testing.TB, xr string, sub *fnv1.Resource, tickets ...obsTicket) *fnv1.RunFunctionRequest {
-	return &fnv1.RunFunctionRequest{Observed: &fnv1.State{Composite: &fnv1.Resource{Resource: y(t, xr)}, Resources: observed(t, sub, tickets...)}}
+	return &fnv1.RunFunctionRequest{Observed: &fnv1.State{Composite: &fnv1.Resource{Resource: y(t, xr)}, Resources: observed(t, sub, tickets...)},
+		RequiredResources: withControls(t, nil)}
 }
 
 func TestRunFunctionKeepsBetweenCalls(t *testing.T) {

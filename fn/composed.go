@@ -31,6 +31,11 @@ func TicketName(path string) string { return PrefixTicket + path }
 type Observed struct {
 	Tickets      map[string]*v1alpha1.Ticket // by station path
 	Subscription *v1alpha1.Subscription      // nil if none
+	// Controls are the Track's operator controls, History each station's
+	// verified changes as the Track's status last said (controls.go,
+	// history.go).
+	Controls Controls
+	History  map[string][]VerifiedChange // by station path
 }
 
 // What the function reads of an observed Ticket and Subscription; the

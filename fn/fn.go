@@ -76,12 +76,18 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		return rsp, nil
 	}
 
-	// 2. Expand its junctions, asking Crossplane for the sections. Until it
-	// has fetched them, keep everything as it is.
+	// 2. Ask Crossplane for the Track's operator controls and, to expand
+	// its junctions, its sections. Until it has fetched them, keep
+	// everything as it is.
+	rsp.Requirements = &fnv1.Requirements{Resources: map[string]*fnv1.ResourceSelector{}}
+	controls, controlsPending, warnings := requireControls(req, rsp.Requirements, name, namespace)
+	for _, w := range warnings {
+		response.Warning(rsp, errors.New(w)).TargetCompositeAndClaim()
+	}
 	var lookup SectionLookup
 	if HasJunctions(root) {
 		var pending, tooMany bool
-		rsp.Requirements, lookup, pending, tooMany = requireSections(req, root, str(xr, "apiVersion"), namespace)
+		lookup, pending, tooMany = requireSections(req, rsp.Requirements, root, str(xr, "apiVersion"), namespace)
 		if tooMany {
 			return invalid(rsp, xr, observed, Problem(TrackError{Reason: ReasonTooManyStations, Message: fmt.Sprintf(
 				"the junctions of Track %s and its sections name more than %d Tracks, so it expands to more than %d stations: feed fewer sections from its junctions, or split it into Tracks with subscriptions of their own",
@@ -98,11 +104,20 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		log.Info("Cannot expand Track", "problems", len(problems.First)+problems.More, "first", problems.First[0].Message)
 		return invalid(rsp, xr, observed, problems), nil
 	}
+	if controlsPending {
+		log.Debug("Waiting for Crossplane to fetch the operator controls")
+		rsp.Conditions = append(rsp.GetConditions(), cond(TypeValid, fnv1.Status_STATUS_CONDITION_UNKNOWN, ReasonFetchingControls, "waiting for Crossplane to fetch the Track's Approvals, Freezes and Pins"))
+		return passThrough(rsp, xr, observed), nil
+	}
+	if w := controls.Unknown(name, x); w != "" {
+		response.Warning(rsp, errors.New(w)).TargetCompositeAndClaim()
+	}
 
 	// 3. Work out every station's change from the observed Subscription
 	// and Tickets.
 	now := f.now()
 	o := parseObserved(observed, f.caches.observed)
+	o.Controls, o.History = controls, ParseHistory(list(xr, "status", "stations"))
 	p := Progress(x, o, now)
 
 	// 4. Compose the Subscription and a Ticket for every station a change
@@ -175,18 +190,18 @@ func asTrackError(err error) TrackError {
 	return TrackError{Reason: ReasonInvalidTrack, Message: err.Error()}
 }
 
-// requireSections asks Crossplane for every section the Track tree names,
-// each by name: a Track never asks for itself, so its own status writes
-// never wake it. Each call discovers one more level of nesting; pending is
+// requireSections adds to rq a requirement for every section the Track
+// tree names, each by name: a Track never asks for itself, so its own
+// status writes never wake it. Each call discovers one more level of nesting; pending is
 // true while a named section has not been fetched yet. A section Crossplane
 // fetched and found absent is left to Expand to report. It asks for at most
 // MaxStops sections, each once: a tree that names more has more than
 // MaxStops stations, and tooMany is true.
-func requireSections(req *fnv1.RunFunctionRequest, root *Track, apiVersion, namespace string) (rq *fnv1.Requirements, lookup SectionLookup, pending, tooMany bool) {
+func requireSections(req *fnv1.RunFunctionRequest, rq *fnv1.Requirements, root *Track, apiVersion, namespace string) (lookup SectionLookup, pending, tooMany bool) {
 	fetched := req.GetRequiredResources()
 	specs := map[string]*structpb.Struct{}
-	rq = &fnv1.Requirements{Resources: map[string]*fnv1.ResourceSelector{}}
 	named := map[string]bool{}
+	required := 0
 	var queue []string
 	enqueue := func(t *Track) {
 		for i := range t.Stations {
@@ -200,10 +215,11 @@ func requireSections(req *fnv1.RunFunctionRequest, root *Track, apiVersion, name
 	}
 	enqueue(root)
 	for ; len(queue) > 0; queue = queue[1:] {
-		if len(rq.GetResources()) == MaxStops {
+		if required == MaxStops {
 			tooMany = true
 			break
 		}
+		required++
 		name := queue[0]
 		key := RequirementTracks + "." + name
 		rq.Resources[key] = &fnv1.ResourceSelector{ApiVersion: apiVersion, Kind: "Track", Namespace: &namespace, Match: &fnv1.ResourceSelector_MatchName{MatchName: name}}
@@ -220,7 +236,7 @@ func requireSections(req *fnv1.RunFunctionRequest, root *Track, apiVersion, name
 			}
 		}
 	}
-	return rq, func(name string) (*structpb.Struct, bool) {
+	return func(name string) (*structpb.Struct, bool) {
 		s, ok := specs[name]
 		return s, ok
 	}, pending, tooMany

@@ -61,14 +61,15 @@ func absent(m map[string]*fnv1.Resources, names ...string) map[string]*fnv1.Reso
 	return m
 }
 
-// requiring is the function's requirements for the named sections.
+// requiring is the function's requirements for the named sections and the
+// operator controls.
 func requiring(names ...string) *fnv1.Requirements {
 	ns := "team-a"
 	r := &fnv1.Requirements{Resources: map[string]*fnv1.ResourceSelector{}}
 	for _, n := range names {
 		r.Resources[RequirementTracks+"."+n] = &fnv1.ResourceSelector{ApiVersion: "k8sta.io/v1alpha1", Kind: "Track", Namespace: &ns, Match: &fnv1.ResourceSelector_MatchName{MatchName: n}}
 	}
-	return r
+	return requiringControls(r)
 }
 
 func TestRunFunctionJunctions(t *testing.T) {
@@ -156,9 +157,9 @@ func TestRunFunctionJunctions(t *testing.T) {
 				"ticket-regions.guestbook-us.us-prod":    jt(t, "guestbook-regions-guestbook-us-us-prod", "guestbook-us", "regions.guestbook-us.us-prod", Z, rTrue),
 				"ticket-regions.guestbook-eu.eu-staging": jt(t, "guestbook-regions-guestbook-eu-eu-staging", "guestbook-eu", "regions.guestbook-eu.eu-staging", A, rTrue),
 				"ticket-regions.guestbook-eu.eu-prod":    jt(t, "guestbook-regions-guestbook-eu-eu-prod", "guestbook-eu", "regions.guestbook-eu.eu-prod", A, rFalse),
-			}, stationsWant(t, "dev "+A.ID+" Verified",
-				"regions.guestbook-us.us-staging "+A.ID+" Failed | app-us-staging: Degraded", "regions.guestbook-us.us-prod "+Z.ID+" Verified",
-				"regions.guestbook-eu.eu-staging "+A.ID+" Verified", "regions.guestbook-eu.eu-prod "+A.ID+" Delivering"),
+			}, stationsWant(t, "dev "+A.ID+" Verified"+history(verifiedAs(A, "2026-11-25T11:00:00Z")),
+				"regions.guestbook-us.us-staging "+A.ID+" Failed | app-us-staging: Degraded", "regions.guestbook-us.us-prod "+Z.ID+" Verified"+history(verifiedAs(Z, "2026-11-25T11:00:00Z")),
+				"regions.guestbook-eu.eu-staging "+A.ID+" Verified"+history(verifiedAs(A, "2026-11-25T11:59:00Z")), "regions.guestbook-eu.eu-prod "+A.ID+" Delivering"+history(verifiedAs(Z, "2026-11-25T11:00:00Z"))),
 				valid, condWant(TypePromoted, falseS, ReasonHalted,
 					"regions.guestbook-us.us-staging: Ticket Failed change "+A.ID+": app-us-staging: Degraded; the stations after it are halted; "+
 						"regions.guestbook-eu.eu-prod: Ticket is delivering change "+A.ID)),
@@ -179,10 +180,10 @@ func TestRunFunctionJunctions(t *testing.T) {
 				"ticket-regions.guestbook-us.us-staging": jt(t, "guestbook-regions-guestbook-us-us-staging", "guestbook-us", "regions.guestbook-us.us-staging", A, rFalse),
 				"ticket-regions.guestbook-eu.eu-staging": jt(t, "guestbook-regions-guestbook-eu-eu-staging", "guestbook-eu", "regions.guestbook-eu.eu-staging", A, rTrue),
 				"ticket-regions.guestbook-eu.eu-prod":    jt(t, "guestbook-regions-guestbook-eu-eu-prod", "guestbook-eu", "regions.guestbook-eu.eu-prod", A, rTrue),
-			}, stationsWant(t, "dev "+A.ID+" Verified",
+			}, stationsWant(t, "dev "+A.ID+" Verified"+history(verifiedAs(A, "2026-11-25T11:00:00Z")),
 				"regions.guestbook-us.us-staging "+A.ID+" Blocked | Application argocd/app-us-staging not found: create it, or name an Application that exists: fix spec.stations[0].applications[0] of Track guestbook-us",
 				"regions.guestbook-us.us-prod - Waiting",
-				"regions.guestbook-eu.eu-staging "+A.ID+" Verified", "regions.guestbook-eu.eu-prod "+A.ID+" Verified"),
+				"regions.guestbook-eu.eu-staging "+A.ID+" Verified"+history(verifiedAs(A, "2026-11-25T11:00:00Z")), "regions.guestbook-eu.eu-prod "+A.ID+" Verified"+history(verifiedAs(A, "2026-11-25T11:00:00Z"))),
 				valid, condWant(TypePromoted, falseS, ReasonHalted,
 					"regions.guestbook-us.us-staging: Ticket Blocked change "+A.ID+": Application argocd/app-us-staging not found: create it, or name an Application that exists: fix spec.stations[0].applications[0] of Track guestbook-us; the stations after it are halted")),
 		},
@@ -199,7 +200,7 @@ func TestRunFunctionJunctions(t *testing.T) {
 				"ticket-regions":                      tk(t, "regions", A, rTrue),
 				"ticket-regions.guestbook-us.us-prod": jt(t, "guestbook-regions-guestbook-us-us-prod", "guestbook-us", "regions.guestbook-us.us-prod", A, rTrue),
 				"ticket-regions.guestbook-us.zones.guestbook-us-east.east-prod": jt(t, "guestbook-regions-guestbook-us-zones-guestbook-us-east-38777728", "guestbook-us-east", "regions.guestbook-us.zones.guestbook-us-east.east-prod", A, rFalse),
-			}, stationsWant(t, "dev "+A.ID+" Verified", "regions "+A.ID+" Verified", "regions.guestbook-us.us-prod "+A.ID+" Verified",
+			}, stationsWant(t, "dev "+A.ID+" Verified"+history(verifiedAs(A, "2026-11-25T11:00:00Z")), "regions "+A.ID+" Verified"+history(verifiedAs(A, "2026-11-25T11:00:00Z")), "regions.guestbook-us.us-prod "+A.ID+" Verified"+history(verifiedAs(A, "2026-11-25T11:00:00Z")),
 				"regions.guestbook-us.zones.guestbook-us-east.east-prod "+A.ID+" Delivering"),
 				valid, condWant(TypePromoted, falseS, ReasonDelivering, "regions.guestbook-us.zones.guestbook-us-east.east-prod: Ticket is delivering change "+A.ID)),
 		},
@@ -213,7 +214,7 @@ func TestRunFunctionJunctions(t *testing.T) {
 				NameSubscription:                      junctionSub(t, "regions-guestbook-us-us-prod", "regions.guestbook-us.us-prod"),
 				"ticket-regions-guestbook-us-us-prod": ticketWant(t, "guestbook-regions-guestbook-us-us-prod-6bd22349", "guestbook", "regions-guestbook-us-us-prod", "overlays/regions-guestbook-us-us-prod", "app-regions-guestbook-us-us-prod", A, rTrue),
 				"ticket-regions.guestbook-us.us-prod": jt(t, "guestbook-regions-guestbook-us-us-prod-01da9437", "guestbook-us", "regions.guestbook-us.us-prod", A, rFalse),
-			}, stationsWant(t, "regions-guestbook-us-us-prod "+A.ID+" Verified", "regions.guestbook-us.us-prod "+A.ID+" Delivering"),
+			}, stationsWant(t, "regions-guestbook-us-us-prod "+A.ID+" Verified"+history(verifiedAs(A, "2026-11-25T11:00:00Z")), "regions.guestbook-us.us-prod "+A.ID+" Delivering"),
 				valid, condWant(TypePromoted, falseS, ReasonDelivering, "regions.guestbook-us.us-prod: Ticket is delivering change "+A.ID)),
 		},
 		"Cycle": {
@@ -265,7 +266,7 @@ func TestRunFunctionJunctions(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			req := &fnv1.RunFunctionRequest{
 				Observed:          &fnv1.State{Composite: &fnv1.Resource{Resource: y(t, tc.xr)}, Resources: tc.observed},
-				RequiredResources: tc.required,
+				RequiredResources: withControls(t, tc.required),
 			}
 			got, err := New(WithClock(func() time.Time { return now })).RunFunction(context.Background(), req)
 			if err != nil {
@@ -293,7 +294,7 @@ func TestRunFunctionAtTheLimit(t *testing.T) {
 		}
 		return &fnv1.RunFunctionRequest{
 			Observed:          &fnv1.State{Composite: &fnv1.Resource{Resource: y(t, root)}},
-			RequiredResources: tracks(t, docs...),
+			RequiredResources: withControls(t, tracks(t, docs...)),
 		}
 	}
 	// manySections is a Track whose junctions name 520 sections.
@@ -302,13 +303,15 @@ func TestRunFunctionAtTheLimit(t *testing.T) {
 		for i := 0; i < 26; i++ {
 			ss = append(ss, fmt.Sprintf("{name: j%d, tracks: [%s]}", i, names(fmt.Sprintf("x%d-", i), 20)))
 		}
-		return &fnv1.RunFunctionRequest{Observed: &fnv1.State{Composite: &fnv1.Resource{Resource: y(t, trackYAML("guestbook", true, ss...))}}}
+		return &fnv1.RunFunctionRequest{Observed: &fnv1.State{Composite: &fnv1.Resource{Resource: y(t, trackYAML("guestbook", true, ss...))}},
+			RequiredResources: withControls(t, nil)}
 	}
 	type want struct {
 		valid *fnv1.Condition
 		// overlays is how many stations the desired Subscription is told.
 		overlays int
-		// requirements is how many sections the function asks for.
+		// requirements is how many sections the function asks for, and
+		// the three kinds of operator controls.
 		requirements int
 	}
 	cases := map[string]struct {
@@ -319,18 +322,18 @@ func TestRunFunctionAtTheLimit(t *testing.T) {
 		"AtTheLimit": {
 			reason: "A Track of exactly MaxStops stations, junction sections included, composes as any other: its Subscription names every station with Applications.",
 			req:    request(19),
-			want:   want{valid: valid, overlays: 499, requirements: 20},
+			want:   want{valid: valid, overlays: 499, requirements: 20 + 3},
 		},
 		"PastTheLimit": {
 			reason: "One station more is refused, and nothing is composed.",
 			req:    request(20),
-			want: want{requirements: 20, valid: condWant(TypeValid, falseS, ReasonTooManyStations,
+			want: want{requirements: 20 + 3, valid: condWant(TypeValid, falseS, ReasonTooManyStations,
 				"Track guestbook expands to more than 500 stations, junction sections included (j.x19.x19-s23 is the first past the limit): feed fewer sections from its junctions, or split it into Tracks with subscriptions of their own. Nothing composed was changed until this is fixed.")},
 		},
 		"TooManySections": {
 			reason: "A Track whose junctions name more than MaxStops sections asks for MaxStops of them and is refused: it cannot have fewer stations.",
 			req:    manySections(),
-			want: want{requirements: MaxStops, valid: condWant(TypeValid, falseS, ReasonTooManyStations,
+			want: want{requirements: MaxStops + 3, valid: condWant(TypeValid, falseS, ReasonTooManyStations,
 				"the junctions of Track guestbook and its sections name more than 500 Tracks, so it expands to more than 500 stations: feed fewer sections from its junctions, or split it into Tracks with subscriptions of their own. Nothing composed was changed until this is fixed.")},
 		},
 	}

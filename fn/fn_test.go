@@ -85,7 +85,7 @@ func TestRunFunction(t *testing.T) {
 	}
 	A, B := changeA, changeB
 	rsp := func(ttlD time.Duration, resources map[string]*fnv1.Resource, status *structpb.Struct, conds ...*fnv1.Condition) *fnv1.RunFunctionResponse {
-		r := &fnv1.RunFunctionResponse{Meta: ttl(ttlD), Desired: &fnv1.State{Resources: resources}, Conditions: conds}
+		r := &fnv1.RunFunctionResponse{Meta: ttl(ttlD), Desired: &fnv1.State{Resources: resources}, Conditions: conds, Requirements: requiringControls(nil)}
 		if status != nil {
 			r.Desired.Composite = &fnv1.Resource{Resource: status}
 		}
@@ -132,7 +132,7 @@ func TestRunFunction(t *testing.T) {
 			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, A),
 				verifiedTicket("dev", A, time.Minute))},
 			want: want{rsp: rsp(response.DefaultTTL, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-int": tk(t, "int", A, rFalse)},
-				stationsWant(t, "dev "+A.ID+" Verified", "int "+A.ID+" Delivering", "prod - Waiting"),
+				stationsWant(t, "dev "+A.ID+" Verified"+history(verifiedAs(A, "2026-11-25T11:59:00Z")), "int "+A.ID+" Delivering", "prod - Waiting"),
 				valid, condWant(TypePromoted, falseS, ReasonDelivering, "int: Ticket is delivering change "+A.ID))},
 		},
 		"LinearSoakPending": {
@@ -140,7 +140,7 @@ func TestRunFunction(t *testing.T) {
 			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, A),
 				verifiedTicket("dev", A, time.Hour), verifiedTicket("int", A, 9*time.Minute+30*time.Second))},
 			want: want{rsp: rsp(30*time.Second, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-int": tk(t, "int", A, rTrue)},
-				stationsWant(t, "dev "+A.ID+" Verified", "int "+A.ID+" Soaking", "prod - Waiting"),
+				stationsWant(t, "dev "+A.ID+" Verified"+history(verifiedAs(A, "2026-11-25T11:00:00Z")), "int "+A.ID+" Soaking"+history(verifiedAs(A, "2026-11-25T11:50:30Z")), "prod - Waiting"),
 				valid, condWant(TypePromoted, falseS, ReasonSoaking, "int: change "+A.ID+" soaks until 2026-11-25T12:00:30Z"))},
 		},
 		"LinearSoakLong": {
@@ -148,7 +148,7 @@ func TestRunFunction(t *testing.T) {
 			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, A),
 				verifiedTicket("dev", A, time.Hour), verifiedTicket("int", A, 4*time.Minute))},
 			want: want{rsp: rsp(def, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-int": tk(t, "int", A, rTrue)},
-				stationsWant(t, "dev "+A.ID+" Verified", "int "+A.ID+" Soaking", "prod - Waiting"),
+				stationsWant(t, "dev "+A.ID+" Verified"+history(verifiedAs(A, "2026-11-25T11:00:00Z")), "int "+A.ID+" Soaking"+history(verifiedAs(A, "2026-11-25T11:56:00Z")), "prod - Waiting"),
 				valid, condWant(TypePromoted, falseS, ReasonSoaking, "int: change "+A.ID+" soaks until 2026-11-25T12:06:00Z"))},
 		},
 		"LinearSoakElapsed": {
@@ -156,7 +156,7 @@ func TestRunFunction(t *testing.T) {
 			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, A),
 				verifiedTicket("dev", A, time.Hour), verifiedTicket("int", A, 10*time.Minute))},
 			want: want{rsp: rsp(response.DefaultTTL, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-int": tk(t, "int", A, rTrue), "ticket-prod": tk(t, "prod", A, rFalse)},
-				stationsWant(t, "dev "+A.ID+" Verified", "int "+A.ID+" Verified", "prod "+A.ID+" Delivering"),
+				stationsWant(t, "dev "+A.ID+" Verified"+history(verifiedAs(A, "2026-11-25T11:00:00Z")), "int "+A.ID+" Verified"+history(verifiedAs(A, "2026-11-25T11:50:00Z")), "prod "+A.ID+" Delivering"),
 				valid, condWant(TypePromoted, falseS, ReasonDelivering, "prod: Ticket is delivering change "+A.ID))},
 		},
 		"LinearAllReady": {
@@ -164,7 +164,7 @@ func TestRunFunction(t *testing.T) {
 			args: args{xr: linear(t), observed: observed(t, subscriptionResource(t, A),
 				verifiedTicket("dev", A, time.Hour), verifiedTicket("int", A, time.Hour), verifiedTicket("prod", A, time.Minute))},
 			want: want{rsp: rsp(def, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-int": tk(t, "int", A, rTrue), "ticket-prod": tk(t, "prod", A, rTrue)},
-				stationsWant(t, "dev "+A.ID+" Verified", "int "+A.ID+" Verified", "prod "+A.ID+" Verified"),
+				stationsWant(t, "dev "+A.ID+" Verified"+history(verifiedAs(A, "2026-11-25T11:00:00Z")), "int "+A.ID+" Verified"+history(verifiedAs(A, "2026-11-25T11:00:00Z")), "prod "+A.ID+" Verified"+history(verifiedAs(A, "2026-11-25T11:59:00Z"))),
 				valid, condWant(TypePromoted, trueS, ReasonPromoted, "every station (3) holds its newest verified change"))},
 		},
 		"NewerChangeOvertakes": {
@@ -174,7 +174,7 @@ func TestRunFunction(t *testing.T) {
 				obsTicket{path: "int", spec: A, ready: corev1.ConditionFalse, phase: v1alpha1.PhaseSyncing, message: "syncing"},
 				verifiedTicket("prod", change("v0.9.0", 9*time.Hour), time.Hour))},
 			want: want{rsp: rsp(response.DefaultTTL, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", changeC, rFalse), "ticket-int": tk(t, "int", B, rFalse), "ticket-prod": tk(t, "prod", change("v0.9.0", 9*time.Hour), rTrue)},
-				stationsWant(t, "dev "+changeC.ID+" Delivering", "int "+B.ID+" Delivering", "prod "+change("v0.9.0", 9*time.Hour).ID+" Verified"),
+				stationsWant(t, "dev "+changeC.ID+" Delivering"+history(verifiedAs(B, "2026-11-25T11:00:00Z")), "int "+B.ID+" Delivering", "prod "+change("v0.9.0", 9*time.Hour).ID+" Verified"+history(verifiedAs(change("v0.9.0", 9*time.Hour), "2026-11-25T11:00:00Z"))),
 				valid, condWant(TypePromoted, falseS, ReasonDelivering, "dev: Ticket is delivering change "+changeC.ID))},
 		},
 		"DegradedHalts": {
@@ -184,7 +184,7 @@ func TestRunFunction(t *testing.T) {
 				obsTicket{path: "int", spec: A, live: A, ready: corev1.ConditionFalse, phase: v1alpha1.PhaseFailed, message: "app-int: Degraded"},
 				verifiedTicket("prod", change("v0.9.0", 9*time.Hour), time.Hour))},
 			want: want{rsp: rsp(response.DefaultTTL, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", B, rFalse), "ticket-int": tk(t, "int", A, rFalse), "ticket-prod": tk(t, "prod", change("v0.9.0", 9*time.Hour), rTrue)},
-				stationsWant(t, "dev "+B.ID+" Delivering", "int "+A.ID+" Failed | app-int: Degraded", "prod "+change("v0.9.0", 9*time.Hour).ID+" Verified"),
+				stationsWant(t, "dev "+B.ID+" Delivering"+history(verifiedAs(A, "2026-11-25T11:00:00Z")), "int "+A.ID+" Failed | app-int: Degraded", "prod "+change("v0.9.0", 9*time.Hour).ID+" Verified"+history(verifiedAs(change("v0.9.0", 9*time.Hour), "2026-11-25T11:00:00Z"))),
 				valid, condWant(TypePromoted, falseS, ReasonDelivering, "dev: Ticket is delivering change "+B.ID))},
 		},
 		"DegradedReported": {
@@ -193,7 +193,7 @@ func TestRunFunction(t *testing.T) {
 				verifiedTicket("dev", A, time.Hour),
 				obsTicket{path: "int", spec: A, live: A, ready: corev1.ConditionFalse, phase: v1alpha1.PhaseFailed, message: "app-int: Degraded"})},
 			want: want{rsp: rsp(def, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-int": tk(t, "int", A, rFalse)},
-				stationsWant(t, "dev "+A.ID+" Verified", "int "+A.ID+" Failed | app-int: Degraded", "prod - Waiting"),
+				stationsWant(t, "dev "+A.ID+" Verified"+history(verifiedAs(A, "2026-11-25T11:00:00Z")), "int "+A.ID+" Failed | app-int: Degraded", "prod - Waiting"),
 				valid, condWant(TypePromoted, falseS, ReasonHalted, "int: Ticket Failed change "+A.ID+": app-int: Degraded; the stations after it are halted"))},
 		},
 		"BlockedOnInputNamesTheTracksField": {
@@ -204,7 +204,7 @@ func TestRunFunction(t *testing.T) {
 					message:   `spec.forProvider.overlay "overlays/int" does not exist at commit 666666666666: set it to a directory holding a kustomization.yaml`,
 					blockedOn: &v1alpha1.BlockedOn{Field: "overlay", Problem: `overlay "overlays/int" does not exist at commit 666666666666: name a directory holding a kustomization.yaml`}})},
 			want: want{rsp: rsp(def, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-int": tk(t, "int", A, rFalse)},
-				stationsWant(t, "dev "+A.ID+" Verified", `int `+A.ID+` Blocked | overlay "overlays/int" does not exist at commit 666666666666: name a directory holding a kustomization.yaml: fix spec.stations[1].overlay`, "prod - Waiting"),
+				stationsWant(t, "dev "+A.ID+" Verified"+history(verifiedAs(A, "2026-11-25T11:00:00Z")), `int `+A.ID+` Blocked | overlay "overlays/int" does not exist at commit 666666666666: name a directory holding a kustomization.yaml: fix spec.stations[1].overlay`, "prod - Waiting"),
 				valid, condWant(TypePromoted, falseS, ReasonHalted, "int: Ticket Blocked change "+A.ID+`: overlay "overlays/int" does not exist at commit 666666666666: name a directory holding a kustomization.yaml: fix spec.stations[1].overlay; the stations after it are halted`))},
 		},
 		"Pinned": {
@@ -212,7 +212,7 @@ func TestRunFunction(t *testing.T) {
 			args: args{xr: trackYAML("guestbook", true, st("dev"), st("int", "soak: 10m", "pin: "+A.ID), st("prod")), observed: observed(t, subscriptionResource(t, B),
 				verifiedTicket("dev", B, time.Hour), verifiedTicket("int", A, time.Hour))},
 			want: want{rsp: rsp(def, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", B, rTrue), "ticket-int": tk(t, "int", A, rTrue)},
-				stationsWant(t, "dev "+B.ID+" Verified", "int "+A.ID+" Verified", "prod - Waiting"),
+				stationsWant(t, "dev "+B.ID+" Verified"+history(verifiedAs(B, "2026-11-25T11:00:00Z")), "int "+A.ID+" Verified next="+B.ID+" heldBy=Pin | pinned to change "+A.ID+": nothing flows past it"+history(verifiedAs(A, "2026-11-25T11:00:00Z")), "prod - Waiting"),
 				valid, condWant(TypePromoted, falseS, ReasonPinned, "int: pinned to change "+A.ID+": nothing flows past it"))},
 		},
 		"PinRollsBack": {
@@ -220,7 +220,7 @@ func TestRunFunction(t *testing.T) {
 			args: args{xr: trackYAML("guestbook", true, st("dev"), st("int", "soak: 10m"), st("prod", "pin: "+A.ID)), observed: observed(t, subscriptionResource(t, B),
 				verifiedTicket("dev", B, time.Hour), verifiedTicket("int", A, time.Hour), verifiedTicket("prod", B, time.Hour))},
 			want: want{rsp: rsp(response.DefaultTTL, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", B, rTrue), "ticket-int": tk(t, "int", B, rFalse), "ticket-prod": tk(t, "prod", A, rFalse)},
-				stationsWant(t, "dev "+B.ID+" Verified", "int "+B.ID+" Delivering", "prod "+A.ID+" Delivering"),
+				stationsWant(t, "dev "+B.ID+" Verified"+history(verifiedAs(B, "2026-11-25T11:00:00Z")), "int "+B.ID+" Delivering"+history(verifiedAs(A, "2026-11-25T11:00:00Z")), "prod "+A.ID+" Delivering heldBy=Pin | pinned to change "+A.ID+": nothing flows past it"+history(verifiedAs(B, "2026-11-25T11:00:00Z"))),
 				valid, condWant(TypePromoted, falseS, ReasonDelivering, "int: Ticket is delivering change "+B.ID))},
 		},
 		"OverlayOnlyChange": {
@@ -229,7 +229,7 @@ func TestRunFunction(t *testing.T) {
 				subscriptionResource(t, A, v1alpha1.OverlayChange{Commit: overlayCommit, Stations: []string{"int"}, DiscoveredAt: ago(30 * time.Minute)}),
 				verifiedTicket("dev", A, time.Hour), verifiedTicket("int", A, time.Hour), verifiedTicket("prod", A, time.Hour))},
 			want: want{rsp: rsp(response.DefaultTTL, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-int": tk(t, "int", overlaid(A), rFalse), "ticket-prod": tk(t, "prod", A, rTrue)},
-				stationsWant(t, "dev "+A.ID+" Verified", "int "+overlaid(A).ID+" Delivering", "prod "+A.ID+" Verified"),
+				stationsWant(t, "dev "+A.ID+" Verified"+history(verifiedAs(A, "2026-11-25T11:00:00Z")), "int "+overlaid(A).ID+" Delivering"+history(verifiedAs(A, "2026-11-25T11:00:00Z")), "prod "+A.ID+" Verified"+history(verifiedAs(A, "2026-11-25T11:00:00Z"))),
 				valid, condWant(TypePromoted, falseS, ReasonDelivering, "int: Ticket is delivering change "+overlaid(A).ID))},
 		},
 		"OverlayOnlyChangeStaysPut": {
@@ -238,7 +238,7 @@ func TestRunFunction(t *testing.T) {
 				subscriptionResource(t, A, v1alpha1.OverlayChange{Commit: overlayCommit, Stations: []string{"int"}, DiscoveredAt: ago(30 * time.Minute)}),
 				verifiedTicket("dev", A, time.Hour), verifiedTicket("int", overlaid(A), time.Hour), verifiedTicket("prod", A, time.Hour))},
 			want: want{rsp: rsp(def, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-int": tk(t, "int", overlaid(A), rTrue), "ticket-prod": tk(t, "prod", A, rTrue)},
-				stationsWant(t, "dev "+A.ID+" Verified", "int "+overlaid(A).ID+" Verified", "prod "+A.ID+" Verified"),
+				stationsWant(t, "dev "+A.ID+" Verified"+history(verifiedAs(A, "2026-11-25T11:00:00Z")), "int "+overlaid(A).ID+" Verified"+history(verifiedAs(overlaid(A), "2026-11-25T11:00:00Z")), "prod "+A.ID+" Verified"+history(verifiedAs(A, "2026-11-25T11:00:00Z"))),
 				valid, condWant(TypePromoted, trueS, ReasonPromoted, "every station (3) holds its newest verified change"))},
 		},
 		"TellsTransitions": {
@@ -251,7 +251,7 @@ func TestRunFunction(t *testing.T) {
 				obsTicket{path: "int", spec: A, live: A, ready: corev1.ConditionFalse, phase: v1alpha1.PhaseFailed, message: "app-int: Degraded"})},
 			want: want{rsp: func() *fnv1.RunFunctionResponse {
 				r := rsp(def, map[string]*fnv1.Resource{NameSubscription: linearSub(t, rTrue), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-int": tk(t, "int", A, rFalse)},
-					y(t, `status: {stations: [{path: dev, change: `+A.ID+`, phase: Verified, since: '2026-11-25T12:00:00Z'},
+					y(t, `status: {stations: [{path: dev, change: `+A.ID+`, phase: Verified, since: '2026-11-25T12:00:00Z', history: [`+verifiedAs(A, "2026-11-25T11:00:00Z")+`]},
   {path: int, change: `+A.ID+`, phase: Failed, since: '2026-11-25T11:00:00Z', message: 'app-int: Degraded'}, {path: prod, phase: Waiting, since: '2026-11-25T12:00:00Z'}]}`),
 					valid, condWant(TypePromoted, falseS, ReasonHalted, "int: Ticket Failed change "+A.ID+": app-int: Degraded; the stations after it are halted"))
 				r.Results = []*fnv1.Result{normal(EventVerified, "change "+A.ID+" verified at station dev")}
@@ -268,7 +268,7 @@ func TestRunFunction(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			req := &fnv1.RunFunctionRequest{
 				Observed:          &fnv1.State{Composite: &fnv1.Resource{Resource: y(t, tc.args.xr)}, Resources: tc.args.observed},
-				RequiredResources: tc.args.required,
+				RequiredResources: withControls(t, tc.args.required),
 			}
 			got, err := New(WithClock(func() time.Time { return now })).RunFunction(context.Background(), req)
 			if err != nil {

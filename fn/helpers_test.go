@@ -178,24 +178,77 @@ spec:
 `, name, track, path, changeYAML(c), repoURL, overlay, branch, app))}
 }
 
-// stationsWant is status.stations, each "path change phase" with since now.
+// stationsWant is status.stations, each "path change phase [key=value...] |
+// message ^ history" with since now: the message (a station's) and the
+// history (a YAML flow list, see verifiedAs) are optional, and so are the
+// keys next, heldBy and until.
 func stationsWant(t testing.TB, rows ...string) *structpb.Struct {
 	out := make([]string, 0, len(rows))
 	for _, r := range rows {
-		// "path change phase | message": the message is optional.
+		r, history, _ := strings.Cut(r, " ^ ")
 		r, message, _ := strings.Cut(r, " | ")
-		msg := ""
+		extra := ""
 		if message != "" {
-			msg = fmt.Sprintf(", message: %q", message)
+			extra += fmt.Sprintf(", message: %q", message)
+		}
+		if history != "" {
+			extra += ", history: " + history
 		}
 		f := strings.Fields(r)
+		for _, kv := range f[3:] {
+			k, v, _ := strings.Cut(kv, "=")
+			extra += fmt.Sprintf(", %s: '%s'", k, v)
+		}
 		if f[1] == "-" {
-			out = append(out, fmt.Sprintf("{path: %s, phase: %s, since: '2026-11-25T12:00:00Z'%s}", f[0], f[2], msg))
+			out = append(out, fmt.Sprintf("{path: %s, phase: %s, since: '2026-11-25T12:00:00Z'%s}", f[0], f[2], extra))
 			continue
 		}
-		out = append(out, fmt.Sprintf("{path: %s, change: %s, phase: %s, since: '2026-11-25T12:00:00Z'%s}", f[0], f[1], f[2], msg))
+		out = append(out, fmt.Sprintf("{path: %s, change: %s, phase: %s, since: '2026-11-25T12:00:00Z'%s}", f[0], f[1], f[2], extra))
 	}
 	return y(t, "status: {stations: ["+strings.Join(out, ", ")+"]}")
+}
+
+// verifiedAs is a status.stations[].history entry: c, verified at (RFC
+// 3339), in YAML flow style.
+func verifiedAs(c *v1alpha1.Change, at string) string {
+	images := make([]string, 0, len(c.Images))
+	for _, i := range c.Images {
+		images = append(images, fmt.Sprintf("{repository: %s, tag: %s}", i.Repository, i.Tag))
+	}
+	return fmt.Sprintf("{change: '%s', commit: '%s', images: [%s], discoveredAt: '%s', verifiedAt: '%s'}",
+		c.ID, c.Commit, strings.Join(images, ", "), c.DiscoveredAt.UTC().Format(time.RFC3339), at)
+}
+
+// history is a row's history: the entries newest first.
+func history(entries ...string) string { return " ^ [" + strings.Join(entries, ", ") + "]" }
+
+// requiringControls are the function's requirements for a Track's
+// operator controls in team-a.
+func requiringControls(r *fnv1.Requirements) *fnv1.Requirements {
+	if r == nil {
+		r = &fnv1.Requirements{Resources: map[string]*fnv1.ResourceSelector{}}
+	}
+	ns := "team-a"
+	for key, kind := range map[string]string{RequirementApprovals: "Approval", RequirementFreezes: "Freeze", RequirementPins: "Pin"} {
+		r.Resources[key] = &fnv1.ResourceSelector{ApiVersion: "provider.k8sta.io/v1alpha1", Kind: kind, Namespace: &ns,
+			Match: &fnv1.ResourceSelector_MatchLabels{MatchLabels: &fnv1.MatchLabels{Labels: map[string]string{}}}}
+	}
+	return r
+}
+
+// withControls is required with what Crossplane fetched for the
+// controls' requirements: objs, Approvals, Freezes and Pins, as the API
+// server serves them. A requirement already in required is kept.
+func withControls(t testing.TB, required map[string]*fnv1.Resources, objs ...any) map[string]*fnv1.Resources {
+	out := map[string]*fnv1.Resources{RequirementApprovals: {}, RequirementFreezes: {}, RequirementPins: {}}
+	for _, o := range objs {
+		key := map[string]string{"Approval": RequirementApprovals, "Freeze": RequirementFreezes, "Pin": RequirementPins}[fmt.Sprintf("%T", o)[len("*v1alpha1."):]]
+		out[key].Items = append(out[key].Items, &fnv1.Resource{Resource: asStruct(t, o)})
+	}
+	for k, v := range required {
+		out[k] = v
+	}
+	return out
 }
 
 func condWant(typ string, s fnv1.Status, reason, message string) *fnv1.Condition {

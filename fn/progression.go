@@ -14,11 +14,14 @@ import (
 
 // Reasons a station holds the Track back, most severe first.
 const (
-	ReasonHalted     = "Halted"
-	ReasonPinned     = "Pinned"
-	ReasonDelivering = "Delivering"
-	ReasonSoaking    = "Soaking"
-	ReasonWaiting    = "Waiting"
+	ReasonHalted           = "Halted"
+	ReasonPinned           = "Pinned"
+	ReasonFrozen           = "Frozen"
+	ReasonAwaitingApproval = "AwaitingApproval"
+	ReasonOutsideWindow    = "OutsideWindow"
+	ReasonDelivering       = "Delivering"
+	ReasonSoaking          = "Soaking"
+	ReasonWaiting          = "Waiting"
 )
 
 // Station phases the Track reports besides a Ticket's own.
@@ -96,11 +99,20 @@ type Progression struct {
 // what N+1 holds, otherwise N+1 keeps what it has. A junction station feeds
 // the first station of each of its sections the same way, and a junction
 // without Applications passes on what it is given. Overlay-only changes go
-// to their stations alone. A pinned station holds its pinned change and
-// nothing flows past it.
+// to their stations alone. A pinned station (spec.pin, else a Pin) holds its
+// pinned change and nothing flows past it. A new change enters a station
+// only if no Freeze, window or missing Approval holds it back, in that
+// order; a change a station was already given finishes.
 func Progress(x *Expansion, o Observed, now time.Time) *Progression {
 	p := &progressor{o: o, now: now, root: x.root(), known: map[string]*v1alpha1.Change{}, overlays: map[string][]v1alpha1.OverlayChange{},
-		states: make(map[string]*StationState, len(x.Stops))}
+		states: make(map[string]*StationState, len(x.Stops)), limit: historyLimit(tickets(x))}
+	// What a station verified before is known, so that a Pin can roll it
+	// back; what a Ticket or the Subscription holds now wins.
+	for _, h := range o.History {
+		for i := range h {
+			p.learn(&h[i].Change)
+		}
+	}
 	var newest *v1alpha1.Change
 	if o.Subscription != nil {
 		newest = o.Subscription.Status.AtProvider.Newest
@@ -115,7 +127,7 @@ func Progress(x *Expansion, o Observed, now time.Time) *Progression {
 		p.learn(asked(t))
 	}
 
-	p.line(x.Line, newest, true, true)
+	p.line(x.Line, newest, nil, true, true)
 
 	out := &Progression{Stations: make([]StationState, 0, len(x.Stops)), Holds: p.holds, Requeue: p.requeue}
 	for _, s := range x.Stops {
@@ -124,6 +136,17 @@ func Progress(x *Expansion, o Observed, now time.Time) *Progression {
 		}
 	}
 	return out
+}
+
+// tickets is how many stations of x have Applications.
+func tickets(x *Expansion) int {
+	n := 0
+	for _, s := range x.Stops {
+		if s.HasTicket() {
+			n++
+		}
+	}
+	return n
 }
 
 type progressor struct {
@@ -135,6 +158,8 @@ type progressor struct {
 	states   map[string]*StationState
 	holds    []Hold
 	requeue  time.Duration
+	// limit is how many changes each station's history keeps.
+	limit int
 }
 
 func (p *progressor) learn(c *v1alpha1.Change) {
@@ -143,15 +168,51 @@ func (p *progressor) learn(c *v1alpha1.Change) {
 	}
 }
 
-// line moves change in down l. walking is false once a station before l
-// already holds the Track back: only the first station that holds a line back
-// is reported.
-func (p *progressor) line(l Line, in *v1alpha1.Change, walking, root bool) {
+// comeBack asks to be called again in d, unless sooner already.
+func (p *progressor) comeBack(d time.Duration) {
+	if d > 0 && (p.requeue == 0 || d < p.requeue) {
+		p.requeue = d
+	}
+}
+
+// A barrier is what holds a new change back from a station: a Freeze, a
+// window or a missing Approval of the station itself, or of the junction
+// without Applications that passes the change on.
+type barrier struct {
+	// by is one of the HeldBy constants, reason one of the Promoted
+	// condition's, words what holds the change back in plain words.
+	by, reason, words string
+	// at is the path of the station whose control it is.
+	at string
+	// until is when a window opens; zero when unknown or not a window.
+	until time.Time
+	// told is true once the hold of a junction's barrier was told: its
+	// recipients tell it once, when the first of them is held back.
+	told bool
+}
+
+// rank is the precedence of a barrier: Freeze, then window, then Approval.
+func (c *barrier) rank() int {
+	switch c.by {
+	case HeldByFreeze:
+		return 0
+	case HeldByWindow:
+		return 1
+	default:
+		return 2
+	}
+}
+
+// line moves change in down l, held back by the control gate of the
+// junction that passes it on (nil for none). walking is false once a
+// station before l already holds the Track back: only the first station
+// that holds a line back is reported.
+func (p *progressor) line(l Line, in *v1alpha1.Change, gate *barrier, walking, root bool) {
 	for i, s := range l {
 		var out *v1alpha1.Change
-		out, walking = p.stop(s, in, walking, root && i == 0)
+		out, gate, walking = p.stop(s, in, gate, walking, root && i == 0)
 		for _, b := range s.Sections {
-			p.line(b, out, walking, false)
+			p.line(b, out, gate, walking, false)
 		}
 		in = out
 	}
@@ -164,41 +225,116 @@ func (p *progressor) hold(walking bool, path, reason, format string, a ...any) b
 	return false
 }
 
-// stop decides station s's change given in, the verified change of the
-// station before it, and returns what it passes on and whether the stations
-// after it may still report a hold.
-func (p *progressor) stop(s *Stop, in *v1alpha1.Change, walking, first bool) (*v1alpha1.Change, bool) {
-	pin := s.Station.Pin
-	if !s.HasTicket() {
-		if pin != "" {
-			return nil, p.hold(walking, s.Path, ReasonPinned, "pinned to change %s: nothing flows past it", pin)
+// control is what holds change c back from station s, if anything, by
+// precedence: a Freeze, then an Approval the station waits for.
+func (p *progressor) control(s *Stop, c *v1alpha1.Change) *barrier {
+	if f := p.o.Controls.frozen(s.Path); f != nil {
+		words := "frozen by " + orDefault(bounded.Text(f.By, v1alpha1.MaxControlReasonLength), "Freeze "+f.Name) + " until lifted"
+		if f.Reason != "" {
+			words += ": " + bounded.Text(f.Reason, v1alpha1.MaxControlReasonLength)
 		}
-		return in, walking
+		return &barrier{by: HeldByFreeze, reason: ReasonFrozen, words: words, at: s.Path}
+	}
+	if s.Station.Manual && !p.o.Controls.Approved(s.Path, c.ID) {
+		return &barrier{by: HeldByApproval, reason: ReasonAwaitingApproval, words: "waits for approval of change " + c.ID, at: s.Path}
+	}
+	return nil
+}
+
+// junction passes change in on from station s, a junction without
+// Applications, held back by gate, the control of the junction that passed
+// it on (nil for none), or by s's own control: it holds nothing itself, and
+// its recipients tell whether the change is new to them.
+func (p *progressor) junction(s *Stop, in *v1alpha1.Change, gate *barrier, walking bool) (*v1alpha1.Change, *barrier, bool) {
+	if pin := p.o.Controls.pinOf(s); pin != nil {
+		return nil, nil, p.hold(walking, s.Path, ReasonPinned, "%s", pinWords(pin))
+	}
+	if in == nil {
+		return nil, nil, walking
+	}
+	if own := p.control(s, in); own != nil && (gate == nil || own.rank() < gate.rank()) {
+		gate = own
+	}
+	return in, gate, walking
+}
+
+// pinWords says what pin does to a station that holds change held, in
+// plain words.
+func (p *progressor) pinWords(pin *Pin, held *v1alpha1.Change) string {
+	if p.known[pin.Change] == nil && held != nil {
+		return fmt.Sprintf("pinned to change %s, which no Ticket, the Subscription or a station's history of this Track holds: holding change %s",
+			pin.Change, held.ID)
+	}
+	return pinWords(pin)
+}
+
+// pinWords says what pin does, in plain words.
+func pinWords(pin *Pin) string {
+	if pin.Object == "" {
+		return fmt.Sprintf("pinned to change %s: nothing flows past it", pin.Change)
+	}
+	words := fmt.Sprintf("pinned to change %s by %s: nothing flows past it", pin.Change,
+		orDefault(bounded.Text(pin.By, v1alpha1.MaxControlReasonLength), "Pin "+pin.Object))
+	if pin.Reason != "" {
+		words += ": " + bounded.Text(pin.Reason, v1alpha1.MaxControlReasonLength)
+	}
+	return words
+}
+
+// stop decides station s's change given in, the verified change of the
+// station before it, held back by gate, the control of the junction that
+// passed it on (nil for none), and returns what it passes on, held back by
+// what, and whether the stations after it may still report a hold.
+func (p *progressor) stop(s *Stop, in *v1alpha1.Change, gate *barrier, walking, first bool) (*v1alpha1.Change, *barrier, bool) {
+	if !s.HasTicket() {
+		return p.junction(s, in, gate, walking)
 	}
 
+	pin := p.o.Controls.pinOf(s)
 	t := p.o.Tickets[s.Path]
 	held := asked(t)
-	desired := held
+	// next is the change that enters the station unless a control holds
+	// it back: a new change from upstream, or an overlay-only change.
+	next, upstream := held, false
+	if in != nil && (held == nil || in.ID != held.ID) {
+		next, upstream = in, true
+	}
+	next = p.overlay(s.Path, next)
+	desired := next
+	st := &StationState{Stop: s}
+	p.states[s.Path] = st
+	var ctl *barrier
 	switch {
-	case pin != "":
-		if c := p.known[pin]; c != nil {
+	case pin != nil:
+		desired = held
+		if c := p.known[pin.Change]; c != nil {
 			desired = c
 		}
-	case in != nil && (held == nil || in.ID != held.ID):
-		desired = in
+		st.HeldBy = HeldByPin
+	case next != nil && (held == nil || next.ID != held.ID):
+		ctl = p.control(s, next)
+		// The junction's barrier wins a tie: a Freeze of a junction
+		// covers its sections, and is told once, at the junction.
+		if upstream && gate != nil && (ctl == nil || gate.rank() <= ctl.rank()) {
+			ctl = gate
+		}
+		if ctl != nil {
+			desired = held
+			st.HeldBy, st.Until = ctl.by, ctl.until
+			if !ctl.until.IsZero() {
+				p.comeBack(ctl.until.Sub(p.now))
+			}
+		}
 	}
-	if pin == "" {
-		desired = p.overlay(s.Path, desired)
+	if next != nil && (desired == nil || next.ID != desired.ID) {
+		st.Next = next
 	}
-	st := &StationState{Stop: s, Change: desired}
-	p.states[s.Path] = st
+	st.Change = desired
 
 	verified, remaining := p.verified(s, t)
-	if remaining > 0 && (p.requeue == 0 || remaining < p.requeue) {
-		p.requeue = remaining
-	}
+	p.comeBack(remaining)
 	out := p.upstream(s.Path, verified)
-	if pin != "" {
+	if pin != nil {
 		out = nil
 	}
 
@@ -208,38 +344,80 @@ func (p *progressor) stop(s *Stop, in *v1alpha1.Change, walking, first bool) (*v
 		phase = t.Status.AtProvider.Phase
 		_, verifiedNow = t.VerifiedFor(desired.ID)
 	}
+	st.History = p.history(s.Path, t, held, pin)
+
+	// The station's own hold, in words without its path.
+	var reason, words string
 	switch {
 	case desired == nil:
-		st.Phase = PhaseWaiting
+		st.Phase, reason = PhaseWaiting, ReasonWaiting
+		words = "waiting for its first change"
 		if first {
-			walking = p.hold(walking, s.Path, ReasonWaiting, "waiting for the Subscription's first change")
-		} else {
-			walking = p.hold(walking, s.Path, ReasonWaiting, "waiting for its first change")
+			words = "waiting for the Subscription's first change"
 		}
 	case held == nil || held.ID != desired.ID:
-		walking = p.delivering(st, nil, walking)
+		reason, words = p.delivering(st, nil)
 	case phase == v1alpha1.PhaseFailed || phase == v1alpha1.PhaseBlocked:
 		st.Phase = phase
 		st.Message = clipMessage(p.halted(s, t))
-		walking = p.hold(walking, s.Path, ReasonHalted, "Ticket %s change %s: %s; the stations after it are halted",
-			phase, desired.ID, st.Message)
+		reason, words = ReasonHalted, fmt.Sprintf("Ticket %s change %s: %s; the stations after it are halted", phase, desired.ID, st.Message)
 	case !verifiedNow:
-		walking = p.delivering(st, t, walking)
+		reason, words = p.delivering(st, t)
 	case remaining > 0:
-		st.Phase = PhaseSoaking
-		walking = p.hold(walking, s.Path, ReasonSoaking, "change %s soaks until %s",
-			desired.ID, p.now.Add(remaining).UTC().Format(time.RFC3339))
-	case pin != "" && p.known[pin] == nil:
-		st.Phase = orDefault(phase, v1alpha1.PhaseVerified)
-		walking = p.hold(walking, s.Path, ReasonPinned, "pinned to change %s, which no Ticket or the Subscription of this Track holds: holding change %s",
-			pin, desired.ID)
-	case pin != "":
-		st.Phase = orDefault(phase, v1alpha1.PhaseVerified)
-		walking = p.hold(walking, s.Path, ReasonPinned, "pinned to change %s: nothing flows past it", pin)
+		st.Phase, reason = PhaseSoaking, ReasonSoaking
+		words = fmt.Sprintf("change %s soaks until %s", desired.ID, p.now.Add(remaining).UTC().Format(time.RFC3339))
+	case pin != nil:
+		st.Phase, reason, words = orDefault(phase, v1alpha1.PhaseVerified), ReasonPinned, p.pinWords(pin, desired)
 	default:
 		st.Phase = orDefault(phase, v1alpha1.PhaseVerified)
 	}
-	return out, walking
+	if pin != nil && reason != ReasonHalted {
+		st.Message = p.pinWords(pin, desired)
+	}
+
+	// A control outranks every hold but a halt: the station keeps its
+	// change and its phase, and says what its next change waits for.
+	at := s.Path
+	if ctl != nil && reason != ReasonHalted {
+		reason, words, at = ctl.reason, ctl.words, ctl.at
+		st.Message = words
+		if at != s.Path {
+			// Held back at the junction that passes it on: told once, by
+			// the first of the junction's recipients it holds back.
+			st.Message = at + ": " + words
+			if ctl.told {
+				return out, nil, false
+			}
+			ctl.told = true
+		}
+	}
+	if reason != "" {
+		walking = p.hold(walking, at, reason, "%s", words)
+	}
+	return out, nil, walking
+}
+
+// history is the verified changes of the station at path, newest first:
+// what the Track's status said, with held added once its Ticket t verified
+// it, bounded, the entry of pin (nil for none) kept.
+func (p *progressor) history(path string, t *v1alpha1.Ticket, held *v1alpha1.Change, pin *Pin) []VerifiedChange {
+	var keep string
+	if pin != nil {
+		keep = pin.Change
+	}
+	h := p.o.History[path]
+	if held == nil {
+		return trim(h, keep, p.limit)
+	}
+	since, ok := t.VerifiedFor(held.ID)
+	if !ok {
+		return trim(h, keep, p.limit)
+	}
+	at := since.Time
+	if at.IsZero() {
+		at = p.now
+	}
+	return record(h, held, at.UTC(), keep, p.limit)
 }
 
 // delivering marks a station that has been given a change its Ticket t (nil:
@@ -250,15 +428,15 @@ func (p *progressor) stop(s *Stop, in *v1alpha1.Change, walking, first bool) (*v
 // step the Track tells is a wait a reader acts on: a Ticket deployed at the
 // change whose Application says why it holds it back (a Rollout paused at a
 // step) lends the station its words.
-func (p *progressor) delivering(st *StationState, t *v1alpha1.Ticket, walking bool) bool {
+func (p *progressor) delivering(st *StationState, t *v1alpha1.Ticket) (reason, words string) {
 	st.Phase = PhaseDelivering
 	if c := asked(t); c != nil && c.ID == st.Change.ID && t.Status.AtProvider.Phase == v1alpha1.PhaseProgressing && heldBack(t) {
 		if msg := t.GetCondition(xpv2.TypeReady).Message; msg != "" {
 			st.Message = clipMessage(msg)
-			return p.hold(walking, st.Stop.Path, ReasonDelivering, "Ticket is delivering change %s: %s", st.Change.ID, st.Message)
+			return ReasonDelivering, fmt.Sprintf("Ticket is delivering change %s: %s", st.Change.ID, st.Message)
 		}
 	}
-	return p.hold(walking, st.Stop.Path, ReasonDelivering, "Ticket is delivering change %s", st.Change.ID)
+	return ReasonDelivering, "Ticket is delivering change " + st.Change.ID
 }
 
 // halted is why the Ticket t of station s failed or is blocked: its Ready

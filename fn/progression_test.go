@@ -109,8 +109,11 @@ func TestProgress(t *testing.T) {
 		changes  map[string]string // path → change id, "" for none
 		phases   map[string]string
 		messages map[string]string // path → message, only those with one
-		holds    []Hold
-		requeue  time.Duration
+		// next, heldBy and until (RFC 3339) of the stations with one;
+		// TestProgressHistory tests the stations' history.
+		next, heldBy, until map[string]string
+		holds               []Hold
+		requeue             time.Duration
 	}
 	rolloutWords := `Application argocd/guestbook-int is Degraded at 0123456789abcdef0123456789abcdef01234567: Rollout guestbook-int/guestbook is Degraded: RolloutAborted: Rollout aborted update to revision 3: Step-based analysis phase error/failed: Metric "error-rate" assessed Failed due to failed (1) > failureLimit (0)`
 	long := strings.Repeat("é", MaxStationMessageBytes)
@@ -122,6 +125,10 @@ func TestProgress(t *testing.T) {
 		root     string
 		sections map[string]string
 		observed observedIn
+		// controls are the Track's operator controls, history each
+		// station's as the Track's status said.
+		controls Controls
+		history  map[string][]VerifiedChange
 		want     want
 	}{
 		"NewestOvertakesAtStation1": {
@@ -410,10 +417,13 @@ func TestProgress(t *testing.T) {
 				"dev": verified(A, time.Hour),
 			}},
 			want: want{
-				changes: map[string]string{"dev": id(A), "prod": ""},
-				phases:  map[string]string{"dev": v1alpha1.PhaseVerified, "prod": PhaseWaiting},
+				changes:  map[string]string{"dev": id(A), "prod": ""},
+				phases:   map[string]string{"dev": v1alpha1.PhaseVerified, "prod": PhaseWaiting},
+				messages: map[string]string{"dev": "pinned to change feedfeedfeed, which no Ticket, the Subscription or a station's history of this Track holds: holding change " + A.ID},
+				next:     map[string]string{"dev": id(B)},
+				heldBy:   map[string]string{"dev": HeldByPin},
 				holds: []Hold{{Path: "dev", Reason: ReasonPinned,
-					Message: "dev: pinned to change feedfeedfeed, which no Ticket or the Subscription of this Track holds: holding change " + A.ID}},
+					Message: "dev: pinned to change feedfeedfeed, which no Ticket, the Subscription or a station's history of this Track holds: holding change " + A.ID}},
 			},
 		},
 		"JunctionTicketFeedsSections": {
@@ -518,19 +528,32 @@ func TestProgress(t *testing.T) {
 			if tc.observed.Tickets == nil {
 				tc.observed.Tickets = map[string]*ticketIn{}
 			}
-			p := Progress(x, tc.observed.typed(), now)
+			o := tc.observed.typed()
+			o.Controls, o.History = tc.controls, tc.history
+			p := Progress(x, o, now)
 			got := want{changes: map[string]string{}, phases: map[string]string{}, holds: p.Holds, requeue: p.Requeue}
+			set := func(m *map[string]string, path, v string) {
+				if v == "" {
+					return
+				}
+				if *m == nil {
+					*m = map[string]string{}
+				}
+				(*m)[path] = v
+			}
 			for _, s := range p.Stations {
 				got.changes[s.Stop.Path] = ""
 				if s.Change != nil {
 					got.changes[s.Stop.Path] = s.Change.ID
 				}
 				got.phases[s.Stop.Path] = s.Phase
-				if s.Message != "" {
-					if got.messages == nil {
-						got.messages = map[string]string{}
-					}
-					got.messages[s.Stop.Path] = s.Message
+				set(&got.messages, s.Stop.Path, s.Message)
+				if s.Next != nil {
+					set(&got.next, s.Stop.Path, s.Next.ID)
+				}
+				set(&got.heldBy, s.Stop.Path, s.HeldBy)
+				if !s.Until.IsZero() {
+					set(&got.until, s.Stop.Path, s.Until.UTC().Format(time.RFC3339))
 				}
 			}
 			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(want{})); diff != "" {

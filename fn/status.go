@@ -26,13 +26,17 @@ const (
 	ReasonValid    = "Valid"
 	ReasonSection  = "Section"
 	ReasonFetching = "FetchingSections"
-	ReasonPromoted = "Promoted"
+	// ReasonFetchingControls says Crossplane has not fetched the Track's
+	// Approvals, Freezes and Pins yet.
+	ReasonFetchingControls = "FetchingControls"
+	ReasonPromoted         = "Promoted"
 )
 
 // maxHolds is how many holds the Promoted condition's message names.
 const maxHolds = 5
 
-var severity = map[string]int{ReasonHalted: 0, ReasonPinned: 1, ReasonDelivering: 2, ReasonSoaking: 3, ReasonWaiting: 4}
+var severity = map[string]int{ReasonHalted: 0, ReasonPinned: 1, ReasonFrozen: 2, ReasonAwaitingApproval: 3, ReasonOutsideWindow: 4,
+	ReasonDelivering: 5, ReasonSoaking: 6, ReasonWaiting: 7}
 
 func cond(typ string, s fnv1.Status, reason, message string) *fnv1.Condition {
 	return &fnv1.Condition{Type: typ, Status: s, Reason: reason, Message: &message, Target: fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum()}
@@ -87,7 +91,9 @@ func PromotedCondition(p *Progression) *fnv1.Condition {
 
 // StationsStatus is status.stations: each station with Applications, the
 // change it is given, its phase and since when it has been in that phase
-// with that change (carried over from prev, the observed status.stations).
+// with that change (carried over from prev, the observed status.stations),
+// the change that waits to enter it and what holds that back, and the
+// changes it verified.
 func StationsStatus(p *Progression, prev []*structpb.Value, now time.Time) *structpb.Value {
 	old := make(map[string]*structpb.Struct, len(prev))
 	for _, v := range prev {
@@ -111,6 +117,18 @@ func StationsStatus(p *Progression, prev []*structpb.Value, now time.Time) *stru
 		f["since"] = since
 		if st.Message != "" {
 			f["message"] = sv(st.Message)
+		}
+		if st.Next != nil {
+			f["next"] = sv(st.Next.ID)
+		}
+		if st.HeldBy != "" {
+			f["heldBy"] = sv(st.HeldBy)
+		}
+		if !st.Until.IsZero() {
+			f["until"] = timev(st.Until)
+		}
+		if len(st.History) > 0 {
+			f["history"] = historyValue(st.History)
 		}
 		out = append(out, structv(f))
 	}

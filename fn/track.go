@@ -37,7 +37,16 @@ type Station struct {
 	Tracks       []string
 	Soak         time.Duration
 	Pin          string
+	// Manual is true for approval: Manual: a change enters the station
+	// only once an Approval names it.
+	Manual bool
 }
+
+// The values of spec.stations[].approval.
+const (
+	ApprovalAutomatic = "Automatic"
+	ApprovalManual    = "Manual"
+)
 
 // A ProviderConfigRef names the (Cluster)ProviderConfig of the Track's
 // Tickets and Subscription.
@@ -231,6 +240,13 @@ func parseStation(i int, v *structpb.Struct) (Station, error) {
 	}
 	if s.Pin != "" && !changeID.MatchString(s.Pin) {
 		return s, errors.Errorf("%s must be a change id, 12 hexadecimal digits as status.stations[].change shows", field("pin"))
+	}
+	switch a := str(v, "approval"); a {
+	case "", ApprovalAutomatic:
+	case ApprovalManual:
+		s.Manual = true
+	default:
+		return s, errors.Errorf("%s %q must be Automatic or Manual: Manual stops each change before the station until an Approval names it", field("approval"), truncate(a))
 	}
 	if len(s.Tracks) > maxTracks {
 		return s, errors.Errorf("%s names %d Tracks, more than %d: feed fewer sections from this junction", field("tracks"), len(s.Tracks), maxTracks)

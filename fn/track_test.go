@@ -120,6 +120,21 @@ func TestParseTrack(t *testing.T) {
 			want: want{err: TrackError{Reason: ReasonInvalidTrack,
 				Message: "Track t: spec.stations[0].pin must be a change id, 12 hexadecimal digits as status.stations[].change shows"}},
 		},
+		"ManualApproval": {
+			reason: "approval: Manual makes a station wait for Approvals; Automatic is the default, written or not.",
+			spec:   `{repo: {url: https://git.example.com/u}, stations: [{name: a, tracks: [b], approval: Automatic}, {name: c, tracks: [d], approval: Manual}]}`,
+			want: want{track: &Track{
+				Name: "t", Repo: v1alpha1.Repository{URL: "https://git.example.com/u", SourceBranch: "main"},
+				ProviderConfigRef: ProviderConfigRef{Kind: "ProviderConfig", Name: "default"},
+				Stations:          []Station{{Name: "a", Branch: "env/a", Tracks: []string{"b"}}, {Name: "c", Branch: "env/c", Tracks: []string{"d"}, Manual: true}},
+			}},
+		},
+		"BadApproval": {
+			reason: "approval is Automatic or Manual, spelled as the XRD spells them.",
+			spec:   `{repo: {url: https://git.example.com/u}, stations: [{name: a, tracks: [b], approval: manual}]}`,
+			want: want{err: TrackError{Reason: ReasonInvalidTrack,
+				Message: `Track t: spec.stations[0].approval "manual" must be Automatic or Manual: Manual stops each change before the station until an Approval names it`}},
+		},
 		"TooManyStations": {
 			reason: "A Track has at most 100 stations, though a Track that skips the XRD's maxItems may have more.",
 			spec:   `{repo: {url: https://git.example.com/u}, stations: [` + strings.Join(stations("s", 101), ", ") + `]}`,

@@ -1,0 +1,259 @@
+package fn
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"google.golang.org/protobuf/types/known/structpb"
+
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+
+	"github.com/k8sta/k8sta/apis/v1alpha1"
+	"github.com/k8sta/k8sta/fn/internal/typedpb"
+	"github.com/k8sta/k8sta/internal/bounded"
+)
+
+// The requirements of a Track's operator controls: every Approval, Freeze
+// and Pin of the Track's namespace. Crossplane watches what a function
+// requires, so creating, changing or deleting one wakes the Track at once.
+// They are asked for by kind, not by name: their names are the plugin's
+// convention, not a contract, and a label selector would let whoever can
+// label one hide it.
+const (
+	RequirementApprovals = "approvals"
+	RequirementFreezes   = "freezes"
+	RequirementPins      = "pins"
+)
+
+// MaxControls is how many objects of each kind the function considers for
+// one Track, the first by name. One function serves every Track of a
+// control plane: the limit bounds what one Track's controls cost it.
+const MaxControls = 1000
+
+// maxUnknownNamed is how many controls naming a station the Track does not
+// have one warning names; it counts the rest.
+const maxUnknownNamed = 5
+
+// Controls are the operator controls of a Track: who froze what, which
+// changes were approved where, and which stations are pinned.
+type Controls struct {
+	// approved are the approved change ids of each station path.
+	Approvals map[string]map[string]bool
+	// freezes are the Freezes, by name.
+	Freezes []Freeze
+	// pins are the Pins of each station path, the first by name.
+	Pins map[string]*Pin
+}
+
+// A Freeze is a Freeze of the Track.
+type Freeze struct {
+	Name, By, Reason string
+	// Stations are the frozen paths; none is the whole Track.
+	Stations []string
+}
+
+// A Pin is the pin of a station, from its spec or from a Pin object.
+type Pin struct {
+	Change string
+	// Object is the name of the Pin; empty for the station's spec.pin.
+	Object, By, Reason string
+}
+
+// What the function reads of the controls; the decoder skips the rest.
+var (
+	approvalRead = typedpb.Select(func(a *v1alpha1.Approval) []any { return []any{&a.Name, &a.Spec} })
+	freezeRead   = typedpb.Select(func(f *v1alpha1.Freeze) []any { return []any{&f.Name, &f.Spec} })
+	pinRead      = typedpb.Select(func(p *v1alpha1.Pin) []any { return []any{&p.Name, &p.Spec} })
+)
+
+// controlSelector selects every object of kind in namespace.
+func controlSelector(kind, namespace string) *fnv1.ResourceSelector {
+	return &fnv1.ResourceSelector{
+		ApiVersion: v1alpha1.SchemeGroupVersion.String(), Kind: kind, Namespace: &namespace,
+		Match: &fnv1.ResourceSelector_MatchLabels{MatchLabels: &fnv1.MatchLabels{Labels: map[string]string{}}},
+	}
+}
+
+// requireControls adds the controls' requirements to rq and reads what
+// Crossplane fetched for them: the controls of Track track. pending is true
+// while Crossplane has not fetched them all yet. warnings say what was left
+// out.
+func requireControls(req *fnv1.RunFunctionRequest, rq *fnv1.Requirements, track, namespace string) (c Controls, pending bool, warnings []string) {
+	fetched := req.GetRequiredResources()
+	d := typedpb.NewDecoder()
+	for _, k := range []struct{ key, kind string }{
+		{RequirementApprovals, "Approval"}, {RequirementFreezes, "Freeze"}, {RequirementPins, "Pin"},
+	} {
+		rq.Resources[k.key] = controlSelector(k.kind, namespace)
+		rs, ok := fetched[k.key]
+		if !ok {
+			pending = true
+			continue
+		}
+		items, more := ofTrack(rs.GetItems(), track)
+		if more > 0 {
+			warnings = append(warnings, fmt.Sprintf(
+				"Track %s has %d %ss, more than %d: the function considers the first %d by name and ignores %d; delete those no longer needed",
+				track, MaxControls+more, k.kind, MaxControls, MaxControls, more))
+		}
+		for _, r := range items {
+			switch k.kind {
+			case "Approval":
+				var a v1alpha1.Approval
+				d.Selected(r, &a, approvalRead)
+				c.approve(a.Spec.Station, a.Spec.Change)
+			case "Freeze":
+				var f v1alpha1.Freeze
+				d.Selected(r, &f, freezeRead)
+				c.Freezes = append(c.Freezes, Freeze{Name: f.Name, By: f.Spec.By, Reason: f.Spec.Reason, Stations: f.Spec.Stations})
+			case "Pin":
+				var p v1alpha1.Pin
+				d.Selected(r, &p, pinRead)
+				c.pin(&p)
+			}
+		}
+	}
+	return c, pending, warnings
+}
+
+// ofTrack are the objects of items whose spec.track is track, sorted by
+// name, at most MaxControls; more is how many more there are.
+func ofTrack(items []*fnv1.Resource, track string) (out []*structpb.Struct, more int) {
+	for _, r := range items {
+		if s := r.GetResource(); str(s, "spec", "track") == track {
+			out = append(out, s)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return str(out[i], "metadata", "name") < str(out[j], "metadata", "name") })
+	if len(out) > MaxControls {
+		return out[:MaxControls], len(out) - MaxControls
+	}
+	return out, 0
+}
+
+func (c *Controls) approve(path, change string) {
+	if !changeID.MatchString(change) {
+		return
+	}
+	if c.Approvals == nil {
+		c.Approvals = map[string]map[string]bool{}
+	}
+	if c.Approvals[path] == nil {
+		c.Approvals[path] = map[string]bool{}
+	}
+	c.Approvals[path][change] = true
+}
+
+// pin keeps p unless a Pin earlier by name pins its station.
+func (c *Controls) pin(p *v1alpha1.Pin) {
+	if !changeID.MatchString(p.Spec.Change) {
+		return
+	}
+	if c.Pins == nil {
+		c.Pins = map[string]*Pin{}
+	}
+	if _, ok := c.Pins[p.Spec.Station]; !ok {
+		c.Pins[p.Spec.Station] = &Pin{Change: p.Spec.Change, Object: p.Name, By: p.Spec.By, Reason: p.Spec.Reason}
+	}
+}
+
+// Approved reports whether an Approval lets change id enter the station at
+// path.
+func (c *Controls) Approved(path, id string) bool { return c.Approvals[path][id] }
+
+// frozen is the first Freeze, by name, that covers the station at path:
+// one of the whole Track, of the station, or of a junction it is in a
+// section of.
+func (c *Controls) frozen(path string) *Freeze {
+	for i := range c.Freezes {
+		f := &c.Freezes[i]
+		if len(f.Stations) == 0 {
+			return f
+		}
+		for _, s := range f.Stations {
+			if covers(s, path) {
+				return f
+			}
+		}
+	}
+	return nil
+}
+
+// covers reports whether the station at path is the station at junction or
+// in one of its sections.
+func covers(junction, path string) bool {
+	return path == junction || (strings.HasPrefix(path, junction) && path[len(junction)] == '.')
+}
+
+// nextDot is the index of the next '.' in s after i, or -1.
+func nextDot(s string, i int) int {
+	if j := strings.IndexByte(s[i+1:], '.'); j >= 0 {
+		return i + 1 + j
+	}
+	return -1
+}
+
+// pinOf is the pin of station s: its spec.pin, else the Pin of its path.
+func (c *Controls) pinOf(s *Stop) *Pin {
+	if s.Station.Pin != "" {
+		return &Pin{Change: s.Station.Pin}
+	}
+	return c.Pins[s.Path]
+}
+
+// Unknown is a warning naming the Pins and Freezes that name a station
+// expansion x does not have: they hold nothing, which their authors would
+// not expect. Empty when there are none.
+func (c *Controls) Unknown(track string, x *Expansion) string {
+	if len(c.Pins) == 0 && len(c.Freezes) == 0 {
+		return ""
+	}
+	// paths are the stations' paths, and each junction path a section's
+	// station path starts with, which a Freeze covers.
+	paths := make(map[string]bool, len(x.Stops))
+	for _, s := range x.Stops {
+		paths[s.Path] = true
+	}
+	covered := make(map[string]bool, len(x.Stops))
+	for _, s := range x.Stops {
+		for i := strings.IndexByte(s.Path, '.'); i >= 0; i = nextDot(s.Path, i) {
+			covered[s.Path[:i]] = true
+		}
+	}
+	var named []string
+	n := 0
+	add := func(s string) {
+		n++
+		if len(named) < maxUnknownNamed {
+			named = append(named, s)
+		}
+	}
+	for _, f := range c.Freezes {
+		for _, s := range f.Stations {
+			if !paths[s] && !covered[s] {
+				add(fmt.Sprintf("Freeze %s names station %s", f.Name, bounded.Text(s, 256)))
+			}
+		}
+	}
+	pins := make([]*Pin, 0, len(c.Pins))
+	stations := make(map[*Pin]string, len(c.Pins))
+	for path, p := range c.Pins {
+		if !paths[path] {
+			pins = append(pins, p)
+			stations[p] = path
+		}
+	}
+	sort.Slice(pins, func(i, j int) bool { return pins[i].Object < pins[j].Object })
+	for _, p := range pins {
+		add(fmt.Sprintf("Pin %s names station %s", p.Object, bounded.Text(stations[p], 256)))
+	}
+	if n == 0 {
+		return ""
+	}
+	if n > len(named) {
+		named = append(named, fmt.Sprintf("and %d more", n-len(named)))
+	}
+	return fmt.Sprintf("%s, which Track %s does not have, and hold nothing: name a station as status.stations[].path shows it, or a junction",
+		strings.Join(named, "; "), track)
+}
