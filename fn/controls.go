@@ -38,11 +38,11 @@ const maxUnknownNamed = 5
 // Controls are the operator controls of a Track: who froze what, which
 // changes were approved where, and which stations are pinned.
 type Controls struct {
-	// approved are the approved change ids of each station path.
+	// Approvals are the approved change ids of each station path.
 	Approvals map[string]map[string]bool
-	// freezes are the Freezes, by name.
+	// Freezes are the Freezes, sorted by name.
 	Freezes []Freeze
-	// pins are the Pins of each station path, the first by name.
+	// Pins are the Pins of each station path, the first by name.
 	Pins map[string]*Pin
 }
 
@@ -91,7 +91,7 @@ func requireControls(req *fnv1.RunFunctionRequest, rq *fnv1.Requirements, track,
 			pending = true
 			continue
 		}
-		items, more := ofTrack(rs.GetItems(), track)
+		items, more := ofTrack(rs.GetItems(), track, namespace)
 		if more > 0 {
 			warnings = append(warnings, fmt.Sprintf(
 				"Track %s has %d %ss, more than %d: the function considers the first %d by name and ignores %d; delete those no longer needed",
@@ -117,11 +117,14 @@ func requireControls(req *fnv1.RunFunctionRequest, rq *fnv1.Requirements, track,
 	return c, pending, warnings
 }
 
-// ofTrack are the objects of items whose spec.track is track, sorted by
-// name, at most MaxControls; more is how many more there are.
-func ofTrack(items []*fnv1.Resource, track string) (out []*structpb.Struct, more int) {
+// ofTrack are the objects of items in namespace whose spec.track is
+// track, sorted by name, at most MaxControls; more is how many more there
+// are. Crossplane fetches only the namespace's objects; a control of
+// another namespace must never hold or release this Track, whatever
+// fetched it.
+func ofTrack(items []*fnv1.Resource, track, namespace string) (out []*structpb.Struct, more int) {
 	for _, r := range items {
-		if s := r.GetResource(); str(s, "spec", "track") == track {
+		if s := r.GetResource(); str(s, "spec", "track") == track && str(s, "metadata", "namespace") == namespace {
 			out = append(out, s)
 		}
 	}
@@ -209,8 +212,8 @@ func (c *Controls) Unknown(track string, x *Expansion) string {
 	if len(c.Pins) == 0 && len(c.Freezes) == 0 {
 		return ""
 	}
-	// paths are the stations' paths, and each junction path a section's
-	// station path starts with, which a Freeze covers.
+	// paths are the stations' paths, covered the paths a Freeze covers
+	// stations through: each prefix of a station's path at a '.'.
 	paths := make(map[string]bool, len(x.Stops))
 	for _, s := range x.Stops {
 		paths[s.Path] = true

@@ -120,6 +120,21 @@ func TestProgress(t *testing.T) {
 	clipped := strings.Repeat("é", (MaxStationMessageBytes-len("…"))/2) + "…"
 	paused := "waiting for Application argocd/guestbook-dev: Synced, Suspended: Rollout guestbook-dev/guestbook is paused at step 2 of 4 (CanaryPauseStep)"
 	id := func(c *v1alpha1.Change) string { return c.ID }
+	// Z is an older change prod verified long ago; H one only prod's
+	// history still names.
+	Z, H := change("v0.9.0", 9*time.Hour), change("v0.8.0", 20*time.Hour)
+	frozen := func(by string, stations ...string) Controls {
+		return Controls{Freezes: []Freeze{{Name: "guestbook", By: by, Reason: "end of quarter", Stations: stations}}}
+	}
+	approved := func(path string, ids ...string) Controls {
+		c := Controls{Approvals: map[string]map[string]bool{path: {}}}
+		for _, i := range ids {
+			c.Approvals[path][i] = true
+		}
+		return c
+	}
+	junction := trackYAML("t", true, st("dev"), "{name: regions, tracks: [us, eu], approval: Manual}", st("prod"))
+	us, eu := trackYAML("us", false, st("us1"), st("us2")), trackYAML("eu", false, st("eu1"))
 	cases := map[string]struct {
 		reason   string
 		root     string
@@ -506,6 +521,378 @@ func TestProgress(t *testing.T) {
 			want: want{
 				changes: map[string]string{"dev": id(A), "prod": overlaid(A).ID, "last": id(A)},
 				phases:  map[string]string{"dev": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseVerified, "last": v1alpha1.PhaseVerified},
+			},
+		},
+		"FreezeHoldsANewChange": {
+			reason: "A Freeze of the whole Track keeps B out of dev, which keeps A and its phase and says what waits and why; prod waits for A behind it.",
+			root:   trackYAML("t", true, st("dev"), st("prod")),
+			observed: observedIn{Subscription: &subIn{Newest: B}, Tickets: map[string]*ticketIn{
+				"dev": verified(A, time.Hour),
+			}},
+			controls: frozen("alice"),
+			want: want{
+				changes:  map[string]string{"dev": id(A), "prod": ""},
+				phases:   map[string]string{"dev": v1alpha1.PhaseVerified, "prod": PhaseWaiting},
+				messages: map[string]string{"dev": "frozen by alice until lifted: end of quarter", "prod": "frozen by alice until lifted: end of quarter"},
+				next:     map[string]string{"dev": id(B), "prod": id(A)},
+				heldBy:   map[string]string{"dev": HeldByFreeze, "prod": HeldByFreeze},
+				holds:    []Hold{{Path: "dev", Reason: ReasonFrozen, Message: "dev: frozen by alice until lifted: end of quarter"}},
+			},
+		},
+		"FreezeWithoutWhoNamesTheFreeze": {
+			reason: "A Freeze that does not say who froze names itself, so that a reader knows what to delete.",
+			root:   trackYAML("t", true, st("dev"), st("prod")),
+			observed: observedIn{Subscription: &subIn{Newest: B}, Tickets: map[string]*ticketIn{
+				"dev": verified(B, time.Hour), "prod": verified(A, time.Hour),
+			}},
+			controls: Controls{Freezes: []Freeze{{Name: "guestbook-prod", Stations: []string{"prod"}}}},
+			want: want{
+				changes:  map[string]string{"dev": id(B), "prod": id(A)},
+				phases:   map[string]string{"dev": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseVerified},
+				messages: map[string]string{"prod": "frozen by Freeze guestbook-prod until lifted"},
+				next:     map[string]string{"prod": id(B)},
+				heldBy:   map[string]string{"prod": HeldByFreeze},
+				holds:    []Hold{{Path: "prod", Reason: ReasonFrozen, Message: "prod: frozen by Freeze guestbook-prod until lifted"}},
+			},
+		},
+		"FreezeLetsADeliveryFinish": {
+			reason: "A change dev was given before the Freeze finishes: a Freeze holds back only new changes.",
+			root:   trackYAML("t", true, st("dev"), st("prod")),
+			observed: observedIn{Subscription: &subIn{Newest: B}, Tickets: map[string]*ticketIn{
+				"dev": {Change: B, Phase: v1alpha1.PhaseSyncing, Ready: corev1.ConditionFalse},
+			}},
+			controls: frozen("alice"),
+			want: want{
+				changes: map[string]string{"dev": id(B), "prod": ""},
+				phases:  map[string]string{"dev": PhaseDelivering, "prod": PhaseWaiting},
+				holds:   []Hold{{Path: "dev", Reason: ReasonDelivering, Message: "dev: Ticket is delivering change " + B.ID}},
+			},
+		},
+		"FreezeOfOneStation": {
+			reason: "A Freeze of prod holds prod alone: dev takes B, and prod keeps Z with A waiting.",
+			root:   trackYAML("t", true, st("dev"), st("prod")),
+			observed: observedIn{Subscription: &subIn{Newest: B}, Tickets: map[string]*ticketIn{
+				"dev": verified(A, time.Hour), "prod": verified(Z, time.Hour),
+			}},
+			controls: frozen("alice", "prod"),
+			want: want{
+				changes:  map[string]string{"dev": id(B), "prod": id(Z)},
+				phases:   map[string]string{"dev": PhaseDelivering, "prod": v1alpha1.PhaseVerified},
+				messages: map[string]string{"prod": "frozen by alice until lifted: end of quarter"},
+				next:     map[string]string{"prod": id(A)},
+				heldBy:   map[string]string{"prod": HeldByFreeze},
+				// Only the first station that holds a line back is told.
+				holds: []Hold{{Path: "dev", Reason: ReasonDelivering, Message: "dev: Ticket is delivering change " + B.ID}},
+			},
+		},
+		"FrozenStationKeepsSoaking": {
+			reason: "A frozen station soaking its change keeps soaking and says it is frozen; the function still comes back when the soak ends.",
+			root:   trackYAML("t", true, st("dev"), st("int", "soak: 10m"), st("prod")),
+			observed: observedIn{Subscription: &subIn{Newest: B}, Tickets: map[string]*ticketIn{
+				"dev": verified(B, time.Hour), "int": verified(A, 4*time.Minute),
+			}},
+			controls: frozen("alice", "int"),
+			want: want{
+				changes:  map[string]string{"dev": id(B), "int": id(A), "prod": ""},
+				phases:   map[string]string{"dev": v1alpha1.PhaseVerified, "int": PhaseSoaking, "prod": PhaseWaiting},
+				messages: map[string]string{"int": "frozen by alice until lifted: end of quarter"},
+				next:     map[string]string{"int": id(B)},
+				heldBy:   map[string]string{"int": HeldByFreeze},
+				holds:    []Hold{{Path: "int", Reason: ReasonFrozen, Message: "int: frozen by alice until lifted: end of quarter"}},
+				requeue:  6 * time.Minute,
+			},
+		},
+		"ApprovalWaits": {
+			reason: "A change stops before a station with approval: Manual until an Approval names it.",
+			root:   trackYAML("t", true, st("dev"), st("prod", "approval: Manual")),
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": verified(A, time.Hour), "prod": verified(Z, time.Hour),
+			}},
+			want: want{
+				changes:  map[string]string{"dev": id(A), "prod": id(Z)},
+				phases:   map[string]string{"dev": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseVerified},
+				messages: map[string]string{"prod": "waits for approval of change " + A.ID},
+				next:     map[string]string{"prod": id(A)},
+				heldBy:   map[string]string{"prod": HeldByApproval},
+				holds:    []Hold{{Path: "prod", Reason: ReasonAwaitingApproval, Message: "prod: waits for approval of change " + A.ID}},
+			},
+		},
+		"ApprovalLetsTheChangeIn": {
+			reason: "An Approval of the station's path and the change lets the change in.",
+			root:   trackYAML("t", true, st("dev"), st("prod", "approval: Manual")),
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": verified(A, time.Hour), "prod": verified(Z, time.Hour),
+			}},
+			controls: approved("prod", A.ID),
+			want: want{
+				changes: map[string]string{"dev": id(A), "prod": id(A)},
+				phases:  map[string]string{"dev": v1alpha1.PhaseVerified, "prod": PhaseDelivering},
+				holds:   []Hold{{Path: "prod", Reason: ReasonDelivering, Message: "prod: Ticket is delivering change " + A.ID}},
+			},
+		},
+		"ApprovalOfAnotherStationLetsNothingIn": {
+			reason: "An Approval is for one station path: dev's does not let A into prod.",
+			root:   trackYAML("t", true, st("dev"), st("prod", "approval: Manual")),
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": verified(A, time.Hour), "prod": verified(Z, time.Hour),
+			}},
+			controls: approved("dev", A.ID),
+			want: want{
+				changes:  map[string]string{"dev": id(A), "prod": id(Z)},
+				phases:   map[string]string{"dev": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseVerified},
+				messages: map[string]string{"prod": "waits for approval of change " + A.ID},
+				next:     map[string]string{"prod": id(A)},
+				heldBy:   map[string]string{"prod": HeldByApproval},
+				holds:    []Hold{{Path: "prod", Reason: ReasonAwaitingApproval, Message: "prod: waits for approval of change " + A.ID}},
+			},
+		},
+		"NewerChangeOvertakesWhileAwaitingApproval": {
+			reason: "B, verified at dev after A, overtakes A waiting before prod: the Approval of A does not let B in, and prod says B waits.",
+			root:   trackYAML("t", true, st("dev"), st("prod", "approval: Manual")),
+			observed: observedIn{Subscription: &subIn{Newest: B}, Tickets: map[string]*ticketIn{
+				"dev": verified(B, time.Minute), "prod": verified(Z, time.Hour),
+			}},
+			controls: approved("prod", A.ID),
+			want: want{
+				changes:  map[string]string{"dev": id(B), "prod": id(Z)},
+				phases:   map[string]string{"dev": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseVerified},
+				messages: map[string]string{"prod": "waits for approval of change " + B.ID},
+				next:     map[string]string{"prod": id(B)},
+				heldBy:   map[string]string{"prod": HeldByApproval},
+				holds:    []Hold{{Path: "prod", Reason: ReasonAwaitingApproval, Message: "prod: waits for approval of change " + B.ID}},
+			},
+		},
+		"ApprovalDoesNotShortenASoak": {
+			reason: "An Approval given before the station before verified the change for its whole soak lets nothing in early.",
+			root:   trackYAML("t", true, st("dev", "soak: 10m"), st("prod", "approval: Manual")),
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": verified(A, 4*time.Minute), "prod": verified(Z, time.Hour),
+			}},
+			controls: approved("prod", A.ID),
+			want: want{
+				changes: map[string]string{"dev": id(A), "prod": id(Z)},
+				phases:  map[string]string{"dev": PhaseSoaking, "prod": v1alpha1.PhaseVerified},
+				holds:   []Hold{{Path: "dev", Reason: ReasonSoaking, Message: "dev: change " + A.ID + " soaks until 2026-11-25T12:06:00Z"}},
+				requeue: 6 * time.Minute,
+			},
+		},
+		"FreezeOutranksApproval": {
+			reason: "An approved change still waits while its station is frozen.",
+			root:   trackYAML("t", true, st("dev"), st("prod", "approval: Manual")),
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": verified(A, time.Hour), "prod": verified(Z, time.Hour),
+			}},
+			controls: Controls{Approvals: approved("prod", A.ID).Approvals, Freezes: frozen("alice", "prod").Freezes},
+			want: want{
+				changes:  map[string]string{"dev": id(A), "prod": id(Z)},
+				phases:   map[string]string{"dev": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseVerified},
+				messages: map[string]string{"prod": "frozen by alice until lifted: end of quarter"},
+				next:     map[string]string{"prod": id(A)},
+				heldBy:   map[string]string{"prod": HeldByFreeze},
+				holds:    []Hold{{Path: "prod", Reason: ReasonFrozen, Message: "prod: frozen by alice until lifted: end of quarter"}},
+			},
+		},
+		"HaltedStationKeepsItsWords": {
+			reason: "A failed station whose next change waits for approval says why it failed; its status still says what waits.",
+			root:   trackYAML("t", true, st("dev"), st("prod", "approval: Manual")),
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev":  verified(A, time.Hour),
+				"prod": {Change: Z, LiveID: Z.ID, Phase: v1alpha1.PhaseFailed, Ready: corev1.ConditionFalse, ReadyMessage: "app-prod: Degraded"},
+			}},
+			want: want{
+				changes:  map[string]string{"dev": id(A), "prod": id(Z)},
+				phases:   map[string]string{"dev": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseFailed},
+				messages: map[string]string{"prod": "app-prod: Degraded"},
+				next:     map[string]string{"prod": id(A)},
+				heldBy:   map[string]string{"prod": HeldByApproval},
+				holds:    []Hold{{Path: "prod", Reason: ReasonHalted, Message: "prod: Ticket Failed change " + Z.ID + ": app-prod: Degraded; the stations after it are halted"}},
+			},
+		},
+		"PinObjectRollsBackThroughAFreeze": {
+			reason: "A Pin outranks a Freeze: prod goes back to A, which dev holds, and says who pinned it; nothing flows past it.",
+			root:   trackYAML("t", true, st("dev"), st("prod"), st("last")),
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": verified(A, time.Hour), "prod": verified(B, time.Hour), "last": verified(B, time.Hour),
+			}},
+			controls: Controls{Freezes: frozen("alice").Freezes, Pins: map[string]*Pin{"prod": {Change: A.ID, Object: "t-prod", By: "bob", Reason: "B leaks memory"}}},
+			want: want{
+				changes:  map[string]string{"dev": id(A), "prod": id(A), "last": id(B)},
+				phases:   map[string]string{"dev": v1alpha1.PhaseVerified, "prod": PhaseDelivering, "last": v1alpha1.PhaseVerified},
+				messages: map[string]string{"prod": "pinned to change " + A.ID + " by bob: nothing flows past it: B leaks memory"},
+				heldBy:   map[string]string{"prod": HeldByPin},
+				holds:    []Hold{{Path: "prod", Reason: ReasonDelivering, Message: "prod: Ticket is delivering change " + A.ID}},
+			},
+		},
+		"PinnedByAPinObject": {
+			reason: "A station a Pin holds at its change says who pinned it, and B waits.",
+			root:   trackYAML("t", true, st("dev"), st("prod"), st("last")),
+			observed: observedIn{Subscription: &subIn{Newest: B}, Tickets: map[string]*ticketIn{
+				"dev": verified(B, time.Hour), "prod": verified(A, time.Hour), "last": verified(Z, time.Hour),
+			}},
+			controls: Controls{Pins: map[string]*Pin{"prod": {Change: A.ID, Object: "t-prod", By: "bob"}}},
+			want: want{
+				changes:  map[string]string{"dev": id(B), "prod": id(A), "last": id(Z)},
+				phases:   map[string]string{"dev": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseVerified, "last": v1alpha1.PhaseVerified},
+				messages: map[string]string{"prod": "pinned to change " + A.ID + " by bob: nothing flows past it"},
+				next:     map[string]string{"prod": id(B)},
+				heldBy:   map[string]string{"prod": HeldByPin},
+				holds:    []Hold{{Path: "prod", Reason: ReasonPinned, Message: "prod: pinned to change " + A.ID + " by bob: nothing flows past it"}},
+			},
+		},
+		"SpecPinOutranksAPinObject": {
+			reason: "The station's spec.pin comes before a Pin of it.",
+			root:   trackYAML("t", true, st("dev"), st("prod", "pin: "+A.ID)),
+			observed: observedIn{Subscription: &subIn{Newest: B}, Tickets: map[string]*ticketIn{
+				"dev": verified(B, time.Hour), "prod": verified(A, time.Hour),
+			}},
+			controls: Controls{Pins: map[string]*Pin{"prod": {Change: B.ID, Object: "t-prod", By: "bob"}}},
+			want: want{
+				changes:  map[string]string{"dev": id(B), "prod": id(A)},
+				phases:   map[string]string{"dev": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseVerified},
+				messages: map[string]string{"prod": "pinned to change " + A.ID + ": nothing flows past it"},
+				next:     map[string]string{"prod": id(B)},
+				heldBy:   map[string]string{"prod": HeldByPin},
+				holds:    []Hold{{Path: "prod", Reason: ReasonPinned, Message: "prod: pinned to change " + A.ID + ": nothing flows past it"}},
+			},
+		},
+		"PinToAChangeOnlyHistoryKnows": {
+			reason: "A Pin to a change no Ticket holds any more but prod's history names rolls prod back to it.",
+			root:   trackYAML("t", true, st("dev"), st("prod")),
+			observed: observedIn{Subscription: &subIn{Newest: B}, Tickets: map[string]*ticketIn{
+				"dev": verified(B, time.Hour), "prod": verified(B, time.Hour),
+			}},
+			history:  map[string][]VerifiedChange{"prod": {{Change: *B, VerifiedAt: now.Add(-time.Hour)}, {Change: *H, VerifiedAt: now.Add(-10 * time.Hour)}}},
+			controls: Controls{Pins: map[string]*Pin{"prod": {Change: H.ID, Object: "t-prod", By: "bob"}}},
+			want: want{
+				changes:  map[string]string{"dev": id(B), "prod": id(H)},
+				phases:   map[string]string{"dev": v1alpha1.PhaseVerified, "prod": PhaseDelivering},
+				messages: map[string]string{"prod": "pinned to change " + H.ID + " by bob: nothing flows past it"},
+				next:     map[string]string{"prod": id(B)},
+				heldBy:   map[string]string{"prod": HeldByPin},
+				holds:    []Hold{{Path: "prod", Reason: ReasonDelivering, Message: "prod: Ticket is delivering change " + H.ID}},
+			},
+		},
+		"OverlayOnlyChangeWaitsForApproval": {
+			reason: "An overlay-only change is a new change too: it waits for its own Approval.",
+			root:   trackYAML("t", true, st("dev"), st("prod", "approval: Manual")),
+			observed: observedIn{Subscription: &subIn{Newest: A, OverlayChanges: onA}, Tickets: map[string]*ticketIn{
+				"dev": verified(A, time.Hour), "prod": verified(A, time.Hour),
+			}},
+			controls: approved("prod", A.ID),
+			want: want{
+				changes:  map[string]string{"dev": id(A), "prod": id(A)},
+				phases:   map[string]string{"dev": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseVerified},
+				messages: map[string]string{"prod": "waits for approval of change " + overlaid(A).ID},
+				next:     map[string]string{"prod": overlaid(A).ID},
+				heldBy:   map[string]string{"prod": HeldByApproval},
+				holds:    []Hold{{Path: "prod", Reason: ReasonAwaitingApproval, Message: "prod: waits for approval of change " + overlaid(A).ID}},
+			},
+		},
+		"OverlayOnlyChangeIsFrozen": {
+			reason: "A Freeze holds an overlay-only change back as any other.",
+			root:   trackYAML("t", true, st("dev"), st("prod")),
+			observed: observedIn{Subscription: &subIn{Newest: A, OverlayChanges: onA}, Tickets: map[string]*ticketIn{
+				"dev": verified(A, time.Hour), "prod": verified(A, time.Hour),
+			}},
+			controls: frozen("alice", "prod"),
+			want: want{
+				changes:  map[string]string{"dev": id(A), "prod": id(A)},
+				phases:   map[string]string{"dev": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseVerified},
+				messages: map[string]string{"prod": "frozen by alice until lifted: end of quarter"},
+				next:     map[string]string{"prod": overlaid(A).ID},
+				heldBy:   map[string]string{"prod": HeldByFreeze},
+				holds:    []Hold{{Path: "prod", Reason: ReasonFrozen, Message: "prod: frozen by alice until lifted: end of quarter"}},
+			},
+		},
+		"JunctionAwaitsApproval": {
+			reason: "A junction without Applications that says approval: Manual holds A back from its sections and from the station after it, and says so once.",
+			root:   junction, sections: map[string]string{"us": us, "eu": eu},
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": verified(A, time.Hour), "regions.us.us1": verified(Z, time.Hour),
+			}},
+			want: want{
+				changes: map[string]string{"dev": id(A), "regions.us.us1": id(Z), "regions.us.us2": id(Z), "regions.eu.eu1": "", "prod": ""},
+				phases: map[string]string{"dev": v1alpha1.PhaseVerified, "regions.us.us1": v1alpha1.PhaseVerified, "regions.us.us2": PhaseDelivering,
+					"regions.eu.eu1": PhaseWaiting, "prod": PhaseWaiting},
+				messages: map[string]string{"regions.us.us1": "regions: waits for approval of change " + A.ID, "regions.eu.eu1": "regions: waits for approval of change " + A.ID,
+					"prod": "regions: waits for approval of change " + A.ID},
+				next:   map[string]string{"regions.us.us1": id(A), "regions.eu.eu1": id(A), "prod": id(A)},
+				heldBy: map[string]string{"regions.us.us1": HeldByApproval, "regions.eu.eu1": HeldByApproval, "prod": HeldByApproval},
+				// Told once, at the junction; us2, after us1 on its line,
+				// takes what us1 verified, untold.
+				holds: []Hold{{Path: "regions", Reason: ReasonAwaitingApproval, Message: "regions: waits for approval of change " + A.ID}},
+			},
+		},
+		"JunctionApproved": {
+			reason: "An Approval of the junction's path and the change lets it into every section and the station after it.",
+			root:   junction, sections: map[string]string{"us": us, "eu": eu},
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": verified(A, time.Hour), "regions.us.us1": verified(Z, time.Hour), "regions.us.us2": verified(Z, time.Hour),
+			}},
+			controls: approved("regions", A.ID),
+			want: want{
+				changes: map[string]string{"dev": id(A), "regions.us.us1": id(A), "regions.us.us2": id(Z), "regions.eu.eu1": id(A), "prod": id(A)},
+				phases: map[string]string{"dev": v1alpha1.PhaseVerified, "regions.us.us1": PhaseDelivering, "regions.us.us2": v1alpha1.PhaseVerified,
+					"regions.eu.eu1": PhaseDelivering, "prod": PhaseDelivering},
+				holds: []Hold{
+					{Path: "regions.us.us1", Reason: ReasonDelivering, Message: "regions.us.us1: Ticket is delivering change " + A.ID},
+					{Path: "regions.eu.eu1", Reason: ReasonDelivering, Message: "regions.eu.eu1: Ticket is delivering change " + A.ID},
+					{Path: "prod", Reason: ReasonDelivering, Message: "prod: Ticket is delivering change " + A.ID},
+				},
+			},
+		},
+		"JunctionHoldsNothingItPassedOn": {
+			reason: "With the change already in every station the junction feeds, nothing waits for its approval, whatever became of the Approval.",
+			root:   junction, sections: map[string]string{"us": us, "eu": eu},
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": verified(A, time.Hour), "regions.us.us1": verified(A, time.Hour), "regions.us.us2": verified(A, time.Hour),
+				"regions.eu.eu1": verified(A, time.Hour), "prod": verified(A, time.Hour),
+			}},
+			want: want{
+				changes: map[string]string{"dev": id(A), "regions.us.us1": id(A), "regions.us.us2": id(A), "regions.eu.eu1": id(A), "prod": id(A)},
+				phases: map[string]string{"dev": v1alpha1.PhaseVerified, "regions.us.us1": v1alpha1.PhaseVerified, "regions.us.us2": v1alpha1.PhaseVerified,
+					"regions.eu.eu1": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseVerified},
+			},
+		},
+		"FreezeOfAJunctionCoversItsSections": {
+			reason: "A Freeze of a junction's path holds back what it passes on, told once at the junction, and every station of its sections; the station after it, not in a section, is held back by the junction.",
+			root:   trackYAML("t", true, st("dev"), "{name: regions, tracks: [us, eu]}", st("prod")), sections: map[string]string{"us": us, "eu": eu},
+			observed: observedIn{Subscription: &subIn{Newest: B}, Tickets: map[string]*ticketIn{
+				"dev": verified(B, time.Hour), "regions.us.us1": verified(A, time.Hour), "regions.us.us2": verified(Z, time.Hour),
+				"regions.eu.eu1": verified(A, time.Hour),
+			}},
+			controls: frozen("alice", "regions"),
+			want: want{
+				changes: map[string]string{"dev": id(B), "regions.us.us1": id(A), "regions.us.us2": id(Z), "regions.eu.eu1": id(A), "prod": ""},
+				phases: map[string]string{"dev": v1alpha1.PhaseVerified, "regions.us.us1": v1alpha1.PhaseVerified, "regions.us.us2": v1alpha1.PhaseVerified,
+					"regions.eu.eu1": v1alpha1.PhaseVerified, "prod": PhaseWaiting},
+				messages: map[string]string{"regions.us.us1": "regions: frozen by alice until lifted: end of quarter", "regions.us.us2": "frozen by alice until lifted: end of quarter",
+					"regions.eu.eu1": "regions: frozen by alice until lifted: end of quarter", "prod": "regions: frozen by alice until lifted: end of quarter"},
+				next: map[string]string{"regions.us.us1": id(B), "regions.us.us2": id(A), "regions.eu.eu1": id(B), "prod": id(B)},
+				heldBy: map[string]string{"regions.us.us1": HeldByFreeze, "regions.us.us2": HeldByFreeze, "regions.eu.eu1": HeldByFreeze,
+					"prod": HeldByFreeze},
+				holds: []Hold{{Path: "regions", Reason: ReasonFrozen, Message: "regions: frozen by alice until lifted: end of quarter"}},
+			},
+		},
+		"ApprovalInASection": {
+			reason:   "A section's station with approval: Manual waits for an Approval of its path; the other section moves on.",
+			root:     trackYAML("t", true, st("dev"), "{name: regions, tracks: [us, eu]}"),
+			sections: map[string]string{"us": trackYAML("us", false, st("us1"), st("us2", "approval: Manual")), "eu": eu},
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": verified(A, time.Hour), "regions.us.us1": verified(A, time.Hour), "regions.us.us2": verified(Z, time.Hour),
+				"regions.eu.eu1": verified(Z, time.Hour),
+			}},
+			controls: approved("us2", A.ID),
+			want: want{
+				changes:  map[string]string{"dev": id(A), "regions.us.us1": id(A), "regions.us.us2": id(Z), "regions.eu.eu1": id(A)},
+				phases:   map[string]string{"dev": v1alpha1.PhaseVerified, "regions.us.us1": v1alpha1.PhaseVerified, "regions.us.us2": v1alpha1.PhaseVerified, "regions.eu.eu1": PhaseDelivering},
+				messages: map[string]string{"regions.us.us2": "waits for approval of change " + A.ID},
+				next:     map[string]string{"regions.us.us2": id(A)},
+				heldBy:   map[string]string{"regions.us.us2": HeldByApproval},
+				holds: []Hold{
+					{Path: "regions.us.us2", Reason: ReasonAwaitingApproval, Message: "regions.us.us2: waits for approval of change " + A.ID},
+					{Path: "regions.eu.eu1", Reason: ReasonDelivering, Message: "regions.eu.eu1: Ticket is delivering change " + A.ID},
+				},
 			},
 		},
 	}
