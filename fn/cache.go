@@ -30,6 +30,14 @@ const (
 	// 4096 of them are counted at some 28 MiB.
 	maxDesiredEntries = 4096
 	maxDesiredBytes   = 32 << 20
+	// A station's history entry is counted at some 500 bytes: a change of
+	// one image, its times and the key's strings. 16384 of them, eight
+	// Tracks of MaxStops stations at their whole history, are some 8 MiB.
+	maxHistoryEntries = 16384
+	maxHistoryBytes   = 8 << 20
+	// The controls' requirements of a namespace are some 1 KiB.
+	maxSelectorEntries = 1024
+	maxSelectorBytes   = 2 << 20
 )
 
 // A readTicket is an observed Ticket as the function read it, and the
@@ -65,12 +73,21 @@ type caches struct {
 	// (typedpb.AppendKey). Shared between calls and responses: nothing may
 	// modify them.
 	desired *lru.Cache[composedID, encodedObject]
+	// history are the entries of stations' histories as read from the
+	// Tracks' status, by their id and times. Shared between calls: nothing
+	// may modify them.
+	history *lru.Cache[historyKey, VerifiedChange]
+	// selectors are the requirements of the controls in each namespace.
+	// Shared between responses: nothing may modify them.
+	selectors *lru.Cache[string, *controlSelectors]
 }
 
 func newCaches() caches {
 	return caches{
-		observed: lru.New[types.UID, readTicket](maxObservedEntries, maxObservedBytes),
-		desired:  lru.New[composedID, encodedObject](maxDesiredEntries, maxDesiredBytes),
+		observed:  lru.New[types.UID, readTicket](maxObservedEntries, maxObservedBytes),
+		desired:   lru.New[composedID, encodedObject](maxDesiredEntries, maxDesiredBytes),
+		history:   lru.New[historyKey, VerifiedChange](maxHistoryEntries, maxHistoryBytes),
+		selectors: lru.New[string, *controlSelectors](maxSelectorEntries, maxSelectorBytes),
 	}
 }
 

@@ -2,6 +2,7 @@ package fn
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 
 	"github.com/k8sta/k8sta/apis/v1alpha1"
+	"github.com/k8sta/k8sta/fn/internal/lru"
 	"github.com/k8sta/k8sta/fn/internal/typedpb"
 	"github.com/k8sta/k8sta/internal/bounded"
 )
@@ -67,25 +69,55 @@ var (
 	pinRead      = typedpb.Select(func(p *v1alpha1.Pin) []any { return []any{&p.Name, &p.Spec} })
 )
 
-// controlSelector selects every object of kind in namespace.
-func controlSelector(kind, namespace string) *fnv1.ResourceSelector {
-	return &fnv1.ResourceSelector{
-		ApiVersion: v1alpha1.SchemeGroupVersion.String(), Kind: kind, Namespace: &namespace,
-		Match: &fnv1.ResourceSelector_MatchLabels{MatchLabels: &fnv1.MatchLabels{Labels: map[string]string{}}},
-	}
+// controlKinds are the kinds of the controls, each with its requirement.
+var controlKinds = [...]struct{ key, kind string }{
+	{RequirementApprovals, "Approval"}, {RequirementFreezes, "Freeze"}, {RequirementPins, "Pin"},
 }
 
-// requireControls adds the controls' requirements to rq and reads what
-// Crossplane fetched for them: the controls of Track track. pending is true
-// while Crossplane has not fetched them all yet. warnings say what was left
-// out.
-func requireControls(req *fnv1.RunFunctionRequest, rq *fnv1.Requirements, track, namespace string) (c Controls, pending bool, warnings []string) {
+// controlAPIVersion is the apiVersion of the controls.
+var controlAPIVersion = v1alpha1.SchemeGroupVersion.String()
+
+// controlSelectors are the selectors of every object of each of
+// controlKinds in one namespace.
+type controlSelectors [len(controlKinds)]*fnv1.ResourceSelector
+
+// selectorsIn are the controls' selectors in namespace, from cache (when
+// not nil), which keeps them for the namespaces of recent calls: they are
+// the same for every Track of a namespace at every call. What it returns is
+// shared by responses and must not be modified.
+func selectorsIn(namespace string, cache *lru.Cache[string, *controlSelectors]) *controlSelectors {
+	if cache != nil {
+		if s, ok := cache.Get(namespace); ok {
+			return s
+		}
+	}
+	s := &controlSelectors{}
+	for i, k := range controlKinds {
+		s[i] = &fnv1.ResourceSelector{
+			ApiVersion: controlAPIVersion, Kind: k.kind, Namespace: &namespace,
+			Match: &fnv1.ResourceSelector_MatchLabels{MatchLabels: &fnv1.MatchLabels{Labels: map[string]string{}}},
+		}
+	}
+	if cache != nil {
+		cache.Add(namespace, s, len(namespace)+selectorsSize+cache.Overhead())
+	}
+	return s
+}
+
+// selectorsSize is about what a controlSelectors holds besides its
+// namespace: three selectors, their matches and maps.
+const selectorsSize = 3 * 256
+
+// requireControls adds the controls' requirements to rq, their selectors
+// from cache (may be nil), and reads what Crossplane fetched for them: the
+// controls of Track track. pending is true while Crossplane has not fetched
+// them all yet. warnings say what was left out.
+func requireControls(req *fnv1.RunFunctionRequest, rq *fnv1.Requirements, track, namespace string, cache *lru.Cache[string, *controlSelectors]) (c Controls, pending bool, warnings []string) {
 	fetched := req.GetRequiredResources()
-	d := typedpb.NewDecoder()
-	for _, k := range []struct{ key, kind string }{
-		{RequirementApprovals, "Approval"}, {RequirementFreezes, "Freeze"}, {RequirementPins, "Pin"},
-	} {
-		rq.Resources[k.key] = controlSelector(k.kind, namespace)
+	selectors := selectorsIn(namespace, cache)
+	var d *typedpb.Decoder
+	for i, k := range controlKinds {
+		rq.Resources[k.key] = selectors[i]
 		rs, ok := fetched[k.key]
 		if !ok {
 			pending = true
@@ -96,6 +128,9 @@ func requireControls(req *fnv1.RunFunctionRequest, rq *fnv1.Requirements, track,
 			warnings = append(warnings, fmt.Sprintf(
 				"Track %s has %d %ss, more than %d: the function considers the first %d by name and ignores %d; delete those no longer needed",
 				track, MaxControls+more, k.kind, MaxControls, MaxControls, more))
+		}
+		if len(items) > 0 && d == nil {
+			d = typedpb.NewDecoder()
 		}
 		for _, r := range items {
 			switch k.kind {
@@ -128,7 +163,11 @@ func ofTrack(items []*fnv1.Resource, track, namespace string) (out []*structpb.S
 			out = append(out, s)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return str(out[i], "metadata", "name") < str(out[j], "metadata", "name") })
+	if len(out) > 1 {
+		slices.SortFunc(out, func(a, b *structpb.Struct) int {
+			return strings.Compare(str(a, "metadata", "name"), str(b, "metadata", "name"))
+		})
+	}
 	if len(out) > MaxControls {
 		return out[:MaxControls], len(out) - MaxControls
 	}

@@ -80,7 +80,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	// its junctions, its sections. Until it has fetched them, keep
 	// everything as it is.
 	rsp.Requirements = &fnv1.Requirements{Resources: map[string]*fnv1.ResourceSelector{}}
-	controls, controlsPending, warnings := requireControls(req, rsp.Requirements, name, namespace)
+	controls, controlsPending, warnings := requireControls(req, rsp.Requirements, name, namespace, f.caches.selectors)
 	for _, w := range warnings {
 		response.Warning(rsp, errors.New(w)).TargetCompositeAndClaim()
 	}
@@ -117,7 +117,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	// and Tickets.
 	now := f.now()
 	o := parseObserved(observed, f.caches.observed)
-	o.Controls, o.History = controls, ParseHistory(list(xr, "status", "stations"))
+	o.Controls, o.History = controls, parseHistory(list(xr, "status", "stations"), f.caches.history)
 	p := Progress(x, o, now)
 
 	// 4. Compose the Subscription and a Ticket for every station a change

@@ -1,6 +1,7 @@
 package fn
 
 import (
+	"reflect"
 	"regexp"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/k8sta/k8sta/apis/v1alpha1"
+	"github.com/k8sta/k8sta/fn/internal/lru"
 )
 
 // Bounds of the changes each station's status.stations[].history keeps:
@@ -44,31 +46,90 @@ const maxImagesOfChange = 20
 // the hash of its commit and images; at most MaxHistory per station and
 // MaxStops stations are read.
 func ParseHistory(prev []*structpb.Value) map[string][]VerifiedChange {
-	if len(prev) == 0 {
+	return parseHistory(prev, nil)
+}
+
+// A historyKey is what identifies a history entry in the cache of entries
+// read; its commit and images are compared with the cached entry's.
+type historyKey struct{ id, verifiedAt, discoveredAt string }
+
+// parseHistory is ParseHistory reading each entry from cache (when not
+// nil) if it holds an entry of the same content, and adding those it reads:
+// a Track's history is read back at every call, and checking an entry's id
+// costs a hash.
+func parseHistory(prev []*structpb.Value, cache *lru.Cache[historyKey, VerifiedChange]) map[string][]VerifiedChange {
+	prev = prev[:min(len(prev), MaxStops)]
+	stations, entries := 0, 0
+	for _, v := range prev {
+		if n := len(list(v.GetStructValue(), "history")); n > 0 {
+			stations++
+			entries += min(n, MaxHistory)
+		}
+	}
+	if stations == 0 {
 		return nil
 	}
-	out := make(map[string][]VerifiedChange, min(len(prev), MaxStops))
-	for i, v := range prev {
-		if i == MaxStops {
-			break
-		}
+	// One array holds every station's entries.
+	all := make([]VerifiedChange, 0, entries)
+	out := make(map[string][]VerifiedChange, stations)
+	for _, v := range prev {
 		s := v.GetStructValue()
-		entries := list(s, "history")
-		if len(entries) == 0 {
-			continue
-		}
-		h := make([]VerifiedChange, 0, min(len(entries), MaxHistory))
-		for _, e := range entries {
-			if len(h) == MaxHistory {
+		first := len(all)
+		for j, e := range list(s, "history") {
+			if j == MaxHistory {
 				break
 			}
-			if vc, ok := parseVerified(e.GetStructValue()); ok {
-				h = append(h, vc)
+			if vc, ok := readVerified(e.GetStructValue(), cache); ok {
+				all = append(all, vc)
 			}
 		}
-		out[str(s, "path")] = h
+		if first < len(all) || len(list(s, "history")) > 0 {
+			out[str(s, "path")] = all[first:len(all):len(all)]
+		}
 	}
 	return out
+}
+
+// readVerified reads history entry e, from cache if it holds it.
+func readVerified(e *structpb.Struct, cache *lru.Cache[historyKey, VerifiedChange]) (VerifiedChange, bool) {
+	if cache == nil {
+		return parseVerified(e)
+	}
+	k := historyKey{id: str(e, "change"), verifiedAt: str(e, "verifiedAt"), discoveredAt: str(e, "discoveredAt")}
+	if vc, ok := cache.Get(k); ok && sameChange(&vc.Change, e) {
+		return vc, true
+	}
+	vc, ok := parseVerified(e)
+	if ok {
+		size := len(k.id) + len(k.verifiedAt) + len(k.discoveredAt) + historyEntrySize + len(vc.Change.Commit)
+		for _, i := range vc.Change.Images {
+			size += imageSize + len(i.Repository) + len(i.Tag) + len(i.Digest)
+		}
+		cache.Add(k, vc, size+cache.Overhead())
+	}
+	return vc, ok
+}
+
+// The sizes of what a cached history entry holds besides its strings.
+var (
+	historyEntrySize = int(reflect.TypeFor[VerifiedChange]().Size() + reflect.TypeFor[metav1.Time]().Size())
+	imageSize        = int(reflect.TypeFor[v1alpha1.Image]().Size())
+)
+
+// sameChange reports whether history entry e is change c: the same commit
+// and images, in the same order.
+func sameChange(c *v1alpha1.Change, e *structpb.Struct) bool {
+	images := list(e, "images")
+	if str(e, "commit") != c.Commit || len(images) != len(c.Images) {
+		return false
+	}
+	for i, v := range images {
+		is, ci := v.GetStructValue(), &c.Images[i]
+		if str(is, "repository") != ci.Repository || str(is, "tag") != ci.Tag || str(is, "digest") != ci.Digest {
+			return false
+		}
+	}
+	return true
 }
 
 func parseVerified(e *structpb.Struct) (VerifiedChange, bool) {
@@ -93,6 +154,21 @@ func parseVerified(e *structpb.Struct) (VerifiedChange, bool) {
 	}
 	at, _ := parseTime(str(e, "verifiedAt"))
 	return VerifiedChange{Change: c, VerifiedAt: at}, true
+}
+
+// sameHistory reports whether prev, a station's observed history, lists
+// the changes of h in the same order: entries are listed once each, so it
+// is then h as written.
+func sameHistory(prev []*structpb.Value, h []VerifiedChange) bool {
+	if len(prev) != len(h) {
+		return false
+	}
+	for i, v := range prev {
+		if str(v.GetStructValue(), "change") != h[i].Change.ID {
+			return false
+		}
+	}
+	return true
 }
 
 func parseTime(s string) (time.Time, bool) {

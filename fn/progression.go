@@ -106,13 +106,6 @@ type Progression struct {
 func Progress(x *Expansion, o Observed, now time.Time) *Progression {
 	p := &progressor{o: o, now: now, root: x.root(), known: map[string]*v1alpha1.Change{}, overlays: map[string][]v1alpha1.OverlayChange{},
 		states: make(map[string]*StationState, len(x.Stops)), limit: historyLimit(tickets(x))}
-	// What a station verified before is known, so that a Pin can roll it
-	// back; what a Ticket or the Subscription holds now wins.
-	for _, h := range o.History {
-		for i := range h {
-			p.learn(&h[i].Change)
-		}
-	}
 	var newest *v1alpha1.Change
 	if o.Subscription != nil {
 		newest = o.Subscription.Status.AtProvider.Newest
@@ -166,6 +159,22 @@ func (p *progressor) learn(c *v1alpha1.Change) {
 	if c != nil {
 		p.known[c.ID] = c
 	}
+}
+
+// pinned is the change of that id a Ticket or the Subscription holds, or
+// else one the history of the station at path lists, which a Pin rolls it
+// back to; nil if none. The history is looked up only for a pin.
+func (p *progressor) pinned(path, id string) *v1alpha1.Change {
+	if c := p.known[id]; c != nil {
+		return c
+	}
+	h := p.o.History[path]
+	for i := range h {
+		if h[i].Change.ID == id {
+			return &h[i].Change
+		}
+	}
+	return nil
 }
 
 // comeBack asks to be called again in d, unless sooner already.
@@ -258,10 +267,10 @@ func (p *progressor) junction(s *Stop, in *v1alpha1.Change, gate *barrier, walki
 	return in, gate, walking
 }
 
-// pinWords says what pin does to a station that holds change held, in
-// plain words.
-func (p *progressor) pinWords(pin *Pin, held *v1alpha1.Change) string {
-	if p.known[pin.Change] == nil && held != nil {
+// pinWords says what pin does to the station at path, which holds change
+// held, in plain words.
+func (p *progressor) pinWords(path string, pin *Pin, held *v1alpha1.Change) string {
+	if p.pinned(path, pin.Change) == nil && held != nil {
 		return fmt.Sprintf("pinned to change %s, which no Ticket, the Subscription or a station's history of this Track holds: holding change %s",
 			pin.Change, held.ID)
 	}
@@ -307,7 +316,7 @@ func (p *progressor) stop(s *Stop, in *v1alpha1.Change, gate *barrier, walking, 
 	switch {
 	case pin != nil:
 		desired = held
-		if c := p.known[pin.Change]; c != nil {
+		if c := p.pinned(s.Path, pin.Change); c != nil {
 			desired = c
 		}
 		st.HeldBy = HeldByPin
@@ -331,20 +340,24 @@ func (p *progressor) stop(s *Stop, in *v1alpha1.Change, gate *barrier, walking, 
 	}
 	st.Change = desired
 
-	verified, remaining := p.verified(s, t)
+	// Whether the Ticket verified the change it holds, and since when.
+	var since metav1.Time
+	verifiedNow := false
+	if held != nil {
+		since, verifiedNow = t.VerifiedFor(held.ID)
+	}
+	verified, remaining := p.verified(s, held, since, verifiedNow)
 	p.comeBack(remaining)
 	out := p.upstream(s.Path, verified)
 	if pin != nil {
 		out = nil
 	}
+	st.History = p.history(s.Path, held, since, verifiedNow, pin)
 
 	var phase string
-	verifiedNow := false
 	if t != nil && desired != nil {
 		phase = t.Status.AtProvider.Phase
-		_, verifiedNow = t.VerifiedFor(desired.ID)
 	}
-	st.History = p.history(s.Path, t, held, pin)
 
 	// The station's own hold, in words without its path.
 	var reason, words string
@@ -367,12 +380,12 @@ func (p *progressor) stop(s *Stop, in *v1alpha1.Change, gate *barrier, walking, 
 		st.Phase, reason = PhaseSoaking, ReasonSoaking
 		words = fmt.Sprintf("change %s soaks until %s", desired.ID, p.now.Add(remaining).UTC().Format(time.RFC3339))
 	case pin != nil:
-		st.Phase, reason, words = orDefault(phase, v1alpha1.PhaseVerified), ReasonPinned, p.pinWords(pin, desired)
+		st.Phase, reason, words = orDefault(phase, v1alpha1.PhaseVerified), ReasonPinned, p.pinWords(s.Path, pin, desired)
 	default:
 		st.Phase = orDefault(phase, v1alpha1.PhaseVerified)
 	}
 	if pin != nil && reason != ReasonHalted {
-		st.Message = p.pinWords(pin, desired)
+		st.Message = p.pinWords(s.Path, pin, desired)
 	}
 
 	// A control outranks every hold but a halt: the station keeps its
@@ -398,19 +411,15 @@ func (p *progressor) stop(s *Stop, in *v1alpha1.Change, gate *barrier, walking, 
 }
 
 // history is the verified changes of the station at path, newest first:
-// what the Track's status said, with held added once its Ticket t verified
-// it, bounded, the entry of pin (nil for none) kept.
-func (p *progressor) history(path string, t *v1alpha1.Ticket, held *v1alpha1.Change, pin *Pin) []VerifiedChange {
+// what the Track's status said, with held added once its Ticket verified
+// it (verified, since when), bounded, the entry of pin (nil for none) kept.
+func (p *progressor) history(path string, held *v1alpha1.Change, since metav1.Time, verified bool, pin *Pin) []VerifiedChange {
 	var keep string
 	if pin != nil {
 		keep = pin.Change
 	}
 	h := p.o.History[path]
-	if held == nil {
-		return trim(h, keep, p.limit)
-	}
-	since, ok := t.VerifiedFor(held.ID)
-	if !ok {
+	if !verified {
 		return trim(h, keep, p.limit)
 	}
 	at := since.Time
@@ -476,16 +485,11 @@ func clipMessage(s string) string {
 	return bounded.Text(s, MaxStationMessageBytes)
 }
 
-// verified is the change Ticket t has verified at station s: Ready for
-// exactly the change it was given, soak elapsed. If the soak is pending it
-// returns how long it has left.
-func (p *progressor) verified(s *Stop, t *v1alpha1.Ticket) (*v1alpha1.Change, time.Duration) {
-	c := asked(t)
-	if c == nil {
-		return nil, 0
-	}
-	since, ok := t.VerifiedFor(c.ID)
-	if !ok {
+// verified is the change held, which the Ticket of station s holds, if
+// its Ticket verified it (ok, since when) and its soak elapsed. If the
+// soak is pending it returns how long it has left.
+func (p *progressor) verified(s *Stop, held *v1alpha1.Change, since metav1.Time, ok bool) (*v1alpha1.Change, time.Duration) {
+	if held == nil || !ok {
 		return nil, 0
 	}
 	if soak := s.Station.Soak; soak > 0 {
@@ -496,7 +500,7 @@ func (p *progressor) verified(s *Stop, t *v1alpha1.Ticket) (*v1alpha1.Change, ti
 			return nil, soak - el
 		}
 	}
-	return c, 0
+	return held, 0
 }
 
 // overlay applies the station's overlay-only changes made on c's base to

@@ -128,7 +128,12 @@ func StationsStatus(p *Progression, prev []*structpb.Value, now time.Time) *stru
 			f["until"] = timev(st.Until)
 		}
 		if len(st.History) > 0 {
-			f["history"] = historyValue(st.History)
+			// Mostly the history as observed: kept, not written anew.
+			if o := old[st.Stop.Path]; o != nil && sameHistory(list(o, "history"), st.History) {
+				f["history"] = val(o, "history")
+			} else {
+				f["history"] = historyValue(st.History)
+			}
 		}
 		out = append(out, structv(f))
 	}

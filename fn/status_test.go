@@ -31,6 +31,21 @@ func TestPromotedCondition(t *testing.T) {
 			p:      &Progression{Holds: []Hold{h("a", ReasonSoaking), h("b", ReasonHalted), h("c", ReasonDelivering)}},
 			want:   cond(TypePromoted, fnv1.Status_STATUS_CONDITION_FALSE, ReasonHalted, "a: Soaking; b: Halted; c: Delivering"),
 		},
+		"ControlsBySeverity": {
+			reason: "A Freeze is more severe than a missing Approval, which is more severe than a window, which is more severe than a delivery.",
+			p:      &Progression{Holds: []Hold{h("a", ReasonDelivering), h("b", ReasonOutsideWindow), h("c", ReasonAwaitingApproval), h("d", ReasonFrozen), h("e", ReasonSoaking)}},
+			want:   cond(TypePromoted, fnv1.Status_STATUS_CONDITION_FALSE, ReasonFrozen, "a: Delivering; b: OutsideWindow; c: AwaitingApproval; d: Frozen; e: Soaking"),
+		},
+		"PinOverFreeze": {
+			reason: "A pin is more severe than a Freeze; a halt more than both.",
+			p:      &Progression{Holds: []Hold{h("a", ReasonFrozen), h("b", ReasonPinned)}},
+			want:   cond(TypePromoted, fnv1.Status_STATUS_CONDITION_FALSE, ReasonPinned, "a: Frozen; b: Pinned"),
+		},
+		"WindowOverWaiting": {
+			reason: "A window is more severe than a station waiting for its first change.",
+			p:      &Progression{Holds: []Hold{h("a", ReasonWaiting), h("b", ReasonOutsideWindow)}},
+			want:   cond(TypePromoted, fnv1.Status_STATUS_CONDITION_FALSE, ReasonOutsideWindow, "a: Waiting; b: OutsideWindow"),
+		},
 		"ManyHolds": {
 			reason: "Past five holds the message counts the rest.",
 			p: &Progression{Holds: []Hold{h("a", ReasonWaiting), h("b", ReasonWaiting), h("c", ReasonWaiting), h("d", ReasonWaiting),
@@ -128,5 +143,27 @@ func TestStationsStatus(t *testing.T) {
 				t.Errorf("%s\nStationsStatus(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})
+	}
+}
+
+func TestStationsStatusControls(t *testing.T) {
+	stop := func(p string) *Stop { return &Stop{Path: p} }
+	p := &Progression{Stations: []StationState{
+		{Stop: stop("int"), Change: changeA, Phase: v1alpha1.PhaseVerified, Next: changeB, HeldBy: HeldByWindow,
+			Until: time.Date(2026, 12, 27, 0, 0, 0, 0, time.UTC), Message: `deny window "release-freeze" until 2026-12-27T00:00Z`,
+			History: []VerifiedChange{{Change: *changeA, VerifiedAt: time.Date(2026, 11, 25, 11, 0, 0, 0, time.UTC)}}},
+		{Stop: stop("prod"), Phase: PhaseWaiting, Next: changeA, HeldBy: HeldByApproval, Message: "waits for approval of change " + changeA.ID},
+	}}
+	prev := list(y(t, `l: [{path: int, change: `+changeA.ID+`, phase: Verified, since: "2026-11-25T10:00:00Z"},
+		{path: prod, phase: Waiting, since: "2026-11-25T09:00:00Z"}]`), "l")
+	want := val(y(t, `l:
+- {path: int, change: `+changeA.ID+`, phase: Verified, since: "2026-11-25T10:00:00Z", next: `+changeB.ID+`, heldBy: Window, until: "2026-12-27T00:00:00Z",
+   message: 'deny window "release-freeze" until 2026-12-27T00:00Z',
+   history: [{change: `+changeA.ID+`, commit: "6666666666666666666666666666666666666666", images: [{repository: ghcr.io/acme/guestbook, tag: v1.0.0}],
+     discoveredAt: "2026-11-25T09:00:00Z", verifiedAt: "2026-11-25T11:00:00Z"}]}
+- {path: prod, phase: Waiting, since: "2026-11-25T09:00:00Z", next: `+changeA.ID+`, heldBy: Approval, message: "waits for approval of change `+changeA.ID+`"}
+`), "l")
+	if diff := cmp.Diff(want, StationsStatus(p, prev, now), protocmp.Transform()); diff != "" {
+		t.Errorf("StationsStatus(...): a held station keeps its since and says what waits, held by what, until when, and what it verified: -want, +got:\n%s", diff)
 	}
 }
