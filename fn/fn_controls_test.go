@@ -28,6 +28,10 @@ func TestRunFunctionControls(t *testing.T) {
 		r.Results = append(r.Results, &fnv1.Result{Severity: fnv1.Severity_SEVERITY_WARNING, Message: message, Target: fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum()})
 		return r
 	}
+	withResults := func(r *fnv1.RunFunctionResponse, results ...*fnv1.Result) *fnv1.RunFunctionResponse {
+		r.Results = append(r.Results, results...)
+		return r
+	}
 	manual := trackYAML("guestbook", true, st("dev"), st("int", "soak: 10m"), st("prod", "approval: Manual"))
 	intVerified := observed(t, subscriptionResource(t, A), verifiedTicket("dev", A, time.Hour), verifiedTicket("int", A, time.Hour))
 	otherTrack := approvalOf("payments-prod", "prod", A.ID)
@@ -121,7 +125,7 @@ func TestRunFunctionControls(t *testing.T) {
 			obs: observed(t, subscriptionResource(t, B), verifiedTicket("dev", B, time.Hour), verifiedTicket("prod", B, time.Hour),
 				verifiedTicket("last", Z, time.Hour)),
 			controls: []any{pinOf("guestbook-prod", "prod", H.ID)},
-			want: rsp(map[string]*fnv1.Resource{
+			want: withResults(rsp(map[string]*fnv1.Resource{
 				NameSubscription: &fnv1.Resource{Ready: rTrue, Resource: y(t, `apiVersion: provider.k8sta.io/v1alpha1
 kind: Subscription
 metadata: {namespace: team-a}
@@ -145,6 +149,8 @@ spec:
 						history(verifiedAs(B, "2026-11-25T11:00:00Z"), verifiedAs(H, "2026-11-24T20:00:00Z")),
 					"last "+Z.ID+" Verified"+history(verifiedAs(Z, "2026-11-25T11:00:00Z"))),
 				valid, condWant(TypePromoted, falseS, ReasonDelivering, "prod: Ticket is delivering change "+H.ID)),
+				// The observed status lists prod: what holds it now is told.
+				normal(EventPinned, "station prod holds change "+B.ID+" back: pinned to change "+H.ID+" by bob: nothing flows past it")),
 		},
 	}
 	for name, tc := range cases {
