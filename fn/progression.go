@@ -9,6 +9,7 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/k8sta/k8sta/apis/v1alpha1"
+	"github.com/k8sta/k8sta/fn/internal/window"
 	"github.com/k8sta/k8sta/internal/bounded"
 )
 
@@ -120,7 +121,7 @@ func Progress(x *Expansion, o Observed, now time.Time) *Progression {
 		p.learn(asked(t))
 	}
 
-	p.line(x.Line, newest, nil, true, true)
+	p.line(x.Line, newest, nil, true, true, nil)
 
 	out := &Progression{Stations: make([]StationState, 0, len(x.Stops)), Holds: p.holds, Requeue: p.requeue}
 	for _, s := range x.Stops {
@@ -193,8 +194,10 @@ type barrier struct {
 	by, reason, words string
 	// at is the path of the station whose control it is.
 	at string
-	// until is when a window opens; zero when unknown or not a window.
-	until time.Time
+	// until is when a window lets the change in; zero when unknown or not
+	// a window. recheck is when the windows' answer may change, at a
+	// window's opening or closing.
+	until, recheck time.Time
 	// told is true once the hold of a junction's barrier was told: its
 	// recipients tell it once, when the first of them is held back.
 	told bool
@@ -212,16 +215,23 @@ func (c *barrier) rank() int {
 	}
 }
 
-// line moves change in down l, held back by the control gate of the
+// line moves change in down l, held back by the barrier gate of the
 // junction that passes it on (nil for none). walking is false once a
 // station before l already holds the Track back: only the first station
-// that holds a line back is reported.
-func (p *progressor) line(l Line, in *v1alpha1.Change, gate *barrier, walking, root bool) {
+// that holds a line back is reported. levels are the windows of the Tracks
+// whose junctions feed l that apply to it, the root Track's first.
+func (p *progressor) line(l Line, in *v1alpha1.Change, gate *barrier, walking, root bool, levels [][]*window.Window) {
 	for i, s := range l {
 		var out *v1alpha1.Change
-		out, gate, walking = p.stop(s, in, gate, walking, root && i == 0)
+		// A window of the station's Track applies to it and, through a
+		// junction, to its sections.
+		lv := levels
+		if own := s.Track.windowsFor(s.Station.Name); len(own) > 0 {
+			lv = append(levels[:len(levels):len(levels)], own)
+		}
+		out, gate, walking = p.stop(s, in, gate, walking, root && i == 0, lv)
 		for _, b := range s.Sections {
-			p.line(b, out, gate, walking, false)
+			p.line(b, out, gate, walking, false, lv)
 		}
 		in = out
 	}
@@ -234,15 +244,19 @@ func (p *progressor) hold(walking bool, path, reason, format string, a ...any) b
 	return false
 }
 
-// control is what holds change c back from station s, if anything, by
-// precedence: a Freeze, then an Approval the station waits for.
-func (p *progressor) control(s *Stop, c *v1alpha1.Change) *barrier {
+// control is what holds change c back from station s, to which the
+// windows of levels apply, if anything, by precedence: a Freeze, then a
+// window, then an Approval the station waits for.
+func (p *progressor) control(s *Stop, c *v1alpha1.Change, levels [][]*window.Window) *barrier {
 	if f := p.o.Controls.frozen(s.Path); f != nil {
 		words := "frozen by " + orDefault(bounded.Text(f.By, v1alpha1.MaxControlReasonLength), "Freeze "+f.Name) + " until lifted"
 		if f.Reason != "" {
 			words += ": " + bounded.Text(f.Reason, v1alpha1.MaxControlReasonLength)
 		}
 		return &barrier{by: HeldByFreeze, reason: ReasonFrozen, words: words, at: s.Path}
+	}
+	if b := p.windowBarrier(s.Path, levels); b != nil {
+		return b
 	}
 	if s.Station.Manual && !p.o.Controls.Approved(s.Path, c.ID) {
 		return &barrier{by: HeldByApproval, reason: ReasonAwaitingApproval, words: "waits for approval of change " + c.ID, at: s.Path}
@@ -254,14 +268,14 @@ func (p *progressor) control(s *Stop, c *v1alpha1.Change) *barrier {
 // Applications, held back by gate, the control of the junction that passed
 // it on (nil for none), or by s's own control: it holds nothing itself, and
 // its recipients tell whether the change is new to them.
-func (p *progressor) junction(s *Stop, in *v1alpha1.Change, gate *barrier, walking bool) (*v1alpha1.Change, *barrier, bool) {
+func (p *progressor) junction(s *Stop, in *v1alpha1.Change, gate *barrier, walking bool, levels [][]*window.Window) (*v1alpha1.Change, *barrier, bool) {
 	if pin := p.o.Controls.pinOf(s); pin != nil {
 		return nil, nil, p.hold(walking, s.Path, ReasonPinned, "%s", pinWords(pin))
 	}
 	if in == nil {
 		return nil, nil, walking
 	}
-	if own := p.control(s, in); own != nil && (gate == nil || own.rank() < gate.rank()) {
+	if own := p.control(s, in, levels); own != nil && (gate == nil || own.rank() < gate.rank()) {
 		gate = own
 	}
 	return in, gate, walking
@@ -294,9 +308,9 @@ func pinWords(pin *Pin) string {
 // station before it, held back by gate, the control of the junction that
 // passed it on (nil for none), and returns what it passes on, held back by
 // what, and whether the stations after it may still report a hold.
-func (p *progressor) stop(s *Stop, in *v1alpha1.Change, gate *barrier, walking, first bool) (*v1alpha1.Change, *barrier, bool) {
+func (p *progressor) stop(s *Stop, in *v1alpha1.Change, gate *barrier, walking, first bool, levels [][]*window.Window) (*v1alpha1.Change, *barrier, bool) {
 	if !s.HasTicket() {
-		return p.junction(s, in, gate, walking)
+		return p.junction(s, in, gate, walking, levels)
 	}
 
 	pin := p.o.Controls.pinOf(s)
@@ -321,7 +335,7 @@ func (p *progressor) stop(s *Stop, in *v1alpha1.Change, gate *barrier, walking, 
 		}
 		st.HeldBy = HeldByPin
 	case next != nil && (held == nil || next.ID != held.ID):
-		ctl = p.control(s, next)
+		ctl = p.control(s, next, levels)
 		// The junction's barrier wins a tie: a Freeze of a junction
 		// covers its sections, and is told once, at the junction.
 		if upstream && gate != nil && (ctl == nil || gate.rank() <= ctl.rank()) {
@@ -330,8 +344,8 @@ func (p *progressor) stop(s *Stop, in *v1alpha1.Change, gate *barrier, walking, 
 		if ctl != nil {
 			desired = held
 			st.HeldBy, st.Until = ctl.by, ctl.until
-			if !ctl.until.IsZero() {
-				p.comeBack(ctl.until.Sub(p.now))
+			if !ctl.recheck.IsZero() {
+				p.comeBack(ctl.recheck.Sub(p.now))
 			}
 		}
 	}

@@ -134,6 +134,14 @@ func TestProgress(t *testing.T) {
 		return c
 	}
 	junction := trackYAML("t", true, st("dev"), "{name: regions, tracks: [us, eu], approval: Manual}", st("prod"))
+	// windows is Track doc with spec.windows.
+	windows := func(doc string, ws ...string) string { return doc + "  windows: [" + strings.Join(ws, ", ") + "]\n" }
+	// releaseFreeze is open from 11:00 to 13:00 UTC, now included.
+	releaseFreeze := `{name: release-freeze, kind: deny, schedule: "0 11 * * *", duration: 2h, stations: [prod]}`
+	// officeHours opens at 9:00 in Berlin (8:00 UTC in November) for two
+	// hours on weekdays: closed now, a Wednesday at 13:00 in Berlin.
+	officeHours := `{name: office-hours, kind: allow, schedule: "0 9 * * 1-5", duration: 2h, timeZone: Europe/Berlin, stations: [prod]}`
+
 	us, eu := trackYAML("us", false, st("us1"), st("us2")), trackYAML("eu", false, st("eu1"))
 	cases := map[string]struct {
 		reason   string
@@ -893,6 +901,152 @@ func TestProgress(t *testing.T) {
 					{Path: "regions.us.us2", Reason: ReasonAwaitingApproval, Message: "regions.us.us2: waits for approval of change " + A.ID},
 					{Path: "regions.eu.eu1", Reason: ReasonDelivering, Message: "regions.eu.eu1: Ticket is delivering change " + A.ID},
 				},
+			},
+		},
+		"DenyWindowHolds": {
+			reason: "A change does not enter a station inside a deny window: prod keeps Z, says until when, and the function comes back when the window closes.",
+			root:   windows(trackYAML("t", true, st("dev"), st("prod")), releaseFreeze),
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": verified(A, time.Hour), "prod": verified(Z, time.Hour),
+			}},
+			want: want{
+				changes:  map[string]string{"dev": id(A), "prod": id(Z)},
+				phases:   map[string]string{"dev": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseVerified},
+				messages: map[string]string{"prod": `deny window "release-freeze" until 2026-11-25T13:00Z`},
+				next:     map[string]string{"prod": id(A)},
+				heldBy:   map[string]string{"prod": HeldByWindow},
+				until:    map[string]string{"prod": "2026-11-25T13:00:00Z"},
+				holds:    []Hold{{Path: "prod", Reason: ReasonOutsideWindow, Message: `prod: deny window "release-freeze" until 2026-11-25T13:00Z`}},
+				requeue:  time.Hour,
+			},
+		},
+		"WindowOfAnotherStation": {
+			reason: "A window applies to the stations it names: dev takes B inside prod's deny window.",
+			root:   windows(trackYAML("t", true, st("dev"), st("prod")), releaseFreeze),
+			observed: observedIn{Subscription: &subIn{Newest: B}, Tickets: map[string]*ticketIn{
+				"dev": verified(A, time.Hour), "prod": verified(A, time.Hour),
+			}},
+			want: want{
+				changes: map[string]string{"dev": id(B), "prod": id(A)},
+				phases:  map[string]string{"dev": PhaseDelivering, "prod": v1alpha1.PhaseVerified},
+				holds:   []Hold{{Path: "dev", Reason: ReasonDelivering, Message: "dev: Ticket is delivering change " + B.ID}},
+			},
+		},
+		"WindowLetsADeliveryFinish": {
+			reason: "A change prod was given before the window opened finishes.",
+			root:   windows(trackYAML("t", true, st("dev"), st("prod")), releaseFreeze),
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": verified(A, time.Hour), "prod": {Change: A, Phase: v1alpha1.PhaseSyncing, Ready: corev1.ConditionFalse},
+			}},
+			want: want{
+				changes: map[string]string{"dev": id(A), "prod": id(A)},
+				phases:  map[string]string{"dev": v1alpha1.PhaseVerified, "prod": PhaseDelivering},
+				holds:   []Hold{{Path: "prod", Reason: ReasonDelivering, Message: "prod: Ticket is delivering change " + A.ID}},
+			},
+		},
+		"OutsideAllowWindowInItsZone": {
+			reason: "Outside its only allow window, a change waits until the window next opens, in the window's time zone: 9:00 in Berlin is 8:00 UTC.",
+			root:   windows(trackYAML("t", true, st("dev"), st("prod")), officeHours),
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": verified(A, time.Hour), "prod": verified(Z, time.Hour),
+			}},
+			want: want{
+				changes:  map[string]string{"dev": id(A), "prod": id(Z)},
+				phases:   map[string]string{"dev": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseVerified},
+				messages: map[string]string{"prod": `outside allow window "office-hours" until 2026-11-26T08:00Z`},
+				next:     map[string]string{"prod": id(A)},
+				heldBy:   map[string]string{"prod": HeldByWindow},
+				until:    map[string]string{"prod": "2026-11-26T08:00:00Z"},
+				holds:    []Hold{{Path: "prod", Reason: ReasonOutsideWindow, Message: `prod: outside allow window "office-hours" until 2026-11-26T08:00Z`}},
+				requeue:  20 * time.Hour,
+			},
+		},
+		"InsideAllowWindow": {
+			reason: "Inside an allow window the change enters.",
+			root: windows(trackYAML("t", true, st("dev"), st("prod")),
+				`{name: office-hours, kind: allow, schedule: "0 9 * * 1-5", duration: 8h, timeZone: Europe/Berlin}`),
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": verified(A, time.Hour), "prod": verified(Z, time.Hour),
+			}},
+			want: want{
+				changes: map[string]string{"dev": id(A), "prod": id(A)},
+				phases:  map[string]string{"dev": v1alpha1.PhaseVerified, "prod": PhaseDelivering},
+				holds:   []Hold{{Path: "prod", Reason: ReasonDelivering, Message: "prod: Ticket is delivering change " + A.ID}},
+			},
+		},
+		"FreezeOutranksWindow": {
+			reason: "A station frozen inside a deny window says it is frozen: the window would close, the Freeze will not.",
+			root:   windows(trackYAML("t", true, st("dev"), st("prod")), releaseFreeze),
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": verified(A, time.Hour), "prod": verified(Z, time.Hour),
+			}},
+			controls: frozen("alice", "prod"),
+			want: want{
+				changes:  map[string]string{"dev": id(A), "prod": id(Z)},
+				phases:   map[string]string{"dev": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseVerified},
+				messages: map[string]string{"prod": "frozen by alice until lifted: end of quarter"},
+				next:     map[string]string{"prod": id(A)},
+				heldBy:   map[string]string{"prod": HeldByFreeze},
+				holds:    []Hold{{Path: "prod", Reason: ReasonFrozen, Message: "prod: frozen by alice until lifted: end of quarter"}},
+			},
+		},
+		"WindowOutranksApproval": {
+			reason: "An approved change still waits for its window.",
+			root:   windows(trackYAML("t", true, st("dev"), st("prod", "approval: Manual")), releaseFreeze),
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": verified(A, time.Hour), "prod": verified(Z, time.Hour),
+			}},
+			controls: approved("prod", A.ID),
+			want: want{
+				changes:  map[string]string{"dev": id(A), "prod": id(Z)},
+				phases:   map[string]string{"dev": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseVerified},
+				messages: map[string]string{"prod": `deny window "release-freeze" until 2026-11-25T13:00Z`},
+				next:     map[string]string{"prod": id(A)},
+				heldBy:   map[string]string{"prod": HeldByWindow},
+				until:    map[string]string{"prod": "2026-11-25T13:00:00Z"},
+				holds:    []Hold{{Path: "prod", Reason: ReasonOutsideWindow, Message: `prod: deny window "release-freeze" until 2026-11-25T13:00Z`}},
+				requeue:  time.Hour,
+			},
+		},
+		"WindowOfAJunctionCoversItsSections": {
+			reason: "A window naming a junction applies to what it passes on, told once at the junction, and to every station of its sections.",
+			root: windows(trackYAML("t", true, st("dev"), "{name: regions, tracks: [us, eu]}"),
+				`{name: release-freeze, kind: deny, schedule: "0 11 * * *", duration: 2h, stations: [regions]}`),
+			sections: map[string]string{"us": us, "eu": eu},
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": verified(A, time.Hour), "regions.us.us1": verified(Z, time.Hour), "regions.us.us2": verified(H, time.Hour),
+			}},
+			want: want{
+				changes: map[string]string{"dev": id(A), "regions.us.us1": id(Z), "regions.us.us2": id(H), "regions.eu.eu1": ""},
+				phases: map[string]string{"dev": v1alpha1.PhaseVerified, "regions.us.us1": v1alpha1.PhaseVerified, "regions.us.us2": v1alpha1.PhaseVerified,
+					"regions.eu.eu1": PhaseWaiting},
+				messages: map[string]string{"regions.us.us1": `regions: deny window "release-freeze" until 2026-11-25T13:00Z`,
+					"regions.us.us2": `deny window "release-freeze" until 2026-11-25T13:00Z`,
+					"regions.eu.eu1": `regions: deny window "release-freeze" until 2026-11-25T13:00Z`},
+				next:    map[string]string{"regions.us.us1": id(A), "regions.us.us2": id(Z), "regions.eu.eu1": id(A)},
+				heldBy:  map[string]string{"regions.us.us1": HeldByWindow, "regions.us.us2": HeldByWindow, "regions.eu.eu1": HeldByWindow},
+				until:   map[string]string{"regions.us.us1": "2026-11-25T13:00:00Z", "regions.us.us2": "2026-11-25T13:00:00Z", "regions.eu.eu1": "2026-11-25T13:00:00Z"},
+				holds:   []Hold{{Path: "regions", Reason: ReasonOutsideWindow, Message: `regions: deny window "release-freeze" until 2026-11-25T13:00Z`}},
+				requeue: time.Hour,
+			},
+		},
+		"SectionsOwnWindow": {
+			reason: "A section's window applies to its own stations only; the root Track's do too.",
+			root:   trackYAML("t", true, st("dev"), "{name: regions, tracks: [us]}"),
+			sections: map[string]string{"us": windows(trackYAML("us", false, st("us1"), st("us2")),
+				`{kind: allow, schedule: "0 9 * * 1-5", duration: 2h, timeZone: Europe/Berlin, stations: [us2]}`)},
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": verified(A, time.Hour), "regions.us.us1": verified(A, time.Hour), "regions.us.us2": verified(Z, time.Hour),
+			}},
+			want: want{
+				changes:  map[string]string{"dev": id(A), "regions.us.us1": id(A), "regions.us.us2": id(Z)},
+				phases:   map[string]string{"dev": v1alpha1.PhaseVerified, "regions.us.us1": v1alpha1.PhaseVerified, "regions.us.us2": v1alpha1.PhaseVerified},
+				messages: map[string]string{"regions.us.us2": "outside allow window spec.windows[0] of Track us until 2026-11-26T08:00Z"},
+				next:     map[string]string{"regions.us.us2": id(A)},
+				heldBy:   map[string]string{"regions.us.us2": HeldByWindow},
+				until:    map[string]string{"regions.us.us2": "2026-11-26T08:00:00Z"},
+				holds:    []Hold{{Path: "regions.us.us2", Reason: ReasonOutsideWindow, Message: "regions.us.us2: outside allow window spec.windows[0] of Track us until 2026-11-26T08:00Z"}},
+				requeue:  20 * time.Hour,
 			},
 		},
 	}

@@ -23,8 +23,10 @@ type Track struct {
 	Subscriptions *structpb.Struct
 	// GitPaths is spec.subscriptions.git.paths: the repository paths
 	// whose changes are the Track's; none means every path.
-	GitPaths          []string
-	Stations          []Station
+	GitPaths []string
+	Stations []Station
+	// Windows are spec.windows: when changes may enter its stations.
+	Windows           []TrackWindow
 	ProviderConfigRef ProviderConfigRef
 }
 
@@ -202,6 +204,11 @@ func ParseTrack(name string, spec *structpb.Struct) (*Track, error) {
 		seen[s.Name] = true
 		t.Stations = append(t.Stations, s)
 	}
+	windows, err := parseWindows(name, spec, t.Stations, t.Subscriptions == nil)
+	if err != nil {
+		return nil, invalid("%s", err)
+	}
+	t.Windows = windows
 	for i, s := range t.Stations {
 		if s.Branch != t.Repo.SourceBranch {
 			continue
