@@ -173,3 +173,111 @@ spec:
 		})
 	}
 }
+
+// TestRunFunctionWindows is promotion windows at the function's clock:
+// across midnight in the window's time zone, and across the night its
+// clocks go back an hour.
+func TestRunFunctionWindows(t *testing.T) {
+	A, Z := changeA, change("v0.9.0", 9*time.Hour)
+	at := func(s string) time.Time {
+		tm, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
+	}
+	// Each Track has dev and prod; prod has a window.
+	track := func(w string) string {
+		return trackYAML("guestbook", true, st("dev"), st("prod")) + "  windows: [" + w + "]\n"
+	}
+	// releaseFreeze opens at 22:00 in Berlin (21:00 UTC in November) and
+	// closes four hours later, the next day.
+	releaseFreeze := track(`{name: release-freeze, kind: deny, schedule: "0 22 * * *", duration: 4h, timeZone: Europe/Berlin, stations: [prod]}`)
+	// officeHours is 9:00 to 17:00 on weekdays in New York, where clocks go
+	// back from EDT (UTC-4) to EST (UTC-5) on Sunday 2026-11-01.
+	officeHours := track(`{name: office-hours, kind: allow, schedule: "0 9 * * 1-5", duration: 8h, timeZone: America/New_York, stations: [prod]}`)
+	obs := observed(t, subscriptionResource(t, A), verifiedTicket("dev", A, time.Hour), verifiedTicket("prod", Z, time.Hour))
+	rsp := func(ttlD time.Duration, prod *fnv1.Resource, status *structpb.Struct, promoted *fnv1.Condition) *fnv1.RunFunctionResponse {
+		return &fnv1.RunFunctionResponse{Meta: ttl(ttlD), Requirements: requiringControls(nil),
+			Desired: &fnv1.State{Composite: &fnv1.Resource{Resource: status}, Resources: map[string]*fnv1.Resource{
+				NameSubscription: junctionSub(t, "dev", "prod"), "ticket-dev": tk(t, "dev", A, rTrue), "ticket-prod": prod,
+			}},
+			Conditions: []*fnv1.Condition{valid, promoted}}
+	}
+	devRow := "dev " + A.ID + " Verified" + history(verifiedAs(A, "2026-11-25T11:00:00Z"))
+	prodHistory := history(verifiedAs(Z, "2026-11-25T11:00:00Z"))
+	cases := map[string]struct {
+		reason string
+		xr     string
+		now    string
+		want   *fnv1.RunFunctionResponse
+	}{
+		"DenyWindowPastMidnight": {
+			reason: "At 01:59:30 in Berlin the deny window opened at 22:00 the day before is still open: prod keeps Z until it closes at 02:00 (01:00 UTC), and the function comes back then.",
+			xr:     releaseFreeze, now: "2026-11-26T00:59:30Z",
+			want: rsp(30*time.Second, tk(t, "prod", Z, rTrue),
+				stationsSince(t, "2026-11-26T00:59:30Z", devRow,
+					"prod "+Z.ID+" Verified next="+A.ID+" heldBy=Window until=2026-11-26T01:00:00Z | deny window \"release-freeze\" until 2026-11-26T01:00Z"+prodHistory),
+				condWant(TypePromoted, falseS, ReasonOutsideWindow, `prod: deny window "release-freeze" until 2026-11-26T01:00Z`)),
+		},
+		"DenyWindowClosed": {
+			reason: "At 02:00 in Berlin the window has closed: A enters prod.",
+			xr:     releaseFreeze, now: "2026-11-26T01:00:00Z",
+			want: rsp(response.DefaultTTL, tk(t, "prod", A, rFalse),
+				stationsSince(t, "2026-11-26T01:00:00Z", devRow, "prod "+A.ID+" Delivering"+prodHistory),
+				condWant(TypePromoted, falseS, ReasonDelivering, "prod: Ticket is delivering change "+A.ID)),
+		},
+		"AllowWindowAcrossTheClockChange": {
+			reason: "On Friday at 18:00 in New York (EDT) the allow window next opens on Monday at 9:00 EST, 14:00 UTC, not 13:00: the clocks went back on Sunday.",
+			xr:     officeHours, now: "2026-10-30T22:00:00Z",
+			want: rsp(response.DefaultTTL, tk(t, "prod", Z, rTrue),
+				stationsSince(t, "2026-10-30T22:00:00Z", devRow,
+					"prod "+Z.ID+" Verified next="+A.ID+" heldBy=Window until=2026-11-02T14:00:00Z | outside allow window \"office-hours\" until 2026-11-02T14:00Z"+prodHistory),
+				condWant(TypePromoted, falseS, ReasonOutsideWindow, `prod: outside allow window "office-hours" until 2026-11-02T14:00Z`)),
+		},
+		"AnHourAfterTheSameHourInSummer": {
+			reason: "At 13:59:45 UTC on Monday, 8:59:45 EST, the window is still closed, though 13:59:45 UTC was within it the Monday before: the function comes back at 9:00 EST.",
+			xr:     officeHours, now: "2026-11-02T13:59:45Z",
+			want: rsp(15*time.Second, tk(t, "prod", Z, rTrue),
+				stationsSince(t, "2026-11-02T13:59:45Z", devRow,
+					"prod "+Z.ID+" Verified next="+A.ID+" heldBy=Window until=2026-11-02T14:00:00Z | outside allow window \"office-hours\" until 2026-11-02T14:00Z"+prodHistory),
+				condWant(TypePromoted, falseS, ReasonOutsideWindow, `prod: outside allow window "office-hours" until 2026-11-02T14:00Z`)),
+		},
+		"AllowWindowOpen": {
+			reason: "At 9:00 EST the window is open: A enters prod.",
+			xr:     officeHours, now: "2026-11-02T14:00:00Z",
+			want: rsp(response.DefaultTTL, tk(t, "prod", A, rFalse),
+				stationsSince(t, "2026-11-02T14:00:00Z", devRow, "prod "+A.ID+" Delivering"+prodHistory),
+				condWant(TypePromoted, falseS, ReasonDelivering, "prod: Ticket is delivering change "+A.ID)),
+		},
+		"BadWindow": {
+			reason: "A window the function cannot read makes the Track invalid, naming the field and the fix, and changes nothing composed.",
+			xr:     track(`{name: office-hours, kind: allow, schedule: "0 9 * * 1-5", duration: 8h, timeZone: America/Gotham}`), now: "2026-11-02T14:00:00Z",
+			want: func() *fnv1.RunFunctionResponse {
+				c := condWant(TypeValid, falseS, ReasonInvalidTrack, `Track guestbook: spec.windows[0].timeZone "America/Gotham" is not an IANA time zone name; write one like "Europe/Berlin" or "UTC". Nothing composed was changed until this is fixed.`)
+				desired := map[string]*fnv1.Resource{}
+				for n, r := range obs {
+					desired[n] = PassThrough(r.GetResource())
+				}
+				return &fnv1.RunFunctionResponse{Meta: ttl(response.DefaultTTL), Desired: &fnv1.State{Resources: desired}, Conditions: []*fnv1.Condition{c},
+					Results: []*fnv1.Result{{Severity: fnv1.Severity_SEVERITY_WARNING, Message: c.GetMessage(), Target: fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum()}}}
+			}(),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			req := &fnv1.RunFunctionRequest{
+				Observed:          &fnv1.State{Composite: &fnv1.Resource{Resource: y(t, tc.xr)}, Resources: obs},
+				RequiredResources: withControls(t, nil),
+			}
+			clock := at(tc.now)
+			got, err := New(WithClock(func() time.Time { return clock })).RunFunction(context.Background(), req)
+			if err != nil {
+				t.Fatalf("RunFunction: %v", err)
+			}
+			if diff := cmp.Diff(tc.want, got, protocmp.Transform()); diff != "" {
+				t.Errorf("%s\nRunFunction(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}

@@ -183,6 +183,11 @@ spec:
 // history (a YAML flow list, see verifiedAs) are optional, and so are the
 // keys next, heldBy and until.
 func stationsWant(t testing.TB, rows ...string) *structpb.Struct {
+	return stationsSince(t, "2026-11-25T12:00:00Z", rows...)
+}
+
+// stationsSince is stationsWant with each station's since at since.
+func stationsSince(t testing.TB, since string, rows ...string) *structpb.Struct {
 	out := make([]string, 0, len(rows))
 	for _, r := range rows {
 		r, history, _ := strings.Cut(r, " ^ ")
@@ -200,10 +205,10 @@ func stationsWant(t testing.TB, rows ...string) *structpb.Struct {
 			extra += fmt.Sprintf(", %s: '%s'", k, v)
 		}
 		if f[1] == "-" {
-			out = append(out, fmt.Sprintf("{path: %s, phase: %s, since: '2026-11-25T12:00:00Z'%s}", f[0], f[2], extra))
+			out = append(out, fmt.Sprintf("{path: %s, phase: %s, since: '%s'%s}", f[0], f[2], since, extra))
 			continue
 		}
-		out = append(out, fmt.Sprintf("{path: %s, change: %s, phase: %s, since: '2026-11-25T12:00:00Z'%s}", f[0], f[1], f[2], extra))
+		out = append(out, fmt.Sprintf("{path: %s, change: %s, phase: %s, since: '%s'%s}", f[0], f[1], f[2], since, extra))
 	}
 	return y(t, "status: {stations: ["+strings.Join(out, ", ")+"]}")
 }

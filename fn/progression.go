@@ -90,7 +90,8 @@ type Progression struct {
 	// Holds are the stations that hold the Track back: on each line the
 	// first one that has not verified its change, or is pinned.
 	Holds []Hold
-	// Requeue is when the next pending soak ends; 0 if none is pending.
+	// Requeue is when the next pending soak ends, or a window that holds a
+	// change back opens or closes, whichever comes first; 0 if none.
 	Requeue time.Duration
 }
 

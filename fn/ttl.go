@@ -26,9 +26,10 @@ const BreakerOpenIdleTTL = 10 * time.Second
 const typeResponsive = "Responsive"
 
 // CacheFor is how long Crossplane may cache the function's result for the
-// Track xr: until the next soak ends, and, while Crossplane's circuit
-// breaker drops the Track's events, no longer than BreakerOpenTTL if a
-// station delivers a change, BreakerOpenIdleTTL otherwise.
+// Track xr: until the next soak ends or a window that holds a change back
+// opens or closes (the progression's Requeue), and, while Crossplane's
+// circuit breaker drops the Track's events, no longer than BreakerOpenTTL
+// if a station delivers a change, BreakerOpenIdleTTL otherwise.
 func CacheFor(xr *structpb.Struct, p *Progression) time.Duration {
 	d := response.DefaultTTL
 	if p.Requeue > 0 && p.Requeue < d {
