@@ -204,28 +204,27 @@ func (c *Controls) pin(p *v1alpha1.Pin) {
 // path.
 func (c *Controls) Approved(path, id string) bool { return c.Approvals[path][id] }
 
-// frozen is the first Freeze, by name, that covers the station at path:
-// one of the whole Track, of the station, or of a junction it is in a
-// section of.
-func (c *Controls) frozen(path string) *Freeze {
+// index is each path the Freezes name with the first Freeze, by name, that
+// names it; "" for the whole Track.
+func (c *Controls) index() map[string]*Freeze {
+	idx := map[string]*Freeze{}
+	add := func(path string, f *Freeze) {
+		if g, ok := idx[path]; !ok || f.Name < g.Name {
+			idx[path] = f
+		}
+	}
 	for i := range c.Freezes {
 		f := &c.Freezes[i]
 		if len(f.Stations) == 0 {
-			return f
+			add("", f)
 		}
 		for _, s := range f.Stations {
-			if covers(s, path) {
-				return f
+			if s != "" {
+				add(s, f)
 			}
 		}
 	}
-	return nil
-}
-
-// covers reports whether the station at path is the station at junction or
-// in one of its sections.
-func covers(junction, path string) bool {
-	return path == junction || (strings.HasPrefix(path, junction) && path[len(junction)] == '.')
+	return idx
 }
 
 // nextDot is the index of the next '.' in s after i, or -1.

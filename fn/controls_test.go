@@ -110,7 +110,7 @@ func TestRequireControls(t *testing.T) {
 }
 
 func TestFrozen(t *testing.T) {
-	c := Controls{Freezes: []Freeze{{Name: "a", Stations: []string{"prod", "regions"}}, {Name: "b", Stations: []string{"dev"}}}}
+	c := Controls{Freezes: []Freeze{{Name: "b", Stations: []string{"dev", "regions.us"}}, {Name: "a", Stations: []string{"prod", "regions"}}}}
 	cases := map[string]struct {
 		path string
 		want string // the Freeze's name, "" for none
@@ -126,7 +126,7 @@ func TestFrozen(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			got := ""
-			if f := c.frozen(tc.path); f != nil {
+			if f := (&progressor{o: Observed{Controls: c}}).frozen(tc.path); f != nil {
 				got = f.Name
 			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
@@ -134,9 +134,17 @@ func TestFrozen(t *testing.T) {
 			}
 		})
 	}
-	whole := Controls{Freezes: []Freeze{{Name: "all"}}}
-	if f := whole.frozen("regions.us.us-prod"); f == nil || f.Name != "all" {
-		t.Errorf("frozen(...) of a Freeze without stations: want all, got %v", f)
+	// A Freeze of the whole Track covers every station; of two that cover
+	// one, the first by name says why.
+	whole := &progressor{o: Observed{Controls: Controls{Freezes: []Freeze{{Name: "b", Stations: []string{"regions"}}, {Name: "z"}}}}}
+	got := map[string]string{}
+	for _, path := range []string{"int", "regions.us.us-prod"} {
+		if f := whole.frozen(path); f != nil {
+			got[path] = f.Name
+		}
+	}
+	if diff := cmp.Diff(map[string]string{"int": "z", "regions.us.us-prod": "b"}, got); diff != "" {
+		t.Errorf("frozen(...) with a Freeze of the whole Track: -want, +got:\n%s", diff)
 	}
 }
 

@@ -2,6 +2,7 @@ package fn
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -155,6 +156,36 @@ type progressor struct {
 	requeue  time.Duration
 	// limit is how many changes each station's history keeps.
 	limit int
+	// freezes index the Freezes by the paths they name, once one is
+	// looked up (freezesIndexed).
+	freezes        map[string]*Freeze
+	freezesIndexed bool
+}
+
+// frozen is the first Freeze, by name, that covers the station at path:
+// one of the whole Track, of the station, or of a junction it is in a
+// section of. A lookup costs the depth of path, whatever the Freezes.
+func (p *progressor) frozen(path string) *Freeze {
+	c := &p.o.Controls
+	if len(c.Freezes) == 0 {
+		return nil
+	}
+	if !p.freezesIndexed {
+		p.freezes, p.freezesIndexed = c.index(), true
+	}
+	// A Freeze of the whole Track, of path itself, or of each junction
+	// path it starts with.
+	first := p.freezes[""]
+	for end := len(path); ; {
+		if f := p.freezes[path[:end]]; f != nil && (first == nil || f.Name < first.Name) {
+			first = f
+		}
+		i := strings.LastIndexByte(path[:end], '.')
+		if i < 0 {
+			return first
+		}
+		end = i
+	}
 }
 
 func (p *progressor) learn(c *v1alpha1.Change) {
@@ -249,7 +280,7 @@ func (p *progressor) hold(walking bool, path, reason, format string, a ...any) b
 // windows of levels apply, if anything, by precedence: a Freeze, then a
 // window, then an Approval the station waits for.
 func (p *progressor) control(s *Stop, c *v1alpha1.Change, levels [][]*window.Window) *barrier {
-	if f := p.o.Controls.frozen(s.Path); f != nil {
+	if f := p.frozen(s.Path); f != nil {
 		words := "frozen by " + orDefault(bounded.Text(f.By, v1alpha1.MaxControlReasonLength), "Freeze "+f.Name) + " until lifted"
 		if f.Reason != "" {
 			words += ": " + bounded.Text(f.Reason, v1alpha1.MaxControlReasonLength)
@@ -400,7 +431,7 @@ func (p *progressor) stop(s *Stop, in *v1alpha1.Change, gate *barrier, walking, 
 		st.Phase = orDefault(phase, v1alpha1.PhaseVerified)
 	}
 	if pin != nil && reason != ReasonHalted {
-		st.Message = p.pinWords(s.Path, pin, desired)
+		st.Message = clipMessage(p.pinWords(s.Path, pin, desired))
 	}
 
 	// A control outranks every hold but a halt: the station keeps its
@@ -408,11 +439,11 @@ func (p *progressor) stop(s *Stop, in *v1alpha1.Change, gate *barrier, walking, 
 	at := s.Path
 	if ctl != nil && reason != ReasonHalted {
 		reason, words, at = ctl.reason, ctl.words, ctl.at
-		st.Message = words
+		st.Message = clipMessage(words)
 		if at != s.Path {
 			// Held back at the junction that passes it on: told once, by
 			// the first of the junction's recipients it holds back.
-			st.Message = at + ": " + words
+			st.Message = clipMessage(at + ": " + words)
 			if ctl.told {
 				return out, nil, false
 			}
