@@ -108,6 +108,9 @@ func settle(b testing.TB, req *fnv1.RunFunctionRequest) {
 		b.Fatal("the function composed no status")
 	}
 	req.Observed.Composite.Resource.Fields["status"] = status
+	// The API server gave the Track a uid and a version.
+	meta := req.Observed.Composite.Resource.Fields["metadata"].GetStructValue()
+	meta.Fields["uid"], meta.Fields["resourceVersion"] = sv("uid-guestbook"), sv("first")
 }
 
 // cpuTime is the user and system CPU time of this process.

@@ -35,6 +35,10 @@ const (
 	// Tracks of MaxStops stations at their whole history, are some 8 MiB.
 	maxHistoryEntries = 16384
 	maxHistoryBytes   = 8 << 20
+	// The histories of a Track are read once per resourceVersion: 1024
+	// Tracks, each counted at the entries it holds.
+	maxHistoriesEntries = 1024
+	maxHistoriesBytes   = 16 << 20
 	// The controls' requirements of a namespace are some 1 KiB.
 	maxSelectorEntries = 1024
 	maxSelectorBytes   = 2 << 20
@@ -77,6 +81,10 @@ type caches struct {
 	// Tracks' status, by their id and times. Shared between calls: nothing
 	// may modify them.
 	history *lru.Cache[historyKey, VerifiedChange]
+	// histories are each Track's stations' histories as read, by the
+	// Track's uid, at the last version read. Shared between calls:
+	// nothing may modify them.
+	histories *lru.Cache[types.UID, readHistory]
 	// selectors are the requirements of the controls in each namespace.
 	// Shared between responses: nothing may modify them.
 	selectors *lru.Cache[string, *controlSelectors]
@@ -87,6 +95,7 @@ func newCaches() caches {
 		observed:  lru.New[types.UID, readTicket](maxObservedEntries, maxObservedBytes),
 		desired:   lru.New[composedID, encodedObject](maxDesiredEntries, maxDesiredBytes),
 		history:   lru.New[historyKey, VerifiedChange](maxHistoryEntries, maxHistoryBytes),
+		histories: lru.New[types.UID, readHistory](maxHistoriesEntries, maxHistoriesBytes),
 		selectors: lru.New[string, *controlSelectors](maxSelectorEntries, maxSelectorBytes),
 	}
 }

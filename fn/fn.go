@@ -117,7 +117,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	// and Tickets.
 	now := f.now()
 	o := parseObserved(observed, f.caches.observed)
-	o.Controls, o.History = controls, parseHistory(list(xr, "status", "stations"), f.caches.history)
+	o.Controls, o.History = controls, historyOf(xr, f.caches.histories, f.caches.history)
 	p := Progress(x, o, now)
 
 	// 4. Compose the Subscription and a Ticket for every station a change

@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/structpb"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/k8sta/k8sta/apis/v1alpha1"
 	"github.com/k8sta/k8sta/fn/internal/lru"
@@ -47,6 +48,52 @@ const maxImagesOfChange = 20
 // MaxStops stations are read.
 func ParseHistory(prev []*structpb.Value) map[string][]VerifiedChange {
 	return parseHistory(prev, nil)
+}
+
+// A readHistory is the stations' histories as read from a Track's status
+// at one resourceVersion of the Track, which the API server changes with
+// every write.
+type readHistory struct {
+	resourceVersion string
+	stations        map[string][]VerifiedChange
+}
+
+// historyOf is each station's history as the status of the Track xr says,
+// from cache (when not nil) if it read it at xr's resourceVersion, or read
+// with entries, the cache of entries read (may be nil). While nothing
+// changes, Crossplane calls the function again and again with the same
+// Track; its history is read once. What it returns may be shared with other
+// calls: nothing may modify it.
+func historyOf(xr *structpb.Struct, cache *lru.Cache[types.UID, readHistory], entries *lru.Cache[historyKey, VerifiedChange]) map[string][]VerifiedChange {
+	uid, rv := types.UID(str(xr, "metadata", "uid")), str(xr, "metadata", "resourceVersion")
+	if cache == nil || uid == "" || rv == "" {
+		return parseHistory(list(xr, "status", "stations"), entries)
+	}
+	if h, ok := cache.Get(uid); ok && h.resourceVersion == rv {
+		return h.stations
+	}
+	h := parseHistory(list(xr, "status", "stations"), entries)
+	size := len(uid) + len(rv) + historyMapSize
+	for path, vs := range h {
+		size += len(path) + historyMapSize
+		for i := range vs {
+			size += verifiedSize(&vs[i])
+		}
+	}
+	cache.Add(uid, readHistory{resourceVersion: rv, stations: h}, size+cache.Overhead())
+	return h
+}
+
+// historyMapSize is about what a map entry holds besides its key's bytes.
+const historyMapSize = 64
+
+// verifiedSize is about how many bytes v holds.
+func verifiedSize(v *VerifiedChange) int {
+	size := historyEntrySize + len(v.Change.ID) + len(v.Change.Commit)
+	for _, i := range v.Change.Images {
+		size += imageSize + len(i.Repository) + len(i.Tag) + len(i.Digest)
+	}
+	return size
 }
 
 // A historyKey is what identifies a history entry in the cache of entries
@@ -101,11 +148,7 @@ func readVerified(e *structpb.Struct, cache *lru.Cache[historyKey, VerifiedChang
 	}
 	vc, ok := parseVerified(e)
 	if ok {
-		size := len(k.id) + len(k.verifiedAt) + len(k.discoveredAt) + historyEntrySize + len(vc.Change.Commit)
-		for _, i := range vc.Change.Images {
-			size += imageSize + len(i.Repository) + len(i.Tag) + len(i.Digest)
-		}
-		cache.Add(k, vc, size+cache.Overhead())
+		cache.Add(k, vc, len(k.id)+len(k.verifiedAt)+len(k.discoveredAt)+verifiedSize(&vc)+cache.Overhead())
 	}
 	return vc, ok
 }
@@ -156,19 +199,14 @@ func parseVerified(e *structpb.Struct) (VerifiedChange, bool) {
 	return VerifiedChange{Change: c, VerifiedAt: at}, true
 }
 
-// sameHistory reports whether prev, a station's observed history, lists
-// the changes of h in the same order: entries are listed once each, so it
-// is then h as written.
+// sameHistory reports whether prev, a station's observed history, is h as
+// written: a history read back and not changed since. Comparing lengths and
+// the newest entries suffices: each change is listed once, parseHistory
+// drops entries (so the lengths differ) but never reorders them, and
+// record adds an entry first or changes nothing, while trim shortens a list
+// longer than any it could be compared with.
 func sameHistory(prev []*structpb.Value, h []VerifiedChange) bool {
-	if len(prev) != len(h) {
-		return false
-	}
-	for i, v := range prev {
-		if str(v.GetStructValue(), "change") != h[i].Change.ID {
-			return false
-		}
-	}
-	return true
+	return len(prev) == len(h) && (len(h) == 0 || str(prev[0].GetStructValue(), "change") == h[0].Change.ID)
 }
 
 func parseTime(s string) (time.Time, bool) {

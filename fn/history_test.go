@@ -276,3 +276,28 @@ func TestProgressHistory(t *testing.T) {
 		})
 	}
 }
+
+// TestHistoryOf is a Track's history read once per version of the Track.
+func TestHistoryOf(t *testing.T) {
+	xr := func(rv string, c *v1alpha1.Change) *structpb.Struct {
+		return y(t, `metadata: {name: guestbook, namespace: team-a, uid: uid-guestbook, resourceVersion: "`+rv+`"}
+status: {stations: [{path: dev, history: [`+verifiedAs(c, "2026-11-25T11:00:00Z")+`]}]}`)
+	}
+	f := New()
+	read := func(x *structpb.Struct) string {
+		return historyOf(x, f.caches.histories, f.caches.history)["dev"][0].Change.ID
+	}
+	got := []string{
+		read(xr("1", changeA)),
+		// The API server changes the version with every write: a Track at
+		// the version read before is the Track read before.
+		read(xr("1", changeB)),
+		read(xr("2", changeB)),
+	}
+	if diff := cmp.Diff([]string{changeA.ID, changeA.ID, changeB.ID}, got); diff != "" {
+		t.Errorf("historyOf(...) at versions 1, 1 and 2: -want, +got:\n%s", diff)
+	}
+	if diff := cmp.Diff(1, f.caches.histories.Len()); diff != "" {
+		t.Errorf("Tracks whose history is kept: -want, +got:\n%s", diff)
+	}
+}

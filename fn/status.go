@@ -111,7 +111,8 @@ func StationsStatus(p *Progression, prev []*structpb.Value, now time.Time) *stru
 			f["change"] = sv(id)
 		}
 		since := nowv
-		if o := old[st.Stop.Path]; o != nil && str(o, "change") == id && str(o, "phase") == st.Phase && str(o, "since") != "" {
+		o := old[st.Stop.Path]
+		if o != nil && str(o, "change") == id && str(o, "phase") == st.Phase && str(o, "since") != "" {
 			since = sv(str(o, "since"))
 		}
 		f["since"] = since
@@ -129,7 +130,7 @@ func StationsStatus(p *Progression, prev []*structpb.Value, now time.Time) *stru
 		}
 		if len(st.History) > 0 {
 			// Mostly the history as observed: kept, not written anew.
-			if o := old[st.Stop.Path]; o != nil && sameHistory(list(o, "history"), st.History) {
+			if o != nil && sameHistory(list(o, "history"), st.History) {
 				f["history"] = val(o, "history")
 			} else {
 				f["history"] = historyValue(st.History)

@@ -167,3 +167,40 @@ func TestStationsStatusControls(t *testing.T) {
 		t.Errorf("StationsStatus(...): a held station keeps its since and says what waits, held by what, until when, and what it verified: -want, +got:\n%s", diff)
 	}
 }
+
+func TestStationsStatusHistory(t *testing.T) {
+	stop := &Stop{Path: "dev"}
+	a := VerifiedChange{Change: *changeA, VerifiedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
+	b := VerifiedChange{Change: *changeB, VerifiedAt: time.Date(2026, 11, 25, 11, 0, 0, 0, time.UTC)}
+	prev := `[{path: dev, change: ` + changeA.ID + `, phase: Verified, since: "2026-11-25T10:00:00Z", history: [` + verifiedAs(changeA, "2026-11-25T10:00:00Z") + `]}]`
+	cases := map[string]struct {
+		reason  string
+		station StationState
+		want    string
+	}{
+		"Unchanged": {
+			reason:  "A history as observed is written as it was.",
+			station: StationState{Stop: stop, Change: changeA, Phase: v1alpha1.PhaseVerified, History: []VerifiedChange{a}},
+			want:    prev,
+		},
+		"NewEntry": {
+			reason:  "A history with a change added is written with it first.",
+			station: StationState{Stop: stop, Change: changeB, Phase: v1alpha1.PhaseVerified, History: []VerifiedChange{b, a}},
+			want: `[{path: dev, change: ` + changeB.ID + `, phase: Verified, since: "2026-11-25T12:00:00Z", history: [` +
+				verifiedAs(changeB, "2026-11-25T11:00:00Z") + `, ` + verifiedAs(changeA, "2026-11-25T10:00:00Z") + `]}]`,
+		},
+		"Shortened": {
+			reason:  "A history cut shorter is written so.",
+			station: StationState{Stop: stop, Change: changeA, Phase: v1alpha1.PhaseVerified},
+			want:    `[{path: dev, change: ` + changeA.ID + `, phase: Verified, since: "2026-11-25T10:00:00Z"}]`,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := StationsStatus(&Progression{Stations: []StationState{tc.station}}, list(y(t, "l: "+prev), "l"), now)
+			if diff := cmp.Diff(val(y(t, "l: "+tc.want), "l"), got, protocmp.Transform()); diff != "" {
+				t.Errorf("%s\nStationsStatus(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
