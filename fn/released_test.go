@@ -112,7 +112,7 @@ func TestReleases(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			req := &fnv1.RunFunctionRequest{
 				Observed:          &fnv1.State{Composite: &fnv1.Resource{Resource: y(t, tc.xr)}, Resources: tc.observed},
-				RequiredResources: tc.required,
+				RequiredResources: withControls(t, tc.required),
 			}
 			f := New(WithClock(func() time.Time { return now }))
 			for call := range 2 {
