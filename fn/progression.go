@@ -328,12 +328,12 @@ func pinWords(pin *Pin) string {
 	if pin.Object == "" {
 		return fmt.Sprintf("pinned to change %s: nothing flows past it", pin.Change)
 	}
-	words := fmt.Sprintf("pinned to change %s by %s: nothing flows past it", pin.Change,
+	words := fmt.Sprintf("pinned to change %s by %s", pin.Change,
 		orDefault(bounded.Text(pin.By, v1alpha1.MaxControlReasonLength), "Pin "+pin.Object))
 	if pin.Reason != "" {
-		words += ": " + bounded.Text(pin.Reason, v1alpha1.MaxControlReasonLength)
+		words += " (" + bounded.Text(pin.Reason, v1alpha1.MaxControlReasonLength) + ")"
 	}
-	return words
+	return words + ": nothing flows past it"
 }
 
 // stop decides station s's change given in, the verified change of the

@@ -726,7 +726,7 @@ func TestProgress(t *testing.T) {
 			want: want{
 				changes:  map[string]string{"dev": id(A), "prod": id(A), "last": id(B)},
 				phases:   map[string]string{"dev": v1alpha1.PhaseVerified, "prod": PhaseDelivering, "last": v1alpha1.PhaseVerified},
-				messages: map[string]string{"prod": "pinned to change " + A.ID + " by bob: nothing flows past it: B leaks memory"},
+				messages: map[string]string{"prod": "pinned to change " + A.ID + " by bob (B leaks memory): nothing flows past it"},
 				heldBy:   map[string]string{"prod": HeldByPin},
 				holds:    []Hold{{Path: "prod", Reason: ReasonDelivering, Message: "prod: Ticket is delivering change " + A.ID}},
 			},
