@@ -107,8 +107,16 @@ type Progression struct {
 // only if no Freeze, window or missing Approval holds it back, in that
 // order; a change a station was already given finishes.
 func Progress(x *Expansion, o Observed, now time.Time) *Progression {
-	p := &progressor{o: o, now: now, root: x.root(), known: map[string]*v1alpha1.Change{}, overlays: map[string][]v1alpha1.OverlayChange{},
+	return newProgressor(x, o, now).progress(x)
+}
+
+func newProgressor(x *Expansion, o Observed, now time.Time) *progressor {
+	return &progressor{o: o, now: now, root: x.root(), known: map[string]*v1alpha1.Change{}, overlays: map[string][]v1alpha1.OverlayChange{},
 		states: make(map[string]*StationState, len(x.Stops)), limit: historyLimit(tickets(x))}
+}
+
+func (p *progressor) progress(x *Expansion) *Progression {
+	o := p.o
 	var newest *v1alpha1.Change
 	if o.Subscription != nil {
 		newest = o.Subscription.Status.AtProvider.Newest
@@ -160,6 +168,9 @@ type progressor struct {
 	// looked up (freezesIndexed).
 	freezes        map[string]*Freeze
 	freezesIndexed bool
+	// windows evaluates the windows at now, each once, once a change
+	// waits for one.
+	windows *window.Evaluator
 }
 
 // frozen is the first Freeze, by name, that covers the station at path:
