@@ -292,6 +292,18 @@ func TestUnfreeze(t *testing.T) {
 			args: []string{"unfreeze", "guestbook", "prod"},
 			want: "lifted the freeze of station prod of Track guestbook (deleted Freeze guestbook-prod); change 3c3c3c3c3c3c (v1.2.3), which waits at it, enters it now\n",
 		},
+		"EscapesTheChangeThatWaits": {
+			setup: func(t *testing.T, ns string) {
+				prod(t, ns)
+				// Whoever may write the Track's status writes what the
+				// terminal shows: it is shown, never run.
+				setStation(t, ns, "guestbook", "prod", func(s map[string]any) {
+					s["heldBy"], s["next"] = "Freeze", "\x1b]0;pwned\x07\x1b[2J"
+				})
+			},
+			args: []string{"unfreeze", "guestbook", "prod"},
+			want: "lifted the freeze of station prod of Track guestbook (deleted Freeze guestbook-prod); change \\x1b]0;pwned\\a\\x1b[2J, which waits at it, enters it now\n",
+		},
 		"AStationTheWholeTrackFreezes": {
 			setup: func(t *testing.T, ns string) { whole(t, ns); prod(t, ns) },
 			args:  []string{"unfreeze", "guestbook", "prod"},

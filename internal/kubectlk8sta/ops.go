@@ -58,12 +58,14 @@ func (t *Track) noStation(path, what string) error {
 	return errors.Errorf("Track %s has no %s %q; its stations: %s", clean(t.Name), what, clean(path), clean(t.stationPaths()))
 }
 
-// named is a change as the output names it: its id and label.
+// named is a change as the output names it: its id and label. The id may
+// come from the Track's status (its next or current change, its history),
+// which whoever may write the status writes: it is cleaned like the label.
 func named(known Changes, id string) string {
 	if l := known.Info(id).Label(); l != id {
-		return fmt.Sprintf("%s (%s)", id, clean(l))
+		return fmt.Sprintf("%s (%s)", clean(id), clean(l))
 	}
-	return id
+	return clean(id)
 }
 
 // command is how the user runs kubectl k8sta verb on track.
