@@ -132,7 +132,7 @@ func TestRecord(t *testing.T) {
 
 func TestParseHistory(t *testing.T) {
 	A, B := changeA, changeB
-	entry := func(c *v1alpha1.Change, verifiedAt string) string { return verifiedAs(c, verifiedAt) }
+	entry := verifiedAs
 	forged := fmt.Sprintf("{change: '%s', commit: '%s', images: [{repository: registry.example.com/other-team/secret, tag: v1}], verifiedAt: '2026-11-25T10:00:00Z'}", A.ID, A.Commit)
 	many := ""
 	for i, c := range releases(MaxHistory + 2) {

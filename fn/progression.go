@@ -2,6 +2,7 @@ package fn
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -270,7 +271,7 @@ func (p *progressor) line(l Line, in *v1alpha1.Change, gate *barrier, walking, r
 		// junction, to its sections.
 		lv := levels
 		if own := s.Track.windowsFor(s.Station.Name); len(own) > 0 {
-			lv = append(levels[:len(levels):len(levels)], own)
+			lv = slices.Concat(levels, [][]*window.Window{own})
 		}
 		out, gate, walking = p.stop(s, in, gate, walking, root && i == 0, lv)
 		for _, b := range s.Sections {
