@@ -200,13 +200,22 @@ func parseVerified(e *structpb.Struct) (VerifiedChange, bool) {
 }
 
 // sameHistory reports whether prev, a station's observed history, is h as
-// written: a history read back and not changed since. Comparing lengths and
-// the newest entries suffices: each change is listed once, parseHistory
-// drops entries (so the lengths differ) but never reorders them, and
-// record adds an entry first or changes nothing, while trim shortens a list
-// longer than any it could be compared with.
+// written: a history read back and not changed since. Each entry's id,
+// commit and images are compared: lengths and the newest ids alone would
+// take back an entry parseHistory dropped (whoever may write the Track's
+// status wrote change A with another commit) once the station verifies A
+// itself. Their times are what parseHistory read.
 func sameHistory(prev []*structpb.Value, h []VerifiedChange) bool {
-	return len(prev) == len(h) && (len(h) == 0 || str(prev[0].GetStructValue(), "change") == h[0].Change.ID)
+	if len(prev) != len(h) {
+		return false
+	}
+	for i := range h {
+		e := prev[i].GetStructValue()
+		if str(e, "change") != h[i].Change.ID || !sameChange(&h[i].Change, e) {
+			return false
+		}
+	}
+	return true
 }
 
 func parseTime(s string) (time.Time, bool) {

@@ -108,8 +108,16 @@ type Progression struct {
 // only if no Freeze, window or missing Approval holds it back, in that
 // order; a change a station was already given finishes.
 func Progress(x *Expansion, o Observed, now time.Time) *Progression {
-	p := &progressor{o: o, now: now, root: x.root(), known: map[string]*v1alpha1.Change{}, overlays: map[string][]v1alpha1.OverlayChange{},
+	return newProgressor(x, o, now).progress(x)
+}
+
+func newProgressor(x *Expansion, o Observed, now time.Time) *progressor {
+	return &progressor{o: o, now: now, root: x.root(), known: map[string]*v1alpha1.Change{}, overlays: map[string][]v1alpha1.OverlayChange{},
 		states: make(map[string]*StationState, len(x.Stops)), limit: historyLimit(tickets(x))}
+}
+
+func (p *progressor) progress(x *Expansion) *Progression {
+	o := p.o
 	var newest *v1alpha1.Change
 	if o.Subscription != nil {
 		newest = o.Subscription.Status.AtProvider.Newest
@@ -161,6 +169,9 @@ type progressor struct {
 	// looked up (freezesIndexed).
 	freezes        map[string]*Freeze
 	freezesIndexed bool
+	// windows evaluates the windows at now, each once, once a change
+	// waits for one.
+	windows *window.Evaluator
 }
 
 // frozen is the first Freeze, by name, that covers the station at path:
@@ -195,16 +206,25 @@ func (p *progressor) learn(c *v1alpha1.Change) {
 	}
 }
 
-// pinned is the change of that id a Ticket or the Subscription holds, or
-// else one the history of the station at path lists, which a Pin rolls it
-// back to; nil if none. The history is looked up only for a pin.
-func (p *progressor) pinned(path, id string) *v1alpha1.Change {
-	if c := p.known[id]; c != nil {
-		return c
+// pinned is the change pin holds the station at path to, which holds
+// held, or nil when it cannot: a spec.pin may name any change this Track
+// knows, as the Track's author may send any change anywhere; a Pin object
+// only the change the station holds or one its history lists, so that
+// whoever may create Pins may hold a station or roll it back, but not send
+// it a change that never passed the stations, approvals, Freezes and
+// windows before it.
+func (p *progressor) pinned(path string, pin *Pin, held *v1alpha1.Change) *v1alpha1.Change {
+	if held != nil && held.ID == pin.Change {
+		return held
+	}
+	if pin.Object == "" {
+		if c := p.known[pin.Change]; c != nil {
+			return c
+		}
 	}
 	h := p.o.History[path]
 	for i := range h {
-		if h[i].Change.ID == id {
+		if h[i].Change.ID == pin.Change {
 			return &h[i].Change
 		}
 	}
@@ -260,7 +280,7 @@ func (p *progressor) line(l Line, in *v1alpha1.Change, gate *barrier, walking, r
 		// junction, to its sections.
 		lv := levels
 		if own := s.Track.windowsFor(s.Station.Name); len(own) > 0 {
-			lv = append(slices.Clip(levels), own)
+			lv = slices.Concat(levels, [][]*window.Window{own})
 		}
 		out, gate, walking = p.stop(s, in, gate, walking, root && i == 0, lv)
 		for _, b := range s.Sections {
@@ -317,7 +337,11 @@ func (p *progressor) junction(s *Stop, in *v1alpha1.Change, gate *barrier, walki
 // pinWords says what pin does to the station at path, which holds change
 // held, in plain words.
 func (p *progressor) pinWords(path string, pin *Pin, held *v1alpha1.Change) string {
-	if p.pinned(path, pin.Change) == nil && held != nil {
+	if p.pinned(path, pin, held) == nil && held != nil {
+		if pin.Object != "" {
+			return fmt.Sprintf("pinned by Pin %s to change %s, which the station neither holds nor lists in its history: holding change %s; pin it to one of those (kubectl k8sta history)",
+				pin.Object, pin.Change, held.ID)
+		}
 		return fmt.Sprintf("pinned to change %s, which no Ticket, the Subscription or a station's history of this Track holds: holding change %s",
 			pin.Change, held.ID)
 	}
@@ -363,7 +387,7 @@ func (p *progressor) stop(s *Stop, in *v1alpha1.Change, gate *barrier, walking, 
 	switch {
 	case pin != nil:
 		desired = held
-		if c := p.pinned(s.Path, pin.Change); c != nil {
+		if c := p.pinned(s.Path, pin, held); c != nil {
 			desired = c
 		}
 		st.HeldBy = HeldByPin

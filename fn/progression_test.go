@@ -717,11 +717,12 @@ func TestProgress(t *testing.T) {
 			},
 		},
 		"PinObjectRollsBackThroughAFreeze": {
-			reason: "A Pin outranks a Freeze: prod goes back to A, which dev holds, and says who pinned it; nothing flows past it.",
+			reason: "A Pin outranks a Freeze: prod goes back to A, which its history lists, and says who pinned it; nothing flows past it.",
 			root:   trackYAML("t", true, st("dev"), st("prod"), st("last")),
 			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
 				"dev": verified(A, time.Hour), "prod": verified(B, time.Hour), "last": verified(B, time.Hour),
 			}},
+			history:  map[string][]VerifiedChange{"prod": {{Change: *B, VerifiedAt: now.Add(-time.Hour)}, {Change: *A, VerifiedAt: now.Add(-10 * time.Hour)}}},
 			controls: Controls{Freezes: frozen("alice").Freezes, Pins: map[string]*Pin{"prod": {Change: A.ID, Object: "t-prod", By: "bob", Reason: "B leaks memory"}}},
 			want: want{
 				changes:  map[string]string{"dev": id(A), "prod": id(A), "last": id(B)},
@@ -729,6 +730,23 @@ func TestProgress(t *testing.T) {
 				messages: map[string]string{"prod": "pinned to change " + A.ID + " by bob (B leaks memory): nothing flows past it"},
 				heldBy:   map[string]string{"prod": HeldByPin},
 				holds:    []Hold{{Path: "prod", Reason: ReasonDelivering, Message: "prod: Ticket is delivering change " + A.ID}},
+			},
+		},
+		"PinObjectCannotSendAChangeTheStationNeverHeld": {
+			reason: "A Pin object names a change dev verified but prod never held: whoever may create Pins must not send prod a change that skipped its approvals, Freezes and windows, so prod keeps B and says why.",
+			root:   trackYAML("t", true, st("dev"), st("prod"), st("last")),
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": verified(A, time.Hour), "prod": verified(B, time.Hour), "last": verified(B, time.Hour),
+			}},
+			controls: Controls{Pins: map[string]*Pin{"prod": {Change: A.ID, Object: "t-prod", By: "bob"}}},
+			want: want{
+				changes:  map[string]string{"dev": id(A), "prod": id(B), "last": id(B)},
+				phases:   map[string]string{"dev": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseVerified, "last": v1alpha1.PhaseVerified},
+				messages: map[string]string{"prod": "pinned by Pin t-prod to change " + A.ID + ", which the station neither holds nor lists in its history: holding change " + B.ID + "; pin it to one of those (kubectl k8sta history)"},
+				next:     map[string]string{"prod": id(A)},
+				heldBy:   map[string]string{"prod": HeldByPin},
+				holds: []Hold{{Path: "prod", Reason: ReasonPinned,
+					Message: "prod: pinned by Pin t-prod to change " + A.ID + ", which the station neither holds nor lists in its history: holding change " + B.ID + "; pin it to one of those (kubectl k8sta history)"}},
 			},
 		},
 		"PinnedByAPinObject": {

@@ -105,9 +105,15 @@ func (t *Track) windowsFor(station string) []*window.Window {
 // windows of levels apply to, one level a Track (the root Track's first,
 // then each section's down to the station's own): a change enters only
 // when each level lets it. nil when they all do.
+//
+// A window applies to many stations, and a Track of MaxStops stations may
+// have a change waiting at each: every window is evaluated once per call.
 func (p *progressor) windowBarrier(path string, levels [][]*window.Window) *barrier {
+	if len(levels) > 0 && p.windows == nil {
+		p.windows = window.NewEvaluator(p.now)
+	}
 	for _, ws := range levels {
-		open, by, until := window.Gate(ws, p.now)
+		open, by, until := p.windows.Gate(ws)
 		if open {
 			continue
 		}
@@ -115,7 +121,7 @@ func (p *progressor) windowBarrier(path string, levels [][]*window.Window) *barr
 		// Come back when the answer may change: a window of any level
 		// opening or closing.
 		for _, ws := range levels {
-			if next := window.Next(ws, p.now); !next.IsZero() && (b.recheck.IsZero() || next.Before(b.recheck)) {
+			if next := p.windows.Next(ws); !next.IsZero() && (b.recheck.IsZero() || next.Before(b.recheck)) {
 				b.recheck = next
 			}
 		}

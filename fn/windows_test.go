@@ -1,12 +1,14 @@
 package fn
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"google.golang.org/protobuf/types/known/structpb"
 )
 
 func TestParseWindows(t *testing.T) {
@@ -123,5 +125,47 @@ func TestUntilText(t *testing.T) {
 				t.Errorf("untilText(%v): -want, +got:\n%s", tc.t, diff)
 			}
 		})
+	}
+}
+
+func TestProgressEvaluatesEachWindowOnce(t *testing.T) {
+	// 100 stations, each with a change waiting at it, and 20 deny windows
+	// that are open all the time, each opening as the last ends: every
+	// window costs its search all its steps. Searched for each station, they
+	// took one call a quarter of a second.
+	var stations, windows []string
+	for i := range maxStations {
+		stations = append(stations, st(fmt.Sprintf("s%d", i)))
+	}
+	for range maxWindows {
+		windows = append(windows, `{kind: deny, schedule: "0 * * * *", duration: 1h, timeZone: Europe/Berlin}`)
+	}
+	root, err := ParseTrack("t", obj(y(t, trackYAML("t", true, stations...)+"  windows: ["+strings.Join(windows, ", ")+"]\n"), "spec"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, errs := Expand(root, func(string) (*structpb.Struct, bool) { return nil, false })
+	if !errs.None() {
+		t.Fatal(errs)
+	}
+	// Each station verified a newer change than the one after it holds.
+	o := observedIn{Subscription: &subIn{Newest: change("v9.0.0", time.Minute)}, Tickets: map[string]*ticketIn{}}
+	for i := range maxStations {
+		o.Tickets[fmt.Sprintf("s%d", i)] = verified(change(fmt.Sprintf("v1.%d.0", maxStations-i), time.Duration(i+2)*time.Hour), time.Hour)
+	}
+
+	p := newProgressor(x, o.typed(), now)
+	got := p.progress(x)
+	held := 0
+	for _, s := range got.Stations {
+		if s.HeldBy == HeldByWindow {
+			held++
+		}
+	}
+	if diff := cmp.Diff(maxStations, held); diff != "" {
+		t.Errorf("stations held by a window: -want, +got:\n%s", diff)
+	}
+	if diff := cmp.Diff(maxWindows, p.windows.Evaluated()); diff != "" {
+		t.Errorf("windows searched: each once per call, not once per station: -want, +got:\n%s", diff)
 	}
 }

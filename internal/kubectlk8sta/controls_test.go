@@ -187,6 +187,29 @@ func TestApprove(t *testing.T) {
 				{Kind: "Approval", Name: "shop-regions-us-us", Labels: labels("shop"), Track: "shop", Station: "regions.us.us", Change: g3, By: "alice"},
 			},
 		},
+		"AJunction": {
+			// A junction without Applications that says approval: Manual
+			// holds g3 back from its sections; an Approval of the
+			// junction's path lets it in. The status has no station of
+			// that path: the stations it holds back say it.
+			setup: func(t *testing.T, ns string) {
+				for _, path := range []string{"regions.us.us", "regions.eu.prod"} {
+					setStation(t, ns, "shop", path, func(s map[string]any) {
+						s["next"], s["heldBy"], s["message"] = g3, "Approval", "regions: waits for approval of change "+g3
+						delete(s, "until")
+					})
+				}
+			},
+			args: []string{"approve", "shop", "regions"},
+			want: "approved change af0af0af0af0 (a0b1c2d3e4f5) for junction regions of Track shop by alice; the Track lets it in at once\n",
+			wantControls: []control{
+				{Kind: "Approval", Name: "shop-regions", Labels: labels("shop"), Track: "shop", Station: "regions", Change: g3, By: "alice"},
+			},
+		},
+		"AJunctionNothingWaitsAt": {
+			args:    []string{"approve", "shop", "regions"},
+			wantErr: "no change waits at junction regions of Track shop (no station of its sections says it holds one back): name the change to approve with --change",
+		},
 		"NothingWaits": {
 			args:    []string{"approve", "guestbook", "int"},
 			wantErr: "no change waits to enter station int of Track guestbook (its status.stations[].next is empty): name the change to approve with --change",
@@ -197,7 +220,7 @@ func TestApprove(t *testing.T) {
 		},
 		"NoSuchStation": {
 			args:    []string{"approve", "guestbook", "staging"},
-			wantErr: `Track guestbook has no station "staging"; its stations: dev, int, prod`,
+			wantErr: `Track guestbook has no station or junction "staging"; its stations: dev, int, prod`,
 		},
 		"NoSuchTrack": {
 			args:    []string{"approve", "questbook", "prod"},
@@ -291,6 +314,18 @@ func TestUnfreeze(t *testing.T) {
 			},
 			args: []string{"unfreeze", "guestbook", "prod"},
 			want: "lifted the freeze of station prod of Track guestbook (deleted Freeze guestbook-prod); change 3c3c3c3c3c3c (v1.2.3), which waits at it, enters it now\n",
+		},
+		"EscapesTheChangeThatWaits": {
+			setup: func(t *testing.T, ns string) {
+				prod(t, ns)
+				// Whoever may write the Track's status writes what the
+				// terminal shows: it is shown, never run.
+				setStation(t, ns, "guestbook", "prod", func(s map[string]any) {
+					s["heldBy"], s["next"] = "Freeze", "\x1b]0;pwned\x07\x1b[2J"
+				})
+			},
+			args: []string{"unfreeze", "guestbook", "prod"},
+			want: "lifted the freeze of station prod of Track guestbook (deleted Freeze guestbook-prod); change \\x1b]0;pwned\\a\\x1b[2J, which waits at it, enters it now\n",
 		},
 		"AStationTheWholeTrackFreezes": {
 			setup: func(t *testing.T, ns string) { whole(t, ns); prod(t, ns) },

@@ -58,12 +58,14 @@ func (t *Track) noStation(path, what string) error {
 	return errors.Errorf("Track %s has no %s %q; its stations: %s", clean(t.Name), what, clean(path), clean(t.stationPaths()))
 }
 
-// named is a change as the output names it: its id and label.
+// named is a change as the output names it: its id and label. The id may
+// come from the Track's status (its next or current change, its history),
+// which whoever may write the status writes: it is cleaned like the label.
 func named(known Changes, id string) string {
 	if l := known.Info(id).Label(); l != id {
-		return fmt.Sprintf("%s (%s)", id, clean(l))
+		return fmt.Sprintf("%s (%s)", clean(id), clean(l))
 	}
-	return id
+	return clean(id)
 }
 
 // command is how the user runs kubectl k8sta verb on track.
@@ -76,15 +78,22 @@ func (s *session) approve(ctx context.Context, name, path, change string) error 
 	if err != nil {
 		return err
 	}
-	st, err := t.station(path)
-	if err != nil {
-		return err
+	// A junction without Applications that says approval: Manual holds a
+	// change back from its sections until an Approval names its path.
+	what, st := "station", t.Station(path)
+	if st == nil {
+		if !t.covers(path) {
+			return t.noStation(path, "station or junction")
+		}
+		what, st = "junction", t.junctionWait(path)
 	}
 	switch {
 	case change != "":
 		if err := checkChangeID("--change", change); err != nil {
 			return err
 		}
+	case st.Next == "" && what == "junction":
+		return errors.Errorf("no change waits at junction %s of Track %s (no station of its sections says it holds one back): name the change to approve with --change", clean(path), clean(name))
 	case st.Next == "":
 		return errors.Errorf("no change waits to enter station %s of Track %s (its status.stations[].next is empty): name the change to approve with --change", clean(path), clean(name))
 	default:
@@ -103,7 +112,7 @@ func (s *session) approve(ctx context.Context, name, path, change string) error 
 	if err != nil {
 		return err
 	}
-	did := fmt.Sprintf("approved change %s for station %s of Track %s by %s", named(known, change), path, name, clean(by))
+	did := fmt.Sprintf("approved change %s for %s %s of Track %s by %s", named(known, change), what, path, name, clean(by))
 	if b, ok := before.(*v1alpha1.Approval); ok && b.Spec.Change != change {
 		did += fmt.Sprintf(" (replacing the approval of change %s)", named(known, b.Spec.Change))
 	}
@@ -116,7 +125,7 @@ func (s *session) approve(ctx context.Context, name, path, change string) error 
 	case st.Change == change:
 		next = fmt.Sprintf("station %s already holds it, so nothing waits for this approval", path)
 	default:
-		next = fmt.Sprintf("it has not reached station %s yet: it enters without waiting for approval when it does", path)
+		next = fmt.Sprintf("it has not reached %s %s yet: it enters without waiting for approval when it does", what, path)
 	}
 	return s.say("%s; %s", did, next)
 }

@@ -86,6 +86,35 @@ func TestStatus(t *testing.T) {
 	}
 }
 
+// TestStatusJunctionApproval: the stations a junction that says approval:
+// Manual holds back are approved through the junction, and status says so
+// once, naming the junction's path; an Approval of a station's own path
+// would let nothing in.
+func TestStatusJunctionApproval(t *testing.T) {
+	ns := namespace(t)
+	junction(t, ns)
+	for _, path := range []string{"regions.us.us", "regions.eu.prod"} {
+		setStation(t, ns, "shop", path, func(s map[string]any) {
+			s["next"], s["heldBy"], s["message"] = g3, "Approval", "regions: waits for approval of change "+g3
+			delete(s, "until")
+		})
+	}
+	got, err := run(t, "alice", "status", "shop", "-n", ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hints []string
+	for _, l := range strings.Split(got, "\n") {
+		if strings.Contains(l, "waits for approval: ") {
+			hints = append(hints, l)
+		}
+	}
+	want := []string{"regions waits for approval: kubectl k8sta approve shop regions -n " + ns}
+	if diff := cmp.Diff(want, hints); diff != "" {
+		t.Errorf("status: what to approve: -want +got:\n%s", diff)
+	}
+}
+
 // TestStatusErrors covers what status says of a Track it cannot show.
 func TestStatusErrors(t *testing.T) {
 	ns := namespace(t)

@@ -106,6 +106,31 @@ func (t *Track) covers(path string) bool {
 	return false
 }
 
+// approvedAt is the path an Approval must name to let in the change that
+// waits at station s: its own, or, when a junction without Applications
+// that says approval: Manual holds the change back, the junction's. The
+// function words such a hold "<junction>: waits for approval of change …"
+// in each station of the junction's sections it holds back.
+func approvedAt(s *Station) string {
+	j, _, ok := strings.Cut(s.Message, ": ")
+	if ok && j != s.Path && strings.HasPrefix(s.Path, j+".") {
+		return j
+	}
+	return s.Path
+}
+
+// junctionWait is what waits at junction path: the change it holds back
+// from the stations of its sections, and what holds it, as the first of
+// them says; only Path is set when it holds nothing back.
+func (t *Track) junctionWait(path string) *Station {
+	for i := range t.Stations {
+		if s := &t.Stations[i]; s.HeldBy != "" && s.Next != "" && approvedAt(s) == path {
+			return &Station{Path: path, Next: s.Next, HeldBy: s.HeldBy, Until: s.Until, Message: s.Message}
+		}
+	}
+	return &Station{Path: path}
+}
+
 // maxListed is how many stations or changes an error lists.
 const maxListed = 20
 

@@ -292,9 +292,14 @@ func (p Printer) WriteStatus(w io.Writer, t *Track, known Changes) error {
 	fmt.Fprintln(b)
 	p.table(b, rows)
 
-	for _, s := range t.Stations {
-		if s.HeldBy == heldByApproval && s.Next != "" {
-			fmt.Fprintf(b, "\n%s waits for approval: kubectl k8sta approve %s %s -n %s", clean(s.Path), clean(t.Name), clean(s.Path), clean(t.Namespace))
+	// What to approve: a station, or the junction that holds its sections
+	// back, once.
+	told := map[string]bool{}
+	for i := range t.Stations {
+		if s := &t.Stations[i]; s.HeldBy == heldByApproval && s.Next != "" && !told[approvedAt(s)] {
+			at := approvedAt(s)
+			told[at] = true
+			fmt.Fprintf(b, "\n%s waits for approval: kubectl k8sta approve %s %s -n %s", clean(at), clean(t.Name), clean(at), clean(t.Namespace))
 		}
 	}
 	if strings.HasSuffix(b.String(), "\n") {

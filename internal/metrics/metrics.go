@@ -16,7 +16,10 @@
 package metrics
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -100,7 +103,23 @@ type Station struct {
 
 // StationOf is the station Ticket t delivers to.
 func StationOf(t *v1alpha1.Ticket) Station {
-	return Station{Namespace: t.Namespace, Track: t.Spec.ForProvider.Track, Station: t.Spec.ForProvider.Station}
+	return Station{Namespace: t.Namespace, Track: labelValue(t.Spec.ForProvider.Track), Station: labelValue(t.Spec.ForProvider.Station)}
+}
+
+// MaxLabelValueBytes bounds a Track's or station's label value. A station's
+// path may run to thousands of bytes through nested junctions, and each
+// Ticket has some forty series: every scrape would carry it forty times.
+const MaxLabelValueBytes = 128
+
+// labelValue is v, or, when longer than MaxLabelValueBytes, its first bytes
+// followed by '~' and 8 hex digits of its SHA-256, which keeps the series
+// of long paths that share a prefix apart.
+func labelValue(v string) string {
+	if len(v) <= MaxLabelValueBytes {
+		return v
+	}
+	sum := sha256.Sum256([]byte(v))
+	return strings.ToValidUTF8(v[:MaxLabelValueBytes-9], "") + "~" + hex.EncodeToString(sum[:4])
 }
 
 func (s Station) labels() prometheus.Labels {

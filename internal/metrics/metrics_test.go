@@ -221,3 +221,43 @@ func TestNilMetricsRecordNothing(_ *testing.T) {
 	m.RegistryRequest("tags", "success")
 	m.WebhookRequest("github", 200)
 }
+
+func TestLongStationPathsAreCutAndKeptApart(t *testing.T) {
+	long := strings.Repeat("regions.guestbook-us.", 10)
+	cases := map[string]struct {
+		reason string
+		track  string
+		path   string
+		want   Station
+	}{
+		"Short": {
+			reason: "A Track's and station's names as they are.",
+			track:  "guestbook", path: "regions.guestbook-us.us",
+			want: Station{Namespace: "team-a", Track: "guestbook", Station: "regions.guestbook-us.us"},
+		},
+		"AtTheBound": {
+			reason: "128 bytes fit.",
+			track:  "guestbook", path: strings.Repeat("a", 128),
+			want: Station{Namespace: "team-a", Track: "guestbook", Station: strings.Repeat("a", 128)},
+		},
+		"LongPathUS": {
+			reason: "A path past 128 bytes is cut to 119 and ends with '~' and 8 hex digits of its SHA-256 (sha256sum of the path).",
+			track:  "guestbook", path: long + "us",
+			want: Station{Namespace: "team-a", Track: "guestbook", Station: (long + "us")[:119] + "~885ce401"},
+		},
+		"LongPathEU": {
+			reason: "A path sharing those 119 bytes keeps its own series.",
+			track:  "guestbook", path: long + "eu",
+			want: Station{Namespace: "team-a", Track: "guestbook", Station: (long + "eu")[:119] + "~a5b68f14"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			tk := ticket("u", tc.path, "0123456789ab", "", v1alpha1.PhaseVerified, time.Time{})
+			tk.Spec.ForProvider.Track = tc.track
+			if diff := cmp.Diff(tc.want, StationOf(tk)); diff != "" {
+				t.Errorf("%s\nStationOf(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}

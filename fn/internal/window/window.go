@@ -256,16 +256,64 @@ func zoneName(s string) bool {
 }
 
 // Gate decides whether a change may enter, at now, a station that the
-// windows ws apply to: not while any deny window is open, not while every
-// allow window is closed (when there is at least one allow window). If it
-// may not, by is the window that holds it: the open deny window that closes
-// last, else the allow window that opens first (the first in ws on a tie);
-// and until is when it may next enter as far as that window says: the end
-// of the open deny window, back-to-back and overlapping openings of it
+// windows ws apply to, as Evaluator.Gate does.
+func Gate(ws []*Window, now time.Time) (open bool, by *Window, until time.Time) {
+	e := Evaluator{now: now}
+	return e.Gate(ws)
+}
+
+// Next is the earliest time after now at which Gate's answer for ws may
+// change, as Evaluator.Next says.
+func Next(ws []*Window, now time.Time) time.Time {
+	e := Evaluator{now: now}
+	return e.Next(ws)
+}
+
+// An Evaluator decides windows at one instant, searching each window's
+// schedule once however many stations it applies to: a window of a Track
+// applies to each of its stations and its sections', and evaluating one
+// can take a thousand steps of its search.
+type Evaluator struct {
+	now time.Time
+	// states are the windows evaluated so far; nil evaluates every time.
+	states map[*Window]state
+	// evaluated counts the evaluations.
+	evaluated int
+}
+
+// NewEvaluator returns an Evaluator of windows at now.
+func NewEvaluator(now time.Time) *Evaluator {
+	return &Evaluator{now: now, states: map[*Window]state{}}
+}
+
+// Evaluated is how many times e searched a window's schedule: once per
+// window.
+func (e *Evaluator) Evaluated() int { return e.evaluated }
+
+// state is w's state at e's instant.
+func (e *Evaluator) state(w *Window) state {
+	st, ok := e.states[w]
+	if !ok {
+		e.evaluated++
+		st = w.at(e.now)
+		if e.states != nil {
+			e.states[w] = st
+		}
+	}
+	return st
+}
+
+// Gate decides whether a change may enter, at e's instant, a station that
+// the windows ws apply to: not while any deny window is open, not while
+// every allow window is closed (when there is at least one allow window).
+// If it may not, by is the window that holds it: the open deny window that
+// closes last, else the allow window that opens first (the first in ws on a
+// tie); and until is when it may next enter as far as that window says: the
+// end of the open deny window, back-to-back and overlapping openings of it
 // merged, or the next opening of the allow window. until is zero when that
 // is more than Horizon after now, or beyond what the bounded search
 // reaches. When it may enter, by is nil and until zero.
-func Gate(ws []*Window, now time.Time) (open bool, by *Window, until time.Time) {
+func (e *Evaluator) Gate(ws []*Window) (open bool, by *Window, until time.Time) {
 	var (
 		deny, allow           *Window
 		denyUntil, allowOpens time.Time
@@ -275,7 +323,7 @@ func Gate(ws []*Window, now time.Time) (open bool, by *Window, until time.Time) 
 		if w == nil {
 			continue
 		}
-		st := w.at(now)
+		st := e.state(w)
 		switch {
 		case w.Deny && st.open:
 			if deny == nil || earlier(denyUntil, st.turns) {
@@ -301,17 +349,17 @@ func Gate(ws []*Window, now time.Time) (open bool, by *Window, until time.Time) 
 	return true, nil, time.Time{}
 }
 
-// Next is the earliest time after now at which Gate's answer for ws may
-// change, a window opening or closing; zero if none is within Horizon: the
-// caller asks again then. A window open for longer than the bounded search
-// reaches may change where the search stopped.
-func Next(ws []*Window, now time.Time) time.Time {
+// Next is the earliest time after e's instant at which Gate's answer for
+// ws may change, a window opening or closing; zero if none is within
+// Horizon: the caller asks again then. A window open for longer than the
+// bounded search reaches may change where the search stopped.
+func (e *Evaluator) Next(ws []*Window) time.Time {
 	var next time.Time
 	for _, w := range ws {
 		if w == nil {
 			continue
 		}
-		if st := w.at(now); earlier(st.recheck, next) {
+		if st := e.state(w); earlier(st.recheck, next) {
 			next = st.recheck
 		}
 	}

@@ -559,3 +559,28 @@ func benchmarkGate(b *testing.B, ss []spec) {
 		Gate(ws, now)
 	}
 }
+
+func TestEvaluatorEvaluatesEachWindowOnce(t *testing.T) {
+	// Three stations' levels share the Track's two windows; the third has
+	// one of its own.
+	track := mustParse(t, spec{"office", "allow", "0 9 * * mon-fri", "8h", "Europe/Berlin"}, spec{"lunch", "deny", "0 12 * * *", "1h", ""})
+	own := mustParse(t, spec{"weekend", "deny", "0 18 * * fri", "62h", ""})
+	levels := [][]*Window{track, track, append(track[:len(track):len(track)], own...)}
+	now := at("2026-01-07T12:30:00Z")
+
+	e := NewEvaluator(now)
+	for i, ws := range levels {
+		want := ask(ws, now)
+		open, by, until := e.Gate(ws)
+		got := answer{Open: open, Until: until, Next: e.Next(ws)}
+		if by != nil {
+			got.By = by.Name
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("levels[%d]: Evaluator's Gate and Next answer as Gate and Next do: -want, +got:\n%s", i, diff)
+		}
+	}
+	if diff := cmp.Diff(3, e.Evaluated()); diff != "" {
+		t.Errorf("Evaluated(): each of the 3 windows is searched once, however many stations and calls it serves: -want, +got:\n%s", diff)
+	}
+}
