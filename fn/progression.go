@@ -302,7 +302,7 @@ func (p *progressor) hold(walking bool, path, reason, format string, a ...any) b
 // window, then an Approval the station waits for.
 func (p *progressor) control(s *Stop, c *v1alpha1.Change, levels [][]*window.Window) *barrier {
 	if f := p.frozen(s.Path); f != nil {
-		words := "frozen by " + orDefault(bounded.Text(f.By, v1alpha1.MaxControlReasonLength), "Freeze "+f.Name) + " until lifted"
+		words := "frozen by " + orDefault(bounded.Text(f.By, v1alpha1.MaxControlByLength), "Freeze "+f.Name) + " until lifted"
 		if f.Reason != "" {
 			words += ": " + bounded.Text(f.Reason, v1alpha1.MaxControlReasonLength)
 		}
@@ -354,7 +354,7 @@ func pinWords(pin *Pin) string {
 		return fmt.Sprintf("pinned to change %s: nothing flows past it", pin.Change)
 	}
 	words := fmt.Sprintf("pinned to change %s by %s", pin.Change,
-		orDefault(bounded.Text(pin.By, v1alpha1.MaxControlReasonLength), "Pin "+pin.Object))
+		orDefault(bounded.Text(pin.By, v1alpha1.MaxControlByLength), "Pin "+pin.Object))
 	if pin.Reason != "" {
 		words += " (" + bounded.Text(pin.Reason, v1alpha1.MaxControlReasonLength) + ")"
 	}

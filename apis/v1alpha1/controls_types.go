@@ -16,6 +16,11 @@ import (
 // it is quoted in the Track's status.
 const MaxControlReasonLength = 256
 
+// MaxControlByLength bounds who a control names: room for any service
+// account's username (system:serviceaccount:<namespace>:<name>, up to 339
+// bytes) and the longer names identity providers give.
+const MaxControlByLength = 512
+
 // ApprovalSpec is a person's approval of one change for one station.
 type ApprovalSpec struct {
 	// Track is the name of the Track, in this namespace, whose station is
@@ -38,7 +43,7 @@ type ApprovalSpec struct {
 	// By is who approved: kubectl k8sta records the user the API server
 	// authenticated, and cluster/admission/controls.yaml makes the API
 	// server refuse any other value.
-	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:MaxLength=512
 	// +optional
 	By string `json:"by,omitempty"`
 }
@@ -92,7 +97,7 @@ type FreezeSpec struct {
 	// By is who froze: kubectl k8sta records the user the API server
 	// authenticated, and cluster/admission/controls.yaml makes the API
 	// server refuse any other value.
-	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:MaxLength=512
 	// +optional
 	By string `json:"by,omitempty"`
 }
@@ -148,7 +153,7 @@ type PinSpec struct {
 	// By is who pinned: kubectl k8sta records the user the API server
 	// authenticated, and cluster/admission/controls.yaml makes the API
 	// server refuse any other value.
-	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:MaxLength=512
 	// +optional
 	By string `json:"by,omitempty"`
 }
