@@ -41,12 +41,17 @@ func TestApprovalGatesAndRollbackPins(t *testing.T) {
 		t.Errorf("int waits for change %s, want dev's %s", id, dev)
 	}
 	w.holdsStill(5*time.Second, map[string]frozen{intS.path: w.freeze(intS), us.path: w.freeze(us), eu.path: w.freeze(eu)}, intS, us, eu)
+	approved := time.Now()
 	w.k8sta("approve", "guestbook", "int", "-n", w.ns)
+	w.givenChange(intS, id, approved, "kubectl k8sta approve")
 	w.waitAllReady("1.1.0")
 	w.checkDelivered(us, w.image+"@"+second)
 
+	previous := w.historyOf(us.path, 1)
+	rolledBack := time.Now()
 	out = w.k8sta("rollback", "guestbook", us.path, "-n", w.ns)
 	t.Logf("kubectl k8sta rollback: %s", out)
+	w.givenChange(us, previous, rolledBack, "kubectl k8sta rollback")
 	eventually(t, 8*time.Minute, us.path+" rolled back to 1.0.0", func() (bool, string) {
 		tk := w.tickets()[us.path]
 		return readyFor(tk, "1.0.0"), "Ticket at " + ticketTag(tk, "spec", "forProvider", "change")
@@ -91,6 +96,31 @@ func (w *world) waitsForApproval(path string) string {
 			fmt.Sprintf("station %v; Promoted %s: %s", st, r, msg)
 	})
 	return next
+}
+
+// givenChange waits until the station's Ticket is given change id, and
+// logs how long that took since a command ran at since (to the 20 ms of
+// the wait's polling, the command's own run included).
+func (w *world) givenChange(s station, id string, since time.Time, command string) {
+	w.t.Helper()
+	eventually(w.t, 2*time.Minute, s.path+"'s Ticket given change "+id, func() (bool, string) {
+		got := specChange(w.tickets()[s.path], "id")
+		return got == id, "given " + got
+	})
+	w.t.Logf("MEASURED: %s → %s's Ticket given change %s: %v", command, s.path, id, time.Since(since))
+}
+
+// historyOf is the id of entry i of the station's history in the Track's
+// status, newest first.
+func (w *world) historyOf(path string, i int) string {
+	w.t.Helper()
+	h, _ := trackStation(w.track(), path)["history"].([]any)
+	if len(h) <= i {
+		w.t.Fatalf("%s's history has %d entries, want more than %d: %v", path, len(h), i, h)
+	}
+	m, _ := h[i].(map[string]any)
+	id, _ := m["change"].(string)
+	return id
 }
 
 // trackStation is the entry of the Track's status.stations for path.
