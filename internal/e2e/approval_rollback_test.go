@@ -42,6 +42,7 @@ func TestApprovalGatesAndRollbackPins(t *testing.T) {
 	}
 	w.holdsStill(5*time.Second, map[string]frozen{intS.path: w.freeze(intS), us.path: w.freeze(us), eu.path: w.freeze(eu)}, intS, us, eu)
 	approved := time.Now()
+	t.Logf("Track Responsive (Crossplane's XR circuit breaker) at approve: %s", w.responsive())
 	w.k8sta("approve", "guestbook", "int", "-n", w.ns)
 	w.givenChange(intS, id, approved, "kubectl k8sta approve")
 	w.waitAllReady("1.1.0")
@@ -49,6 +50,7 @@ func TestApprovalGatesAndRollbackPins(t *testing.T) {
 
 	previous := w.historyOf(us.path, 1)
 	rolledBack := time.Now()
+	t.Logf("Track Responsive (Crossplane's XR circuit breaker) at rollback: %s", w.responsive())
 	out = w.k8sta("rollback", "guestbook", us.path, "-n", w.ns)
 	t.Logf("kubectl k8sta rollback: %s", out)
 	w.givenChange(us, previous, rolledBack, "kubectl k8sta rollback")
@@ -110,16 +112,30 @@ func (w *world) givenChange(s station, id string, since time.Time, command strin
 	w.t.Logf("MEASURED: %s → %s's Ticket given change %s: %v", command, s.path, id, time.Since(since))
 }
 
+// responsive is the Track's Responsive condition, in which Crossplane says
+// whether its XR circuit breaker drops the Track's watch events.
+func (w *world) responsive() string {
+	s, r, msg := condition(w.track(), "Responsive")
+	return fmt.Sprintf("%s (%s) %s", s, r, msg)
+}
+
 // historyOf is the id of entry i of the station's history in the Track's
-// status, newest first.
+// status, newest first, once the history has that entry and its newest is
+// the change the station's Ticket verified: the Track's status follows its
+// Tickets, up to 10 s later while Crossplane's circuit breaker is open.
 func (w *world) historyOf(path string, i int) string {
 	w.t.Helper()
-	h, _ := trackStation(w.track(), path)["history"].([]any)
-	if len(h) <= i {
-		w.t.Fatalf("%s's history has %d entries, want more than %d: %v", path, len(h), i, h)
-	}
-	m, _ := h[i].(map[string]any)
-	id, _ := m["change"].(string)
+	var id string
+	eventually(w.t, 2*time.Minute, fmt.Sprintf("%s's history with %d entries, the newest its Ticket's change", path, i+1), func() (bool, string) {
+		h, _ := trackStation(w.track(), path)["history"].([]any)
+		if len(h) <= i {
+			return false, fmt.Sprint(h)
+		}
+		newest, _ := h[0].(map[string]any)
+		m, _ := h[i].(map[string]any)
+		id, _ = m["change"].(string)
+		return newest["change"] == specChange(w.tickets()[path], "id"), fmt.Sprint(h)
+	})
 	return id
 }
 

@@ -315,15 +315,24 @@ func (s *session) historyList(st *Station) string {
 	return list(items)
 }
 
-func (s *session) pin(ctx context.Context, name, path, change, reason string) error {
+// toPin is station path of Track name, which a Pin with reason is to hold.
+func (s *session) toPin(ctx context.Context, name, path, reason string) (*Track, *Station, error) {
 	if len(reason) > v1alpha1.MaxControlReasonLength {
-		return errors.Errorf("--reason is %d bytes long: a Pin's reason may be at most %d", len(reason), v1alpha1.MaxControlReasonLength)
+		return nil, nil, errors.Errorf("--reason is %d bytes long: a Pin's reason may be at most %d", len(reason), v1alpha1.MaxControlReasonLength)
 	}
 	t, err := s.controlled(ctx, name)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	st, err := t.station(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, st, nil
+}
+
+func (s *session) pin(ctx context.Context, name, path, change, reason string) error {
+	t, st, err := s.toPin(ctx, name, path, reason)
 	if err != nil {
 		return err
 	}
@@ -344,14 +353,7 @@ func (s *session) pin(ctx context.Context, name, path, change, reason string) er
 }
 
 func (s *session) rollback(ctx context.Context, name, path, to, reason string) error {
-	if len(reason) > v1alpha1.MaxControlReasonLength {
-		return errors.Errorf("--reason is %d bytes long: a Pin's reason may be at most %d", len(reason), v1alpha1.MaxControlReasonLength)
-	}
-	t, err := s.controlled(ctx, name)
-	if err != nil {
-		return err
-	}
-	st, err := t.station(path)
+	t, st, err := s.toPin(ctx, name, path, reason)
 	if err != nil {
 		return err
 	}
