@@ -92,6 +92,9 @@ type Progression struct {
 	// Holds are the stations that hold the Track back: on each line the
 	// first one that has not verified its change, or is pinned.
 	Holds []Hold
+	// Standing are the Freezes and closed windows of stations that hold
+	// nothing back yet: no new change waits to enter them, but one would.
+	Standing []Hold
 	// Requeue is when the next pending soak ends, or a window that holds a
 	// change back opens or closes, whichever comes first; 0 if none.
 	Requeue time.Duration
@@ -134,7 +137,7 @@ func (p *progressor) progress(x *Expansion) *Progression {
 
 	p.line(x.Line, newest, nil, true, true, nil)
 
-	out := &Progression{Stations: make([]StationState, 0, len(x.Stops)), Holds: p.holds, Requeue: p.requeue}
+	out := &Progression{Stations: make([]StationState, 0, len(x.Stops)), Holds: p.holds, Standing: p.standing, Requeue: p.requeue}
 	for _, s := range x.Stops {
 		if st, ok := p.states[s.Path]; ok {
 			out.Stations = append(out.Stations, *st)
@@ -162,6 +165,7 @@ type progressor struct {
 	overlays map[string][]v1alpha1.OverlayChange
 	states   map[string]*StationState
 	holds    []Hold
+	standing []Hold
 	requeue  time.Duration
 	// limit is how many changes each station's history keeps.
 	limit int
@@ -302,11 +306,7 @@ func (p *progressor) hold(walking bool, path, reason, format string, a ...any) b
 // window, then an Approval the station waits for.
 func (p *progressor) control(s *Stop, c *v1alpha1.Change, levels [][]*window.Window) *barrier {
 	if f := p.frozen(s.Path); f != nil {
-		words := "frozen by " + orDefault(bounded.Text(f.By, v1alpha1.MaxControlByLength), "Freeze "+f.Name) + " until lifted"
-		if f.Reason != "" {
-			words += ": " + bounded.Text(f.Reason, v1alpha1.MaxControlReasonLength)
-		}
-		return &barrier{by: HeldByFreeze, reason: ReasonFrozen, words: words, at: s.Path}
+		return &barrier{by: HeldByFreeze, reason: ReasonFrozen, words: freezeWords(f), at: s.Path}
 	}
 	if b := p.windowBarrier(s.Path, levels); b != nil {
 		return b
@@ -315,6 +315,15 @@ func (p *progressor) control(s *Stop, c *v1alpha1.Change, levels [][]*window.Win
 		return &barrier{by: HeldByApproval, reason: ReasonAwaitingApproval, words: "waits for approval of change " + c.ID, at: s.Path}
 	}
 	return nil
+}
+
+// freezeWords says what Freeze f does, in plain words.
+func freezeWords(f *Freeze) string {
+	words := "frozen by " + orDefault(bounded.Text(f.By, v1alpha1.MaxControlByLength), "Freeze "+f.Name) + " until lifted"
+	if f.Reason != "" {
+		words += ": " + bounded.Text(f.Reason, v1alpha1.MaxControlReasonLength)
+	}
+	return words
 }
 
 // junction passes change in on from station s, a junction without
@@ -477,8 +486,28 @@ func (p *progressor) stop(s *Stop, in *v1alpha1.Change, gate *barrier, walking, 
 	}
 	if reason != "" {
 		walking = p.hold(walking, at, reason, "%s", words)
+	} else if pin == nil && ctl == nil {
+		p.stand(st, levels)
 	}
 	return out, nil, walking
+}
+
+// stand shows on station st, which holds its change and holds nothing
+// back, the Freeze or closed window that would hold a new change back: an
+// operator who froze a station sees it frozen before a change arrives.
+func (p *progressor) stand(st *StationState, levels [][]*window.Window) {
+	path := st.Stop.Path
+	var b *barrier
+	if f := p.frozen(path); f != nil {
+		b = &barrier{by: HeldByFreeze, reason: ReasonFrozen, words: freezeWords(f)}
+	} else if b = p.windowBarrier(path, levels); b == nil {
+		return
+	}
+	st.HeldBy, st.Until, st.Message = b.by, b.until, clipMessage(b.words)
+	if !b.recheck.IsZero() {
+		p.comeBack(b.recheck.Sub(p.now))
+	}
+	p.standing = append(p.standing, Hold{Path: path, Reason: b.reason, Message: path + ": " + b.words})
 }
 
 // history is the verified changes of the station at path, newest first:

@@ -113,6 +113,7 @@ func TestProgress(t *testing.T) {
 		// TestProgressHistory tests the stations' history.
 		next, heldBy, until map[string]string
 		holds               []Hold
+		standing            []Hold
 		requeue             time.Duration
 	}
 	rolloutWords := `Application argocd/guestbook-int is Degraded at 0123456789abcdef0123456789abcdef01234567: Rollout guestbook-int/guestbook is Degraded: RolloutAborted: Rollout aborted update to revision 3: Step-based analysis phase error/failed: Metric "error-rate" assessed Failed due to failed (1) > failureLimit (0)`
@@ -725,11 +726,19 @@ func TestProgress(t *testing.T) {
 			history:  map[string][]VerifiedChange{"prod": {{Change: *B, VerifiedAt: now.Add(-time.Hour)}, {Change: *A, VerifiedAt: now.Add(-10 * time.Hour)}}},
 			controls: Controls{Freezes: frozen("alice").Freezes, Pins: map[string]*Pin{"prod": {Change: A.ID, Object: "t-prod", By: "bob", Reason: "B leaks memory"}}},
 			want: want{
-				changes:  map[string]string{"dev": id(A), "prod": id(A), "last": id(B)},
-				phases:   map[string]string{"dev": v1alpha1.PhaseVerified, "prod": PhaseDelivering, "last": v1alpha1.PhaseVerified},
-				messages: map[string]string{"prod": "pinned to change " + A.ID + " by bob (B leaks memory): nothing flows past it"},
-				heldBy:   map[string]string{"prod": HeldByPin},
-				holds:    []Hold{{Path: "prod", Reason: ReasonDelivering, Message: "prod: Ticket is delivering change " + A.ID}},
+				changes: map[string]string{"dev": id(A), "prod": id(A), "last": id(B)},
+				phases:  map[string]string{"dev": v1alpha1.PhaseVerified, "prod": PhaseDelivering, "last": v1alpha1.PhaseVerified},
+				messages: map[string]string{
+					"dev":  "frozen by alice until lifted: end of quarter",
+					"prod": "pinned to change " + A.ID + " by bob (B leaks memory): nothing flows past it",
+					"last": "frozen by alice until lifted: end of quarter",
+				},
+				heldBy: map[string]string{"dev": HeldByFreeze, "prod": HeldByPin, "last": HeldByFreeze},
+				holds:  []Hold{{Path: "prod", Reason: ReasonDelivering, Message: "prod: Ticket is delivering change " + A.ID}},
+				standing: []Hold{
+					{Path: "dev", Reason: ReasonFrozen, Message: "dev: frozen by alice until lifted: end of quarter"},
+					{Path: "last", Reason: ReasonFrozen, Message: "last: frozen by alice until lifted: end of quarter"},
+				},
 			},
 		},
 		"PinObjectCannotSendAChangeTheStationNeverHeld": {
@@ -945,9 +954,31 @@ func TestProgress(t *testing.T) {
 				"dev": verified(A, time.Hour), "prod": verified(A, time.Hour),
 			}},
 			want: want{
-				changes: map[string]string{"dev": id(B), "prod": id(A)},
-				phases:  map[string]string{"dev": PhaseDelivering, "prod": v1alpha1.PhaseVerified},
-				holds:   []Hold{{Path: "dev", Reason: ReasonDelivering, Message: "dev: Ticket is delivering change " + B.ID}},
+				changes:  map[string]string{"dev": id(B), "prod": id(A)},
+				phases:   map[string]string{"dev": PhaseDelivering, "prod": v1alpha1.PhaseVerified},
+				messages: map[string]string{"prod": `deny window "release-freeze" until 2026-11-25T13:00Z`},
+				heldBy:   map[string]string{"prod": HeldByWindow},
+				until:    map[string]string{"prod": "2026-11-25T13:00:00Z"},
+				holds:    []Hold{{Path: "dev", Reason: ReasonDelivering, Message: "dev: Ticket is delivering change " + B.ID}},
+				// prod holds nothing back yet, but shows the window that
+				// will hold B, and the function comes back when it closes.
+				standing: []Hold{{Path: "prod", Reason: ReasonOutsideWindow, Message: `prod: deny window "release-freeze" until 2026-11-25T13:00Z`}},
+				requeue:  time.Hour,
+			},
+		},
+		"FreezeShowsBeforeAChangeArrives": {
+			reason: "A frozen station that holds the newest change holds nothing back, and says it is frozen: the operator sees the Freeze took.",
+			root:   trackYAML("t", true, st("dev"), st("prod")),
+			observed: observedIn{Subscription: &subIn{Newest: A}, Tickets: map[string]*ticketIn{
+				"dev": verified(A, time.Hour), "prod": verified(A, time.Hour),
+			}},
+			controls: frozen("alice", "prod"),
+			want: want{
+				changes:  map[string]string{"dev": id(A), "prod": id(A)},
+				phases:   map[string]string{"dev": v1alpha1.PhaseVerified, "prod": v1alpha1.PhaseVerified},
+				messages: map[string]string{"prod": "frozen by alice until lifted: end of quarter"},
+				heldBy:   map[string]string{"prod": HeldByFreeze},
+				standing: []Hold{{Path: "prod", Reason: ReasonFrozen, Message: "prod: frozen by alice until lifted: end of quarter"}},
 			},
 		},
 		"WindowLetsADeliveryFinish": {
@@ -1090,7 +1121,7 @@ func TestProgress(t *testing.T) {
 			o := tc.observed.typed()
 			o.Controls, o.History = tc.controls, tc.history
 			p := Progress(x, o, now)
-			got := want{changes: map[string]string{}, phases: map[string]string{}, holds: p.Holds, requeue: p.Requeue}
+			got := want{changes: map[string]string{}, phases: map[string]string{}, holds: p.Holds, standing: p.Standing, requeue: p.Requeue}
 			set := func(m *map[string]string, path, v string) {
 				if v == "" {
 					return

@@ -2,6 +2,7 @@ package fn
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -66,11 +67,15 @@ func SectionCondition(name string) *fnv1.Condition {
 }
 
 // PromotedCondition names the stations that hold the Track back, the most
-// severe reason first.
+// severe reason as its reason, then the Freezes and closed windows that
+// would hold a new change back.
 func PromotedCondition(p *Progression) *fnv1.Condition {
 	if len(p.Holds) == 0 {
-		return cond(TypePromoted, fnv1.Status_STATUS_CONDITION_TRUE, ReasonPromoted,
-			fmt.Sprintf("every station (%d) holds its newest verified change", len(p.Stations)))
+		msg := fmt.Sprintf("every station (%d) holds its newest verified change", len(p.Stations))
+		if len(p.Standing) > 0 {
+			msg += "; " + holdMessages(p.Standing)
+		}
+		return cond(TypePromoted, fnv1.Status_STATUS_CONDITION_TRUE, ReasonPromoted, msg)
 	}
 	reason := p.Holds[0].Reason
 	for _, h := range p.Holds {
@@ -78,15 +83,21 @@ func PromotedCondition(p *Progression) *fnv1.Condition {
 			reason = h.Reason
 		}
 	}
-	msgs := make([]string, 0, maxHolds+1)
-	for i, h := range p.Holds {
+	return cond(TypePromoted, fnv1.Status_STATUS_CONDITION_FALSE, reason, holdMessages(slices.Concat(p.Holds, p.Standing)))
+}
+
+// holdMessages are the messages of the first maxHolds of hs, and how many
+// more there are.
+func holdMessages(hs []Hold) string {
+	msgs := make([]string, 0, min(len(hs), maxHolds)+1)
+	for i, h := range hs {
 		if i == maxHolds {
-			msgs = append(msgs, fmt.Sprintf("and %d more", len(p.Holds)-maxHolds))
+			msgs = append(msgs, fmt.Sprintf("and %d more", len(hs)-maxHolds))
 			break
 		}
 		msgs = append(msgs, h.Message)
 	}
-	return cond(TypePromoted, fnv1.Status_STATUS_CONDITION_FALSE, reason, strings.Join(msgs, "; "))
+	return strings.Join(msgs, "; ")
 }
 
 // StationsStatus is status.stations: each station with Applications, the

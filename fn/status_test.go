@@ -27,6 +27,16 @@ func TestPromotedCondition(t *testing.T) {
 			p:      &Progression{Stations: make([]StationState, 4)},
 			want:   cond(TypePromoted, fnv1.Status_STATUS_CONDITION_TRUE, ReasonPromoted, "every station (4) holds its newest verified change"),
 		},
+		"PromotedWithAStandingFreeze": {
+			reason: "Nothing is held back, and the message names the Freeze that would hold a new change: True, but the operator sees it.",
+			p:      &Progression{Stations: make([]StationState, 2), Standing: []Hold{h("prod", ReasonFrozen)}},
+			want:   cond(TypePromoted, fnv1.Status_STATUS_CONDITION_TRUE, ReasonPromoted, "every station (2) holds its newest verified change; prod: Frozen"),
+		},
+		"StandingAfterHolds": {
+			reason: "The standing controls follow the holds, and do not decide the reason.",
+			p:      &Progression{Holds: []Hold{h("dev", ReasonDelivering)}, Standing: []Hold{h("prod", ReasonFrozen)}},
+			want:   cond(TypePromoted, fnv1.Status_STATUS_CONDITION_FALSE, ReasonDelivering, "dev: Delivering; prod: Frozen"),
+		},
 		"MostSevereReason": {
 			reason: "The reason is the most severe hold's; the message names every hold in order.",
 			p:      &Progression{Holds: []Hold{h("a", ReasonSoaking), h("b", ReasonHalted), h("c", ReasonDelivering)}},

@@ -255,6 +255,10 @@ func (p Printer) WriteStatus(w io.Writer, t *Track, known Changes) error {
 			color = colorRed
 		}
 		line := fmt.Sprintf("%s: %s, %s", c.typ, c.cond.Status, c.cond.Reason)
+		if c.cond.Reason == c.typ || c.cond.Reason == "" {
+			// Promoted: True, Promoted says it twice.
+			line = fmt.Sprintf("%s: %s", c.typ, c.cond.Status)
+		}
 		if c.cond.Message != "" {
 			line += ": " + c.cond.Message
 		}
