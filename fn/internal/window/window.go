@@ -255,20 +255,6 @@ func zoneName(s string) bool {
 	return s[0] != '/'
 }
 
-// Gate decides whether a change may enter, at now, a station that the
-// windows ws apply to, as Evaluator.Gate does.
-func Gate(ws []*Window, now time.Time) (open bool, by *Window, until time.Time) {
-	e := Evaluator{now: now}
-	return e.Gate(ws)
-}
-
-// Next is the earliest time after now at which Gate's answer for ws may
-// change, as Evaluator.Next says.
-func Next(ws []*Window, now time.Time) time.Time {
-	e := Evaluator{now: now}
-	return e.Next(ws)
-}
-
 // An Evaluator decides windows at one instant, searching each window's
 // schedule once however many stations it applies to: a window of a Track
 // applies to each of its stations and its sections', and evaluating one

@@ -9,6 +9,19 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+// Gate is Evaluator.Gate at now, without the cache: tests ask about one
+// instant at a time, and the fuzzer compares it with a reference.
+func Gate(ws []*Window, now time.Time) (open bool, by *Window, until time.Time) {
+	e := Evaluator{now: now}
+	return e.Gate(ws)
+}
+
+// Next is Evaluator.Next at now, without the cache.
+func Next(ws []*Window, now time.Time) time.Time {
+	e := Evaluator{now: now}
+	return e.Next(ws)
+}
+
 // spec is one spec.windows[] entry, as a Track's user writes it.
 type spec struct {
 	name, kind, schedule, duration, timeZone string
