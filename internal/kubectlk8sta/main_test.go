@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -95,15 +96,13 @@ func applyPolicy(cfg *rest.Config) error {
 		return err
 	}
 	probe := &v1alpha1.Freeze{ObjectMeta: objectMeta("default", "probe"), Spec: v1alpha1.FreezeSpec{Track: "probe", By: "somebody-else"}}
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
+	if ok, last := kubeenv.Poll(60*time.Second, func() (bool, string) {
 		err := tc.Create(ctx, probe.DeepCopy(), client.DryRunAll)
-		if err != nil && strings.Contains(err.Error(), "spec.by must be") {
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
+		return err != nil && strings.Contains(err.Error(), "spec.by must be"), fmt.Sprint(err)
+	}); !ok {
+		return errors.New("the apiserver did not enforce cluster/admission/controls.yaml within 60 s; a dry-run Freeze naming someone else got: " + last)
 	}
-	return errors.New("the apiserver did not enforce cluster/admission/controls.yaml within 60 s")
+	return nil
 }
 
 func mustDecodeAll(path string) []*unstructured.Unstructured {

@@ -140,15 +140,23 @@ func Eventually(t testing.TB, what string, cond func() (bool, string)) {
 // whole stack (Argo CD syncs, Crossplane compositions).
 func EventuallyWithin(t testing.TB, timeout time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
+	if ok, last := Poll(timeout, cond); !ok {
+		t.Fatalf("timed out after %v waiting for %s; last: %s", timeout, what, last)
+	}
+}
+
+// Poll asks cond every 20 ms until it holds or timeout passes, for a wait
+// outside a test (a TestMain's), and returns whether it held and, if not,
+// cond's last word on why.
+func Poll(timeout time.Duration, cond func() (bool, string)) (ok bool, last string) {
 	deadline := time.Now().Add(timeout)
-	last := ""
 	for time.Now().Before(deadline) {
 		ok, why := cond()
 		if ok {
-			return
+			return true, ""
 		}
 		last = why
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("timed out after %v waiting for %s; last: %s", timeout, what, last)
+	return false, last
 }
