@@ -93,7 +93,11 @@ func setup(e *kubeenv.Environment) (func(), error) {
 			return nil, err
 		}
 	}
-	if _, err := envtest.InstallCRDs(e.Config, envtest.CRDInstallOptions{CRDs: []*apiextensionsv1.CustomResourceDefinition{trackCRD()}}); err != nil {
+	track, err := kubeenv.TrackCRD()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := envtest.InstallCRDs(e.Config, envtest.CRDInstallOptions{CRDs: []*apiextensionsv1.CustomResourceDefinition{track}}); err != nil {
 		return nil, err
 	}
 	metricsFD.Store(-1)
@@ -176,24 +180,6 @@ func setup(e *kubeenv.Environment) (func(), error) {
 		return nil, err
 	}
 	return func() { cancel(); <-done; <-done; _ = os.RemoveAll(dir) }, nil
-}
-
-// trackCRD stands in for the CRD Crossplane makes of the Track XRD: the
-// Ticket controller reads only a Track's metadata.
-func trackCRD() *apiextensionsv1.CustomResourceDefinition {
-	preserve := true
-	return &apiextensionsv1.CustomResourceDefinition{
-		ObjectMeta: metav1.ObjectMeta{Name: "tracks.k8sta.io"},
-		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
-			Group: "k8sta.io",
-			Names: apiextensionsv1.CustomResourceDefinitionNames{Kind: "Track", ListKind: "TrackList", Plural: "tracks", Singular: "track"},
-			Scope: apiextensionsv1.NamespaceScoped,
-			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{
-				Name: "v1alpha1", Served: true, Storage: true,
-				Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{Type: "object", XPreserveUnknownFields: &preserve}},
-			}},
-		},
-	}
 }
 
 // The provider's metrics after a promotion, scraped from its metrics
@@ -409,7 +395,12 @@ func trackXR(t *testing.T, ns, name string) metav1.OwnerReference {
 	u := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "k8sta.io/v1alpha1", "kind": "Track",
 		"metadata": map[string]any{"name": name, "namespace": ns},
-		"spec":     map[string]any{},
+		// The least spec the Track XRD's schema admits: the Ticket
+		// controller reads only the Track's metadata.
+		"spec": map[string]any{
+			"repo":     map[string]any{"url": "http://127.0.0.1/config"},
+			"stations": []any{map[string]any{"name": "dev", "overlay": "dev", "applications": []any{map[string]any{"name": "dev"}}}},
+		},
 	}}
 	must(t, kube.Create(context.Background(), u))
 	yes := true
