@@ -2,6 +2,7 @@ package fn
 
 import (
 	"fmt"
+	"iter"
 	"slices"
 	"sort"
 	"strings"
@@ -227,12 +228,17 @@ func (c *Controls) index() map[string]*Freeze {
 	return idx
 }
 
-// nextDot is the index of the next '.' in s after i, or -1.
-func nextDot(s string, i int) int {
-	if j := strings.IndexByte(s[i+1:], '.'); j >= 0 {
-		return i + 1 + j
+// junctionsOf are the paths a Freeze may name to cover the station at
+// path besides path itself: each prefix of path that ends before a '.', the
+// junctions (and their sections) it is in, the longest first.
+func junctionsOf(path string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for end := strings.LastIndexByte(path, '.'); end >= 0; end = strings.LastIndexByte(path[:end], '.') {
+			if !yield(path[:end]) {
+				return
+			}
+		}
 	}
-	return -1
 }
 
 // pinOf is the pin of station s: its spec.pin, else the Pin of its path.
@@ -258,8 +264,8 @@ func (c *Controls) Unknown(track string, x *Expansion) string {
 	}
 	covered := make(map[string]bool, len(x.Stops))
 	for _, s := range x.Stops {
-		for i := strings.IndexByte(s.Path, '.'); i >= 0; i = nextDot(s.Path, i) {
-			covered[s.Path[:i]] = true
+		for j := range junctionsOf(s.Path) {
+			covered[j] = true
 		}
 	}
 	var named []string
