@@ -153,9 +153,9 @@ func TestControlsUnknown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x, problems := Expand(root, func(string) (*structpb.Struct, bool) {
+	x, problems := Expand(root, specLookup(func(string) (*structpb.Struct, bool) {
 		return obj(y(t, trackYAML("us", false, st("us-prod"))), "spec"), true
-	})
+	}))
 	if !problems.None() {
 		t.Fatal(problems)
 	}

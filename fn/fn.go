@@ -199,7 +199,11 @@ func asTrackError(err error) TrackError {
 // MaxStops stations, and tooMany is true.
 func requireSections(req *fnv1.RunFunctionRequest, rq *fnv1.Requirements, root *Track, apiVersion, namespace string) (lookup SectionLookup, pending, tooMany bool) {
 	fetched := req.GetRequiredResources()
-	specs := map[string]*structpb.Struct{}
+	type section struct {
+		track *Track
+		err   error
+	}
+	sections := map[string]section{}
 	named := map[string]bool{}
 	required := 0
 	var queue []string
@@ -229,16 +233,16 @@ func requireSections(req *fnv1.RunFunctionRequest, rq *fnv1.Requirements, root *
 			continue
 		}
 		for _, r := range rs.GetItems() {
-			spec := obj(r.GetResource(), "spec")
-			specs[name] = spec
-			if t, err := ParseTrack(name, spec); err == nil {
+			t, err := ParseTrack(name, obj(r.GetResource(), "spec"))
+			sections[name] = section{track: t, err: err}
+			if err == nil {
 				enqueue(t)
 			}
 		}
 	}
-	return func(name string) (*structpb.Struct, bool) {
-		s, ok := specs[name]
-		return s, ok
+	return func(name string) (*Track, bool, error) {
+		s, ok := sections[name]
+		return s.track, ok, s.err
 	}, pending, tooMany
 }
 
