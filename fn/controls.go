@@ -12,7 +12,6 @@ import (
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 
 	"github.com/k8sta/k8sta/apis/v1alpha1"
-	"github.com/k8sta/k8sta/fn/internal/lru"
 	"github.com/k8sta/k8sta/fn/internal/typedpb"
 	"github.com/k8sta/k8sta/internal/bounded"
 )
@@ -78,47 +77,18 @@ var controlKinds = [...]struct{ key, kind string }{
 // controlAPIVersion is the apiVersion of the controls.
 var controlAPIVersion = v1alpha1.SchemeGroupVersion.String()
 
-// controlSelectors are the selectors of every object of each of
-// controlKinds in one namespace.
-type controlSelectors [len(controlKinds)]*fnv1.ResourceSelector
-
-// selectorsIn are the controls' selectors in namespace, from cache (when
-// not nil), which keeps them for the namespaces of recent calls: they are
-// the same for every Track of a namespace at every call. What it returns is
-// shared by responses and must not be modified.
-func selectorsIn(namespace string, cache *lru.Cache[string, *controlSelectors]) *controlSelectors {
-	if cache != nil {
-		if s, ok := cache.Get(namespace); ok {
-			return s
-		}
-	}
-	s := &controlSelectors{}
-	for i, k := range controlKinds {
-		s[i] = &fnv1.ResourceSelector{
+// requireControls adds to rq the requirements of every control of
+// namespace, by kind, and reads what Crossplane fetched for them: the
+// controls of Track track. pending is true while Crossplane has not fetched
+// them all yet. warnings say what was left out.
+func requireControls(req *fnv1.RunFunctionRequest, rq *fnv1.Requirements, track, namespace string) (c Controls, pending bool, warnings []string) {
+	fetched := req.GetRequiredResources()
+	var d *typedpb.Decoder
+	for _, k := range controlKinds {
+		rq.Resources[k.key] = &fnv1.ResourceSelector{
 			ApiVersion: controlAPIVersion, Kind: k.kind, Namespace: &namespace,
 			Match: &fnv1.ResourceSelector_MatchLabels{MatchLabels: &fnv1.MatchLabels{Labels: map[string]string{}}},
 		}
-	}
-	if cache != nil {
-		cache.Add(namespace, s, len(namespace)+selectorsSize+cache.Overhead())
-	}
-	return s
-}
-
-// selectorsSize is about what a controlSelectors holds besides its
-// namespace: three selectors, their matches and maps.
-const selectorsSize = 3 * 256
-
-// requireControls adds the controls' requirements to rq, their selectors
-// from cache (may be nil), and reads what Crossplane fetched for them: the
-// controls of Track track. pending is true while Crossplane has not fetched
-// them all yet. warnings say what was left out.
-func requireControls(req *fnv1.RunFunctionRequest, rq *fnv1.Requirements, track, namespace string, cache *lru.Cache[string, *controlSelectors]) (c Controls, pending bool, warnings []string) {
-	fetched := req.GetRequiredResources()
-	selectors := selectorsIn(namespace, cache)
-	var d *typedpb.Decoder
-	for i, k := range controlKinds {
-		rq.Resources[k.key] = selectors[i]
 		rs, ok := fetched[k.key]
 		if !ok {
 			pending = true

@@ -98,7 +98,7 @@ func TestRequireControls(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			rq := &fnv1.Requirements{Resources: map[string]*fnv1.ResourceSelector{}}
-			c, pending, warnings := requireControls(&fnv1.RunFunctionRequest{RequiredResources: tc.required}, rq, "guestbook", "team-a", nil)
+			c, pending, warnings := requireControls(&fnv1.RunFunctionRequest{RequiredResources: tc.required}, rq, "guestbook", "team-a")
 			if diff := cmp.Diff(tc.want, want{controls: c, pending: pending, warnings: warnings}, cmp.AllowUnexported(want{}), cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("%s\nrequireControls(...): -want, +got:\n%s", tc.reason, diff)
 			}

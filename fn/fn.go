@@ -80,7 +80,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	// its junctions, its sections. Until it has fetched them, keep
 	// everything as it is.
 	rsp.Requirements = &fnv1.Requirements{Resources: map[string]*fnv1.ResourceSelector{}}
-	controls, controlsPending, warnings := requireControls(req, rsp.Requirements, name, namespace, f.caches.selectors)
+	controls, controlsPending, warnings := requireControls(req, rsp.Requirements, name, namespace)
 	for _, w := range warnings {
 		response.Warning(rsp, errors.New(w)).TargetCompositeAndClaim()
 	}
