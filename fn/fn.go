@@ -153,7 +153,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	// 5. Report each station and what holds the Track back, tell what
 	// changed since the status said it, and come back when the next soak
 	// ends or a window that holds a change opens or closes.
-	prev := list(xr, "status", "stations")
+	prev := byPath(list(xr, "status", "stations"))
 	stations := StationsStatus(p, prev, now)
 	if err := setStatus(rsp, "stations", stations); err != nil {
 		response.Fatal(rsp, errors.Wrap(err, "cannot set Track status"))
