@@ -39,9 +39,6 @@ const (
 	// Tracks, each counted at the entries it holds.
 	maxHistoriesEntries = 1024
 	maxHistoriesBytes   = 16 << 20
-	// The controls' requirements of a namespace are some 1 KiB.
-	maxSelectorEntries = 1024
-	maxSelectorBytes   = 2 << 20
 )
 
 // A readTicket is an observed Ticket as the function read it, and the
@@ -85,9 +82,6 @@ type caches struct {
 	// Track's uid, at the last version read. Shared between calls:
 	// nothing may modify them.
 	histories *lru.Cache[types.UID, readHistory]
-	// selectors are the requirements of the controls in each namespace.
-	// Shared between responses: nothing may modify them.
-	selectors *lru.Cache[string, *controlSelectors]
 }
 
 func newCaches() caches {
@@ -96,7 +90,6 @@ func newCaches() caches {
 		desired:   lru.New[composedID, encodedObject](maxDesiredEntries, maxDesiredBytes),
 		history:   lru.New[historyKey, VerifiedChange](maxHistoryEntries, maxHistoryBytes),
 		histories: lru.New[types.UID, readHistory](maxHistoriesEntries, maxHistoriesBytes),
-		selectors: lru.New[string, *controlSelectors](maxSelectorEntries, maxSelectorBytes),
 	}
 }
 

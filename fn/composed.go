@@ -58,17 +58,13 @@ var (
 	})
 )
 
-// ParseObserved reads the observed composed resources. Of each Ticket and
-// the Subscription it reads only the fields progression and readiness need.
-func ParseObserved(ocs map[string]*fnv1.Resource) Observed {
-	return parseObserved(ocs, nil)
-}
-
 // objectIdentity is what identifies the version of an object.
 var objectIdentity = typedpb.Select(func(t *v1alpha1.Ticket) []any { return []any{&t.UID, &t.ResourceVersion} })
 
 // parseObserved reads the observed composed resources, each Ticket from
-// cache if it holds the Ticket at its resourceVersion (when not nil).
+// cache if it holds the Ticket at its resourceVersion (when not nil). Of
+// each Ticket and the Subscription it reads only the fields progression and
+// readiness need.
 func parseObserved(ocs map[string]*fnv1.Resource, cache *lru.Cache[types.UID, readTicket]) Observed {
 	o := Observed{Tickets: make(map[string]*v1alpha1.Ticket, len(ocs))}
 	d := typedpb.NewDecoder()
@@ -169,14 +165,8 @@ type encodedChange struct {
 	encoded
 }
 
-// NewComposer returns a Composer of the resources of Track track (the root
-// Track) in namespace.
-func NewComposer(namespace, track string) *Composer {
-	return newComposer(namespace, track, nil)
-}
-
-// newComposer returns a Composer of the resources of Track track in
-// namespace that returns what cache (when not nil) holds for a resource of
+// newComposer returns a Composer of the resources of Track track (the root
+// Track) in namespace that returns what cache (when not nil) holds for a resource of
 // the same content rather than encoding it again, and adds what it encodes.
 func newComposer(namespace, track string, cache *lru.Cache[composedID, encodedObject]) *Composer {
 	c := &Composer{namespace: namespace, track: track, enc: typedpb.NewEncoder(), cache: cache,

@@ -107,8 +107,8 @@ func TestParseObserved(t *testing.T) {
 			for path, tk := range tc.want.Tickets {
 				tk.Annotations = map[string]string{"crossplane.io/composition-resource-name": TicketName(path)}
 			}
-			if diff := cmp.Diff(tc.want, ParseObserved(tc.in), cmpopts.EquateEmpty()); diff != "" {
-				t.Errorf("%s\nParseObserved(...): -want, +got:\n%s", tc.reason, diff)
+			if diff := cmp.Diff(tc.want, parseObserved(tc.in, nil), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("%s\nparseObserved(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})
 	}
@@ -173,7 +173,7 @@ spec:
 			if len(tr.Stations[0].Tracks) > 0 {
 				x = &Expansion{Stops: []*Stop{{Path: "j", Track: tr, Station: &tr.Stations[0]}}}
 			}
-			got, err := NewComposer("ns", "t").Subscription(tr, x.Stops)
+			got, err := newComposer("ns", "t", nil).Subscription(tr, x.Stops)
 			if err != nil {
 				t.Fatal(err)
 			}

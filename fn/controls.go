@@ -2,6 +2,7 @@ package fn
 
 import (
 	"fmt"
+	"iter"
 	"slices"
 	"sort"
 	"strings"
@@ -11,7 +12,6 @@ import (
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 
 	"github.com/k8sta/k8sta/apis/v1alpha1"
-	"github.com/k8sta/k8sta/fn/internal/lru"
 	"github.com/k8sta/k8sta/fn/internal/typedpb"
 	"github.com/k8sta/k8sta/internal/bounded"
 )
@@ -77,47 +77,18 @@ var controlKinds = [...]struct{ key, kind string }{
 // controlAPIVersion is the apiVersion of the controls.
 var controlAPIVersion = v1alpha1.SchemeGroupVersion.String()
 
-// controlSelectors are the selectors of every object of each of
-// controlKinds in one namespace.
-type controlSelectors [len(controlKinds)]*fnv1.ResourceSelector
-
-// selectorsIn are the controls' selectors in namespace, from cache (when
-// not nil), which keeps them for the namespaces of recent calls: they are
-// the same for every Track of a namespace at every call. What it returns is
-// shared by responses and must not be modified.
-func selectorsIn(namespace string, cache *lru.Cache[string, *controlSelectors]) *controlSelectors {
-	if cache != nil {
-		if s, ok := cache.Get(namespace); ok {
-			return s
-		}
-	}
-	s := &controlSelectors{}
-	for i, k := range controlKinds {
-		s[i] = &fnv1.ResourceSelector{
+// requireControls adds to rq the requirements of every control of
+// namespace, by kind, and reads what Crossplane fetched for them: the
+// controls of Track track. pending is true while Crossplane has not fetched
+// them all yet. warnings say what was left out.
+func requireControls(req *fnv1.RunFunctionRequest, rq *fnv1.Requirements, track, namespace string) (c Controls, pending bool, warnings []string) {
+	fetched := req.GetRequiredResources()
+	var d *typedpb.Decoder
+	for _, k := range controlKinds {
+		rq.Resources[k.key] = &fnv1.ResourceSelector{
 			ApiVersion: controlAPIVersion, Kind: k.kind, Namespace: &namespace,
 			Match: &fnv1.ResourceSelector_MatchLabels{MatchLabels: &fnv1.MatchLabels{Labels: map[string]string{}}},
 		}
-	}
-	if cache != nil {
-		cache.Add(namespace, s, len(namespace)+selectorsSize+cache.Overhead())
-	}
-	return s
-}
-
-// selectorsSize is about what a controlSelectors holds besides its
-// namespace: three selectors, their matches and maps.
-const selectorsSize = 3 * 256
-
-// requireControls adds the controls' requirements to rq, their selectors
-// from cache (may be nil), and reads what Crossplane fetched for them: the
-// controls of Track track. pending is true while Crossplane has not fetched
-// them all yet. warnings say what was left out.
-func requireControls(req *fnv1.RunFunctionRequest, rq *fnv1.Requirements, track, namespace string, cache *lru.Cache[string, *controlSelectors]) (c Controls, pending bool, warnings []string) {
-	fetched := req.GetRequiredResources()
-	selectors := selectorsIn(namespace, cache)
-	var d *typedpb.Decoder
-	for i, k := range controlKinds {
-		rq.Resources[k.key] = selectors[i]
 		rs, ok := fetched[k.key]
 		if !ok {
 			pending = true
@@ -227,12 +198,17 @@ func (c *Controls) index() map[string]*Freeze {
 	return idx
 }
 
-// nextDot is the index of the next '.' in s after i, or -1.
-func nextDot(s string, i int) int {
-	if j := strings.IndexByte(s[i+1:], '.'); j >= 0 {
-		return i + 1 + j
+// junctionsOf are the paths a Freeze may name to cover the station at
+// path besides path itself: each prefix of path that ends before a '.', the
+// junctions (and their sections) it is in, the longest first.
+func junctionsOf(path string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for end := strings.LastIndexByte(path, '.'); end >= 0; end = strings.LastIndexByte(path[:end], '.') {
+			if !yield(path[:end]) {
+				return
+			}
+		}
 	}
-	return -1
 }
 
 // pinOf is the pin of station s: its spec.pin, else the Pin of its path.
@@ -258,8 +234,8 @@ func (c *Controls) Unknown(track string, x *Expansion) string {
 	}
 	covered := make(map[string]bool, len(x.Stops))
 	for _, s := range x.Stops {
-		for i := strings.IndexByte(s.Path, '.'); i >= 0; i = nextDot(s.Path, i) {
-			covered[s.Path[:i]] = true
+		for j := range junctionsOf(s.Path) {
+			covered[j] = true
 		}
 	}
 	var named []string

@@ -98,7 +98,7 @@ func TestRequireControls(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			rq := &fnv1.Requirements{Resources: map[string]*fnv1.ResourceSelector{}}
-			c, pending, warnings := requireControls(&fnv1.RunFunctionRequest{RequiredResources: tc.required}, rq, "guestbook", "team-a", nil)
+			c, pending, warnings := requireControls(&fnv1.RunFunctionRequest{RequiredResources: tc.required}, rq, "guestbook", "team-a")
 			if diff := cmp.Diff(tc.want, want{controls: c, pending: pending, warnings: warnings}, cmp.AllowUnexported(want{}), cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("%s\nrequireControls(...): -want, +got:\n%s", tc.reason, diff)
 			}
@@ -153,9 +153,9 @@ func TestControlsUnknown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x, problems := Expand(root, func(string) (*structpb.Struct, bool) {
+	x, problems := Expand(root, specLookup(func(string) (*structpb.Struct, bool) {
 		return obj(y(t, trackYAML("us", false, st("us-prod"))), "spec"), true
-	})
+	}))
 	if !problems.None() {
 		t.Fatal(problems)
 	}

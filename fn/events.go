@@ -49,20 +49,16 @@ type transition struct {
 }
 
 // StationEvents adds to rsp an Event for each station whose state changed
-// since prev, the observed status.stations: a change verified (the station
-// Soaking or Verified with a change it did not report verified before), a
-// station halted (Failed or Blocked on a change or in a phase it did not
-// report), a change held back (heldBy or next differ). A station prev does
-// not list has no state to change from, and tells nothing: a Track whose
+// since old, the observed status.stations by path: a change verified (the
+// station Soaking or Verified with a change it did not report verified
+// before), a station halted (Failed or Blocked on a change or in a phase it
+// did not report), a change held back (heldBy or next differ). A station
+// old does not list has no state to change from, and tells nothing: a Track whose
 // status was lost does not repeat its history. Warnings come first; past
 // MaxStationEvents the rest are counted in one Event.
-func StationEvents(rsp *fnv1.RunFunctionResponse, p *Progression, prev []*structpb.Value) {
-	if len(prev) == 0 {
+func StationEvents(rsp *fnv1.RunFunctionResponse, p *Progression, old map[string]*structpb.Struct) {
+	if len(old) == 0 {
 		return
-	}
-	old := make(map[string]*structpb.Struct, len(prev))
-	for _, v := range prev {
-		old[str(v.GetStructValue(), "path")] = v.GetStructValue()
 	}
 	var ts []transition
 	for i := range p.Stations {

@@ -220,7 +220,7 @@ func TestStationEvents(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			rsp := &fnv1.RunFunctionResponse{}
-			StationEvents(rsp, &Progression{Stations: tc.stations}, tc.prev)
+			StationEvents(rsp, &Progression{Stations: tc.stations}, byPath(tc.prev))
 			if diff := cmp.Diff(tc.want, rsp.GetResults(), protocmp.Transform()); diff != "" {
 				t.Errorf("%s\nStationEvents(...): -want, +got:\n%s", tc.reason, diff)
 			}
@@ -245,7 +245,7 @@ func TestStationEventsOnce(t *testing.T) {
 	}}
 	written := StationsStatus(p, nil, now).GetListValue().GetValues()
 	rsp := &fnv1.RunFunctionResponse{}
-	StationEvents(rsp, p, written)
+	StationEvents(rsp, p, byPath(written))
 	if diff := cmp.Diff([]*fnv1.Result(nil), rsp.GetResults(), protocmp.Transform()); diff != "" {
 		t.Errorf("StationEvents(...) with the status StationsStatus wrote: -want, +got:\n%s", diff)
 	}

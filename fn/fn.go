@@ -80,7 +80,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	// its junctions, its sections. Until it has fetched them, keep
 	// everything as it is.
 	rsp.Requirements = &fnv1.Requirements{Resources: map[string]*fnv1.ResourceSelector{}}
-	controls, controlsPending, warnings := requireControls(req, rsp.Requirements, name, namespace, f.caches.selectors)
+	controls, controlsPending, warnings := requireControls(req, rsp.Requirements, name, namespace)
 	for _, w := range warnings {
 		response.Warning(rsp, errors.New(w)).TargetCompositeAndClaim()
 	}
@@ -153,7 +153,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	// 5. Report each station and what holds the Track back, tell what
 	// changed since the status said it, and come back when the next soak
 	// ends or a window that holds a change opens or closes.
-	prev := list(xr, "status", "stations")
+	prev := byPath(list(xr, "status", "stations"))
 	stations := StationsStatus(p, prev, now)
 	if err := setStatus(rsp, "stations", stations); err != nil {
 		response.Fatal(rsp, errors.Wrap(err, "cannot set Track status"))
@@ -199,7 +199,11 @@ func asTrackError(err error) TrackError {
 // MaxStops stations, and tooMany is true.
 func requireSections(req *fnv1.RunFunctionRequest, rq *fnv1.Requirements, root *Track, apiVersion, namespace string) (lookup SectionLookup, pending, tooMany bool) {
 	fetched := req.GetRequiredResources()
-	specs := map[string]*structpb.Struct{}
+	type section struct {
+		track *Track
+		err   error
+	}
+	sections := map[string]section{}
 	named := map[string]bool{}
 	required := 0
 	var queue []string
@@ -229,16 +233,16 @@ func requireSections(req *fnv1.RunFunctionRequest, rq *fnv1.Requirements, root *
 			continue
 		}
 		for _, r := range rs.GetItems() {
-			spec := obj(r.GetResource(), "spec")
-			specs[name] = spec
-			if t, err := ParseTrack(name, spec); err == nil {
+			t, err := ParseTrack(name, obj(r.GetResource(), "spec"))
+			sections[name] = section{track: t, err: err}
+			if err == nil {
 				enqueue(t)
 			}
 		}
 	}
-	return func(name string) (*structpb.Struct, bool) {
-		s, ok := specs[name]
-		return s, ok
+	return func(name string) (*Track, bool, error) {
+		s, ok := sections[name]
+		return s.track, ok, s.err
 	}, pending, tooMany
 }
 

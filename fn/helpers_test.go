@@ -312,3 +312,16 @@ func fanOutSections(n, levels int) map[string]string {
 	}
 	return out
 }
+
+// specLookup is a SectionLookup of the sections' specs that specs returns,
+// each parsed as requireSections parses what Crossplane fetched.
+func specLookup(specs func(name string) (*structpb.Struct, bool)) SectionLookup {
+	return func(name string) (*Track, bool, error) {
+		spec, ok := specs(name)
+		if !ok {
+			return nil, false, nil
+		}
+		t, err := ParseTrack(name, spec)
+		return t, true, err
+	}
+}

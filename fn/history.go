@@ -40,16 +40,6 @@ var commitSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
 // Ticket's CRD says.
 const maxImagesOfChange = 20
 
-// ParseHistory reads each station's history from prev, the observed
-// status.stations. The function wrote it, but anyone who may write the
-// Track's status can too, and a change of the history can be pinned and
-// composed into a Ticket: an entry is kept only if it is a change, its id
-// the hash of its commit and images; at most MaxHistory per station and
-// MaxStops stations are read.
-func ParseHistory(prev []*structpb.Value) map[string][]VerifiedChange {
-	return parseHistory(prev, nil)
-}
-
 // A readHistory is the stations' histories as read from a Track's status
 // at one resourceVersion of the Track, which the API server changes with
 // every write.
@@ -100,10 +90,16 @@ func verifiedSize(v *VerifiedChange) int {
 // read; its commit and images are compared with the cached entry's.
 type historyKey struct{ id, verifiedAt, discoveredAt string }
 
-// parseHistory is ParseHistory reading each entry from cache (when not
-// nil) if it holds an entry of the same content, and adding those it reads:
-// a Track's history is read back at every call, and checking an entry's id
-// costs a hash.
+// parseHistory reads each station's history from prev, the observed
+// status.stations. The function wrote it, but anyone who may write the
+// Track's status can too, and a change of the history can be pinned and
+// composed into a Ticket: an entry is kept only if it is a change, its id
+// the hash of its commit and images; at most MaxHistory per station and
+// MaxStops stations are read.
+//
+// It reads each entry from cache (when not nil) if it holds an entry of the
+// same content, and adds those it reads: a Track's history is read back at
+// every call, and checking an entry's id costs a hash.
 func parseHistory(prev []*structpb.Value, cache *lru.Cache[historyKey, VerifiedChange]) map[string][]VerifiedChange {
 	prev = prev[:min(len(prev), MaxStops)]
 	stations, entries := 0, 0

@@ -180,9 +180,9 @@ func TestParseHistory(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got := ParseHistory(list(y(t, "l: "+tc.prev), "l"))
+			got := parseHistory(list(y(t, "l: "+tc.prev), "l"), nil)
 			if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
-				t.Errorf("%s\nParseHistory(...): -want, +got:\n%s", tc.reason, diff)
+				t.Errorf("%s\nparseHistory(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})
 	}
@@ -194,9 +194,9 @@ func TestHistoryRoundTrip(t *testing.T) {
 	v := structpb.NewListValue(&structpb.ListValue{Values: []*structpb.Value{
 		structv(map[string]*structpb.Value{"path": sv("dev"), "history": historyValue(h)}),
 	}})
-	got := ParseHistory(v.GetListValue().GetValues())
+	got := parseHistory(v.GetListValue().GetValues(), nil)
 	if diff := cmp.Diff(map[string][]VerifiedChange{"dev": h}, got); diff != "" {
-		t.Errorf("ParseHistory(historyValue(...)): -want, +got:\n%s", diff)
+		t.Errorf("parseHistory(historyValue(...)): -want, +got:\n%s", diff)
 	}
 	want := val(y(t, "l: ["+verifiedAs(changeB, "2026-11-25T11:00:00Z")+", "+verifiedAs(changeA, "2026-11-25T10:00:00Z")+"]"), "l")
 	if diff := cmp.Diff(want, historyValue(h), protocmp.Transform()); diff != "" {

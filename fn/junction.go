@@ -3,8 +3,6 @@ package fn
 import (
 	"fmt"
 	"strings"
-
-	"google.golang.org/protobuf/types/known/structpb"
 )
 
 // MaxDepth is how deep junctions may nest below the root Track.
@@ -68,9 +66,11 @@ func HasJunctions(t *Track) bool {
 	return false
 }
 
-// A SectionLookup returns the spec of the Track of that name in the root
-// Track's namespace, and whether it exists.
-type SectionLookup func(name string) (*structpb.Struct, bool)
+// A SectionLookup returns the Track of that name in the root Track's
+// namespace as ParseTrack parsed its spec (err is why it could not), and
+// whether it exists. requireSections parses each section once, to find the
+// sections it names, and Expand takes what it parsed.
+type SectionLookup func(name string) (t *Track, ok bool, err error)
 
 // Expand expands root's junctions recursively, looking sections up with
 // lookup. It reports the first problems it finds and counts the rest.
@@ -82,7 +82,7 @@ type SectionLookup func(name string) (*structpb.Struct, bool)
 // added, and expansion stops at the first stop past MaxStops.
 func Expand(root *Track, lookup SectionLookup) (*Expansion, Problems) {
 	if lookup == nil {
-		lookup = func(string) (*structpb.Struct, bool) { return nil, false }
+		lookup = func(string) (*Track, bool, error) { return nil, false, nil }
 	}
 	e := &expander{root: root, lookup: lookup, fedBy: map[string]string{}, rendered: map[string]string{}}
 	x := &Expansion{}
@@ -196,13 +196,12 @@ func (e *expander) section(t *Track, s *Station, name string, stack []string, de
 			MaxDepth, strings.Join(append(stack[:len(stack):len(stack)], name), " → "), s.Name, t.Name, name)
 		return nil
 	}
-	spec, ok := e.lookup(name)
+	sec, ok, err := e.lookup(name)
 	if !ok {
 		e.fail(ReasonMissingTrack, "station %s of Track %s feeds Track %s, which does not exist in this namespace: create it or remove it from the station's tracks",
 			s.Name, t.Name, name)
 		return nil
 	}
-	sec, err := ParseTrack(name, spec)
 	if err != nil {
 		te := asTrackError(err)
 		e.fail(te.Reason, "%s", te.Message)

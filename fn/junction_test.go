@@ -198,13 +198,13 @@ func TestExpand(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			x, errs := Expand(root, func(name string) (*structpb.Struct, bool) {
+			x, errs := Expand(root, specLookup(func(name string) (*structpb.Struct, bool) {
 				s, ok := tc.sections[name]
 				if !ok {
 					return nil, false
 				}
 				return y(t, s), true
-			})
+			}))
 			switch got := outline(x.Line, ""); {
 			case tc.want.stops != 0:
 				if len(x.Stops) != tc.want.stops {

@@ -3,7 +3,6 @@ package fn
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -192,16 +191,16 @@ func (p *progressor) frozen(path string) *Freeze {
 	// A Freeze of the whole Track, of path itself, or of each junction
 	// path it starts with.
 	first := p.freezes[""]
-	for end := len(path); ; {
-		if f := p.freezes[path[:end]]; f != nil && (first == nil || f.Name < first.Name) {
+	earlier := func(named string) {
+		if f := p.freezes[named]; f != nil && (first == nil || f.Name < first.Name) {
 			first = f
 		}
-		i := strings.LastIndexByte(path[:end], '.')
-		if i < 0 {
-			return first
-		}
-		end = i
 	}
+	earlier(path)
+	for j := range junctionsOf(path) {
+		earlier(j)
+	}
+	return first
 }
 
 func (p *progressor) learn(c *v1alpha1.Change) {

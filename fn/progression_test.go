@@ -1105,13 +1105,13 @@ func TestProgress(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			x, errs := Expand(root, func(n string) (*structpb.Struct, bool) {
+			x, errs := Expand(root, specLookup(func(n string) (*structpb.Struct, bool) {
 				s, ok := tc.sections[n]
 				if !ok {
 					return nil, false
 				}
 				return obj(y(t, s), "spec"), true
-			})
+			}))
 			if !errs.None() {
 				t.Fatal(errs)
 			}

@@ -100,16 +100,23 @@ func holdMessages(hs []Hold) string {
 	return strings.Join(msgs, "; ")
 }
 
-// StationsStatus is status.stations: each station with Applications, the
-// change it is given, its phase and since when it has been in that phase
-// with that change (carried over from prev, the observed status.stations),
-// the change that waits to enter it and what holds that back, and the
-// changes it verified.
-func StationsStatus(p *Progression, prev []*structpb.Value, now time.Time) *structpb.Value {
+// byPath are the entries of prev, the observed status.stations, by path;
+// at most MaxStops, as many as the function writes.
+func byPath(prev []*structpb.Value) map[string]*structpb.Struct {
+	prev = prev[:min(len(prev), MaxStops)]
 	old := make(map[string]*structpb.Struct, len(prev))
 	for _, v := range prev {
 		old[str(v.GetStructValue(), "path")] = v.GetStructValue()
 	}
+	return old
+}
+
+// StationsStatus is status.stations: each station with Applications, the
+// change it is given, its phase and since when it has been in that phase
+// with that change (carried over from old, the observed status.stations by
+// path), the change that waits to enter it and what holds that back, and
+// the changes it verified.
+func StationsStatus(p *Progression, old map[string]*structpb.Struct, now time.Time) *structpb.Value {
 	out := make([]*structpb.Value, 0, len(p.Stations))
 	nowv := timev(now)
 	for _, st := range p.Stations {

@@ -148,7 +148,7 @@ func TestStationsStatus(t *testing.T) {
 			if tc.prev != "" {
 				prev = list(y(t, "l: "+tc.prev), "l")
 			}
-			got := StationsStatus(p, prev, now.Add(0*time.Second))
+			got := StationsStatus(p, byPath(prev), now.Add(0*time.Second))
 			want := val(y(t, "l: "+tc.want), "l")
 			if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
 				t.Errorf("%s\nStationsStatus(...): -want, +got:\n%s", tc.reason, diff)
@@ -174,7 +174,7 @@ func TestStationsStatusControls(t *testing.T) {
      discoveredAt: "2026-11-25T09:00:00Z", verifiedAt: "2026-11-25T11:00:00Z"}]}
 - {path: prod, phase: Waiting, since: "2026-11-25T09:00:00Z", next: `+changeA.ID+`, heldBy: Approval, message: "waits for approval of change `+changeA.ID+`"}
 `), "l")
-	if diff := cmp.Diff(want, StationsStatus(p, prev, now), protocmp.Transform()); diff != "" {
+	if diff := cmp.Diff(want, StationsStatus(p, byPath(prev), now), protocmp.Transform()); diff != "" {
 		t.Errorf("StationsStatus(...): a held station keeps its since and says what waits, held by what, until when, and what it verified: -want, +got:\n%s", diff)
 	}
 }
@@ -208,7 +208,7 @@ func TestStationsStatusHistory(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got := StationsStatus(&Progression{Stations: []StationState{tc.station}}, list(y(t, "l: "+prev), "l"), now)
+			got := StationsStatus(&Progression{Stations: []StationState{tc.station}}, byPath(list(y(t, "l: "+prev), "l")), now)
 			if diff := cmp.Diff(val(y(t, "l: "+tc.want), "l"), got, protocmp.Transform()); diff != "" {
 				t.Errorf("%s\nStationsStatus(...): -want, +got:\n%s", tc.reason, diff)
 			}
@@ -218,19 +218,31 @@ func TestStationsStatusHistory(t *testing.T) {
 
 func TestStationsStatusHistoryNotAsForged(t *testing.T) {
 	// The observed history names change A with another commit: whoever
-	// wrote the Track's status forged it, and ParseHistory dropped it. The
+	// wrote the Track's status forged it, and parseHistory dropped it. The
 	// station then verified A itself: its history is A, the same length
 	// and newest id as the forged one, and must read as A is.
 	a := VerifiedChange{Change: *changeA, VerifiedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
 	forged := strings.Replace(verifiedAs(changeA, "2026-11-25T10:00:00Z"), changeA.Commit, strings.Repeat("f", 40), 1)
 	prev := list(y(t, `l: [{path: dev, change: `+changeA.ID+`, phase: Verified, since: "2026-11-25T10:00:00Z", history: [`+forged+`]}]`), "l")
-	if h := ParseHistory(prev); len(h["dev"]) != 0 {
-		t.Fatalf("ParseHistory(...) kept the forged entry: %v", h)
+	if h := parseHistory(prev, nil); len(h["dev"]) != 0 {
+		t.Fatalf("parseHistory(...) kept the forged entry: %v", h)
 	}
 	st := StationState{Stop: &Stop{Path: "dev"}, Change: changeA, Phase: v1alpha1.PhaseVerified, History: []VerifiedChange{a}}
 	want := `[{path: dev, change: ` + changeA.ID + `, phase: Verified, since: "2026-11-25T10:00:00Z", history: [` + verifiedAs(changeA, "2026-11-25T10:00:00Z") + `]}]`
-	got := StationsStatus(&Progression{Stations: []StationState{st}}, prev, now)
+	got := StationsStatus(&Progression{Stations: []StationState{st}}, byPath(prev), now)
 	if diff := cmp.Diff(val(y(t, "l: "+want), "l"), got, protocmp.Transform()); diff != "" {
 		t.Errorf("StationsStatus(...): a history entry the function dropped is not written back: -want, +got:\n%s", diff)
+	}
+}
+
+func TestByPathReadsAtMostMaxStops(t *testing.T) {
+	// Whoever may write the Track's status may list more stations than the
+	// function writes: it reads no more than MaxStops of them.
+	prev := make([]*structpb.Value, MaxStops+1)
+	for i := range prev {
+		prev[i] = structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{"path": structpb.NewStringValue(fmt.Sprintf("s%d", i))}})
+	}
+	if got := len(byPath(prev)); got != MaxStops {
+		t.Errorf("len(byPath(%d stations)): want %d, got %d", len(prev), MaxStops, got)
 	}
 }

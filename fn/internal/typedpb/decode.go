@@ -209,35 +209,16 @@ func timeOf(pv *structpb.Value) (time.Time, bool) {
 	return tm.Add(-time.Duration(tm.Nanosecond())), true
 }
 
-// setNumber sets v, of kind p, to n as Go converts n to its type; values of
-// other kinds are left alone.
+// setNumber sets v, of kind p, to n as Go converts n to int64, uint64 or
+// float64 and that to v's type (reflect's SetInt, SetUint and SetFloat);
+// values of other kinds are left alone.
 func (p *plan) setNumber(v reflect.Value, n float64) {
 	switch p.kind { // Numbers decode into numbers only.
-	case reflect.Int:
-		v.SetInt(int64(int(n)))
-	case reflect.Int8:
-		v.SetInt(int64(int8(n)))
-	case reflect.Int16:
-		v.SetInt(int64(int16(n)))
-	case reflect.Int32:
-		v.SetInt(int64(int32(n)))
-	case reflect.Int64:
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		v.SetInt(int64(n))
-	case reflect.Uint:
-		v.SetUint(uint64(uint(n)))
-	case reflect.Uint8:
-		v.SetUint(uint64(uint8(n)))
-	case reflect.Uint16:
-		v.SetUint(uint64(uint16(n)))
-	case reflect.Uint32:
-		v.SetUint(uint64(uint32(n)))
-	case reflect.Uint64:
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		v.SetUint(uint64(n))
-	case reflect.Uintptr:
-		v.SetUint(uint64(uintptr(n)))
-	case reflect.Float32:
-		v.SetFloat(float64(float32(n)))
-	case reflect.Float64:
+	case reflect.Float32, reflect.Float64:
 		v.SetFloat(n)
 	}
 }
