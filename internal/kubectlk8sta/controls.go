@@ -3,7 +3,6 @@ package kubectlk8sta
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -20,11 +19,9 @@ import (
 // `kubectl get approvals,freezes,pins -l k8sta.io/track=guestbook` lists them.
 const LabelTrack = "k8sta.io/track"
 
-var changeID = regexp.MustCompile(`^[0-9a-f]{12}$`)
-
 // checkChangeID refuses what is not a change id, naming the flag.
 func checkChangeID(flag, id string) error {
-	if !changeID.MatchString(id) {
+	if !v1alpha1.IsChangeID(id) {
 		return errors.Errorf("%s %q is not a change id: a change id is 12 hexadecimal digits, as `kubectl k8sta status` and `history` show", flag, clean(id))
 	}
 	return nil
