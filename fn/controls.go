@@ -146,7 +146,7 @@ func ofTrack(items []*fnv1.Resource, track, namespace string) (out []*structpb.S
 }
 
 func (c *Controls) approve(path, change string) {
-	if !changeID.MatchString(change) {
+	if !v1alpha1.IsChangeID(change) {
 		return
 	}
 	if c.Approvals == nil {
@@ -160,7 +160,7 @@ func (c *Controls) approve(path, change string) {
 
 // pin keeps p unless a Pin earlier by name pins its station.
 func (c *Controls) pin(p *v1alpha1.Pin) {
-	if !changeID.MatchString(p.Spec.Change) {
+	if !v1alpha1.IsChangeID(p.Spec.Change) {
 		return
 	}
 	if c.Pins == nil {

@@ -173,7 +173,7 @@ func sameChange(c *v1alpha1.Change, e *structpb.Struct) bool {
 
 func parseVerified(e *structpb.Struct) (VerifiedChange, bool) {
 	c := v1alpha1.Change{ID: str(e, "change"), Commit: str(e, "commit")}
-	if !changeID.MatchString(c.ID) || !commitSHA.MatchString(c.Commit) {
+	if !v1alpha1.IsChangeID(c.ID) || !commitSHA.MatchString(c.Commit) {
 		return VerifiedChange{}, false
 	}
 	images := list(e, "images")

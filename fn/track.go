@@ -245,7 +245,7 @@ func parseStation(i int, v *structpb.Struct) (Station, error) {
 	if p := checkOverlay(s.Overlay); p != "" {
 		return s, errors.Errorf("%s %s", field("overlay"), p)
 	}
-	if s.Pin != "" && !changeID.MatchString(s.Pin) {
+	if s.Pin != "" && !v1alpha1.IsChangeID(s.Pin) {
 		return s, errors.Errorf("%s must be a change id, 12 hexadecimal digits as status.stations[].change shows", field("pin"))
 	}
 	switch a := str(v, "approval"); a {

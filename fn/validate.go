@@ -41,9 +41,6 @@ var (
 	// badBranch is what branchName lets through and git refuses.
 	badBranch = regexp.MustCompile(`\.\.|\.lock(/|$)|\.(/|$)`)
 
-	// changeID is a change's id, as status.stations[].change shows it.
-	changeID = regexp.MustCompile(`^[0-9a-f]{12}$`)
-
 	// dotSegment is a path with a . or .. segment.
 	dotSegment = regexp.MustCompile(`(^|/)[.][.]?(/|$)`)
 	// control is a control character (ASCII: C0 and DEL).

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/k8sta/k8sta/apis/v1alpha1"
 )
 
 func TestCheckRepoURL(t *testing.T) {
@@ -131,7 +133,7 @@ func TestXRDPatterns(t *testing.T) {
 			t.Fatal(err)
 		}
 		xrd := string(b)
-		for _, s := range []string{remoteURL.String(), plainHTTPURL.String(), urlCredentials.String(), branchName.String(), badBranch.String(), changeID.String(),
+		for _, s := range []string{remoteURL.String(), plainHTTPURL.String(), urlCredentials.String(), branchName.String(), badBranch.String(), v1alpha1.ChangeIDPattern,
 			dotSegment.String(), control.String(), "!self.contains('//')", "maxLength: 1024", "maxItems: 32",
 			msgURLScheme, msgURLCredentials, msgBranch, msgPathAbsolute, msgPathDotSegment, msgPathEmptySegment, msgPathControl} {
 			if !strings.Contains(xrd, s) {

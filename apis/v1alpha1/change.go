@@ -3,6 +3,7 @@ package v1alpha1
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -86,5 +87,19 @@ func ChangeID(commit string, images []Image) string {
 	}
 	sort.Strings(lines)
 	sum := sha256.Sum256([]byte(commit + "\n" + strings.Join(lines, "\n")))
-	return hex.EncodeToString(sum[:])[:12]
+	return hex.EncodeToString(sum[:])[:changeIDLength]
+}
+
+// ChangeIDPattern is what a change id is: 12 lower-case hexadecimal
+// digits, as ChangeID makes them. Every field that holds one says so in its
+// Pattern, and the Track XRD in its rules.
+const ChangeIDPattern = `^[0-9a-f]{12}$`
+
+const changeIDLength = 12
+
+var changeIDRegexp = regexp.MustCompile(ChangeIDPattern)
+
+// IsChangeID reports whether s is a change id.
+func IsChangeID(s string) bool {
+	return changeIDRegexp.MatchString(s)
 }

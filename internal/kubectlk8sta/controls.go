@@ -3,12 +3,12 @@ package kubectlk8sta
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
@@ -20,11 +20,9 @@ import (
 // `kubectl get approvals,freezes,pins -l k8sta.io/track=guestbook` lists them.
 const LabelTrack = "k8sta.io/track"
 
-var changeID = regexp.MustCompile(`^[0-9a-f]{12}$`)
-
 // checkChangeID refuses what is not a change id, naming the flag.
 func checkChangeID(flag, id string) error {
-	if !changeID.MatchString(id) {
+	if !v1alpha1.IsChangeID(id) {
 		return errors.Errorf("%s %q is not a change id: a change id is 12 hexadecimal digits, as `kubectl k8sta status` and `history` show", flag, clean(id))
 	}
 	return nil
@@ -142,13 +140,11 @@ func (c Controls) put(ctx context.Context, newObj func() client.Object, namespac
 
 // remove deletes a control find found, unless it changed since.
 func (c Controls) remove(ctx context.Context, o client.Object) error {
-	if err := c.Client.Delete(ctx, o, client.Preconditions{UID: ptrTo(o.GetUID()), ResourceVersion: ptrTo(o.GetResourceVersion())}); err != nil && !kerrors.IsNotFound(err) {
+	if err := c.Client.Delete(ctx, o, client.Preconditions{UID: ptr.To(o.GetUID()), ResourceVersion: ptr.To(o.GetResourceVersion())}); err != nil && !kerrors.IsNotFound(err) {
 		return errors.Wrapf(err, "cannot delete %s %s", kind(o), o.GetName())
 	}
 	return nil
 }
-
-func ptrTo[T any](v T) *T { return &v }
 
 // freezesOf lists the Track's Freezes, whoever made them.
 func freezesOf(ctx context.Context, c client.Reader, namespace, track string) ([]v1alpha1.Freeze, error) {

@@ -1,10 +1,13 @@
 package kubectlk8sta
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -380,6 +383,49 @@ func TestUnfreeze(t *testing.T) {
 			wantErr: `Track guestbook has no station or junction "staging"; its stations: dev, int, prod`,
 		},
 	})
+}
+
+// A listCounter is a client of the real apiserver that counts the Lists it
+// makes, by the list's type.
+type listCounter struct {
+	client.Client
+	lists map[string]int
+}
+
+func (c *listCounter) List(ctx context.Context, l client.ObjectList, opts ...client.ListOption) error {
+	c.lists[fmt.Sprintf("%T", l)]++
+	return c.Client.List(ctx, l, opts...)
+}
+
+// TestUnfreezeReadsChangesOnce lifts two Freezes a change waits at each:
+// the output names both changes from one reading of the Track's Tickets and
+// Subscriptions, not one per station.
+func TestUnfreezeReadsChangesOnce(t *testing.T) {
+	ns := namespace(t)
+	linear(t, ns)
+	for _, p := range []string{"int", "prod"} {
+		put(t, ns, &v1alpha1.Freeze{ObjectMeta: objectMeta(ns, "guestbook-"+p), Spec: v1alpha1.FreezeSpec{Track: "guestbook", Stations: []string{p}, By: "alice"}})
+		setStation(t, ns, "guestbook", p, func(s map[string]any) { s["heldBy"], s["next"] = "Freeze", c4 })
+	}
+	c, err := NewClient(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter := &listCounter{Client: c, lists: map[string]int{}}
+	out := &bytes.Buffer{}
+	s := &session{opts: Options{Out: out, Now: func() time.Time { return now }}, client: counter, namespace: ns}
+	if err := s.unfreeze(context.Background(), "guestbook", []string{"int", "prod"}); err != nil {
+		t.Fatal(err)
+	}
+	want := "lifted the freeze of station int of Track guestbook (deleted Freeze guestbook-int); change " + c4 + " (v1.2.4), which waits at it, enters it now\n" +
+		"lifted the freeze of station prod of Track guestbook (deleted Freeze guestbook-prod); change " + c4 + " (v1.2.4), which waits at it, enters it now\n"
+	if diff := cmp.Diff(want, out.String()); diff != "" {
+		t.Errorf("output: -want +got:\n%s", diff)
+	}
+	wantLists := map[string]int{"*v1alpha1.FreezeList": 1, "*v1alpha1.TicketList": 1, "*v1alpha1.SubscriptionList": 1}
+	if diff := cmp.Diff(wantLists, counter.lists); diff != "" {
+		t.Errorf("lists: -want +got:\n%s", diff)
+	}
 }
 
 func TestPin(t *testing.T) {

@@ -236,13 +236,17 @@ func (s *session) unfreeze(ctx context.Context, name string, paths []string) err
 	if err != nil {
 		return err
 	}
+	var known Changes // read once, when a lifted station has a change waiting
 	for i, p := range scopes {
 		next := "new changes enter its stations again"
 		switch st, rest := t.Station(p), covering(all, p); {
 		case len(rest) > 0:
 			next = stillFrozen(rest, p)
 		case st != nil && st.HeldBy == heldByFreeze && st.Next != "":
-			next = fmt.Sprintf("change %s, which waits at it, enters it now", named(KnownChanges(ctx, s.client, t), st.Next))
+			if known == nil {
+				known = KnownChanges(ctx, s.client, t)
+			}
+			next = fmt.Sprintf("change %s, which waits at it, enters it now", named(known, st.Next))
 		case p != "":
 			next = "new changes enter it again"
 		}

@@ -17,8 +17,9 @@ import (
 	"github.com/k8sta/k8sta/apis/v1alpha1"
 )
 
-// What holds a station, as status.stations[].heldBy says (function-k8sta's
-// HeldBy constants).
+// What holds a station, as status.stations[].heldBy says: function-k8sta's
+// HeldBy constants (fn/progression.go), which kubectl k8sta does not import
+// so as not to link the function SDK. TestFunctionVocabulary keeps them equal.
 const (
 	heldByWindow   = "Window"
 	heldByFreeze   = "Freeze"
@@ -26,14 +27,13 @@ const (
 	heldByPin      = "Pin"
 )
 
-// Station phases as status.stations[].phase says.
+// Station phases status.stations[].phase says besides a Ticket's own
+// (v1alpha1.PhaseVerified, PhaseFailed, PhaseBlocked): function-k8sta's
+// Phase constants, kept equal the same way.
 const (
 	phaseWaiting    = "Waiting"
 	phaseDelivering = "Delivering"
 	phaseSoaking    = "Soaking"
-	phaseVerified   = "Verified"
-	phaseFailed     = "Failed"
-	phaseBlocked    = "Blocked"
 )
 
 // A StatusDocument is what `status -o json` prints: the facts the transit
@@ -156,11 +156,11 @@ func (p Printer) paint(color, s string) string {
 
 func phaseColor(phase string) string {
 	switch phase {
-	case phaseVerified:
+	case v1alpha1.PhaseVerified:
 		return colorGreen
 	case phaseDelivering, phaseSoaking:
 		return colorYellow
-	case phaseFailed, phaseBlocked:
+	case v1alpha1.PhaseFailed, v1alpha1.PhaseBlocked:
 		return colorRed
 	case phaseWaiting:
 		return colorDim
@@ -331,7 +331,7 @@ func (p Printer) stationRow(indent string, n *node, known Changes) []cell {
 	}
 	if h := p.hold(s, known); h != "" {
 		color := colorYellow
-		if s.HeldBy == "" && (s.Phase == phaseFailed || s.Phase == phaseBlocked) {
+		if s.HeldBy == "" && (s.Phase == v1alpha1.PhaseFailed || s.Phase == v1alpha1.PhaseBlocked) {
 			color = colorRed
 		}
 		row[5] = cell{h, color}

@@ -15,6 +15,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
+
+	"github.com/k8sta/k8sta/internal/testing/kubeenv"
 )
 
 // The messages of the XRD's rules, which function-k8sta shares (fn/validate.go).
@@ -65,31 +67,8 @@ func TestSchema(t *testing.T) {
 		}
 		t.Skip("KUBEBUILDER_ASSETS is not set: KUBEBUILDER_ASSETS=$(hack/kube-binaries.sh) runs this test")
 	}
-	v := version(read(t, "xrd.yaml"))
-	schema := v["schema"].(map[string]any)["openAPIV3Schema"].(map[string]any)
-	props := schema["properties"].(map[string]any)
-	props["apiVersion"] = map[string]any{"type": "string"}
-	props["kind"] = map[string]any{"type": "string"}
-	props["metadata"] = map[string]any{"type": "object"}
-	j, err := yaml.Marshal(map[string]any{
-		"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-		"metadata": map[string]any{"name": "tracks.k8sta.io"},
-		"spec": map[string]any{
-			"group": "k8sta.io", "scope": "Namespaced",
-			"names": map[string]any{"kind": "Track", "plural": "tracks", "listKind": "TrackList", "singular": "track"},
-			"versions": []any{map[string]any{
-				"name": "v1alpha1", "served": true, "storage": true,
-				"schema":                   map[string]any{"openAPIV3Schema": schema},
-				"additionalPrinterColumns": v["additionalPrinterColumns"],
-				"subresources":             map[string]any{"status": map[string]any{}},
-			}},
-		},
-	})
+	crd, err := kubeenv.TrackCRD()
 	if err != nil {
-		t.Fatal(err)
-	}
-	crd := &apiextensionsv1.CustomResourceDefinition{}
-	if err := yaml.Unmarshal(j, crd); err != nil {
 		t.Fatal(err)
 	}
 	env := &envtest.Environment{CRDs: []*apiextensionsv1.CustomResourceDefinition{crd}}

@@ -6,6 +6,7 @@ import (
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
@@ -57,7 +58,7 @@ func TrackCRD() (*apiextensionsv1.CustomResourceDefinition, error) {
 				"observedGeneration": {Type: "integer", Format: "int64"},
 			},
 		}},
-		XListType:    ptr("map"),
+		XListType:    ptr.To("map"),
 		XListMapKeys: []string{"type"},
 	}
 	schema.Properties["status"] = status
@@ -77,5 +78,3 @@ func TrackCRD() (*apiextensionsv1.CustomResourceDefinition, error) {
 		},
 	}, nil
 }
-
-func ptr[T any](v T) *T { return &v }
