@@ -11,6 +11,7 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/k8sta/k8sta/apis/v1alpha1"
+	"github.com/k8sta/k8sta/internal/bounded"
 )
 
 // A Track is the part of a Track's spec the function works with.
@@ -234,7 +235,7 @@ func parseStation(i int, v *structpb.Struct) (Station, error) {
 	}
 	field := func(f string) string { return fmt.Sprintf("spec.stations[%d].%s", i, f) }
 	if !isDNSLabel(s.Name) {
-		return s, errors.Errorf("spec.stations[%d]: name %q is not a DNS label (lower-case letters, digits and '-', at most 63)", i, truncate(s.Name))
+		return s, errors.Errorf("spec.stations[%d]: name %q is not a DNS label (lower-case letters, digits and '-', at most 63)", i, quoted(s.Name))
 	}
 	if s.Branch == "" {
 		s.Branch = "env/" + s.Name
@@ -253,7 +254,7 @@ func parseStation(i int, v *structpb.Struct) (Station, error) {
 	case ApprovalManual:
 		s.Manual = true
 	default:
-		return s, errors.Errorf("%s %q must be Automatic or Manual: Manual stops each change before the station until an Approval names it", field("approval"), truncate(a))
+		return s, errors.Errorf("%s %q must be Automatic or Manual: Manual stops each change before the station until an Approval names it", field("approval"), quoted(a))
 	}
 	if len(s.Tracks) > maxTracks {
 		return s, errors.Errorf("%s names %d Tracks, more than %d: feed fewer sections from this junction", field("tracks"), len(s.Tracks), maxTracks)
@@ -292,17 +293,17 @@ func parseStation(i int, v *structpb.Struct) (Station, error) {
 	if d := str(v, "soak"); d != "" {
 		soak, err := time.ParseDuration(d)
 		if err != nil || soak < 0 {
-			return s, errors.Errorf("spec.stations[%d]: station %s: soak %q is not a duration such as 10m or 1h30m", i, s.Name, truncate(d))
+			return s, errors.Errorf("spec.stations[%d]: station %s: soak %q is not a duration such as 10m or 1h30m", i, s.Name, quoted(d))
 		}
 		s.Soak = soak
 	}
 	return s, nil
 }
 
-// truncate is s cut to a length a message can quote.
-func truncate(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "..."
-	}
-	return s
+// maxQuotedBytes bounds what a message quotes of a value the user wrote.
+const maxQuotedBytes = 64
+
+// quoted is s cut to what a message quotes of it, on a rune boundary.
+func quoted(s string) string {
+	return bounded.Text(s, maxQuotedBytes)
 }

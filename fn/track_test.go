@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -225,6 +226,35 @@ func TestParseTrackSubscriptions(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.want, got.Subscriptions != (*structpb.Struct)(nil)); diff != "" {
 				t.Errorf("Subscriptions set: -want, +got:\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestQuotedCutsOnARune(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		in     string
+		want   string
+	}{
+		"Short": {
+			reason: "A value that fits is quoted whole.",
+			in:     "dev", want: "dev",
+		},
+		"LongMultibyte": {
+			reason: "A value past 64 bytes is cut before the rune that would cross the bound and marked: 20 three-byte runes fill 60 bytes, 'é' would take 62 and leave no room for the mark.",
+			in:     strings.Repeat("日", 20) + "éééé",
+			want:   strings.Repeat("日", 20) + "…",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := quoted(tc.in)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("%s\nquoted(...): -want, +got:\n%s", tc.reason, diff)
+			}
+			if !utf8.ValidString(got) {
+				t.Errorf("quoted(%q) = %q is not valid UTF-8", tc.in, got)
 			}
 		})
 	}

@@ -53,7 +53,7 @@ func parseWindows(name string, spec *structpb.Struct, stations []Station, sectio
 			label += " of Track " + name
 		}
 		if n := str(s, "name"); n != "" {
-			label = strconv.Quote(truncate(n))
+			label = strconv.Quote(quoted(n))
 		}
 		w, err := window.Parse(label, str(s, "kind"), str(s, "schedule"), str(s, "duration"), str(s, "timeZone"))
 		if err != nil {
@@ -71,7 +71,7 @@ func parseWindows(name string, spec *structpb.Struct, stations []Station, sectio
 		for j, st := range tw.Stations {
 			if !names[st] {
 				return nil, errors.Errorf("spec.windows[%d].stations[%d] names station %q, which Track %s does not have: name one of its spec.stations (a junction's name covers its sections), or remove it",
-					i, j, truncate(st), name)
+					i, j, quoted(st), name)
 			}
 		}
 		out = append(out, tw)
