@@ -38,7 +38,7 @@ func Releases(x *Expansion, o Observed, p *Progression) map[string]string {
 // feeder (nil: s is the first), as the annotation spells it; "" if unknown.
 func released(feeder, s *Stop, ch *v1alpha1.Change, o Observed) string {
 	if t := o.Tickets[s.Path]; asked(t) != nil && asked(t).ID == ch.ID {
-		if at := t.Annotations[v1alpha1.AnnotationReleasedAt]; at != "" {
+		if at := t.Annotations[v1alpha1.AnnotationReleasedAt]; isTimestamp(at) {
 			return at
 		}
 	}
@@ -68,4 +68,16 @@ func feeders(l Line, prev *Stop, out map[string]*Stop) {
 			feeders(sec, prev, out)
 		}
 	}
+}
+
+// isTimestamp reports whether s is an RFC 3339 time, as the function writes
+// them: what it copies from an observed object into what it composes must
+// be what it would have written itself, not whatever (and however much) the
+// object held.
+func isTimestamp(s string) bool {
+	if s == "" || len(s) > len(time.RFC3339Nano) {
+		return false
+	}
+	_, err := time.Parse(time.RFC3339, s)
+	return err == nil
 }

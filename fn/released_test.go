@@ -2,6 +2,7 @@ package fn
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,6 +87,13 @@ func TestReleases(t *testing.T) {
 			observed: kept(observed(t, subscriptionResource(t, B), obsTicket{path: "dev", spec: B, ready: "False", phase: v1alpha1.PhaseSyncing}),
 				obsTicket{path: "int", spec: A, ready: "False", phase: v1alpha1.PhaseSyncing}, "2026-11-25T10:00:00Z"),
 			want: map[string]string{"dev": rfc3339(B.DiscoveredAt.Time), "int": "2026-11-25T10:00:00Z"},
+		},
+		"NotKeptWhenNotATime": {
+			reason: "int's annotation holds no time (a hand edit, a megabyte of it): the function does not copy it into what it composes, and int's release is unknown.",
+			xr:     linear(t),
+			observed: kept(observed(t, subscriptionResource(t, B), obsTicket{path: "dev", spec: B, ready: "False", phase: v1alpha1.PhaseSyncing}),
+				obsTicket{path: "int", spec: A, ready: "False", phase: v1alpha1.PhaseSyncing}, strings.Repeat("x", 1<<20)),
+			want: map[string]string{"dev": rfc3339(B.DiscoveredAt.Time)},
 		},
 		"UnknownWhenNobodySaysWhen": {
 			reason: "dev moved on before the function saw int given A with a time: int's release is unknown.",

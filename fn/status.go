@@ -130,7 +130,7 @@ func StationsStatus(p *Progression, old map[string]*structpb.Struct, now time.Ti
 		}
 		since := nowv
 		o := old[st.Stop.Path]
-		if o != nil && str(o, "change") == id && str(o, "phase") == st.Phase && str(o, "since") != "" {
+		if o != nil && str(o, "change") == id && str(o, "phase") == st.Phase && isTimestamp(str(o, "since")) {
 			since = sv(str(o, "since"))
 		}
 		f["since"] = since

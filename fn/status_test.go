@@ -141,6 +141,14 @@ func TestStationsStatus(t *testing.T) {
 				{path: prod, phase: Waiting, since: "2026-11-25T09:00:00Z"},
 				{path: stage, change: ` + changeA.ID + `, phase: Failed, since: "2026-11-25T11:00:00Z", message: "Application argocd/x is Degraded at abc: Rollout x/x is Degraded: RolloutAborted: failed"}]`,
 		},
+		"SinceNotATime": {
+			reason: "A since that is no time (written by hand into the status) is not carried over: the station is in its phase since now.",
+			prev:   `[{path: dev, change: ` + changeA.ID + `, phase: Verified, since: "` + strings.Repeat("x", 4096) + `"}]`,
+			want: `[{path: dev, change: ` + changeA.ID + `, phase: Verified, since: "2026-11-25T12:00:00Z"},
+				{path: int, change: ` + changeA.ID + `, phase: Syncing, since: "2026-11-25T12:00:00Z"},
+				{path: prod, phase: Waiting, since: "2026-11-25T12:00:00Z"},
+				{path: stage, change: ` + changeA.ID + `, phase: Failed, since: "2026-11-25T12:00:00Z", message: "Application argocd/x is Degraded at abc: Rollout x/x is Degraded: RolloutAborted: failed"}]`,
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
