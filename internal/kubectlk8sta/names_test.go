@@ -1,6 +1,7 @@
 package kubectlk8sta
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -56,6 +57,42 @@ func TestClean(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			if diff := cmp.Diff(tc.want, clean(tc.in)); diff != "" {
 				t.Errorf("clean(%q): -want +got:\n%s", tc.in, diff)
+			}
+		})
+	}
+}
+
+// TestWriteJSONEscapes: -o json escapes what encoding/json would write raw
+// to a terminal, and still means the same string.
+func TestWriteJSONEscapes(t *testing.T) {
+	cases := map[string]struct {
+		in, want string
+	}{
+		"Plain":         {in: "Degraded: ünïcødé ✓", want: `"Degraded: ünïcødé ✓"`},
+		"Escape":        {in: "\x1b[2Jred", want: `"\u001b[2Jred"`},
+		"NewlineAndCR":  {in: "line\r\nforged", want: `"line\r\nforged"`},
+		"Delete":        {in: "a\x7fb", want: `"a\u007fb"`},
+		"C1ControlRune": {in: "\u009b31m", want: `"\u009b31m"`},
+		"BidiOverride":  {in: "txt.\u202eexe", want: `"txt.\u202eexe"`},
+		"BidiIsolate":   {in: "\u2066x\u2069", want: `"\u2066x\u2069"`},
+		"InvalidUTF8":   {in: "a\xffb", want: `"a\ufffdb"`},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			b := &strings.Builder{}
+			if err := WriteJSON(b, map[string]string{"message": tc.in}); err != nil {
+				t.Fatal(err)
+			}
+			want := "{\n  \"message\": " + tc.want + "\n}\n"
+			if diff := cmp.Diff(want, b.String()); diff != "" {
+				t.Errorf("WriteJSON(%q): -want +got:\n%s", tc.in, diff)
+			}
+			var back map[string]string
+			if err := json.Unmarshal([]byte(b.String()), &back); err != nil {
+				t.Fatalf("WriteJSON(%q) wrote invalid JSON: %v", tc.in, err)
+			}
+			if name != "InvalidUTF8" && back["message"] != tc.in {
+				t.Errorf("WriteJSON(%q) reads back as %q", tc.in, back["message"])
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package kubectlk8sta
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -121,11 +122,38 @@ func Document(t *Track, known Changes) StatusDocument {
 	return d
 }
 
-// WriteJSON writes v as indented JSON.
+// WriteJSON writes v as indented JSON in which every rune clean would
+// escape is a \u escape: encoding/json escapes C0 controls but writes DEL,
+// C1 controls (an 8-bit CSI moves a terminal's cursor) and bidirectional
+// overrides as they are, and -o json is read on terminals too.
 func WriteJSON(w io.Writer, v any) error {
-	e := json.NewEncoder(w)
+	b := &bytes.Buffer{}
+	e := json.NewEncoder(b)
 	e.SetIndent("", "  ")
-	return errors.Wrap(e.Encode(v), "cannot write JSON")
+	if err := e.Encode(v); err != nil {
+		return errors.Wrap(err, "cannot write JSON")
+	}
+	_, err := io.WriteString(w, escapeUnsafe(b.String()))
+	return errors.Wrap(err, "cannot write JSON")
+}
+
+// escapeUnsafe writes each unsafe rune of a JSON document as a \u escape.
+// Outside its strings a JSON document is ASCII without controls, so every
+// such rune is inside a string, where the escape means the same rune.
+func escapeUnsafe(doc string) string {
+	unsafeInString := func(r rune) bool { return r != '\n' && unsafeRune(r) }
+	if !strings.ContainsFunc(doc, unsafeInString) {
+		return doc
+	}
+	b := &strings.Builder{}
+	for _, r := range doc {
+		if unsafeInString(r) {
+			fmt.Fprintf(b, `\u%04x`, r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // A Printer writes what kubectl k8sta shows people.
