@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -159,6 +160,21 @@ spec:
 		t.Errorf("trace's XTrack is %q, want XTrack/%s", got[0], xrName)
 	}
 
+	// kubectl k8sta finds the claim by its name, reads the status
+	// Crossplane copied from the XTrack, and a Freeze it writes for the
+	// claim reaches the function that composes the XTrack: the claim's
+	// status shows prod frozen.
+	eventually(t, 2*time.Minute, "kubectl k8sta status shows both stations of the claim Verified at 1.1.0", func() (bool, string) {
+		return claimStationsAre(w.k8sta("status", claim, "-n", w.ns, "-o", "json"), map[string]string{"dev": "1.1.0", "prod": "1.1.0"}, "")
+	})
+	froze := time.Now()
+	w.k8sta("freeze", claim, "prod", "-n", w.ns, "--reason", "e2e of a legacy claim")
+	eventually(t, 2*time.Minute, "the claim's prod frozen", func() (bool, string) {
+		return claimStationsAre(w.k8sta("status", claim, "-n", w.ns, "-o", "json"), map[string]string{"prod": "1.1.0"}, "Freeze")
+	})
+	t.Logf("MEASURED: kubectl k8sta freeze of the claim's prod → shown frozen in the claim's status: %v", time.Since(froze))
+	w.k8sta("unfreeze", claim, "prod", "-n", w.ns)
+
 	t.Logf("MEASURED: legacy claim created → every station Ready for 1.0.0: %v", installed.Sub(created))
 	t.Logf("MEASURED: webhook → every station Ready for 1.1.0: %v", promoted.Sub(sent))
 	t.Logf("MEASURED: scenario wall time (XRD install included): %v", time.Since(began))
@@ -215,4 +231,34 @@ func tracedByKind(out string) map[string][]string {
 		}
 	}
 	return by
+}
+
+// claimStationsAre reports whether `kubectl k8sta status -o json` shows each
+// station of want Verified with the change of its tag, held by heldBy.
+func claimStationsAre(doc string, want map[string]string, heldBy string) (bool, string) {
+	var d struct {
+		Stations []struct {
+			Path   string `json:"path"`
+			Phase  string `json:"phase"`
+			HeldBy string `json:"heldBy"`
+			Change *struct {
+				Label string `json:"label"`
+			} `json:"change"`
+		} `json:"stations"`
+	}
+	if err := json.Unmarshal([]byte(doc), &d); err != nil {
+		return false, fmt.Sprintf("not a status document (%v): %s", err, doc)
+	}
+	found := 0
+	for _, s := range d.Stations {
+		tag, ok := want[s.Path]
+		if !ok {
+			continue
+		}
+		found++
+		if s.Phase != "Verified" || s.Change == nil || s.Change.Label != tag || s.HeldBy != heldBy {
+			return false, doc
+		}
+	}
+	return found == len(want), doc
 }

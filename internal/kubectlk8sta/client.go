@@ -34,6 +34,7 @@ func NewClient(cfg *rest.Config) (client.Client, error) {
 		scope    meta.RESTScope
 	}{
 		{TrackGroupVersionKind, "tracks", meta.RESTScopeNamespace},
+		{LegacyTrackGroupVersionKind, "tracks", meta.RESTScopeNamespace},
 		{v1alpha1.TicketGroupVersionKind, "tickets", meta.RESTScopeNamespace},
 		{v1alpha1.SubscriptionGroupVersionKind, "subscriptions", meta.RESTScopeNamespace},
 		{v1alpha1.ApprovalGroupVersionKind, "approvals", meta.RESTScopeNamespace},

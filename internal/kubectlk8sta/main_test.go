@@ -30,10 +30,10 @@ import (
 )
 
 // The tests run kubectl k8sta against one real apiserver (envtest) serving
-// the Track CRD made from package/configuration/xrd.yaml, the provider's
-// CRDs and the admission policy of cluster/admission/controls.yaml. Each
-// test writes its Tracks, their status and their Tickets by hand, in a
-// namespace of its own.
+// the Track CRD made from package/configuration/xrd.yaml, the legacy claim
+// kind from examples/legacy/xrd.yaml, the provider's CRDs and the admission
+// policy of cluster/admission/controls.yaml. Each test writes its Tracks,
+// their status and their Tickets by hand, in a namespace of its own.
 var (
 	env *kubeenv.Environment
 	// kubeconfig is a kubeconfig file of an administrator (system:masters);
@@ -53,7 +53,11 @@ func setup(e *kubeenv.Environment) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := envtest.InstallCRDs(e.Config, envtest.CRDInstallOptions{CRDs: []*apiextensionsv1.CustomResourceDefinition{crd}}); err != nil {
+	legacy, err := kubeenv.LegacyTrackCRD()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := envtest.InstallCRDs(e.Config, envtest.CRDInstallOptions{CRDs: []*apiextensionsv1.CustomResourceDefinition{crd, legacy}}); err != nil {
 		return nil, err
 	}
 	admin, err := e.AddUser(envtest.User{Name: "k8sta-test-admin", Groups: []string{"system:masters"}}, nil)

@@ -20,6 +20,13 @@ import (
 // TrackGroupVersionKind is the Track's, served by configuration-k8sta's XRD.
 var TrackGroupVersionKind = schema.GroupVersionKind{Group: "k8sta.io", Version: "v1alpha1", Kind: "Track"}
 
+// LegacyTrackGroupVersionKind is the claim kind of the legacy XRD
+// (examples/legacy/xrd.yaml), for platform repositories that still write
+// claims. Crossplane copies its XTrack's status to it, and function-k8sta
+// names its Tickets and controls by the claim: kubectl k8sta reads it as a
+// Track.
+var LegacyTrackGroupVersionKind = schema.GroupVersionKind{Group: "legacy.k8sta.io", Version: "v1alpha1", Kind: "Track"}
+
 // Bounds on what kubectl k8sta lists: as many Tickets as a Track tree has
 // stations (function-k8sta's MaxStops), and as many controls as
 // function-k8sta considers.
@@ -40,6 +47,11 @@ const (
 type Track struct {
 	Name      string
 	Namespace string
+	// Composite is the name of the composite resource its Tickets and
+	// Subscription are composed for (their crossplane.io/composite label):
+	// the Track's own name, a legacy claim's XTrack's; empty when not yet
+	// known.
+	Composite string
 	// Promoted and Valid are the Track's conditions; nil when unset.
 	Promoted *Condition
 	Valid    *Condition
@@ -153,6 +165,10 @@ func list(items []string) string {
 // trackObject is the part of a Track kubectl k8sta decodes.
 type trackObject struct {
 	Spec struct {
+		// ResourceRef is a claim's: its XTrack.
+		ResourceRef struct {
+			Name string `json:"name"`
+		} `json:"resourceRef"`
 		Stations []struct {
 			Name string `json:"name"`
 			Pin  string `json:"pin"`
@@ -192,17 +208,24 @@ func (e errTrackNotFound) Error() string {
 	return fmt.Sprintf("Track %s does not exist in namespace %s (kubectl get tracks -n %s lists its Tracks; -n picks another namespace)", e.name, e.namespace, e.namespace)
 }
 
-// GetTrack reads the Track name in namespace.
+// GetTrack reads the Track name in namespace: the Track, or else a legacy
+// claim of that name. A kind the API server does not serve is one it holds
+// no object of (it answers NotFound); a user who may not read legacy claims
+// has none to control.
 func GetTrack(ctx context.Context, c client.Reader, namespace, name string) (*Track, error) {
-	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(TrackGroupVersionKind)
-	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, u); err != nil {
-		if kerrors.IsNotFound(err) {
-			return nil, errTrackNotFound{name: name, namespace: namespace}
+	for _, gvk := range []schema.GroupVersionKind{TrackGroupVersionKind, LegacyTrackGroupVersionKind} {
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(gvk)
+		err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, u)
+		if kerrors.IsNotFound(err) || gvk == LegacyTrackGroupVersionKind && kerrors.IsForbidden(err) {
+			continue
 		}
-		return nil, errors.Wrapf(err, "cannot get Track %s in namespace %s", name, namespace)
+		if err != nil {
+			return nil, errors.Wrapf(err, "cannot get %s %s in namespace %s", gvk.GroupKind(), name, namespace)
+		}
+		return parseTrack(u)
 	}
-	return parseTrack(u)
+	return nil, errTrackNotFound{name: name, namespace: namespace}
 }
 
 func parseTrack(u *unstructured.Unstructured) (*Track, error) {
@@ -214,7 +237,10 @@ func parseTrack(u *unstructured.Unstructured) (*Track, error) {
 	if err := json.Unmarshal(b, &o); err != nil {
 		return nil, errors.Wrapf(err, "cannot decode Track %s", u.GetName())
 	}
-	t := &Track{Name: u.GetName(), Namespace: u.GetNamespace(), SpecPins: map[string]string{}}
+	t := &Track{Name: u.GetName(), Namespace: u.GetNamespace(), Composite: u.GetName(), SpecPins: map[string]string{}}
+	if u.GroupVersionKind() == LegacyTrackGroupVersionKind {
+		t.Composite = o.Spec.ResourceRef.Name
+	}
 	for _, s := range o.Spec.Stations {
 		if s.Pin != "" {
 			t.SpecPins[s.Name] = s.Pin
@@ -316,7 +342,10 @@ func KnownChanges(ctx context.Context, c client.Reader, t *Track) Changes {
 			known.learn(&v1alpha1.Change{ID: h.Change, Commit: h.Commit, Images: h.Images})
 		}
 	}
-	composed := client.MatchingLabels{"crossplane.io/composite": t.Name}
+	if t.Composite == "" {
+		return known
+	}
+	composed := client.MatchingLabels{"crossplane.io/composite": t.Composite}
 	tickets := &v1alpha1.TicketList{}
 	if err := c.List(ctx, tickets, client.InNamespace(t.Namespace), composed, client.Limit(maxTickets)); err == nil {
 		for i := range tickets.Items {

@@ -17,7 +17,31 @@ import (
 // adds to every XR, so that tests can create Tracks and write their status by
 // hand without running Crossplane.
 func TrackCRD() (*apiextensionsv1.CustomResourceDefinition, error) {
-	b, err := os.ReadFile(filepath.Join(repoRoot(), "package", "configuration", "xrd.yaml"))
+	return crdOf(filepath.Join("package", "configuration", "xrd.yaml"), "k8sta.io")
+}
+
+// LegacyTrackCRD is the claim kind Track of the legacy XRD
+// (examples/legacy/xrd.yaml) served as a plain CRD, as TrackCRD serves the
+// Track, with the spec.resourceRef Crossplane adds to every claim: its
+// XTrack.
+func LegacyTrackCRD() (*apiextensionsv1.CustomResourceDefinition, error) {
+	crd, err := crdOf(filepath.Join("examples", "legacy", "xrd.yaml"), "legacy.k8sta.io")
+	if err != nil {
+		return nil, err
+	}
+	schema := crd.Spec.Versions[0].Schema.OpenAPIV3Schema
+	spec := schema.Properties["spec"]
+	spec.Properties["resourceRef"] = apiextensionsv1.JSONSchemaProps{Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{
+		"apiVersion": {Type: "string"}, "kind": {Type: "string"}, "name": {Type: "string"},
+	}}
+	schema.Properties["spec"] = spec
+	return crd, nil
+}
+
+// crdOf serves the single version of the XRD at path (from the repository's
+// root) as a namespaced CRD Track of group.
+func crdOf(path, group string) (*apiextensionsv1.CustomResourceDefinition, error) {
+	b, err := os.ReadFile(filepath.Join(repoRoot(), path))
 	if err != nil {
 		return nil, errors.Wrap(err, "cannot read the Track XRD")
 	}
@@ -64,9 +88,9 @@ func TrackCRD() (*apiextensionsv1.CustomResourceDefinition, error) {
 	schema.Properties["status"] = status
 	return &apiextensionsv1.CustomResourceDefinition{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apiextensions.k8s.io/v1", Kind: "CustomResourceDefinition"},
-		ObjectMeta: metav1.ObjectMeta{Name: "tracks.k8sta.io"},
+		ObjectMeta: metav1.ObjectMeta{Name: "tracks." + group},
 		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
-			Group: "k8sta.io",
+			Group: group,
 			Scope: apiextensionsv1.NamespaceScoped,
 			Names: apiextensionsv1.CustomResourceDefinitionNames{Kind: "Track", ListKind: "TrackList", Plural: "tracks", Singular: "track"},
 			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{
