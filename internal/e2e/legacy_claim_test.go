@@ -136,21 +136,29 @@ spec:
 		w.checkDelivered(s, w.image+"@"+digest)
 	}
 
-	out, err := st.crossplane("beta", "trace", "track.legacy.k8sta.io/"+claim, "-n", w.ns, "-o", "wide")
-	if err != nil {
-		t.Fatalf("crossplane beta trace: %v\n%s", err, out)
-	}
+	// The claim's Ready follows its XTrack's when Crossplane's claim
+	// controller next reconciles it, a moment after the last Ticket's.
+	var out string
+	eventually(t, 2*time.Minute, "crossplane beta trace shows the claim, its XTrack and every Ticket Synced and Ready", func() (bool, string) {
+		o, err := st.crossplane("beta", "trace", "track.legacy.k8sta.io/"+claim, "-n", w.ns, "-o", "wide")
+		if err != nil {
+			return false, fmt.Sprintf("crossplane beta trace: %v\n%s", err, o)
+		}
+		out = o
+		for _, lines := range tracedByKind(o) {
+			for _, l := range lines {
+				if !tracedReady(l) {
+					return false, o
+				}
+			}
+		}
+		return true, o
+	})
 	t.Logf("crossplane beta trace track.legacy.k8sta.io/%s -n %s -o wide:\n%s", claim, w.ns, out)
 	traced := tracedByKind(out)
 	for kind, want := range map[string]int{"Track": 1, "XTrack": 1, "Ticket": len(stations)} {
-		lines := traced[kind]
-		if len(lines) != want {
+		if lines := traced[kind]; len(lines) != want {
 			t.Errorf("trace lists %d %s, want %d", len(lines), kind, want)
-		}
-		for _, l := range lines {
-			if !tracedReady(l) {
-				t.Errorf("trace shows a %s that is not Synced and Ready: %s", kind, l)
-			}
 		}
 	}
 	if got, want := traced["Track"], "Track/"+claim; len(got) == 1 && !strings.Contains(got[0], want) {
