@@ -71,9 +71,13 @@ func TestApprovalGatesAndRollbackPins(t *testing.T) {
 	})
 	w.checkDelivered(eu, w.image+"@"+third)
 	w.holdsStill(5*time.Second, map[string]frozen{us.path: pinned}, us)
-	if _, r, msg := condition(w.track(), "Promoted"); r != "Pinned" || !strings.Contains(msg, us.path+": pinned to change "+pinned.change) {
-		t.Errorf("Promoted %s: %s; want Pinned naming %s and change %s", r, msg, us.path, pinned.change)
-	}
+	// The Track's status follows eu's Ticket when the function next runs:
+	// up to its 10 s idle TTL later while Crossplane's circuit breaker is
+	// open.
+	eventually(t, 2*time.Minute, "Promoted Pinned, naming "+us.path+" and change "+pinned.change, func() (bool, string) {
+		_, r, msg := condition(w.track(), "Promoted")
+		return r == "Pinned" && strings.Contains(msg, us.path+": pinned to change "+pinned.change), r + ": " + msg
+	})
 	t.Logf("kubectl k8sta status:\n%s", w.k8sta("status", "guestbook", "-n", w.ns))
 
 	w.k8sta("unpin", "guestbook", us.path, "-n", w.ns)

@@ -31,15 +31,20 @@ func TestSoakHoldsAVerifiedChangeForRealTime(t *testing.T) {
 
 	good := w.push("1.1.0")
 	w.notifyRegistryPush("1.1.0")
+	// dev's verifiedAt as the function soaked it: read while it soaks, not
+	// after (a Ticket that saw its Application waver would stamp a later
+	// one when it verifies again).
+	var verified string
 	eventually(t, 8*time.Minute, "dev soaking 1.1.0, the Track saying until when", func() (bool, string) {
 		s, r, msg := condition(w.track(), "Promoted")
-		return r == "Soaking" && strings.HasPrefix(msg, "dev: ") && strings.Contains(msg, "soaks until"),
-			fmt.Sprintf("Promoted %s (%s): %s", s, r, msg)
+		soaking := r == "Soaking" && strings.HasPrefix(msg, "dev: ") && strings.Contains(msg, "soaks until")
+		if soaking && verified == "" {
+			verified, _, _ = unstructured.NestedString(w.tickets()["dev"].Object, "status", "atProvider", "verifiedAt")
+		}
+		return soaking && verified != "", fmt.Sprintf("Promoted %s (%s): %s; dev verified at %q", s, r, msg, verified)
 	})
 	w.waitAllReady("1.1.0")
 
-	dev := w.tickets()["dev"]
-	verified, _, _ := unstructured.NestedString(dev.Object, "status", "atProvider", "verifiedAt")
 	verifiedAt, err := time.Parse(time.RFC3339, verified)
 	must(t, err)
 	intTk := w.tickets()["int"]
