@@ -22,6 +22,8 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/k8sta/k8sta/internal/bounded"
 )
 
 // kustomize runs in a short-lived worker process: the program re-executed in
@@ -247,11 +249,11 @@ func build(req *workerRequest) *workerResponse {
 	opts.Reorder = krusty.ReorderOptionUnspecified
 	m, err := krusty.MakeKustomizer(opts).Run(fs, req.Dir)
 	if err != nil {
-		return &workerResponse{Error: truncate(err.Error(), maxWorkerError)}
+		return &workerResponse{Error: bounded.Text(err.Error(), maxWorkerError)}
 	}
 	out, err := m.AsYaml()
 	if err != nil {
-		return &workerResponse{Error: truncate(err.Error(), maxWorkerError)}
+		return &workerResponse{Error: bounded.Text(err.Error(), maxWorkerError)}
 	}
 	if int64(len(out)) > req.MaxOutputBytes {
 		return &workerResponse{Limit: toRecord(&LimitError{Bound: ErrOutputTooLarge, Limit: req.MaxOutputBytes, Unit: "bytes"})}
@@ -266,13 +268,6 @@ func sortedKeys(m map[string][]byte) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + fmt.Sprintf("... (%d more bytes)", len(s)-n)
 }
 
 // errWorkerNotEntered is returned when the program never called
@@ -378,7 +373,7 @@ func workerFailure(err error, ps *os.ProcessState, stderr string, l Limits, cpu 
 		}
 	}
 	first, _, _ := strings.Cut(strings.TrimSpace(stderr), "\n")
-	return errors.Wrapf(err, "render worker failed: %s", truncate(first, 512))
+	return errors.Wrapf(err, "render worker failed: %s", bounded.Text(first, 512))
 }
 
 // cappedBuffer keeps at most max bytes; past that it calls overflow once
