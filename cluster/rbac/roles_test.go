@@ -63,6 +63,9 @@ func TestTenantRolesNeverWriteTicketsOrSubscriptions(t *testing.T) {
 				if writes(rule) && !slices.Contains(controls, res) {
 					t.Errorf("ClusterRole %s grants %v on %s of provider.k8sta.io: teams only read Tickets, Subscriptions and ProviderConfigs", r.Name, rule.Verbs, res)
 				}
+				if writes(rule) && r.Name != "k8sta:aggregate-to-edit" {
+					t.Errorf("ClusterRole %s grants %v on %s of provider.k8sta.io: only the edit role writes controls, whoever may view may not freeze, pin or approve", r.Name, rule.Verbs, res)
+				}
 			}
 		}
 	}
@@ -89,7 +92,7 @@ func TestApproverOnlyApproves(t *testing.T) {
 	}
 	want := []rbacv1.PolicyRule{
 		{APIGroups: []string{"provider.k8sta.io"}, Resources: []string{"approvals"}, Verbs: []string{"get", "create", "update"}},
-		{APIGroups: []string{"k8sta.io"}, Resources: []string{"tracks"}, Verbs: []string{"get"}},
+		{APIGroups: []string{"k8sta.io", "legacy.k8sta.io"}, Resources: []string{"tracks"}, Verbs: []string{"get"}},
 	}
 	if diff := cmp.Diff(want, rs[0].Rules); diff != "" {
 		t.Errorf("k8sta-approver rules: -want +got:\n%s", diff)
