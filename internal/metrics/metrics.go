@@ -94,6 +94,8 @@ type Metrics struct {
 	// owners are, by station, the Tickets that recorded a series of it:
 	// the station's series go when the last of them goes.
 	owners map[Station]map[types.UID]struct{}
+	// generation counts the sweeps begun.
+	generation uint64
 }
 
 // A Station is what the per-station series are labelled with.
@@ -140,6 +142,9 @@ type recorded struct {
 	station Station
 	change  string
 	steps   step
+	// since is m.generation when it was first recorded: a sweep drops only
+	// what was recorded before the list it compares with was read.
+	since uint64
 }
 
 // New returns the metrics; tickets (the manager's cache) is where
@@ -187,7 +192,7 @@ func New(tickets TicketLister) *Metrics {
 		owners: map[Station]map[types.UID]struct{}{},
 	}
 	if tickets != nil {
-		m.tickets = newTicketPhases(tickets)
+		m.tickets = newTicketPhases(tickets, m.sweep)
 	}
 	return m
 }
@@ -269,7 +274,7 @@ func (m *Metrics) first(t *v1alpha1.Ticket, s Station, st step) bool {
 		m.disown(t.UID, r.station)
 	}
 	if r == nil || r.change != change || r.station != s {
-		r = &recorded{station: s, change: change}
+		r = &recorded{station: s, change: change, since: m.generation}
 		m.seen[t.UID] = r
 	}
 	if r.steps&st != 0 {
@@ -299,6 +304,28 @@ func (m *Metrics) Forget(t *v1alpha1.Ticket) {
 	}
 	delete(m.seen, t.UID)
 	m.disown(t.UID, r.station)
+}
+
+// sweep begins a sweep: once the Tickets that exist are listed, live
+// forgets every Ticket recorded before the sweep began that is not among
+// them. Forget runs on the informer's delete event, which can come while a
+// reconcile of the Ticket is still at work; what that reconcile records
+// after it would stay for good, and keep its station's series too.
+func (m *Metrics) sweep() (live func(exists map[types.UID]bool)) {
+	m.mu.Lock()
+	began := m.generation
+	m.generation++
+	m.mu.Unlock()
+	return func(exists map[types.UID]bool) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		for uid, r := range m.seen {
+			if r.since <= began && !exists[uid] {
+				delete(m.seen, uid)
+				m.disown(uid, r.station)
+			}
+		}
+	}
 }
 
 // disown removes Ticket uid from the owners of s, and deletes the series of

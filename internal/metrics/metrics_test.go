@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"context"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/k8sta/k8sta/apis/v1alpha1"
 )
@@ -54,6 +56,8 @@ func series(t *testing.T, r *prometheus.Registry) []string {
 					mf.GetName()+"_sum"+l+" "+ftoa(m.GetHistogram().GetSampleSum()))
 			case dto.MetricType_COUNTER:
 				out = append(out, mf.GetName()+l+" "+ftoa(m.GetCounter().GetValue()))
+			case dto.MetricType_GAUGE:
+				out = append(out, mf.GetName()+l+" "+ftoa(m.GetGauge().GetValue()))
 			}
 		}
 	}
@@ -259,5 +263,59 @@ func TestLongStationPathsAreCutAndKeptApart(t *testing.T) {
 				t.Errorf("%s\nStationOf(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})
+	}
+}
+
+// cacheOf stands in for the manager's cache, holding tickets: the race it
+// helps test (a Ticket's delete event before its reconcile ends) cannot be
+// provoked on demand against a real one.
+type cacheOf []*v1alpha1.Ticket
+
+func (c cacheOf) List(_ context.Context, list client.ObjectList, _ ...client.ListOption) error {
+	l := list.(*v1alpha1.TicketList) //nolint:forcetypeassert // Collect lists Tickets only.
+	for _, t := range c {
+		l.Items = append(l.Items, *t)
+	}
+	return nil
+}
+
+// A reconcile still at work when its Ticket's delete event came records
+// after Forget: the next scrape, which lists the Tickets that exist, forgets
+// it and its station's series; a Ticket recorded after that list was read
+// is kept.
+func TestScrapeForgetsTicketsRecordedAfterTheyWent(t *testing.T) {
+	verified := t0.Add(time.Hour)
+	live := ticket("live", "dev", "c1", "", v1alpha1.PhaseVerified, verified)
+	gone := ticket("gone", "int", "c1", "", v1alpha1.PhaseVerified, verified)
+	m := New(cacheOf{live})
+	r := prometheus.NewPedanticRegistry()
+	if err := m.Register(r); err != nil {
+		t.Fatal(err)
+	}
+	m.Verdict(live)
+	m.Forget(gone)  // its delete event
+	m.Verdict(gone) // its last reconcile, still at work
+
+	want := []string{
+		"k8sta_lead_time_seconds_count{namespace=team-a,station=dev,track=guestbook} 1",
+		"k8sta_lead_time_seconds_sum{namespace=team-a,station=dev,track=guestbook} 3600",
+		"k8sta_promotions_total{namespace=team-a,result=verified,station=dev,track=guestbook} 1",
+		"k8sta_tickets{namespace=team-a,phase=Verified} 1",
+	}
+	series(t, r) // the scrape that sweeps; what it shows of int races the sweep
+	if diff := cmp.Diff(want, series(t, r)); diff != "" {
+		t.Errorf("after a scrape: -want, +got:\n%s", diff)
+	}
+	if len(m.seen) != 1 || len(m.owners) != 1 {
+		t.Errorf("kept %d Tickets and %d stations, want 1 and 1", len(m.seen), len(m.owners))
+	}
+
+	// Recorded while a sweep lists: not yet in its list, not forgotten.
+	newer := ticket("newer", "qa", "c1", "", v1alpha1.PhaseVerified, verified)
+	sweep := m.sweep()
+	m.Verdict(newer)
+	sweep(map[types.UID]bool{live.UID: true})
+	if _, ok := m.seen[newer.UID]; !ok {
+		t.Error("a sweep forgot a Ticket recorded after its list was read")
 	}
 }

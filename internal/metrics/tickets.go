@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/k8sta/k8sta/apis/v1alpha1"
@@ -36,10 +37,12 @@ const listTimeout = 5 * time.Second
 type ticketPhases struct {
 	tickets TicketLister
 	desc    *prometheus.Desc
+	// sweep forgets the recorded Tickets the list does not hold.
+	sweep func() func(exists map[types.UID]bool)
 }
 
-func newTicketPhases(tickets TicketLister) *ticketPhases {
-	return &ticketPhases{tickets: tickets, desc: prometheus.NewDesc(NameTickets,
+func newTicketPhases(tickets TicketLister, sweep func() func(map[types.UID]bool)) *ticketPhases {
+	return &ticketPhases{tickets: tickets, sweep: sweep, desc: prometheus.NewDesc(NameTickets,
 		"Tickets by namespace and phase (Rendering, Syncing, Progressing, Verified, Failed, Blocked, Unknown), as the provider's cache holds them when scraped.",
 		[]string{LabelNamespace, LabelPhase}, nil)}
 }
@@ -49,6 +52,7 @@ func (c *ticketPhases) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 func (c *ticketPhases) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), listTimeout)
 	defer cancel()
+	live := c.sweep()
 	l := &v1alpha1.TicketList{}
 	// Read only, never kept: the cache's own objects, not copies.
 	if err := c.tickets.List(ctx, l, client.UnsafeDisableDeepCopy); err != nil {
@@ -56,13 +60,16 @@ func (c *ticketPhases) Collect(ch chan<- prometheus.Metric) {
 	}
 	type key struct{ namespace, phase string }
 	n := map[key]int{}
+	exists := make(map[types.UID]bool, len(l.Items))
 	for i := range l.Items {
+		exists[l.Items[i].UID] = true
 		p := l.Items[i].Status.AtProvider.Phase
 		if !phases[p] {
 			p = PhaseUnknown
 		}
 		n[key{l.Items[i].Namespace, p}]++
 	}
+	live(exists)
 	for k, v := range n {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(v), k.namespace, k.phase)
 	}
