@@ -311,15 +311,11 @@ func WithObserver(o Observer) Option {
 // /hook/<kind>/... names, or SenderUnknown for a path that names none, so
 // that what a sender may put in a path never becomes a label of its own.
 func Sender(path string) string {
-	rest, ok := strings.CutPrefix(path, PathPrefix)
-	if !ok {
+	kind, _, _, known, _ := splitPath(path)
+	if !known {
 		return SenderUnknown
 	}
-	k, _, _ := strings.Cut(rest, "/")
-	if !Kind(k).valid() {
-		return SenderUnknown
-	}
-	return k
+	return string(kind)
 }
 
 // A Receiver is the http.Handler of every webhook endpoint.
@@ -390,11 +386,12 @@ func (r *Receiver) Serve(ctx context.Context, l net.Listener) error {
 }
 
 // reply writes a short text answer.
-func reply(w http.ResponseWriter, code int, msg string) {
+func reply(w http.ResponseWriter, code int, msg string) int {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
 	_, _ = io.WriteString(w, msg+"\n") //nolint:gosec // text/plain with nosniff; msg is the receiver's own words.
+	return code
 }
 
 // Unauthorized is the answer to every authentication failure, whatever
@@ -403,75 +400,34 @@ const Unauthorized = "unauthorized"
 
 // ServeHTTP implements http.Handler.
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	if r.observe == nil {
-		r.serve(w, req)
-		return
+	code := r.serve(w, req)
+	if r.observe != nil {
+		r.observe(Sender(req.URL.Path), code)
 	}
-	sw := &statusWriter{ResponseWriter: w}
-	r.serve(sw, req)
-	r.observe(Sender(req.URL.Path), sw.status())
 }
 
-// statusWriter remembers the status code of the answer it writes.
-type statusWriter struct {
-	http.ResponseWriter
-	code int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.code == 0 {
-		w.code = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) status() int {
-	if w.code == 0 {
-		return http.StatusOK
-	}
-	return w.code
-}
-
-// underlying is the http.ResponseWriter w writes to: http.MaxBytesReader
-// tells the server of a body over the limit (so that it closes the
-// connection) only through the server's own writer.
-func underlying(w http.ResponseWriter) http.ResponseWriter {
-	if sw, ok := w.(*statusWriter); ok {
-		return sw.ResponseWriter
-	}
-	return w
-}
-
-func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
+// serve answers req and returns the status code of its answer.
+func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) int {
 	kind, id, key, known, wellFormed := splitPath(req.URL.Path)
 	if !known {
-		reply(w, http.StatusNotFound, "unknown webhook path")
-		return
+		return reply(w, http.StatusNotFound, "unknown webhook path")
 	}
 	if req.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		reply(w, http.StatusMethodNotAllowed, "use POST")
-		return
+		return reply(w, http.StatusMethodNotAllowed, "use POST")
 	}
 
 	// A signature covers the body: read it first, whatever the id, so that
 	// a body over the limit is refused the same way for every id.
 	var body []byte
 	if kind.Auth() == AuthHMAC {
-		if !r.takeBodySlot(w) {
-			return
+		if code := r.takeBodySlot(w); code != 0 {
+			return code
 		}
 		defer r.releaseBodySlot()
-		var ok bool
-		if body, ok = r.readBody(w, req); !ok {
-			return
+		var code int
+		if body, code = r.readBody(w, req); code != 0 {
+			return code
 		}
 	}
 
@@ -484,8 +440,7 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 		case errors.Is(err, ErrNotFound):
 			authentic = false
 		case err != nil:
-			reply(w, http.StatusServiceUnavailable, "cannot look up the webhook secret; retry later")
-			return
+			return reply(w, http.StatusServiceUnavailable, "cannot look up the webhook secret; retry later")
 		}
 	}
 	if len(token) == 0 {
@@ -501,76 +456,70 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 		authentic = signed(kind, req.Header, body, secret) && authentic
 	}
 	if !authentic {
-		reply(w, http.StatusUnauthorized, Unauthorized)
-		return
+		return reply(w, http.StatusUnauthorized, Unauthorized)
 	}
 
 	if body == nil {
-		if !r.takeBodySlot(w) {
-			return
+		if code := r.takeBodySlot(w); code != 0 {
+			return code
 		}
 		defer r.releaseBodySlot()
-		var ok bool
-		if body, ok = r.readBody(w, req); !ok {
-			return
+		var code int
+		if body, code = r.readBody(w, req); code != 0 {
+			return code
 		}
 	}
 
 	if mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data" {
-		reply(w, http.StatusUnsupportedMediaType, "send the payload as application/json")
-		return
+		return reply(w, http.StatusUnsupportedMediaType, "send the payload as application/json")
 	}
 
 	ev, ignored, err := Parse(kind, req.Header, body)
 	if err != nil {
-		reply(w, http.StatusBadRequest, err.Error())
-		return
+		return reply(w, http.StatusBadRequest, err.Error())
 	}
 	if ignored != "" {
-		reply(w, http.StatusAccepted, "ignored: "+ignored)
-		return
+		return reply(w, http.StatusAccepted, "ignored: "+ignored)
 	}
 	ev.ID = id
 	r.notify(ev)
-	reply(w, http.StatusOK, "ok")
+	return reply(w, http.StatusOK, "ok")
 }
 
 // takeBodySlot takes a slot for the request's body, held until
-// releaseBodySlot. When every slot is held it answers 503 at once: waiting
-// would let requests, and the connections they hold, pile up without bound.
-func (r *Receiver) takeBodySlot(w http.ResponseWriter) bool {
+// releaseBodySlot, and returns 0. When every slot is held it answers 503
+// at once, and returns that: waiting would let requests, and the
+// connections they hold, pile up without bound.
+func (r *Receiver) takeBodySlot(w http.ResponseWriter) int {
 	select {
 	case r.bodies <- struct{}{}:
 	default:
 		w.Header().Set("Retry-After", busyRetryAfter)
-		reply(w, http.StatusServiceUnavailable, "too many webhooks at once; retry later")
-		return false
+		return reply(w, http.StatusServiceUnavailable, "too many webhooks at once; retry later")
 	}
 	if r.testHookBodySlotTaken != nil {
 		r.testHookBodySlotTaken()
 	}
-	return true
+	return 0
 }
 
 func (r *Receiver) releaseBodySlot() { <-r.bodies }
 
 // readBody reads at most maxBody bytes of the body; when it cannot, it
-// answers and returns false.
-func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(underlying(w), req.Body, r.maxBody))
+// answers and returns the answer's status code (0 once read).
+func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, int) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.maxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			reply(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", r.maxBody))
-			return nil, false
+			return nil, reply(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", r.maxBody))
 		}
-		reply(w, http.StatusBadRequest, "cannot read the body")
-		return nil, false
+		return nil, reply(w, http.StatusBadRequest, "cannot read the body")
 	}
 	if body == nil {
 		body = []byte{}
 	}
-	return body, true
+	return body, 0
 }
 
 // splitPath reads /hook/<kind>/<id>[/<key>]. known reports whether <kind>
