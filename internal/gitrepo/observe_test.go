@@ -2,6 +2,7 @@ package gitrepo
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -114,5 +115,35 @@ func TestRequestObserverIsToldOfEveryRemoteRequest(t *testing.T) {
 				t.Errorf("requests: -want, +got:\n%s", diff)
 			}
 		})
+	}
+}
+
+// A fetch that sends no request (its clone was evicted) is no request to
+// tell of.
+func TestRequestObserverIsNotToldOfAFetchNeverSent(t *testing.T) {
+	ctx := context.Background()
+	s := gitserver.New(t)
+	s.CreateRepo(t, "a", gitserver.KustomizeTree())
+	s.CreateRepo(t, "b", gitserver.KustomizeTree())
+	var seen requests
+	c := newCache(t, WithRequestObserver(seen.observe))
+	a := open(t, c, s.URL("a"), Auth{})
+	if err := a.Fetch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, one := c.Usage()
+	c.mu.Lock()
+	c.maxBytes = one + one/2 // room for one clone
+	c.mu.Unlock()
+	a.Release()
+	b := open(t, c, s.URL("b"), Auth{})
+	if err := b.Fetch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Fetch(ctx); !errors.Is(err, errEvicted) {
+		t.Fatalf("Fetch of an evicted clone: %v, want errEvicted", err)
+	}
+	if diff := cmp.Diff([]string{"fetch success", "fetch success"}, seen.got()); diff != "" {
+		t.Errorf("requests: -want, +got:\n%s", diff)
 	}
 }

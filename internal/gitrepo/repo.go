@@ -121,10 +121,7 @@ func (r *Repo) FetchSince(ctx context.Context, notBefore time.Time) error {
 		defer r.Release()
 		r.mu.Lock()
 		defer r.mu.Unlock() // even if go-git panics
-		start := time.Now()
-		err := r.fetch(ctx)
-		r.cache.observe(OpFetch, RequestResult(err), time.Since(start))
-		return struct{}{}, err
+		return struct{}{}, r.fetch(ctx)
 	})
 	return scrub(err, r.secrets()...)
 }
@@ -135,8 +132,10 @@ func (r *Repo) fetched() bool {
 	return r.fetches.Fresh(time.Time{})
 }
 
-// fetch fetches every branch. Callers hold r.mu.
-func (r *Repo) fetch(ctx context.Context) error {
+// fetch fetches every branch. Callers hold r.mu. The cache's observer is
+// told of the request, once sent: how long the remote took, and what came
+// of the fetch.
+func (r *Repo) fetch(ctx context.Context) (err error) {
 	spec := headsRefSpec
 	u := r.URL()
 	if r.gone {
@@ -168,6 +167,7 @@ func (r *Repo) fetch(ctx context.Context) error {
 		return errors.Wrapf(err, "cannot fetch %s", u)
 	}
 	r.store.setPackLimit(maxBytes - size)
+	start := time.Now()
 	err = repo.FetchContext(ctx, &git.FetchOptions{
 		RemoteName: remoteName,
 		RemoteURL:  u,
@@ -176,6 +176,8 @@ func (r *Repo) fetch(ctx context.Context) error {
 		Tags:       git.NoTags,
 		Prune:      true,
 	})
+	took := time.Since(start)
+	defer func() { r.cache.observe(OpFetch, RequestResult(err), took) }()
 	r.store.setPackLimit(0)
 	var nomatch git.NoMatchingRefSpecError
 	switch {
