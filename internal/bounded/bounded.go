@@ -14,9 +14,18 @@ func Text(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	cut := max(n-len(More), 0)
+	return Prefix(s, n-len(More)) + More
+}
+
+// Prefix returns the longest start of s of at most n bytes that ends on a
+// rune boundary.
+func Prefix(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := max(n, 0)
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
-	return s[:cut] + More
+	return s[:cut]
 }

@@ -26,3 +26,23 @@ func TestText(t *testing.T) {
 		})
 	}
 }
+
+func TestPrefix(t *testing.T) {
+	cases := map[string]struct {
+		s    string
+		n    int
+		want string
+	}{
+		"FitsWhole":      {s: "abc", n: 3, want: "abc"},
+		"Cut":            {s: "abcdefgh", n: 6, want: "abcdef"},
+		"OnRuneBoundary": {s: strings.Repeat("é", 4), n: 5, want: "éé"},
+		"Nothing":        {s: "abc", n: -1, want: ""},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, Prefix(tc.s, tc.n)); diff != "" {
+				t.Errorf("Prefix(%q, %d): -want, +got:\n%s", tc.s, tc.n, diff)
+			}
+		})
+	}
+}

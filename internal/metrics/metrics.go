@@ -19,7 +19,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +28,7 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 
 	"github.com/k8sta/k8sta/apis/v1alpha1"
+	"github.com/k8sta/k8sta/internal/bounded"
 )
 
 // Names of the metrics.
@@ -121,7 +121,7 @@ func labelValue(v string) string {
 		return v
 	}
 	sum := sha256.Sum256([]byte(v))
-	return strings.ToValidUTF8(v[:MaxLabelValueBytes-9], "") + "~" + hex.EncodeToString(sum[:4])
+	return bounded.Prefix(v, MaxLabelValueBytes-9) + "~" + hex.EncodeToString(sum[:4])
 }
 
 func (s Station) labels() prometheus.Labels {
