@@ -104,6 +104,9 @@ FUNCTION_METRICS_PORT=$(free_port)
 PROVIDER_WEBHOOK_PORT=${PROVIDER_WEBHOOK_PORT:-}
 if [ -f "$pk/env" ]; then PROVIDER_WEBHOOK_PORT=$(sed -n 's/^export PROVIDER_WEBHOOK_PORT=//p' "$pk/env"); fi
 [ -n "$PROVIDER_WEBHOOK_PORT" ] || PROVIDER_WEBHOOK_PORT=$(free_port)
+PROVIDER_METRICS_PORT=${PROVIDER_METRICS_PORT:-}
+if [ -f "$pk/env" ]; then PROVIDER_METRICS_PORT=$(sed -n 's/^export PROVIDER_METRICS_PORT=//p' "$pk/env"); fi
+[ -n "$PROVIDER_METRICS_PORT" ] || PROVIDER_METRICS_PORT=$(free_port)
 cat >"$pk/env" <<EOF
 # Written by hack/stack/install-packages.sh; source it after STATE_DIR/env.
 export K8STA_VERSION=$version
@@ -112,6 +115,7 @@ export REGISTRY=$registry
 export FUNCTION_PORT=$FUNCTION_PORT
 export PROVIDER_WEBHOOK_PORT=$PROVIDER_WEBHOOK_PORT
 export PROVIDER_WEBHOOK_URL=http://127.0.0.1:$PROVIDER_WEBHOOK_PORT
+export PROVIDER_METRICS_PORT=$PROVIDER_METRICS_PORT
 export K8STA_PROVIDER_CACHE_DIR=$pk/provider-cache
 EOF
 
@@ -216,7 +220,7 @@ if pid_alive provider; then
 else
   stop provider
   mkdir -p "$pk/provider-cache"
-  provider_args=(--metrics-address 127.0.0.1:0 --health-address 127.0.0.1:0 --cache-dir "$pk/provider-cache")
+  provider_args=(--metrics-address "127.0.0.1:$PROVIDER_METRICS_PORT" --health-address 127.0.0.1:0 --cache-dir "$pk/provider-cache")
   # The webhook receiver (:8090 on every interface by default) on a free
   # loopback port.
   provider_args+=(--webhook-address "127.0.0.1:$PROVIDER_WEBHOOK_PORT")

@@ -113,6 +113,50 @@ func TestImagePushPromotesThroughTheTrack(t *testing.T) {
 		}
 	}
 
+	// The provider as it ships records what it did, on its metrics
+	// endpoint: per station of this Track, and for every git, registry and
+	// webhook request. Other scenarios share the provider: what is not
+	// this namespace's is only asked to be there.
+	eventually(t, 2*time.Minute, "the provider's metrics record the promotion", func() (bool, string) {
+		ms, err := providerMetrics()
+		if err != nil {
+			return false, err.Error()
+		}
+		var missing []string
+		for _, s := range stations {
+			at := map[string]string{"namespace": w.ns, "track": "guestbook", "station": s.path}
+			if sum(ms, "k8sta_promotions_total", map[string]string{"namespace": w.ns, "station": s.path, "result": "verified"}) < 2 {
+				missing = append(missing, s.path+": 1.0.0 and 1.1.0 verified")
+			}
+			if sum(ms, "k8sta_lead_time_seconds_count", at) < 1 {
+				missing = append(missing, s.path+": a lead time")
+			}
+			if s.path != "dev" && sum(ms, "k8sta_hop_seconds_count", at) < 1 {
+				missing = append(missing, s.path+": a hop")
+			}
+		}
+		if got := sum(ms, "k8sta_tickets", map[string]string{"namespace": w.ns, "phase": "Verified"}); got != float64(len(stations)) {
+			missing = append(missing, fmt.Sprintf("%d Tickets Verified, not %v", len(stations), got))
+		}
+		for _, m := range []struct {
+			name  string
+			match map[string]string
+		}{
+			{"k8sta_webhook_requests_total", map[string]string{"sender": "distribution", "code": "200"}},
+			{"k8sta_git_requests_total", map[string]string{"operation": "fetch", "result": "success"}},
+			{"k8sta_git_requests_total", map[string]string{"operation": "push", "result": "success"}},
+			{"k8sta_git_duration_seconds_count", map[string]string{"operation": "push"}},
+			{"k8sta_render_duration_seconds_count", map[string]string{"result": "rendered"}},
+			{"k8sta_registry_requests_total", map[string]string{"result": "success"}},
+		} {
+			if sum(ms, m.name, m.match) < 1 {
+				missing = append(missing, fmt.Sprintf("%s%v", m.name, m.match))
+			}
+		}
+		return len(missing) == 0, "missing " + strings.Join(missing, "; ") + "\n" +
+			describe(ms, "k8sta_promotions_total", "k8sta_tickets", "k8sta_webhook_requests_total", "k8sta_git_requests_total")
+	})
+
 	last := time.Time{}
 	for _, at := range ready {
 		if at.After(last) {
