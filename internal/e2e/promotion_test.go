@@ -124,7 +124,9 @@ func TestImagePushPromotesThroughTheTrack(t *testing.T) {
 		}
 		var missing []string
 		for _, s := range stations {
-			at := map[string]string{"namespace": w.ns, "track": "guestbook", "station": s.path}
+			// A section's station is labelled with its path from the root
+			// and the section Track that holds it.
+			at := map[string]string{"namespace": w.ns, "station": s.path}
 			if sum(ms, "k8sta_promotions_total", map[string]string{"namespace": w.ns, "station": s.path, "result": "verified"}) < 2 {
 				missing = append(missing, s.path+": 1.0.0 and 1.1.0 verified")
 			}
