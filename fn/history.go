@@ -2,7 +2,6 @@ package fn
 
 import (
 	"reflect"
-	"regexp"
 	"time"
 
 	"google.golang.org/protobuf/types/known/structpb"
@@ -32,13 +31,6 @@ func historyLimit(stations int) int {
 	}
 	return max(MinHistory, min(MaxHistory, MaxHistoryEntries/stations))
 }
-
-// commitSHA is a full commit SHA, as a change names it.
-var commitSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
-
-// maxImagesOfChange is how many images a change has at most, as the
-// Ticket's CRD says.
-const maxImagesOfChange = 20
 
 // A readHistory is the stations' histories as read from a Track's status
 // at one resourceVersion of the Track, which the API server changes with
@@ -173,11 +165,11 @@ func sameChange(c *v1alpha1.Change, e *structpb.Struct) bool {
 
 func parseVerified(e *structpb.Struct) (VerifiedChange, bool) {
 	c := v1alpha1.Change{ID: str(e, "change"), Commit: str(e, "commit")}
-	if !v1alpha1.IsChangeID(c.ID) || !commitSHA.MatchString(c.Commit) {
+	if !v1alpha1.IsChangeID(c.ID) || !v1alpha1.IsCommitSHA(c.Commit) {
 		return VerifiedChange{}, false
 	}
 	images := list(e, "images")
-	if len(images) > maxImagesOfChange {
+	if len(images) > v1alpha1.MaxChangeImages {
 		return VerifiedChange{}, false
 	}
 	for _, i := range images {
