@@ -342,10 +342,11 @@ func (p *progressor) junction(s *Stop, in *v1alpha1.Change, gate *barrier, walki
 	return in, gate, walking
 }
 
-// pinWords says what pin does to the station at path, which holds change
-// held, in plain words.
-func (p *progressor) pinWords(path string, pin *Pin, held *v1alpha1.Change) string {
-	if p.pinned(path, pin, held) == nil && held != nil {
+// pinnedWords says what pin does to a station that holds change held, in
+// plain words; to is the change the pin holds it to (p.pinned), nil when it
+// cannot.
+func pinnedWords(pin *Pin, to, held *v1alpha1.Change) string {
+	if to == nil && held != nil {
 		if pin.Object != "" {
 			return fmt.Sprintf("pinned by Pin %s to change %s, which the station neither holds nor lists in its history: holding change %s; pin it to one of those (kubectl k8sta history)",
 				pin.Object, pin.Change, held.ID)
@@ -392,13 +393,16 @@ func (p *progressor) stop(s *Stop, in *v1alpha1.Change, gate *barrier, walking, 
 	st := &StationState{Stop: s}
 	p.states[s.Path] = st
 	var ctl *barrier
+	var pinned string // what the pin does, in words; empty for none
 	switch {
 	case pin != nil:
+		to := p.pinned(s.Path, pin, held)
 		desired = held
-		if c := p.pinned(s.Path, pin, held); c != nil {
-			desired = c
+		if to != nil {
+			desired = to
 		}
 		st.HeldBy = HeldByPin
+		pinned = pinnedWords(pin, to, held)
 	case next != nil && (held == nil || next.ID != held.ID):
 		ctl = p.control(s, next, levels)
 		// The junction's barrier wins a tie: a Freeze of a junction
@@ -459,12 +463,12 @@ func (p *progressor) stop(s *Stop, in *v1alpha1.Change, gate *barrier, walking, 
 		st.Phase, reason = PhaseSoaking, ReasonSoaking
 		words = fmt.Sprintf("change %s soaks until %s", desired.ID, p.now.Add(remaining).UTC().Format(time.RFC3339))
 	case pin != nil:
-		st.Phase, reason, words = orDefault(phase, v1alpha1.PhaseVerified), ReasonPinned, p.pinWords(s.Path, pin, desired)
+		st.Phase, reason, words = orDefault(phase, v1alpha1.PhaseVerified), ReasonPinned, pinned
 	default:
 		st.Phase = orDefault(phase, v1alpha1.PhaseVerified)
 	}
 	if pin != nil && reason != ReasonHalted {
-		st.Message = clipMessage(p.pinWords(s.Path, pin, desired))
+		st.Message = clipMessage(pinned)
 	}
 
 	// A control outranks every hold but a halt: the station keeps its
