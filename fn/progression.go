@@ -78,6 +78,26 @@ const (
 	HeldByPin      = "Pin"
 )
 
+// A holdKind is what the function says of one kind of hold.
+type holdKind struct {
+	// reason is the Promoted condition's reason, event the reason of the
+	// Event that tells the hold, words the hold in plain words when the
+	// progression has none.
+	reason, event, words string
+	// rank is the precedence of a barrier of this kind, the lowest first:
+	// a Freeze, then a window, then an Approval. A Pin is no barrier.
+	rank int
+}
+
+// holdKinds are the kinds of hold by HeldBy, one for each HeldBy constant:
+// a StationState's HeldBy is always one of them.
+var holdKinds = map[string]holdKind{
+	HeldByFreeze:   {reason: ReasonFrozen, event: EventFrozen, words: "frozen", rank: 0},
+	HeldByWindow:   {reason: ReasonOutsideWindow, event: EventOutsideWindow, words: "waits for a window", rank: 1},
+	HeldByApproval: {reason: ReasonAwaitingApproval, event: EventAwaitingApproval, words: "waits for approval", rank: 2},
+	HeldByPin:      {reason: ReasonPinned, event: EventPinned, words: "pinned"},
+}
+
 // A VerifiedChange is a change a station verified, and when.
 type VerifiedChange struct {
 	Change     v1alpha1.Change
@@ -245,9 +265,12 @@ func (p *progressor) comeBack(d time.Duration) {
 // window or a missing Approval of the station itself, or of the junction
 // without Applications that passes the change on.
 type barrier struct {
-	// by is one of the HeldBy constants, reason one of the Promoted
-	// condition's, words what holds the change back in plain words.
-	by, reason, words string
+	// by is one of the HeldBy constants, words what holds the change back
+	// in plain words.
+	by, words string
+	// reason is unused: holdKinds[by].reason is the Promoted condition's
+	// reason. Only windowBarrier still sets it.
+	reason string
 	// at is the path of the station whose control it is.
 	at string
 	// until is when a window lets the change in; zero when unknown or not
@@ -260,16 +283,7 @@ type barrier struct {
 }
 
 // rank is the precedence of a barrier: Freeze, then window, then Approval.
-func (c *barrier) rank() int {
-	switch c.by {
-	case HeldByFreeze:
-		return 0
-	case HeldByWindow:
-		return 1
-	default:
-		return 2
-	}
-}
+func (c *barrier) rank() int { return holdKinds[c.by].rank }
 
 // line moves change in down l, held back by the barrier gate of the
 // junction that passes it on (nil for none). walking is false once a
@@ -305,13 +319,13 @@ func (p *progressor) hold(walking bool, path, reason, format string, a ...any) b
 // window, then an Approval the station waits for.
 func (p *progressor) control(s *Stop, c *v1alpha1.Change, levels [][]*window.Window) *barrier {
 	if f := p.frozen(s.Path); f != nil {
-		return &barrier{by: HeldByFreeze, reason: ReasonFrozen, words: freezeWords(f), at: s.Path}
+		return &barrier{by: HeldByFreeze, words: freezeWords(f), at: s.Path}
 	}
 	if b := p.windowBarrier(s.Path, levels); b != nil {
 		return b
 	}
 	if s.Station.Manual && !p.o.Controls.Approved(s.Path, c.ID) {
-		return &barrier{by: HeldByApproval, reason: ReasonAwaitingApproval, words: "waits for approval of change " + c.ID, at: s.Path}
+		return &barrier{by: HeldByApproval, words: "waits for approval of change " + c.ID, at: s.Path}
 	}
 	return nil
 }
@@ -475,7 +489,7 @@ func (p *progressor) stop(s *Stop, in *v1alpha1.Change, gate *barrier, walking, 
 	// change and its phase, and says what its next change waits for.
 	at := s.Path
 	if ctl != nil && reason != ReasonHalted {
-		reason, words, at = ctl.reason, ctl.words, ctl.at
+		reason, words, at = holdKinds[ctl.by].reason, ctl.words, ctl.at
 		st.Message = clipMessage(words)
 		if at != s.Path {
 			// Held back at the junction that passes it on: told once, by
@@ -502,7 +516,7 @@ func (p *progressor) stand(st *StationState, levels [][]*window.Window) {
 	path := st.Stop.Path
 	var b *barrier
 	if f := p.frozen(path); f != nil {
-		b = &barrier{by: HeldByFreeze, reason: ReasonFrozen, words: freezeWords(f)}
+		b = &barrier{by: HeldByFreeze, words: freezeWords(f)}
 	} else if b = p.windowBarrier(path, levels); b == nil {
 		return
 	}
@@ -510,7 +524,7 @@ func (p *progressor) stand(st *StationState, levels [][]*window.Window) {
 	if !b.recheck.IsZero() {
 		p.comeBack(b.recheck.Sub(p.now))
 	}
-	p.standing = append(p.standing, Hold{Path: path, Reason: b.reason, Message: path + ": " + b.words})
+	p.standing = append(p.standing, Hold{Path: path, Reason: holdKinds[b.by].reason, Message: path + ": " + b.words})
 }
 
 // history is the verified changes of the station at path, newest first:
