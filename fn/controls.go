@@ -176,11 +176,12 @@ func (c *Controls) pin(p *v1alpha1.Pin) {
 func (c *Controls) Approved(path, id string) bool { return c.Approvals[path][id] }
 
 // index is each path the Freezes name with the first Freeze, by name, that
-// names it; "" for the whole Track.
+// names it; "" for the whole Track. The Freezes are sorted by name: the
+// first that names a path is the first by name.
 func (c *Controls) index() map[string]*Freeze {
 	idx := map[string]*Freeze{}
 	add := func(path string, f *Freeze) {
-		if g, ok := idx[path]; !ok || f.Name < g.Name {
+		if _, ok := idx[path]; !ok {
 			idx[path] = f
 		}
 	}
@@ -238,18 +239,21 @@ func (c *Controls) Unknown(track string, x *Expansion) string {
 			covered[j] = true
 		}
 	}
+	// Every unknown station is counted, but only the first maxUnknownNamed
+	// are put in words: a tenant's thousand Freezes of a hundred stations
+	// each cost a count, not a hundred thousand messages.
 	var named []string
 	n := 0
-	add := func(s string) {
-		n++
-		if len(named) < maxUnknownNamed {
-			named = append(named, s)
+	add := func(kind, name, station string) {
+		if n < maxUnknownNamed {
+			named = append(named, fmt.Sprintf("%s %s names station %s", kind, name, bounded.Text(station, 256)))
 		}
+		n++
 	}
 	for _, f := range c.Freezes {
 		for _, s := range f.Stations {
 			if !paths[s] && !covered[s] {
-				add(fmt.Sprintf("Freeze %s names station %s", f.Name, bounded.Text(s, 256)))
+				add("Freeze", f.Name, s)
 			}
 		}
 	}
@@ -263,7 +267,7 @@ func (c *Controls) Unknown(track string, x *Expansion) string {
 	}
 	sort.Slice(pins, func(i, j int) bool { return pins[i].Object < pins[j].Object })
 	for _, p := range pins {
-		add(fmt.Sprintf("Pin %s names station %s", p.Object, bounded.Text(stations[p], 256)))
+		add("Pin", p.Object, stations[p])
 	}
 	if n == 0 {
 		return ""

@@ -194,3 +194,39 @@ func TestControlsUnknown(t *testing.T) {
 		})
 	}
 }
+
+// TestControlsUnknownPastTheCap checks that a Track's tenants, who create
+// its Freezes and Pins, cannot make Unknown put every unknown station in
+// words: MaxControls Freezes of 100 unknown stations each are all counted,
+// the Pins after them too, but only the first maxUnknownNamed are
+// formatted, so the allocations of a call do not grow with them.
+func TestControlsUnknownPastTheCap(t *testing.T) {
+	root, err := ParseTrack("guestbook", obj(y(t, trackYAML("guestbook", true, st("dev"))), "spec"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, problems := Expand(root, specLookup(func(string) (*structpb.Struct, bool) { return nil, false }))
+	if !problems.None() {
+		t.Fatal(problems)
+	}
+	stations := make([]string, 100)
+	for i := range stations {
+		stations[i] = fmt.Sprintf("qa-%02d", i)
+	}
+	c := Controls{Pins: map[string]*Pin{"us-prod": {Change: changeA.ID, Object: "p"}, "eu-prod": {Change: changeA.ID, Object: "q"}}}
+	for i := 0; i < MaxControls; i++ {
+		c.Freezes = append(c.Freezes, Freeze{Name: fmt.Sprintf("f%04d", i), Stations: stations})
+	}
+	want := "Freeze f0000 names station qa-00; Freeze f0000 names station qa-01; Freeze f0000 names station qa-02; " +
+		"Freeze f0000 names station qa-03; Freeze f0000 names station qa-04; and 99997 more, which Track guestbook does not have, " +
+		"and hold nothing: name a station as status.stations[].path shows it, or a junction"
+	if diff := cmp.Diff(want, c.Unknown("guestbook", x)); diff != "" {
+		t.Errorf("Unknown(...) with %d unknown stations: -want, +got:\n%s", MaxControls*len(stations)+len(c.Pins), diff)
+	}
+	// What a call allocates is the Track's maps and the five named; each
+	// unknown station formatted would be one allocation or more.
+	const most = 100
+	if allocs := testing.AllocsPerRun(3, func() { c.Unknown("guestbook", x) }); allocs > most {
+		t.Errorf("Unknown(...) with %d unknown stations: %.0f allocations, want at most %d", MaxControls*len(stations)+len(c.Pins), allocs, most)
+	}
+}

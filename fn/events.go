@@ -26,8 +26,6 @@ const (
 	EventOutsideWindow    = "OutsideWindow"
 	EventFrozen           = "Frozen"
 	EventPinned           = "Pinned"
-	// EventHeld is a hold of a kind this function does not know.
-	EventHeld = "Held"
 	// EventMoreTransitions counts the transitions past MaxStationEvents.
 	EventMoreTransitions = "MoreTransitions"
 )
@@ -76,7 +74,7 @@ func StationEvents(rsp *fnv1.RunFunctionResponse, p *Progression, old map[string
 			ts = append(ts, transition{st: st, warning: true, reason: EventHalted})
 		}
 		if st.HeldBy != "" && (str(o, "heldBy") != st.HeldBy || str(o, "next") != idOf(st.Next)) {
-			ts = append(ts, transition{st: st, reason: heldReason(st.HeldBy)})
+			ts = append(ts, transition{st: st, reason: holdKinds[st.HeldBy].event})
 		}
 	}
 	sort.SliceStable(ts, func(i, j int) bool { return ts[i].warning && !ts[j].warning })
@@ -134,36 +132,11 @@ func holdWords(st *StationState) string {
 	if st.Message != "" && !haltedPhase(st.Phase) {
 		return strings.TrimPrefix(st.Message, st.Stop.Path+": ")
 	}
-	switch st.HeldBy {
-	case HeldByApproval:
-		return "waits for approval"
-	case HeldByWindow:
-		if !st.Until.IsZero() {
-			return "waits for a window until " + st.Until.UTC().Format(time.RFC3339)
-		}
-		return "waits for a window"
-	case HeldByFreeze:
-		return "frozen"
-	case HeldByPin:
-		return "pinned"
-	default:
-		return "held by " + st.HeldBy
+	words := holdKinds[st.HeldBy].words
+	if st.HeldBy == HeldByWindow && !st.Until.IsZero() {
+		words += " until " + st.Until.UTC().Format(time.RFC3339)
 	}
-}
-
-func heldReason(heldBy string) string {
-	switch heldBy {
-	case HeldByApproval:
-		return EventAwaitingApproval
-	case HeldByWindow:
-		return EventOutsideWindow
-	case HeldByFreeze:
-		return EventFrozen
-	case HeldByPin:
-		return EventPinned
-	default:
-		return EventHeld
-	}
+	return words
 }
 
 func verifiedPhase(phase string) bool {

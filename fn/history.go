@@ -2,7 +2,6 @@ package fn
 
 import (
 	"reflect"
-	"regexp"
 	"time"
 
 	"google.golang.org/protobuf/types/known/structpb"
@@ -32,13 +31,6 @@ func historyLimit(stations int) int {
 	}
 	return max(MinHistory, min(MaxHistory, MaxHistoryEntries/stations))
 }
-
-// commitSHA is a full commit SHA, as a change names it.
-var commitSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
-
-// maxImagesOfChange is how many images a change has at most, as the
-// Ticket's CRD says.
-const maxImagesOfChange = 20
 
 // A readHistory is the stations' histories as read from a Track's status
 // at one resourceVersion of the Track, which the API server changes with
@@ -91,11 +83,15 @@ func verifiedSize(v *VerifiedChange) int {
 type historyKey struct{ id, verifiedAt, discoveredAt string }
 
 // parseHistory reads each station's history from prev, the observed
-// status.stations. The function wrote it, but anyone who may write the
-// Track's status can too, and a change of the history can be pinned and
-// composed into a Ticket: an entry is kept only if it is a change, its id
-// the hash of its commit and images; at most MaxHistory per station and
-// MaxStops stations are read.
+// status.stations, and a change of the history can be pinned and composed
+// into a Ticket. An entry is kept only if it is a change, its id the hash
+// of its commit and images: that drops an entry left inconsistent (by a
+// hand edit, a restored backup, or a format this function no longer
+// writes), not a forged one, since ChangeID is a public hash anyone can
+// compute. What keeps a tenant from forging an entry is that tenants
+// cannot write a Track's status: the shipped roles
+// (cluster/rbac/tenant-roles.yaml) grant tracks, not tracks/status. At most
+// MaxHistory entries per station and MaxStops stations are read.
 //
 // It reads each entry from cache (when not nil) if it holds an entry of the
 // same content, and adds those it reads: a Track's history is read back at
@@ -173,11 +169,11 @@ func sameChange(c *v1alpha1.Change, e *structpb.Struct) bool {
 
 func parseVerified(e *structpb.Struct) (VerifiedChange, bool) {
 	c := v1alpha1.Change{ID: str(e, "change"), Commit: str(e, "commit")}
-	if !v1alpha1.IsChangeID(c.ID) || !commitSHA.MatchString(c.Commit) {
+	if !v1alpha1.IsChangeID(c.ID) || !v1alpha1.IsCommitSHA(c.Commit) {
 		return VerifiedChange{}, false
 	}
 	images := list(e, "images")
-	if len(images) > maxImagesOfChange {
+	if len(images) > v1alpha1.MaxChangeImages {
 		return VerifiedChange{}, false
 	}
 	for _, i := range images {
@@ -198,8 +194,8 @@ func parseVerified(e *structpb.Struct) (VerifiedChange, bool) {
 // sameHistory reports whether prev, a station's observed history, is h as
 // written: a history read back and not changed since. Each entry's id,
 // commit and images are compared: lengths and the newest ids alone would
-// take back an entry parseHistory dropped (whoever may write the Track's
-// status wrote change A with another commit) once the station verifies A
+// take back an entry parseHistory dropped (change A with another commit,
+// left inconsistent in the Track's status) once the station verifies A
 // itself. Their times are what parseHistory read.
 func sameHistory(prev []*structpb.Value, h []VerifiedChange) bool {
 	if len(prev) != len(h) {

@@ -133,7 +133,7 @@ func TestRecord(t *testing.T) {
 func TestParseHistory(t *testing.T) {
 	A, B := changeA, changeB
 	entry := verifiedAs
-	forged := fmt.Sprintf("{change: '%s', commit: '%s', images: [{repository: registry.example.com/other-team/secret, tag: v1}], verifiedAt: '2026-11-25T10:00:00Z'}", A.ID, A.Commit)
+	inconsistent := fmt.Sprintf("{change: '%s', commit: '%s', images: [{repository: registry.example.com/other-team/secret, tag: v1}], verifiedAt: '2026-11-25T10:00:00Z'}", A.ID, A.Commit)
 	many := ""
 	for i, c := range releases(MaxHistory + 2) {
 		if i > 0 {
@@ -156,9 +156,9 @@ func TestParseHistory(t *testing.T) {
 				"{path: prod, phase: Waiting}]",
 			want: map[string][]VerifiedChange{"dev": {{Change: *B, VerifiedAt: at("11:00")}, {Change: *A, VerifiedAt: at("10:00")}}},
 		},
-		"ForgedEntryDropped": {
-			reason: "An entry whose id is not the hash of its commit and images was not written by the function: a Pin to it must not compose a Ticket for another image.",
-			prev:   "[{path: dev, history: [" + forged + ", " + entry(A, "2026-11-25T10:00:00Z") + "]}]",
+		"InconsistentEntryDropped": {
+			reason: "An entry whose id is not the hash of its commit and images is inconsistent (the function never wrote it so): a Pin to its id must not compose a Ticket for images the change does not have. It does not stop a forgery, a hash anyone can compute; tenants cannot write tracks/status.",
+			prev:   "[{path: dev, history: [" + inconsistent + ", " + entry(A, "2026-11-25T10:00:00Z") + "]}]",
 			want:   map[string][]VerifiedChange{"dev": {{Change: *A, VerifiedAt: at("10:00")}}},
 		},
 		"NotAChangeDropped": {

@@ -78,6 +78,26 @@ const (
 	HeldByPin      = "Pin"
 )
 
+// A holdKind is what the function says of one kind of hold.
+type holdKind struct {
+	// reason is the Promoted condition's reason, event the reason of the
+	// Event that tells the hold, words the hold in plain words when the
+	// progression has none.
+	reason, event, words string
+	// rank is the precedence of a barrier of this kind, the lowest first:
+	// a Freeze, then a window, then an Approval. A Pin is no barrier.
+	rank int
+}
+
+// holdKinds are the kinds of hold by HeldBy, one for each HeldBy constant:
+// a StationState's HeldBy is always one of them.
+var holdKinds = map[string]holdKind{
+	HeldByFreeze:   {reason: ReasonFrozen, event: EventFrozen, words: "frozen", rank: 0},
+	HeldByWindow:   {reason: ReasonOutsideWindow, event: EventOutsideWindow, words: "waits for a window", rank: 1},
+	HeldByApproval: {reason: ReasonAwaitingApproval, event: EventAwaitingApproval, words: "waits for approval", rank: 2},
+	HeldByPin:      {reason: ReasonPinned, event: EventPinned, words: "pinned"},
+}
+
 // A VerifiedChange is a change a station verified, and when.
 type VerifiedChange struct {
 	Change     v1alpha1.Change
@@ -245,9 +265,12 @@ func (p *progressor) comeBack(d time.Duration) {
 // window or a missing Approval of the station itself, or of the junction
 // without Applications that passes the change on.
 type barrier struct {
-	// by is one of the HeldBy constants, reason one of the Promoted
-	// condition's, words what holds the change back in plain words.
-	by, reason, words string
+	// by is one of the HeldBy constants, words what holds the change back
+	// in plain words.
+	by, words string
+	// reason is unused: holdKinds[by].reason is the Promoted condition's
+	// reason. Only windowBarrier still sets it.
+	reason string
 	// at is the path of the station whose control it is.
 	at string
 	// until is when a window lets the change in; zero when unknown or not
@@ -260,16 +283,7 @@ type barrier struct {
 }
 
 // rank is the precedence of a barrier: Freeze, then window, then Approval.
-func (c *barrier) rank() int {
-	switch c.by {
-	case HeldByFreeze:
-		return 0
-	case HeldByWindow:
-		return 1
-	default:
-		return 2
-	}
-}
+func (c *barrier) rank() int { return holdKinds[c.by].rank }
 
 // line moves change in down l, held back by the barrier gate of the
 // junction that passes it on (nil for none). walking is false once a
@@ -305,13 +319,13 @@ func (p *progressor) hold(walking bool, path, reason, format string, a ...any) b
 // window, then an Approval the station waits for.
 func (p *progressor) control(s *Stop, c *v1alpha1.Change, levels [][]*window.Window) *barrier {
 	if f := p.frozen(s.Path); f != nil {
-		return &barrier{by: HeldByFreeze, reason: ReasonFrozen, words: freezeWords(f), at: s.Path}
+		return &barrier{by: HeldByFreeze, words: freezeWords(f), at: s.Path}
 	}
 	if b := p.windowBarrier(s.Path, levels); b != nil {
 		return b
 	}
 	if s.Station.Manual && !p.o.Controls.Approved(s.Path, c.ID) {
-		return &barrier{by: HeldByApproval, reason: ReasonAwaitingApproval, words: "waits for approval of change " + c.ID, at: s.Path}
+		return &barrier{by: HeldByApproval, words: "waits for approval of change " + c.ID, at: s.Path}
 	}
 	return nil
 }
@@ -342,10 +356,11 @@ func (p *progressor) junction(s *Stop, in *v1alpha1.Change, gate *barrier, walki
 	return in, gate, walking
 }
 
-// pinWords says what pin does to the station at path, which holds change
-// held, in plain words.
-func (p *progressor) pinWords(path string, pin *Pin, held *v1alpha1.Change) string {
-	if p.pinned(path, pin, held) == nil && held != nil {
+// pinnedWords says what pin does to a station that holds change held, in
+// plain words; to is the change the pin holds it to (p.pinned), nil when it
+// cannot.
+func pinnedWords(pin *Pin, to, held *v1alpha1.Change) string {
+	if to == nil && held != nil {
 		if pin.Object != "" {
 			return fmt.Sprintf("pinned by Pin %s to change %s, which the station neither holds nor lists in its history: holding change %s; pin it to one of those (kubectl k8sta history)",
 				pin.Object, pin.Change, held.ID)
@@ -392,13 +407,16 @@ func (p *progressor) stop(s *Stop, in *v1alpha1.Change, gate *barrier, walking, 
 	st := &StationState{Stop: s}
 	p.states[s.Path] = st
 	var ctl *barrier
+	var pinned string // what the pin does, in words; empty for none
 	switch {
 	case pin != nil:
+		to := p.pinned(s.Path, pin, held)
 		desired = held
-		if c := p.pinned(s.Path, pin, held); c != nil {
-			desired = c
+		if to != nil {
+			desired = to
 		}
 		st.HeldBy = HeldByPin
+		pinned = pinnedWords(pin, to, held)
 	case next != nil && (held == nil || next.ID != held.ID):
 		ctl = p.control(s, next, levels)
 		// The junction's barrier wins a tie: a Freeze of a junction
@@ -459,19 +477,19 @@ func (p *progressor) stop(s *Stop, in *v1alpha1.Change, gate *barrier, walking, 
 		st.Phase, reason = PhaseSoaking, ReasonSoaking
 		words = fmt.Sprintf("change %s soaks until %s", desired.ID, p.now.Add(remaining).UTC().Format(time.RFC3339))
 	case pin != nil:
-		st.Phase, reason, words = orDefault(phase, v1alpha1.PhaseVerified), ReasonPinned, p.pinWords(s.Path, pin, desired)
+		st.Phase, reason, words = orDefault(phase, v1alpha1.PhaseVerified), ReasonPinned, pinned
 	default:
 		st.Phase = orDefault(phase, v1alpha1.PhaseVerified)
 	}
 	if pin != nil && reason != ReasonHalted {
-		st.Message = clipMessage(p.pinWords(s.Path, pin, desired))
+		st.Message = clipMessage(pinned)
 	}
 
 	// A control outranks every hold but a halt: the station keeps its
 	// change and its phase, and says what its next change waits for.
 	at := s.Path
 	if ctl != nil && reason != ReasonHalted {
-		reason, words, at = ctl.reason, ctl.words, ctl.at
+		reason, words, at = holdKinds[ctl.by].reason, ctl.words, ctl.at
 		st.Message = clipMessage(words)
 		if at != s.Path {
 			// Held back at the junction that passes it on: told once, by
@@ -498,7 +516,7 @@ func (p *progressor) stand(st *StationState, levels [][]*window.Window) {
 	path := st.Stop.Path
 	var b *barrier
 	if f := p.frozen(path); f != nil {
-		b = &barrier{by: HeldByFreeze, reason: ReasonFrozen, words: freezeWords(f)}
+		b = &barrier{by: HeldByFreeze, words: freezeWords(f)}
 	} else if b = p.windowBarrier(path, levels); b == nil {
 		return
 	}
@@ -506,7 +524,7 @@ func (p *progressor) stand(st *StationState, levels [][]*window.Window) {
 	if !b.recheck.IsZero() {
 		p.comeBack(b.recheck.Sub(p.now))
 	}
-	p.standing = append(p.standing, Hold{Path: path, Reason: b.reason, Message: path + ": " + b.words})
+	p.standing = append(p.standing, Hold{Path: path, Reason: holdKinds[b.by].reason, Message: path + ": " + b.words})
 }
 
 // history is the verified changes of the station at path, newest first:

@@ -224,16 +224,17 @@ func TestStationsStatusHistory(t *testing.T) {
 	}
 }
 
-func TestStationsStatusHistoryNotAsForged(t *testing.T) {
-	// The observed history names change A with another commit: whoever
-	// wrote the Track's status forged it, and parseHistory dropped it. The
-	// station then verified A itself: its history is A, the same length
-	// and newest id as the forged one, and must read as A is.
+func TestStationsStatusHistoryNotAsInconsistent(t *testing.T) {
+	// The observed history names change A with another commit, an entry
+	// whose id is not the hash of its commit and images, and parseHistory
+	// dropped it. The station then verified A itself: its history is A, the
+	// same length and newest id as the inconsistent one, and must read as A
+	// is.
 	a := VerifiedChange{Change: *changeA, VerifiedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
-	forged := strings.Replace(verifiedAs(changeA, "2026-11-25T10:00:00Z"), changeA.Commit, strings.Repeat("f", 40), 1)
-	prev := list(y(t, `l: [{path: dev, change: `+changeA.ID+`, phase: Verified, since: "2026-11-25T10:00:00Z", history: [`+forged+`]}]`), "l")
+	inconsistent := strings.Replace(verifiedAs(changeA, "2026-11-25T10:00:00Z"), changeA.Commit, strings.Repeat("f", 40), 1)
+	prev := list(y(t, `l: [{path: dev, change: `+changeA.ID+`, phase: Verified, since: "2026-11-25T10:00:00Z", history: [`+inconsistent+`]}]`), "l")
 	if h := parseHistory(prev, nil); len(h["dev"]) != 0 {
-		t.Fatalf("parseHistory(...) kept the forged entry: %v", h)
+		t.Fatalf("parseHistory(...) kept the inconsistent entry: %v", h)
 	}
 	st := StationState{Stop: &Stop{Path: "dev"}, Change: changeA, Phase: v1alpha1.PhaseVerified, History: []VerifiedChange{a}}
 	want := `[{path: dev, change: ` + changeA.ID + `, phase: Verified, since: "2026-11-25T10:00:00Z", history: [` + verifiedAs(changeA, "2026-11-25T10:00:00Z") + `]}]`

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"sync/atomic"
+
+	"github.com/k8sta/k8sta/apis/v1alpha1"
 )
 
 // The limits and patterns of the Track XRD (package/configuration/xrd.yaml),
@@ -19,7 +21,7 @@ const (
 	maxStations     = 100
 	maxTracks       = 20
 	maxApplications = 50
-	maxImages       = 20
+	maxImages       = v1alpha1.MaxChangeImages // a change sets one image per image subscribed to
 	maxGitPaths     = 32
 	maxGitPath      = 1024
 )

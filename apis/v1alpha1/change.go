@@ -90,6 +90,23 @@ func ChangeID(commit string, images []Image) string {
 	return hex.EncodeToString(sum[:])[:changeIDLength]
 }
 
+// CommitPattern is what a change's commit is: a full SHA-1 commit id, 40
+// lower-case hexadecimal digits. Change.Commit's Pattern marker says the
+// same (a marker cannot name a constant; TestChangeSchema keeps the
+// generated CRDs and this constant equal).
+const CommitPattern = `^[0-9a-f]{40}$`
+
+var commitRegexp = regexp.MustCompile(CommitPattern)
+
+// IsCommitSHA reports whether s is a change's commit.
+func IsCommitSHA(s string) bool {
+	return commitRegexp.MatchString(s)
+}
+
+// MaxChangeImages is how many images a change sets at most: one for each
+// image a Track subscribes to. Change.Images' MaxItems marker says the same.
+const MaxChangeImages = 20
+
 // ChangeIDPattern is what a change id is: 12 lower-case hexadecimal
 // digits, as ChangeID makes them. Every field that holds one says so in its
 // Pattern, and the Track XRD in its rules.
