@@ -152,13 +152,15 @@ func parseSchedule(s string) (*cron.SpecSchedule, error) {
 	case strings.HasPrefix(spec, "@") && !descriptors[spec]:
 		return nil, problem("schedule", "schedule %s is not one of %s; or write %s", quote(s), descriptorList, exampleSchedule)
 	}
-	if !strings.HasPrefix(spec, "@") {
-		if err := checkFields(s, strings.Fields(spec)); err != nil {
-			return nil, err
-		}
-	}
 	parsed, err := standard.Parse(spec)
 	if err != nil {
+		// Only a schedule that does not parse is parsed field by field, to
+		// name the field to fix.
+		if !strings.HasPrefix(spec, "@") {
+			if err := checkFields(s, strings.Fields(spec)); err != nil {
+				return nil, err
+			}
+		}
 		// checkFields found every field good; the library disagrees.
 		return nil, problem("schedule", "schedule %s is not %s", quote(s), exampleSchedule)
 	}
