@@ -263,10 +263,8 @@ func zoneName(s string) bool {
 // can take a thousand steps of its search.
 type Evaluator struct {
 	now time.Time
-	// states are the windows evaluated so far; nil evaluates every time.
+	// states are the windows evaluated so far.
 	states map[*Window]state
-	// evaluated counts the evaluations.
-	evaluated int
 }
 
 // NewEvaluator returns an Evaluator of windows at now.
@@ -274,19 +272,16 @@ func NewEvaluator(now time.Time) *Evaluator {
 	return &Evaluator{now: now, states: map[*Window]state{}}
 }
 
-// Evaluated is how many times e searched a window's schedule: once per
-// window.
-func (e *Evaluator) Evaluated() int { return e.evaluated }
+// Evaluated is how many windows e searched the schedule of, each once: the
+// windows it remembers the state of.
+func (e *Evaluator) Evaluated() int { return len(e.states) }
 
 // state is w's state at e's instant.
 func (e *Evaluator) state(w *Window) state {
 	st, ok := e.states[w]
 	if !ok {
-		e.evaluated++
 		st = w.at(e.now)
-		if e.states != nil {
-			e.states[w] = st
-		}
+		e.states[w] = st
 	}
 	return st
 }

@@ -9,17 +9,15 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// Gate is Evaluator.Gate at now, without the cache: tests ask about one
-// instant at a time, and the fuzzer compares it with a reference.
+// Gate is Evaluator.Gate at now, of an Evaluator of its own: tests ask
+// about one instant at a time, and the fuzzer compares it with a reference.
 func Gate(ws []*Window, now time.Time) (open bool, by *Window, until time.Time) {
-	e := Evaluator{now: now}
-	return e.Gate(ws)
+	return NewEvaluator(now).Gate(ws)
 }
 
-// Next is Evaluator.Next at now, without the cache.
+// Next is Evaluator.Next at now, of an Evaluator of its own.
 func Next(ws []*Window, now time.Time) time.Time {
-	e := Evaluator{now: now}
-	return e.Next(ws)
+	return NewEvaluator(now).Next(ws)
 }
 
 // spec is one spec.windows[] entry, as a Track's user writes it.
