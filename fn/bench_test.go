@@ -24,6 +24,13 @@ import (
 // "first".
 func benchTrack(b testing.TB, n, fan int) *fnv1.RunFunctionRequest {
 	b.Helper()
+	return benchTrackWindows(b, n, fan, "")
+}
+
+// benchTrackWindows is benchTrack with spec.windows of every Track windows,
+// a YAML list.
+func benchTrackWindows(b testing.TB, n, fan int, windows string) *fnv1.RunFunctionRequest {
+	b.Helper()
 	type tr struct {
 		name     string
 		level    int
@@ -78,6 +85,9 @@ func benchTrack(b testing.TB, n, fan int) *fnv1.RunFunctionRequest {
 			ss = append(ss, "{name: fan, tracks: ["+strings.Join(t.children, ", ")+"]}")
 		}
 		doc := trackYAML(t.name, i == 0, ss...)
+		if windows != "" {
+			doc += "  windows: " + windows + "\n"
+		}
 		if i == 0 {
 			xr = doc
 			continue
@@ -240,6 +250,19 @@ func benchRunFunction(b *testing.B, tickets int, fresh bool, req *fnv1.RunFuncti
 	// ns/op (wall time).
 	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
 	return f, calls
+}
+
+// BenchmarkRunFunctionWorstWindows is the function called again for a Track
+// of 40 Tracks (the root and its sections, 200 stations) that each have 20
+// deny windows open all the time, each opening as the last ends: each
+// window's search spends all its steps.
+func BenchmarkRunFunctionWorstWindows(b *testing.B) {
+	ws := make([]string, 0, maxWindows)
+	for range maxWindows {
+		ws = append(ws, `{kind: deny, schedule: "0 * * * *", duration: 1h, timeZone: Europe/Berlin}`)
+	}
+	req := benchTrackWindows(b, 200, 3, "["+strings.Join(ws, ", ")+"]")
+	benchRunFunction(b, 200, false, req, func(int) {})
 }
 
 // BenchmarkRefuseFanOut is the function refusing the Track of issue 9: 20

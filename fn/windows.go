@@ -107,7 +107,8 @@ func (t *Track) windowsFor(station string) []*window.Window {
 // when each level lets it. nil when they all do.
 //
 // A window applies to many stations, and a Track of MaxStops stations may
-// have a change waiting at each: every window is evaluated once per call.
+// have a change waiting at each: every window is evaluated once per call,
+// all of them within the Evaluator's bound on steps.
 func (p *progressor) windowBarrier(path string, levels [][]*window.Window) *barrier {
 	if len(levels) > 0 && p.windows == nil {
 		p.windows = window.NewEvaluator(p.now)
@@ -117,7 +118,7 @@ func (p *progressor) windowBarrier(path string, levels [][]*window.Window) *barr
 		if open {
 			continue
 		}
-		b := &barrier{by: HeldByWindow, reason: ReasonOutsideWindow, words: windowWords(by, until), at: path, until: until}
+		b := &barrier{by: HeldByWindow, reason: ReasonOutsideWindow, words: windowWords(by, until, p.windows.Unknown(by)), at: path, until: until}
 		// Come back when the answer may change: a window of any level
 		// opening or closing.
 		for _, ws := range levels {
@@ -130,11 +131,15 @@ func (p *progressor) windowBarrier(path string, levels [][]*window.Window) *barr
 	return nil
 }
 
-// windowWords says which window holds a change back, and until when.
-func windowWords(by *window.Window, until time.Time) string {
+// windowWords says which window holds a change back, and until when; if
+// unknown, that the window was not evaluated, and the fix.
+func windowWords(by *window.Window, until time.Time, unknown bool) string {
 	kind := "outside allow window"
 	if by.Deny {
 		kind = "deny window"
+	}
+	if unknown {
+		return fmt.Sprintf("%s %s until further notice: it was not evaluated, the windows of this Track and its sections took more steps than one call spends on them; give fewer windows, or ones whose openings do not follow each other back to back for long", kind, by.Name)
 	}
 	if until.IsZero() {
 		return fmt.Sprintf("%s %s until further notice", kind, by.Name)

@@ -1,6 +1,7 @@
 package fn
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -166,5 +167,40 @@ func TestProgressEvaluatesEachWindowOnce(t *testing.T) {
 	}
 	if diff := cmp.Diff(maxWindows, p.windows.Evaluated()); diff != "" {
 		t.Errorf("windows searched: each once per call, not once per station: -want, +got:\n%s", diff)
+	}
+}
+
+// TestRunFunctionBoundsWindowSteps composes a tree of 40 Tracks, each with
+// 20 allow windows open all the time whose search spends all its steps: 800
+// windows, a tenth of what a tree may have, once took a call some 50 ms
+// of CPU. The stations whose windows were evaluated within the call's
+// steps are open as ever; the stations of sections whose windows the steps
+// did not reach are held, by a message that says why and what to change.
+func TestRunFunctionBoundsWindowSteps(t *testing.T) {
+	ws := make([]string, 0, maxWindows)
+	for range maxWindows {
+		ws = append(ws, `{kind: allow, schedule: "0 * * * *", duration: 1h, timeZone: Europe/Berlin}`)
+	}
+	req := benchTrackWindows(t, 200, 3, "["+strings.Join(ws, ", ")+"]")
+	rsp, err := New(WithClock(func() time.Time { return now })).RunFunction(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stations := rsp.GetDesired().GetComposite().GetResource().GetFields()["status"].GetStructValue().GetFields()["stations"].GetListValue().GetValues()
+	held := map[string]int{}
+	for _, s := range stations {
+		f := s.GetStructValue().GetFields()
+		switch msg := f["message"].GetStringValue(); {
+		case msg == "":
+			held["open"]++
+		case strings.HasPrefix(msg, "outside allow window") && strings.Contains(msg, "until further notice: it was not evaluated") &&
+			strings.HasSuffix(msg, "give fewer windows, or ones whose openings do not follow each other back to back for long"):
+			held["not evaluated"]++
+		default:
+			t.Errorf("station %s: message %q", f["name"].GetStringValue(), msg)
+		}
+	}
+	if held["open"] == 0 || held["not evaluated"] == 0 || held["open"]+held["not evaluated"] != 200 {
+		t.Errorf("stations open, and held by windows not evaluated: want some of each, 200 in all, got %v", held)
 	}
 }

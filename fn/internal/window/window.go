@@ -39,6 +39,16 @@ const (
 	// take Gate a few milliseconds (BenchmarkGateWorst).
 	maxSteps = 1024
 
+	// maxEvaluatorSteps bounds the work of one Evaluator, of one call of
+	// the function for one Track tree, shared by all the windows it
+	// evaluates: a tree of hundreds of Tracks, each with 20 windows that
+	// spend all their steps, would take a second of the CPU that every
+	// tenant's Tracks share. A window a team writes takes a dozen steps
+	// or so (BenchmarkGate), so the bound is reached only by windows
+	// written to spend it; a window the Evaluator has no steps left for
+	// is not evaluated and holds changes back (Unknown).
+	maxEvaluatorSteps = 256 * maxSteps
+
 	// maxEcho is how much of a user's input a problem quotes.
 	maxEcho = 64
 
@@ -152,13 +162,15 @@ func parseSchedule(s string) (*cron.SpecSchedule, error) {
 	case strings.HasPrefix(spec, "@") && !descriptors[spec]:
 		return nil, problem("schedule", "schedule %s is not one of %s; or write %s", quote(s), descriptorList, exampleSchedule)
 	}
-	if !strings.HasPrefix(spec, "@") {
-		if err := checkFields(s, strings.Fields(spec)); err != nil {
-			return nil, err
-		}
-	}
 	parsed, err := standard.Parse(spec)
 	if err != nil {
+		// Only a schedule that does not parse is parsed field by field, to
+		// name the field to fix.
+		if !strings.HasPrefix(spec, "@") {
+			if err := checkFields(s, strings.Fields(spec)); err != nil {
+				return nil, err
+			}
+		}
 		// checkFields found every field good; the library disagrees.
 		return nil, problem("schedule", "schedule %s is not %s", quote(s), exampleSchedule)
 	}
@@ -261,30 +273,34 @@ func zoneName(s string) bool {
 // can take a thousand steps of its search.
 type Evaluator struct {
 	now time.Time
-	// states are the windows evaluated so far; nil evaluates every time.
+	// states are the windows evaluated so far.
 	states map[*Window]state
-	// evaluated counts the evaluations.
-	evaluated int
+	// steps are what is left of its maxEvaluatorSteps.
+	steps int
 }
 
 // NewEvaluator returns an Evaluator of windows at now.
 func NewEvaluator(now time.Time) *Evaluator {
-	return &Evaluator{now: now, states: map[*Window]state{}}
+	return &Evaluator{now: now, states: map[*Window]state{}, steps: maxEvaluatorSteps}
 }
 
-// Evaluated is how many times e searched a window's schedule: once per
-// window.
-func (e *Evaluator) Evaluated() int { return e.evaluated }
+// Unknown reports whether e had no steps left to evaluate w with: Gate
+// takes a deny window it did not evaluate as open, an allow window as
+// closed, both until further notice.
+func (e *Evaluator) Unknown(w *Window) bool { return e.state(w).unknown }
+
+// Evaluated is how many windows e searched the schedule of, each once, or
+// had no steps left for: the windows it remembers the state of.
+func (e *Evaluator) Evaluated() int { return len(e.states) }
 
 // state is w's state at e's instant.
 func (e *Evaluator) state(w *Window) state {
 	st, ok := e.states[w]
 	if !ok {
-		e.evaluated++
-		st = w.at(e.now)
-		if e.states != nil {
-			e.states[w] = st
-		}
+		var spent int
+		st, spent = w.at(e.now, min(maxSteps, e.steps))
+		e.steps -= spent
+		e.states[w] = st
 	}
 	return st
 }
@@ -374,15 +390,28 @@ type state struct {
 	// recheck is turns, or where the steps ran out: the window stays
 	// open until then at least.
 	recheck time.Time
+	// unknown is a window the Evaluator ran out of steps for: open if a
+	// deny window, closed if an allow window, until further notice.
+	unknown bool
 }
 
-// at returns w's state at now.
+// at returns w's state at now, found in steps steps at most, and the steps
+// it took. With fewer than maxSteps, a search that spends them all does not
+// know the state.
 //
 // w is open at t when an activation a of its schedule has a <= t < a+d: the
 // first activation after t-d comes at or before t.
-func (w *Window) at(now time.Time) state {
-	horizon := now.Add(Horizon)
-	s := &search{w: w, limit: horizon}
+func (w *Window) at(now time.Time, steps int) (state, int) {
+	s := &search{w: w, limit: now.Add(Horizon), maxSteps: steps}
+	st := s.state(now)
+	if steps < maxSteps && s.steps >= steps {
+		return state{open: w.Deny, unknown: true}, s.steps
+	}
+	return st, s.steps
+}
+
+func (s *search) state(now time.Time) state {
+	w, horizon := s.w, s.limit
 	a, ok := s.next(now.Add(-w.duration))
 	switch {
 	// Out of steps, the search found no activation for years: none in
@@ -401,7 +430,8 @@ func (w *Window) at(now time.Time) state {
 type search struct {
 	w     *Window
 	limit time.Time
-	steps int
+	// steps are those taken, of maxSteps at most.
+	steps, maxSteps int
 }
 
 // next returns the first activation of the schedule after t, zero if none
@@ -423,7 +453,7 @@ func (s *search) next(t time.Time) (time.Time, bool) {
 	// The first instant after t at second 0 of a minute of the zone.
 	u := t.Add(time.Duration(60-l.Second())*time.Second - time.Duration(l.Nanosecond()))
 	for {
-		if s.steps >= maxSteps {
+		if s.steps >= s.maxSteps {
 			return time.Time{}, false
 		}
 		s.steps++

@@ -9,17 +9,15 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// Gate is Evaluator.Gate at now, without the cache: tests ask about one
-// instant at a time, and the fuzzer compares it with a reference.
+// Gate is Evaluator.Gate at now, of an Evaluator of its own: tests ask
+// about one instant at a time, and the fuzzer compares it with a reference.
 func Gate(ws []*Window, now time.Time) (open bool, by *Window, until time.Time) {
-	e := Evaluator{now: now}
-	return e.Gate(ws)
+	return NewEvaluator(now).Gate(ws)
 }
 
-// Next is Evaluator.Next at now, without the cache.
+// Next is Evaluator.Next at now, of an Evaluator of its own.
 func Next(ws []*Window, now time.Time) time.Time {
-	e := Evaluator{now: now}
-	return e.Next(ws)
+	return NewEvaluator(now).Next(ws)
 }
 
 // spec is one spec.windows[] entry, as a Track's user writes it.
@@ -595,5 +593,58 @@ func TestEvaluatorEvaluatesEachWindowOnce(t *testing.T) {
 	}
 	if diff := cmp.Diff(3, e.Evaluated()); diff != "" {
 		t.Errorf("Evaluated(): each of the 3 windows is searched once, however many stations and calls it serves: -want, +got:\n%s", diff)
+	}
+}
+
+// TestEvaluatorBoundsSteps evaluates more windows that spend all their
+// steps than an Evaluator has steps for: it evaluates them as a fresh
+// search does while it has the steps, a cheap window too once fewer than
+// maxSteps are left, and no window it has no steps left for, which then
+// holds a change back until further notice, a deny window as open and an
+// allow window as closed.
+func TestEvaluatorBoundsSteps(t *testing.T) {
+	worst := spec{"worst", "deny", "0 * * * *", "1h", "Europe/Berlin"}
+	lunch := spec{"lunch", "deny", "0 12 * * *", "1h", ""}
+	office := spec{"office", "allow", "0 9 * * mon-fri", "8h", ""}
+	now := at("2026-01-07T12:30:00Z")
+	var ss []spec
+	for range maxEvaluatorSteps/maxSteps - 1 {
+		ss = append(ss, worst)
+	}
+	// One worst window's steps are left: lunch takes a few of them, and
+	// again a few of fewer than maxSteps left, the next worst window runs
+	// out of them and office finds none.
+	ss = append(ss, lunch, lunch, worst, office)
+	ws := mustParse(t, ss...)
+
+	e := NewEvaluator(now)
+	var unknown []int
+	for i, w := range ws {
+		if e.Unknown(w) {
+			unknown = append(unknown, i)
+			continue
+		}
+		want, _ := w.at(now, maxSteps)
+		if diff := cmp.Diff(want, e.state(w), cmp.AllowUnexported(state{})); diff != "" {
+			t.Errorf("windows[%d]: evaluated as a fresh search does: -want, +got:\n%s", i, diff)
+		}
+	}
+	if diff := cmp.Diff([]int{len(ws) - 2, len(ws) - 1}, unknown); diff != "" {
+		t.Errorf("windows not evaluated: only those the steps ran out for: -want, +got:\n%s", diff)
+	}
+	if e.steps < 0 {
+		t.Errorf("steps left: %d, spent more than maxEvaluatorSteps", e.steps)
+	}
+
+	// Alone, each window not evaluated holds a change back.
+	for _, w := range ws[len(ws)-2:] {
+		open, by, until := e.Gate([]*Window{w})
+		got := answer{Open: open, Until: until, Next: e.Next([]*Window{w})}
+		if by != nil {
+			got.By = by.Name
+		}
+		if diff := cmp.Diff(answer{By: w.Name}, got); diff != "" {
+			t.Errorf("%s, not evaluated: held until further notice: -want, +got:\n%s", w.Name, diff)
+		}
 	}
 }
