@@ -397,6 +397,64 @@ func (c *listCounter) List(ctx context.Context, l client.ObjectList, opts ...cli
 	return c.Client.List(ctx, l, opts...)
 }
 
+// A requestCounter is a client of the real apiserver that counts the
+// requests it makes, by verb and type ("get *v1alpha1.Freeze"; each page of
+// a List is one), and the largest page a List asked for.
+type requestCounter struct {
+	client.Client
+	requests map[string]int
+	maxLimit int64
+}
+
+func newRequestCounter(t *testing.T) *requestCounter {
+	t.Helper()
+	c, err := NewClient(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &requestCounter{Client: c, requests: map[string]int{}}
+}
+
+func (c *requestCounter) count(verb string, o any) {
+	t := fmt.Sprintf("%T", o)
+	if u, ok := o.(*unstructured.Unstructured); ok {
+		t = u.GetKind()
+	}
+	c.requests[verb+" "+t]++
+}
+
+func (c *requestCounter) Get(ctx context.Context, key client.ObjectKey, o client.Object, opts ...client.GetOption) error {
+	c.count("get", o)
+	return c.Client.Get(ctx, key, o, opts...)
+}
+
+func (c *requestCounter) List(ctx context.Context, l client.ObjectList, opts ...client.ListOption) error {
+	c.count("list", l)
+	lo := (&client.ListOptions{}).ApplyOptions(opts)
+	if lo.Limit == 0 || lo.Limit > c.maxLimit {
+		c.maxLimit = lo.Limit
+		if lo.Limit == 0 {
+			c.maxLimit = -1 // unlimited
+		}
+	}
+	return c.Client.List(ctx, l, opts...)
+}
+
+func (c *requestCounter) Create(ctx context.Context, o client.Object, opts ...client.CreateOption) error {
+	c.count("create", o)
+	return c.Client.Create(ctx, o, opts...)
+}
+
+func (c *requestCounter) Update(ctx context.Context, o client.Object, opts ...client.UpdateOption) error {
+	c.count("update", o)
+	return c.Client.Update(ctx, o, opts...)
+}
+
+func (c *requestCounter) Delete(ctx context.Context, o client.Object, opts ...client.DeleteOption) error {
+	c.count("delete", o)
+	return c.Client.Delete(ctx, o, opts...)
+}
+
 // TestUnfreezeReadsChangesOnce lifts two Freezes a change waits at each:
 // the output names both changes from one reading of the Track's Tickets and
 // Subscriptions, not one per station.
@@ -425,6 +483,59 @@ func TestUnfreezeReadsChangesOnce(t *testing.T) {
 	wantLists := map[string]int{"*v1alpha1.FreezeList": 1, "*v1alpha1.TicketList": 1, "*v1alpha1.SubscriptionList": 1}
 	if diff := cmp.Diff(wantLists, counter.lists); diff != "" {
 		t.Errorf("lists: -want +got:\n%s", diff)
+	}
+}
+
+// TestControlsOfTrackPageByPage lists the Track's Freezes and Pins in a
+// namespace that holds 200 of another Track's first: they come in pages of
+// at most 100, and the Track's, on every page, are all found.
+func TestControlsOfTrackPageByPage(t *testing.T) {
+	ns := namespace(t)
+	ctx := context.Background()
+	bob := as(t, "bob")
+	ours := []string{"a-guestbook", "p-guestbook", "z-guestbook"}
+	for i := range 200 {
+		n := fmt.Sprintf("other-%03d", i)
+		for _, o := range []client.Object{
+			&v1alpha1.Freeze{ObjectMeta: objectMeta(ns, n), Spec: v1alpha1.FreezeSpec{Track: "other", By: "bob"}},
+			&v1alpha1.Pin{ObjectMeta: objectMeta(ns, n), Spec: v1alpha1.PinSpec{Track: "other", Station: "prod", Change: c1, By: "bob"}},
+		} {
+			if err := bob.Create(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, n := range ours {
+		put(t, ns, &v1alpha1.Freeze{ObjectMeta: objectMeta(ns, n), Spec: v1alpha1.FreezeSpec{Track: "guestbook", By: "bob"}})
+		put(t, ns, &v1alpha1.Pin{ObjectMeta: objectMeta(ns, n), Spec: v1alpha1.PinSpec{Track: "guestbook", Station: "prod", Change: c1, By: "bob"}})
+	}
+	counter := newRequestCounter(t)
+	fs, err := freezesOf(ctx, counter, ns, "guestbook")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := pinsOf(ctx, counter, ns, "guestbook")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range fs {
+		got = append(got, "Freeze "+f.Name)
+	}
+	for _, p := range ps {
+		got = append(got, "Pin "+p.Name)
+	}
+	want := []string{"Freeze a-guestbook", "Freeze p-guestbook", "Freeze z-guestbook", "Pin a-guestbook", "Pin p-guestbook", "Pin z-guestbook"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("controls: -want +got:\n%s", diff)
+	}
+	// 203 of each kind: pages of 100, 100 and 3.
+	wantRequests := map[string]int{"list *v1alpha1.FreezeList": 3, "list *v1alpha1.PinList": 3}
+	if diff := cmp.Diff(wantRequests, counter.requests); diff != "" {
+		t.Errorf("requests: -want +got:\n%s", diff)
+	}
+	if counter.maxLimit != listPage {
+		t.Errorf("largest page asked for: want %d, got %d (-1: unlimited)", listPage, counter.maxLimit)
 	}
 }
 

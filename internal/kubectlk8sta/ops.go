@@ -447,10 +447,11 @@ func (s *session) unpin(ctx context.Context, name, path string) error {
 			return err
 		}
 	}
-	rest, err := pinsOf(ctx, s.client, s.namespace, name, path)
+	pins, err := pinsOf(ctx, s.client, s.namespace, name)
 	if err != nil {
 		return err
 	}
+	rest := pinsAt(pins, path)
 	specPin, pinnedBySpec := t.SpecPins[path]
 	if !found {
 		msg := fmt.Sprintf("station %s of Track %s has no Pin %s that kubectl k8sta pin or rollback made: nothing lifted", clean(path), clean(name), pn)
