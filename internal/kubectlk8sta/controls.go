@@ -219,6 +219,42 @@ func pinsAt(ps []v1alpha1.Pin, path string) []v1alpha1.Pin {
 	return out
 }
 
+// own is the control of objs (the Track's, as freezesOf or pinsOf list
+// them) that find would find for track and path: the one named ControlName,
+// else the hashed name, that belongs to track and path.
+func own[T any, P interface {
+	*T
+	client.Object
+}](objs []T, track, path string) (P, bool) {
+	for _, n := range []string{ControlName(track, path), hashedName(track, path)} {
+		for i := range objs {
+			o := P(&objs[i])
+			if t, p, ok := owner(o); o.GetName() == n && ok && t == track && p == path {
+				return o, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// without are those of objs not named in gone.
+func without[T any, P interface {
+	*T
+	client.Object
+}](objs []T, gone []client.Object) []T {
+	var out []T
+	for i := range objs {
+		kept := true
+		for _, g := range gone {
+			kept = kept && P(&objs[i]).GetName() != g.GetName()
+		}
+		if kept {
+			out = append(out, objs[i])
+		}
+	}
+	return out
+}
+
 // covering returns those of fs that freeze station path; all of them for
 // path "".
 func covering(fs []v1alpha1.Freeze, path string) []v1alpha1.Freeze {

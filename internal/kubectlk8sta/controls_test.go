@@ -455,6 +455,54 @@ func (c *requestCounter) Delete(ctx context.Context, o client.Object, opts ...cl
 	return c.Client.Delete(ctx, o, opts...)
 }
 
+// TestRequests counts the requests unfreeze and unpin make to the apiserver
+// for two stations' Freezes and a station's Pin: the Track once, the kind
+// controlled once (one page), the deletes, and the Tickets and
+// Subscriptions once when a lifted station has a change waiting.
+func TestRequests(t *testing.T) {
+	cases := map[string]struct {
+		setup func(t *testing.T, ns string)
+		run   func(s *session) error
+		want  map[string]int
+	}{
+		"UnfreezeTwoStations": {
+			setup: func(t *testing.T, ns string) {
+				for _, p := range []string{"int", "prod"} {
+					put(t, ns, &v1alpha1.Freeze{ObjectMeta: objectMeta(ns, "guestbook-"+p), Spec: v1alpha1.FreezeSpec{Track: "guestbook", Stations: []string{p}, By: "alice"}})
+					setStation(t, ns, "guestbook", p, func(s map[string]any) { s["heldBy"], s["next"] = "Freeze", c4 })
+				}
+			},
+			run: func(s *session) error { return s.unfreeze(context.Background(), "guestbook", []string{"int", "prod"}) },
+			want: map[string]int{
+				"get Track": 1, "list *v1alpha1.FreezeList": 1, "delete *v1alpha1.Freeze": 2,
+				"list *v1alpha1.TicketList": 1, "list *v1alpha1.SubscriptionList": 1,
+			},
+		},
+		"Unpin": {
+			setup: func(t *testing.T, ns string) {
+				put(t, ns, &v1alpha1.Pin{ObjectMeta: objectMeta(ns, "guestbook-prod"), Spec: v1alpha1.PinSpec{Track: "guestbook", Station: "prod", Change: c1, By: "alice"}})
+			},
+			run:  func(s *session) error { return s.unpin(context.Background(), "guestbook", "prod") },
+			want: map[string]int{"get Track": 1, "list *v1alpha1.PinList": 1, "delete *v1alpha1.Pin": 1},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			ns := namespace(t)
+			linear(t, ns)
+			tc.setup(t, ns)
+			counter := newRequestCounter(t)
+			s := &session{opts: Options{Out: &bytes.Buffer{}, Now: func() time.Time { return now }}, client: counter, namespace: ns}
+			if err := tc.run(s); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, counter.requests); diff != "" {
+				t.Errorf("requests: -want +got:\n%s", diff)
+			}
+		})
+	}
+}
+
 // TestUnfreezeReadsChangesOnce lifts two Freezes a change waits at each:
 // the output names both changes from one reading of the Track's Tickets and
 // Subscriptions, not one per station.

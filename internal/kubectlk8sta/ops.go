@@ -203,9 +203,21 @@ func (s *session) unfreeze(ctx context.Context, name string, paths []string) err
 	if len(scopes) == 0 {
 		scopes = []string{""}
 	}
-	// Every Freeze is found before any is deleted: nothing half-lifted.
+	// The Track's Freezes are read once: each station's own and those that
+	// still hold it after come from that one List. Every Freeze is found
+	// before any is deleted: nothing half-lifted.
+	all, err := freezesOf(ctx, s.client, s.namespace, name)
+	if err != nil {
+		return err
+	}
 	found := make([]client.Object, len(scopes))
 	for i, p := range scopes {
+		if o, ok := own(all, name, p); ok {
+			found[i] = o
+			continue
+		}
+		// Not among the first maxControls, or none: find names the Freeze
+		// freeze would make.
 		o, fn, ok, err := find(ctx, s.client, func() client.Object { return &v1alpha1.Freeze{} }, s.namespace, name, p)
 		if err != nil {
 			return err
@@ -215,10 +227,6 @@ func (s *session) unfreeze(ctx context.Context, name string, paths []string) err
 				return t.noStation(p, "station or junction")
 			}
 			msg := fmt.Sprintf("%s has no Freeze %s that kubectl k8sta freeze made: nothing lifted", frozen(t, p), fn)
-			all, err := freezesOf(ctx, s.client, s.namespace, name)
-			if err != nil {
-				return err
-			}
 			if rest := covering(all, p); len(rest) > 0 {
 				msg += "; " + stillFrozen(rest, p)
 			}
@@ -232,8 +240,10 @@ func (s *session) unfreeze(ctx context.Context, name string, paths []string) err
 			return err
 		}
 	}
-	all, err := freezesOf(ctx, s.client, s.namespace, name)
-	if err != nil {
+	if len(all) < maxControls {
+		all = without(all, found)
+	} else if all, err = freezesOf(ctx, s.client, s.namespace, name); err != nil {
+		// One deleted lets function-k8sta consider a Freeze past its cut.
 		return err
 	}
 	var known Changes // read once, when a lifted station has a change waiting
@@ -435,9 +445,26 @@ func (s *session) unpin(ctx context.Context, name, path string) error {
 	if err != nil {
 		return err
 	}
-	o, pn, found, err := find(ctx, s.client, func() client.Object { return &v1alpha1.Pin{} }, s.namespace, name, path)
+	// The Track's Pins are read once: the station's own and those that
+	// still hold it after come from that one List.
+	pins, err := pinsOf(ctx, s.client, s.namespace, name)
 	if err != nil {
 		return err
+	}
+	o, found := own(pins, name, path)
+	pn := ControlName(name, path)
+	if found {
+		pn = o.GetName()
+	} else {
+		// Not among the first maxControls, or none: find names the Pin pin
+		// would make.
+		var obj client.Object
+		if obj, pn, found, err = find(ctx, s.client, func() client.Object { return &v1alpha1.Pin{} }, s.namespace, name, path); err != nil {
+			return err
+		}
+		if found {
+			o = obj.(*v1alpha1.Pin) //nolint:forcetypeassert // find gets Pins here.
+		}
 	}
 	if !found && t.Station(path) == nil {
 		return t.noStation(path, "station")
@@ -447,11 +474,17 @@ func (s *session) unpin(ctx context.Context, name, path string) error {
 			return err
 		}
 	}
-	pins, err := pinsOf(ctx, s.client, s.namespace, name)
-	if err != nil {
-		return err
-	}
 	rest := pinsAt(pins, path)
+	if found {
+		rest = pinsAt(without(pins, []client.Object{o}), path)
+	}
+	if found && len(pins) == maxControls {
+		// One deleted lets function-k8sta consider a Pin past its cut.
+		if pins, err = pinsOf(ctx, s.client, s.namespace, name); err != nil {
+			return err
+		}
+		rest = pinsAt(pins, path)
+	}
 	specPin, pinnedBySpec := t.SpecPins[path]
 	if !found {
 		msg := fmt.Sprintf("station %s of Track %s has no Pin %s that kubectl k8sta pin or rollback made: nothing lifted", clean(path), clean(name), pn)
