@@ -280,6 +280,21 @@ func TestFreeze(t *testing.T) {
 				{Kind: "Freeze", Name: "guestbook-prod", Labels: labels("guestbook"), Track: "guestbook", Stations: []string{"prod"}, Reason: "incident 42", By: "alice"},
 			},
 		},
+		// Both names the Freeze of prod could take belong to another
+		// Track's Freezes: nothing is frozen, not int either.
+		"NothingHalfApplied": {
+			setup: func(t *testing.T, ns string) {
+				for _, n := range []string{"guestbook-prod", hashedName("guestbook", "prod")} {
+					put(t, ns, &v1alpha1.Freeze{ObjectMeta: objectMeta(ns, n), Spec: v1alpha1.FreezeSpec{Track: "other", By: "bob"}})
+				}
+			},
+			args:    []string{"freeze", "guestbook", "int", "prod"},
+			wantErr: "cannot name the Freeze of station prod of Track guestbook: guestbook-prod and " + hashedName("guestbook", "prod") + " are taken by controls of other Tracks or stations",
+			wantControls: []control{
+				{Kind: "Freeze", Name: "guestbook-prod", Track: "other", By: "bob"},
+				{Kind: "Freeze", Name: hashedName("guestbook", "prod"), Track: "other", By: "bob"},
+			},
+		},
 		"NoSuchStation": {
 			args:    []string{"freeze", "guestbook", "prod", "staging"},
 			wantErr: `Track guestbook has no station or junction "staging"; its stations: dev, int, prod`,

@@ -152,6 +152,12 @@ func (s *session) freeze(ctx context.Context, name string, paths []string, reaso
 	if len(scopes) == 0 {
 		scopes = []string{""}
 	}
+	// Every Freeze is named before any is written: nothing half-applied.
+	for _, p := range scopes {
+		if _, _, _, err := find(ctx, s.client, func() client.Object { return &v1alpha1.Freeze{} }, s.namespace, name, p); err != nil {
+			return err
+		}
+	}
 	for _, p := range scopes {
 		fn, _, err := c.put(ctx, func() client.Object { return &v1alpha1.Freeze{} }, s.namespace, name, p, func(o client.Object) {
 			f := o.(*v1alpha1.Freeze) //nolint:forcetypeassert // put makes Freezes here.
