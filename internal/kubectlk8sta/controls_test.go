@@ -98,6 +98,31 @@ func setStation(t *testing.T, ns, track, path string, set func(map[string]any)) 
 	}
 }
 
+// specPin pins station of Track track to change in the Track's spec, as
+// its repository would.
+func specPin(t *testing.T, ns, track, station, change string) {
+	t.Helper()
+	ctx := context.Background()
+	c := as(t, "k8sta-test-admin")
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(TrackGroupVersionKind)
+	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: track}, u); err != nil {
+		t.Fatal(err)
+	}
+	stations, _, _ := unstructured.NestedSlice(u.Object, "spec", "stations")
+	for _, s := range stations {
+		if m := s.(map[string]any); m["name"] == station {
+			m["pin"] = change
+		}
+	}
+	if err := unstructured.SetNestedSlice(u.Object, stations, "spec", "stations"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Update(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func labels(track string) map[string]string { return map[string]string{LabelTrack: track} }
 
 // A controlCase runs kubectl k8sta as alice on the linear and the junction
@@ -628,6 +653,35 @@ func TestPin(t *testing.T) {
 				{Kind: "Pin", Name: "guestbook-prod", Labels: labels("guestbook"), Track: "guestbook", Station: "prod", Change: c1, By: "alice"},
 			},
 		},
+		// function-k8sta holds prod at its spec.pin: a Pin would not.
+		"PinnedByTheSpec": {
+			setup:   func(t *testing.T, ns string) { specPin(t, ns, "guestbook", "prod", c1) },
+			args:    []string{"pin", "guestbook", "prod"},
+			wantErr: "station prod of Track guestbook is pinned to change " + c1 + " by the Track's spec, which wins over any Pin: nothing written; edit spec.stations[].pin of the Track in git to move or lift that pin",
+		},
+		// function-k8sta holds prod at the first Pin by name: a-hotfix.
+		"PinnedByAPinFirstByName": {
+			setup: func(t *testing.T, ns string) {
+				put(t, ns, &v1alpha1.Pin{ObjectMeta: objectMeta(ns, "a-hotfix"), Spec: v1alpha1.PinSpec{Track: "guestbook", Station: "prod", Change: c1, By: "bob"}})
+			},
+			args:    []string{"pin", "guestbook", "prod"},
+			wantErr: "station prod of Track guestbook is pinned by Pin a-hotfix to change " + c1 + " (by bob), which wins over Pin guestbook-prod as it comes first by name: nothing written; lift it with `kubectl delete pin a-hotfix -n $NS` first",
+			wantControls: []control{
+				{Kind: "Pin", Name: "a-hotfix", Track: "guestbook", Station: "prod", Change: c1, By: "bob"},
+			},
+		},
+		// A Pin later by name holds nothing while guestbook-prod exists.
+		"BeforeAPinLaterByName": {
+			setup: func(t *testing.T, ns string) {
+				put(t, ns, &v1alpha1.Pin{ObjectMeta: objectMeta(ns, "z-hotfix"), Spec: v1alpha1.PinSpec{Track: "guestbook", Station: "prod", Change: c1, By: "bob"}})
+			},
+			args: []string{"pin", "guestbook", "prod"},
+			want: "pinned station prod of Track guestbook to change 2b2b2b2b2b2b (v1.2.2) by alice (Pin guestbook-prod); the station keeps it, and nothing flows past prod until `kubectl k8sta unpin guestbook prod -n $NS`\n",
+			wantControls: []control{
+				{Kind: "Pin", Name: "guestbook-prod", Labels: labels("guestbook"), Track: "guestbook", Station: "prod", Change: c2, By: "alice"},
+				{Kind: "Pin", Name: "z-hotfix", Track: "guestbook", Station: "prod", Change: c1, By: "bob"},
+			},
+		},
 		"AChangeItNeverVerified": {
 			args:    []string{"pin", "guestbook", "prod", "--change", c4},
 			wantErr: "station prod never verified change 4d4d4d4d4d4d; its history: 2b2b2b2b2b2b (v1.2.2, verified 24h ago), 1a1a1a1a1a1a (v1.2.1, verified 5d ago)",
@@ -669,6 +723,21 @@ func TestRollback(t *testing.T) {
 			want: "rolled station regions.eu.canary of Track shop back to change 9e9e9e9e9e9e (9f8e7d6c5b4a), verified there 24h ago, by alice (Pin shop-regions-eu-canary); the Track delivers it to the station again, and no new change enters regions.eu.canary or flows past it until `kubectl k8sta unpin shop regions.eu.canary -n $NS`\n",
 			wantControls: []control{
 				{Kind: "Pin", Name: "shop-regions-eu-canary", Labels: labels("shop"), Track: "shop", Station: "regions.eu.canary", Change: g2, Reason: "rollback from change " + g3, By: "alice"},
+			},
+		},
+		"PinnedByTheSpec": {
+			setup:   func(t *testing.T, ns string) { specPin(t, ns, "guestbook", "prod", c1) },
+			args:    []string{"rollback", "guestbook", "prod"},
+			wantErr: "station prod of Track guestbook is pinned to change " + c1 + " by the Track's spec, which wins over any Pin: nothing written; edit spec.stations[].pin of the Track in git to move or lift that pin",
+		},
+		"PinnedByAPinFirstByName": {
+			setup: func(t *testing.T, ns string) {
+				put(t, ns, &v1alpha1.Pin{ObjectMeta: objectMeta(ns, "a-hotfix"), Spec: v1alpha1.PinSpec{Track: "guestbook", Station: "prod", Change: c1, By: "bob"}})
+			},
+			args:    []string{"rollback", "guestbook", "prod"},
+			wantErr: "station prod of Track guestbook is pinned by Pin a-hotfix to change " + c1 + " (by bob), which wins over Pin guestbook-prod as it comes first by name: nothing written; lift it with `kubectl delete pin a-hotfix -n $NS` first",
+			wantControls: []control{
+				{Kind: "Pin", Name: "a-hotfix", Track: "guestbook", Station: "prod", Change: c1, By: "bob"},
 			},
 		},
 		"ToAChangeItNeverVerified": {

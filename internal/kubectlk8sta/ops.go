@@ -412,6 +412,9 @@ func (s *session) putPin(ctx context.Context, t *Track, st *Station, change, rea
 	if err != nil {
 		return err
 	}
+	if err := s.pinWins(ctx, t, st.Path); err != nil {
+		return err
+	}
 	known := KnownChanges(ctx, s.client, t)
 	c := Controls{Client: s.client}
 	pn, before, err := c.put(ctx, func() client.Object { return &v1alpha1.Pin{} }, s.namespace, t.Name, st.Path, func(o client.Object) {
@@ -444,6 +447,36 @@ func (s *session) putPin(ctx context.Context, t *Track, st *Station, change, rea
 	}
 	return s.say("pinned station %s of Track %s to change %s by %s (Pin %s%s); %s, and nothing flows past %s until %s",
 		st.Path, t.Name, named(known, change), clean(by), pn, moved, next, st.Path, until)
+}
+
+// pinWins refuses to pin station path of Track t when function-k8sta would
+// hold it by another pin: the Track's spec.stations[].pin, else the first
+// Pin by name of the Track's first maxControls Pins that names the station
+// and a change id. Nothing is written then.
+func (s *session) pinWins(ctx context.Context, t *Track, path string) error {
+	if c, ok := t.SpecPins[path]; ok {
+		return errors.Errorf("station %s of Track %s is pinned to change %s by the Track's spec, which wins over any Pin: nothing written; edit spec.stations[].pin of the Track in git to move or lift that pin",
+			clean(path), clean(t.Name), clean(c))
+	}
+	_, pn, _, err := find(ctx, s.client, func() client.Object { return &v1alpha1.Pin{} }, s.namespace, t.Name, path)
+	if err != nil {
+		return err
+	}
+	pins, err := pinsOf(ctx, s.client, s.namespace, t.Name)
+	if err != nil {
+		return err
+	}
+	for _, p := range pinsAt(pins, path) {
+		if p.Name < pn && v1alpha1.IsChangeID(p.Spec.Change) {
+			return errors.Errorf("station %s of Track %s is pinned by Pin %s to change %s (by %s), which wins over Pin %s as it comes first by name: nothing written; lift it with `kubectl delete pin %s -n %s` first",
+				clean(path), clean(t.Name), p.Name, clean(p.Spec.Change), clean(p.Spec.By), pn, p.Name, s.namespace)
+		}
+	}
+	if len(pins) == maxControls && pins[len(pins)-1].Name < pn {
+		return errors.Errorf("Track %s has %d Pins whose names come before %s: function-k8sta considers only the first %d by name and would ignore Pin %s; nothing written; delete the Pins of the Track no longer needed (kubectl get pins -n %s -l %s=%s)",
+			clean(t.Name), maxControls, pn, maxControls, pn, s.namespace, LabelTrack, trackLabel(t.Name))
+	}
+	return nil
 }
 
 func (s *session) unpin(ctx context.Context, name, path string) error {
