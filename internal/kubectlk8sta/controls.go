@@ -146,20 +146,113 @@ func (c Controls) remove(ctx context.Context, o client.Object) error {
 	return nil
 }
 
-// freezesOf lists the Track's Freezes, whoever made them.
-func freezesOf(ctx context.Context, c client.Reader, namespace, track string) ([]v1alpha1.Freeze, error) {
-	l := &v1alpha1.FreezeList{}
-	if err := c.List(ctx, l, client.InNamespace(namespace), client.Limit(maxControls)); err != nil {
-		return nil, errors.Wrapf(err, "cannot list the Freezes of namespace %s", namespace)
-	}
-	var out []v1alpha1.Freeze
-	for _, f := range l.Items {
-		if f.Spec.Track == track {
-			out = append(out, f)
+// listPage is how many controls one List asks for: however many a
+// namespace holds, kubectl k8sta holds one page of them at a time besides
+// those of the Track.
+const listPage = 100
+
+// ofTrack lists the objects of a kind (newList makes an empty list of it)
+// in namespace page by page, in the apiserver's order (by name), and hands
+// each page to keep, which keeps those of the Track and says how many it
+// has kept: it stops at maxControls, the first by name, which
+// function-k8sta considers. A page is decoded into a list of its own: the
+// objects kept keep what they hold.
+func ofTrack(ctx context.Context, c client.Reader, newList func() client.ObjectList, namespace string, keep func(client.ObjectList) int) error {
+	next := ""
+	for {
+		l := newList()
+		if err := c.List(ctx, l, client.InNamespace(namespace), client.Limit(listPage), client.Continue(next)); err != nil {
+			return err
 		}
+		if next = l.GetContinue(); keep(l) >= maxControls || next == "" {
+			return nil
+		}
+	}
+}
+
+// freezesOf lists the Track's Freezes, whoever made them, sorted by name:
+// the first maxControls, which function-k8sta considers.
+func freezesOf(ctx context.Context, c client.Reader, namespace, track string) ([]v1alpha1.Freeze, error) {
+	var out []v1alpha1.Freeze
+	err := ofTrack(ctx, c, func() client.ObjectList { return &v1alpha1.FreezeList{} }, namespace, func(l client.ObjectList) int {
+		for _, f := range l.(*v1alpha1.FreezeList).Items { //nolint:forcetypeassert // newList makes FreezeLists.
+			if f.Spec.Track == track && len(out) < maxControls {
+				out = append(out, f)
+			}
+		}
+		return len(out)
+	})
+	if err != nil {
+		return nil, errors.Wrapf(err, "cannot list the Freezes of namespace %s", namespace)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// pinsOf lists the Track's Pins, whoever made them, sorted by name: the
+// first maxControls, which function-k8sta considers.
+func pinsOf(ctx context.Context, c client.Reader, namespace, track string) ([]v1alpha1.Pin, error) {
+	var out []v1alpha1.Pin
+	err := ofTrack(ctx, c, func() client.ObjectList { return &v1alpha1.PinList{} }, namespace, func(l client.ObjectList) int {
+		for _, p := range l.(*v1alpha1.PinList).Items { //nolint:forcetypeassert // newList makes PinLists.
+			if p.Spec.Track == track && len(out) < maxControls {
+				out = append(out, p)
+			}
+		}
+		return len(out)
+	})
+	if err != nil {
+		return nil, errors.Wrapf(err, "cannot list the Pins of namespace %s", namespace)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// pinsAt are those of ps that pin station path.
+func pinsAt(ps []v1alpha1.Pin, path string) []v1alpha1.Pin {
+	var out []v1alpha1.Pin
+	for _, p := range ps {
+		if p.Spec.Station == path {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// own is the control of objs (the Track's, as freezesOf or pinsOf list
+// them) that find would find for track and path: the one named ControlName,
+// else the hashed name, that belongs to track and path.
+func own[T any, P interface {
+	*T
+	client.Object
+}](objs []T, track, path string) (P, bool) {
+	for _, n := range []string{ControlName(track, path), hashedName(track, path)} {
+		for i := range objs {
+			o := P(&objs[i])
+			if t, p, ok := owner(o); o.GetName() == n && ok && t == track && p == path {
+				return o, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// without are those of objs not named in gone.
+func without[T any, P interface {
+	*T
+	client.Object
+}](objs []T, gone []client.Object) []T {
+	var out []T
+	for i := range objs {
+		kept := true
+		for _, g := range gone {
+			kept = kept && P(&objs[i]).GetName() != g.GetName()
+		}
+		if kept {
+			out = append(out, objs[i])
+		}
+	}
+	return out
 }
 
 // covering returns those of fs that freeze station path; all of them for
@@ -186,20 +279,4 @@ func freezes(f v1alpha1.Freeze, path string) bool {
 		}
 	}
 	return false
-}
-
-// pinsOf lists the Track's Pins (whoever made them) of station path.
-func pinsOf(ctx context.Context, c client.Reader, namespace, track, path string) ([]v1alpha1.Pin, error) {
-	l := &v1alpha1.PinList{}
-	if err := c.List(ctx, l, client.InNamespace(namespace), client.Limit(maxControls)); err != nil {
-		return nil, errors.Wrapf(err, "cannot list the Pins of namespace %s", namespace)
-	}
-	var out []v1alpha1.Pin
-	for _, p := range l.Items {
-		if p.Spec.Track == track && p.Spec.Station == path {
-			out = append(out, p)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
 }

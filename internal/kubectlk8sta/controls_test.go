@@ -98,6 +98,31 @@ func setStation(t *testing.T, ns, track, path string, set func(map[string]any)) 
 	}
 }
 
+// specPin pins station of Track track to change in the Track's spec, as
+// its repository would.
+func specPin(t *testing.T, ns, track, station, change string) {
+	t.Helper()
+	ctx := context.Background()
+	c := as(t, "k8sta-test-admin")
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(TrackGroupVersionKind)
+	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: track}, u); err != nil {
+		t.Fatal(err)
+	}
+	stations, _, _ := unstructured.NestedSlice(u.Object, "spec", "stations")
+	for _, s := range stations {
+		if m := s.(map[string]any); m["name"] == station {
+			m["pin"] = change
+		}
+	}
+	if err := unstructured.SetNestedSlice(u.Object, stations, "spec", "stations"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Update(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func labels(track string) map[string]string { return map[string]string{LabelTrack: track} }
 
 // A controlCase runs kubectl k8sta as alice on the linear and the junction
@@ -280,6 +305,21 @@ func TestFreeze(t *testing.T) {
 				{Kind: "Freeze", Name: "guestbook-prod", Labels: labels("guestbook"), Track: "guestbook", Stations: []string{"prod"}, Reason: "incident 42", By: "alice"},
 			},
 		},
+		// Both names the Freeze of prod could take belong to another
+		// Track's Freezes: nothing is frozen, not int either.
+		"NothingHalfApplied": {
+			setup: func(t *testing.T, ns string) {
+				for _, n := range []string{"guestbook-prod", hashedName("guestbook", "prod")} {
+					put(t, ns, &v1alpha1.Freeze{ObjectMeta: objectMeta(ns, n), Spec: v1alpha1.FreezeSpec{Track: "other", By: "bob"}})
+				}
+			},
+			args:    []string{"freeze", "guestbook", "int", "prod"},
+			wantErr: "cannot name the Freeze of station prod of Track guestbook: guestbook-prod and " + hashedName("guestbook", "prod") + " are taken by controls of other Tracks or stations",
+			wantControls: []control{
+				{Kind: "Freeze", Name: "guestbook-prod", Track: "other", By: "bob"},
+				{Kind: "Freeze", Name: hashedName("guestbook", "prod"), Track: "other", By: "bob"},
+			},
+		},
 		"NoSuchStation": {
 			args:    []string{"freeze", "guestbook", "prod", "staging"},
 			wantErr: `Track guestbook has no station or junction "staging"; its stations: dev, int, prod`,
@@ -397,6 +437,112 @@ func (c *listCounter) List(ctx context.Context, l client.ObjectList, opts ...cli
 	return c.Client.List(ctx, l, opts...)
 }
 
+// A requestCounter is a client of the real apiserver that counts the
+// requests it makes, by verb and type ("get *v1alpha1.Freeze"; each page of
+// a List is one), and the largest page a List asked for.
+type requestCounter struct {
+	client.Client
+	requests map[string]int
+	maxLimit int64
+}
+
+func newRequestCounter(t *testing.T) *requestCounter {
+	t.Helper()
+	c, err := NewClient(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &requestCounter{Client: c, requests: map[string]int{}}
+}
+
+func (c *requestCounter) count(verb string, o any) {
+	t := fmt.Sprintf("%T", o)
+	if u, ok := o.(*unstructured.Unstructured); ok {
+		t = u.GetKind()
+	}
+	c.requests[verb+" "+t]++
+}
+
+func (c *requestCounter) Get(ctx context.Context, key client.ObjectKey, o client.Object, opts ...client.GetOption) error {
+	c.count("get", o)
+	return c.Client.Get(ctx, key, o, opts...)
+}
+
+func (c *requestCounter) List(ctx context.Context, l client.ObjectList, opts ...client.ListOption) error {
+	c.count("list", l)
+	lo := (&client.ListOptions{}).ApplyOptions(opts)
+	if lo.Limit == 0 || lo.Limit > c.maxLimit {
+		c.maxLimit = lo.Limit
+		if lo.Limit == 0 {
+			c.maxLimit = -1 // unlimited
+		}
+	}
+	return c.Client.List(ctx, l, opts...)
+}
+
+func (c *requestCounter) Create(ctx context.Context, o client.Object, opts ...client.CreateOption) error {
+	c.count("create", o)
+	return c.Client.Create(ctx, o, opts...)
+}
+
+func (c *requestCounter) Update(ctx context.Context, o client.Object, opts ...client.UpdateOption) error {
+	c.count("update", o)
+	return c.Client.Update(ctx, o, opts...)
+}
+
+func (c *requestCounter) Delete(ctx context.Context, o client.Object, opts ...client.DeleteOption) error {
+	c.count("delete", o)
+	return c.Client.Delete(ctx, o, opts...)
+}
+
+// TestRequests counts the requests unfreeze and unpin make to the apiserver
+// for two stations' Freezes and a station's Pin: the Track once, the kind
+// controlled once (one page), the deletes, and the Tickets and
+// Subscriptions once when a lifted station has a change waiting.
+func TestRequests(t *testing.T) {
+	cases := map[string]struct {
+		setup func(t *testing.T, ns string)
+		run   func(s *session) error
+		want  map[string]int
+	}{
+		"UnfreezeTwoStations": {
+			setup: func(t *testing.T, ns string) {
+				for _, p := range []string{"int", "prod"} {
+					put(t, ns, &v1alpha1.Freeze{ObjectMeta: objectMeta(ns, "guestbook-"+p), Spec: v1alpha1.FreezeSpec{Track: "guestbook", Stations: []string{p}, By: "alice"}})
+					setStation(t, ns, "guestbook", p, func(s map[string]any) { s["heldBy"], s["next"] = "Freeze", c4 })
+				}
+			},
+			run: func(s *session) error { return s.unfreeze(context.Background(), "guestbook", []string{"int", "prod"}) },
+			want: map[string]int{
+				"get Track": 1, "list *v1alpha1.FreezeList": 1, "delete *v1alpha1.Freeze": 2,
+				"list *v1alpha1.TicketList": 1, "list *v1alpha1.SubscriptionList": 1,
+			},
+		},
+		"Unpin": {
+			setup: func(t *testing.T, ns string) {
+				put(t, ns, &v1alpha1.Pin{ObjectMeta: objectMeta(ns, "guestbook-prod"), Spec: v1alpha1.PinSpec{Track: "guestbook", Station: "prod", Change: c1, By: "alice"}})
+			},
+			run:  func(s *session) error { return s.unpin(context.Background(), "guestbook", "prod") },
+			want: map[string]int{"get Track": 1, "list *v1alpha1.PinList": 1, "delete *v1alpha1.Pin": 1},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			ns := namespace(t)
+			linear(t, ns)
+			tc.setup(t, ns)
+			counter := newRequestCounter(t)
+			s := &session{opts: Options{Out: &bytes.Buffer{}, Now: func() time.Time { return now }}, client: counter, namespace: ns}
+			if err := tc.run(s); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, counter.requests); diff != "" {
+				t.Errorf("requests: -want +got:\n%s", diff)
+			}
+		})
+	}
+}
+
 // TestUnfreezeReadsChangesOnce lifts two Freezes a change waits at each:
 // the output names both changes from one reading of the Track's Tickets and
 // Subscriptions, not one per station.
@@ -428,6 +574,59 @@ func TestUnfreezeReadsChangesOnce(t *testing.T) {
 	}
 }
 
+// TestControlsOfTrackPageByPage lists the Track's Freezes and Pins in a
+// namespace that holds 200 of another Track's first: they come in pages of
+// at most 100, and the Track's, on every page, are all found.
+func TestControlsOfTrackPageByPage(t *testing.T) {
+	ns := namespace(t)
+	ctx := context.Background()
+	bob := as(t, "bob")
+	ours := []string{"a-guestbook", "p-guestbook", "z-guestbook"}
+	for i := range 200 {
+		n := fmt.Sprintf("other-%03d", i)
+		for _, o := range []client.Object{
+			&v1alpha1.Freeze{ObjectMeta: objectMeta(ns, n), Spec: v1alpha1.FreezeSpec{Track: "other", By: "bob"}},
+			&v1alpha1.Pin{ObjectMeta: objectMeta(ns, n), Spec: v1alpha1.PinSpec{Track: "other", Station: "prod", Change: c1, By: "bob"}},
+		} {
+			if err := bob.Create(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, n := range ours {
+		put(t, ns, &v1alpha1.Freeze{ObjectMeta: objectMeta(ns, n), Spec: v1alpha1.FreezeSpec{Track: "guestbook", By: "bob"}})
+		put(t, ns, &v1alpha1.Pin{ObjectMeta: objectMeta(ns, n), Spec: v1alpha1.PinSpec{Track: "guestbook", Station: "prod", Change: c1, By: "bob"}})
+	}
+	counter := newRequestCounter(t)
+	fs, err := freezesOf(ctx, counter, ns, "guestbook")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := pinsOf(ctx, counter, ns, "guestbook")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range fs {
+		got = append(got, "Freeze "+f.Name)
+	}
+	for _, p := range ps {
+		got = append(got, "Pin "+p.Name)
+	}
+	want := []string{"Freeze a-guestbook", "Freeze p-guestbook", "Freeze z-guestbook", "Pin a-guestbook", "Pin p-guestbook", "Pin z-guestbook"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("controls: -want +got:\n%s", diff)
+	}
+	// 203 of each kind: pages of 100, 100 and 3.
+	wantRequests := map[string]int{"list *v1alpha1.FreezeList": 3, "list *v1alpha1.PinList": 3}
+	if diff := cmp.Diff(wantRequests, counter.requests); diff != "" {
+		t.Errorf("requests: -want +got:\n%s", diff)
+	}
+	if counter.maxLimit != listPage {
+		t.Errorf("largest page asked for: want %d, got %d (-1: unlimited)", listPage, counter.maxLimit)
+	}
+}
+
 func TestPin(t *testing.T) {
 	runControlCases(t, map[string]controlCase{
 		"ItsCurrentChange": {
@@ -452,6 +651,35 @@ func TestPin(t *testing.T) {
 			want: "pinned station prod of Track guestbook to change 1a1a1a1a1a1a (v1.2.1) by alice (Pin guestbook-prod, moved from change 2b2b2b2b2b2b (v1.2.2)); the Track delivers it to the station again, and nothing flows past prod until `kubectl k8sta unpin guestbook prod -n $NS`\n",
 			wantControls: []control{
 				{Kind: "Pin", Name: "guestbook-prod", Labels: labels("guestbook"), Track: "guestbook", Station: "prod", Change: c1, By: "alice"},
+			},
+		},
+		// function-k8sta holds prod at its spec.pin: a Pin would not.
+		"PinnedByTheSpec": {
+			setup:   func(t *testing.T, ns string) { specPin(t, ns, "guestbook", "prod", c1) },
+			args:    []string{"pin", "guestbook", "prod"},
+			wantErr: "station prod of Track guestbook is pinned to change " + c1 + " by the Track's spec, which wins over any Pin: nothing written; edit spec.stations[].pin of the Track in git to move or lift that pin",
+		},
+		// function-k8sta holds prod at the first Pin by name: a-hotfix.
+		"PinnedByAPinFirstByName": {
+			setup: func(t *testing.T, ns string) {
+				put(t, ns, &v1alpha1.Pin{ObjectMeta: objectMeta(ns, "a-hotfix"), Spec: v1alpha1.PinSpec{Track: "guestbook", Station: "prod", Change: c1, By: "bob"}})
+			},
+			args:    []string{"pin", "guestbook", "prod"},
+			wantErr: "station prod of Track guestbook is pinned by Pin a-hotfix to change " + c1 + " (by bob), which wins over Pin guestbook-prod as it comes first by name: nothing written; lift it with `kubectl delete pin a-hotfix -n $NS` first",
+			wantControls: []control{
+				{Kind: "Pin", Name: "a-hotfix", Track: "guestbook", Station: "prod", Change: c1, By: "bob"},
+			},
+		},
+		// A Pin later by name holds nothing while guestbook-prod exists.
+		"BeforeAPinLaterByName": {
+			setup: func(t *testing.T, ns string) {
+				put(t, ns, &v1alpha1.Pin{ObjectMeta: objectMeta(ns, "z-hotfix"), Spec: v1alpha1.PinSpec{Track: "guestbook", Station: "prod", Change: c1, By: "bob"}})
+			},
+			args: []string{"pin", "guestbook", "prod"},
+			want: "pinned station prod of Track guestbook to change 2b2b2b2b2b2b (v1.2.2) by alice (Pin guestbook-prod); the station keeps it, and nothing flows past prod until `kubectl k8sta unpin guestbook prod -n $NS`\n",
+			wantControls: []control{
+				{Kind: "Pin", Name: "guestbook-prod", Labels: labels("guestbook"), Track: "guestbook", Station: "prod", Change: c2, By: "alice"},
+				{Kind: "Pin", Name: "z-hotfix", Track: "guestbook", Station: "prod", Change: c1, By: "bob"},
 			},
 		},
 		"AChangeItNeverVerified": {
@@ -495,6 +723,21 @@ func TestRollback(t *testing.T) {
 			want: "rolled station regions.eu.canary of Track shop back to change 9e9e9e9e9e9e (9f8e7d6c5b4a), verified there 24h ago, by alice (Pin shop-regions-eu-canary); the Track delivers it to the station again, and no new change enters regions.eu.canary or flows past it until `kubectl k8sta unpin shop regions.eu.canary -n $NS`\n",
 			wantControls: []control{
 				{Kind: "Pin", Name: "shop-regions-eu-canary", Labels: labels("shop"), Track: "shop", Station: "regions.eu.canary", Change: g2, Reason: "rollback from change " + g3, By: "alice"},
+			},
+		},
+		"PinnedByTheSpec": {
+			setup:   func(t *testing.T, ns string) { specPin(t, ns, "guestbook", "prod", c1) },
+			args:    []string{"rollback", "guestbook", "prod"},
+			wantErr: "station prod of Track guestbook is pinned to change " + c1 + " by the Track's spec, which wins over any Pin: nothing written; edit spec.stations[].pin of the Track in git to move or lift that pin",
+		},
+		"PinnedByAPinFirstByName": {
+			setup: func(t *testing.T, ns string) {
+				put(t, ns, &v1alpha1.Pin{ObjectMeta: objectMeta(ns, "a-hotfix"), Spec: v1alpha1.PinSpec{Track: "guestbook", Station: "prod", Change: c1, By: "bob"}})
+			},
+			args:    []string{"rollback", "guestbook", "prod"},
+			wantErr: "station prod of Track guestbook is pinned by Pin a-hotfix to change " + c1 + " (by bob), which wins over Pin guestbook-prod as it comes first by name: nothing written; lift it with `kubectl delete pin a-hotfix -n $NS` first",
+			wantControls: []control{
+				{Kind: "Pin", Name: "a-hotfix", Track: "guestbook", Station: "prod", Change: c1, By: "bob"},
 			},
 		},
 		"ToAChangeItNeverVerified": {

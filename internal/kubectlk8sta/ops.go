@@ -152,6 +152,12 @@ func (s *session) freeze(ctx context.Context, name string, paths []string, reaso
 	if len(scopes) == 0 {
 		scopes = []string{""}
 	}
+	// Every Freeze is named before any is written: nothing half-applied.
+	for _, p := range scopes {
+		if _, _, _, err := find(ctx, s.client, func() client.Object { return &v1alpha1.Freeze{} }, s.namespace, name, p); err != nil {
+			return err
+		}
+	}
 	for _, p := range scopes {
 		fn, _, err := c.put(ctx, func() client.Object { return &v1alpha1.Freeze{} }, s.namespace, name, p, func(o client.Object) {
 			f := o.(*v1alpha1.Freeze) //nolint:forcetypeassert // put makes Freezes here.
@@ -203,9 +209,21 @@ func (s *session) unfreeze(ctx context.Context, name string, paths []string) err
 	if len(scopes) == 0 {
 		scopes = []string{""}
 	}
-	// Every Freeze is found before any is deleted: nothing half-lifted.
+	// The Track's Freezes are read once: each station's own and those that
+	// still hold it after come from that one List. Every Freeze is found
+	// before any is deleted: nothing half-lifted.
+	all, err := freezesOf(ctx, s.client, s.namespace, name)
+	if err != nil {
+		return err
+	}
 	found := make([]client.Object, len(scopes))
 	for i, p := range scopes {
+		if o, ok := own(all, name, p); ok {
+			found[i] = o
+			continue
+		}
+		// Not among the first maxControls, or none: find names the Freeze
+		// freeze would make.
 		o, fn, ok, err := find(ctx, s.client, func() client.Object { return &v1alpha1.Freeze{} }, s.namespace, name, p)
 		if err != nil {
 			return err
@@ -215,10 +233,6 @@ func (s *session) unfreeze(ctx context.Context, name string, paths []string) err
 				return t.noStation(p, "station or junction")
 			}
 			msg := fmt.Sprintf("%s has no Freeze %s that kubectl k8sta freeze made: nothing lifted", frozen(t, p), fn)
-			all, err := freezesOf(ctx, s.client, s.namespace, name)
-			if err != nil {
-				return err
-			}
 			if rest := covering(all, p); len(rest) > 0 {
 				msg += "; " + stillFrozen(rest, p)
 			}
@@ -232,8 +246,10 @@ func (s *session) unfreeze(ctx context.Context, name string, paths []string) err
 			return err
 		}
 	}
-	all, err := freezesOf(ctx, s.client, s.namespace, name)
-	if err != nil {
+	if len(all) < maxControls {
+		all = without(all, found)
+	} else if all, err = freezesOf(ctx, s.client, s.namespace, name); err != nil {
+		// One deleted lets function-k8sta consider a Freeze past its cut.
 		return err
 	}
 	var known Changes // read once, when a lifted station has a change waiting
@@ -396,6 +412,9 @@ func (s *session) putPin(ctx context.Context, t *Track, st *Station, change, rea
 	if err != nil {
 		return err
 	}
+	if err := s.pinWins(ctx, t, st.Path); err != nil {
+		return err
+	}
 	known := KnownChanges(ctx, s.client, t)
 	c := Controls{Client: s.client}
 	pn, before, err := c.put(ctx, func() client.Object { return &v1alpha1.Pin{} }, s.namespace, t.Name, st.Path, func(o client.Object) {
@@ -430,14 +449,61 @@ func (s *session) putPin(ctx context.Context, t *Track, st *Station, change, rea
 		st.Path, t.Name, named(known, change), clean(by), pn, moved, next, st.Path, until)
 }
 
+// pinWins refuses to pin station path of Track t when function-k8sta would
+// hold it by another pin: the Track's spec.stations[].pin, else the first
+// Pin by name of the Track's first maxControls Pins that names the station
+// and a change id. Nothing is written then.
+func (s *session) pinWins(ctx context.Context, t *Track, path string) error {
+	if c, ok := t.SpecPins[path]; ok {
+		return errors.Errorf("station %s of Track %s is pinned to change %s by the Track's spec, which wins over any Pin: nothing written; edit spec.stations[].pin of the Track in git to move or lift that pin",
+			clean(path), clean(t.Name), clean(c))
+	}
+	_, pn, _, err := find(ctx, s.client, func() client.Object { return &v1alpha1.Pin{} }, s.namespace, t.Name, path)
+	if err != nil {
+		return err
+	}
+	pins, err := pinsOf(ctx, s.client, s.namespace, t.Name)
+	if err != nil {
+		return err
+	}
+	for _, p := range pinsAt(pins, path) {
+		if p.Name < pn && v1alpha1.IsChangeID(p.Spec.Change) {
+			return errors.Errorf("station %s of Track %s is pinned by Pin %s to change %s (by %s), which wins over Pin %s as it comes first by name: nothing written; lift it with `kubectl delete pin %s -n %s` first",
+				clean(path), clean(t.Name), p.Name, clean(p.Spec.Change), clean(p.Spec.By), pn, p.Name, s.namespace)
+		}
+	}
+	if len(pins) == maxControls && pins[len(pins)-1].Name < pn {
+		return errors.Errorf("Track %s has %d Pins whose names come before %s: function-k8sta considers only the first %d by name and would ignore Pin %s; nothing written; delete the Pins of the Track no longer needed (kubectl get pins -n %s -l %s=%s)",
+			clean(t.Name), maxControls, pn, maxControls, pn, s.namespace, LabelTrack, trackLabel(t.Name))
+	}
+	return nil
+}
+
 func (s *session) unpin(ctx context.Context, name, path string) error {
 	t, err := s.controlled(ctx, name)
 	if err != nil {
 		return err
 	}
-	o, pn, found, err := find(ctx, s.client, func() client.Object { return &v1alpha1.Pin{} }, s.namespace, name, path)
+	// The Track's Pins are read once: the station's own and those that
+	// still hold it after come from that one List.
+	pins, err := pinsOf(ctx, s.client, s.namespace, name)
 	if err != nil {
 		return err
+	}
+	o, found := own(pins, name, path)
+	pn := ControlName(name, path)
+	if found {
+		pn = o.GetName()
+	} else {
+		// Not among the first maxControls, or none: find names the Pin pin
+		// would make.
+		var obj client.Object
+		if obj, pn, found, err = find(ctx, s.client, func() client.Object { return &v1alpha1.Pin{} }, s.namespace, name, path); err != nil {
+			return err
+		}
+		if found {
+			o = obj.(*v1alpha1.Pin) //nolint:forcetypeassert // find gets Pins here.
+		}
 	}
 	if !found && t.Station(path) == nil {
 		return t.noStation(path, "station")
@@ -447,9 +513,16 @@ func (s *session) unpin(ctx context.Context, name, path string) error {
 			return err
 		}
 	}
-	rest, err := pinsOf(ctx, s.client, s.namespace, name, path)
-	if err != nil {
-		return err
+	rest := pinsAt(pins, path)
+	if found {
+		rest = pinsAt(without(pins, []client.Object{o}), path)
+	}
+	if found && len(pins) == maxControls {
+		// One deleted lets function-k8sta consider a Pin past its cut.
+		if pins, err = pinsOf(ctx, s.client, s.namespace, name); err != nil {
+			return err
+		}
+		rest = pinsAt(pins, path)
 	}
 	specPin, pinnedBySpec := t.SpecPins[path]
 	if !found {
