@@ -268,9 +268,6 @@ type barrier struct {
 	// by is one of the HeldBy constants, words what holds the change back
 	// in plain words.
 	by, words string
-	// reason is unused: holdKinds[by].reason is the Promoted condition's
-	// reason. Only windowBarrier still sets it.
-	reason string
 	// at is the path of the station whose control it is.
 	at string
 	// until is when a window lets the change in; zero when unknown or not

@@ -118,7 +118,7 @@ func (p *progressor) windowBarrier(path string, levels [][]*window.Window) *barr
 		if open {
 			continue
 		}
-		b := &barrier{by: HeldByWindow, reason: ReasonOutsideWindow, words: windowWords(by, until, p.windows.Unknown(by)), at: path, until: until}
+		b := &barrier{by: HeldByWindow, words: windowWords(by, until, p.windows.Unknown(by)), at: path, until: until}
 		// Come back when the answer may change: a window of any level
 		// opening or closing.
 		for _, ws := range levels {
