@@ -62,6 +62,11 @@ type StationState struct {
 	// HeldBy is the operator control that holds Next back, or holds the
 	// station at its change: one of the HeldBy constants; empty for none.
 	HeldBy string
+	// HeldAt is the path of the junction whose control (a window, a Freeze,
+	// a missing Approval) holds Next back, when it is not the station's
+	// own: the path an Approval or a Freeze there names. Empty when the
+	// station's own control holds it.
+	HeldAt string
 	// Until is when the window that holds Next back closes or opens; zero
 	// when unknown or not a window.
 	Until time.Time
@@ -491,6 +496,7 @@ func (p *progressor) stop(s *Stop, in *v1alpha1.Change, gate *barrier, walking, 
 		if at != s.Path {
 			// Held back at the junction that passes it on: told once, by
 			// the first of the junction's recipients it holds back.
+			st.HeldAt = at
 			st.Message = clipMessage(at + ": " + words)
 			if ctl.told {
 				return out, nil, false

@@ -109,12 +109,12 @@ func TestProgress(t *testing.T) {
 		changes  map[string]string // path → change id, "" for none
 		phases   map[string]string
 		messages map[string]string // path → message, only those with one
-		// next, heldBy and until (RFC 3339) of the stations with one;
-		// TestProgressHistory tests the stations' history.
-		next, heldBy, until map[string]string
-		holds               []Hold
-		standing            []Hold
-		requeue             time.Duration
+		// next, heldBy, heldAt and until (RFC 3339) of the stations with
+		// one; TestProgressHistory tests the stations' history.
+		next, heldBy, heldAt, until map[string]string
+		holds                       []Hold
+		standing                    []Hold
+		requeue                     time.Duration
 	}
 	rolloutWords := `Application argocd/guestbook-int is Degraded at 0123456789abcdef0123456789abcdef01234567: Rollout guestbook-int/guestbook is Degraded: RolloutAborted: Rollout aborted update to revision 3: Step-based analysis phase error/failed: Metric "error-rate" assessed Failed due to failed (1) > failureLimit (0)`
 	long := strings.Repeat("é", MaxStationMessageBytes)
@@ -853,6 +853,8 @@ func TestProgress(t *testing.T) {
 					"prod": "regions: waits for approval of change " + A.ID},
 				next:   map[string]string{"regions.us.us1": id(A), "regions.eu.eu1": id(A), "prod": id(A)},
 				heldBy: map[string]string{"regions.us.us1": HeldByApproval, "regions.eu.eu1": HeldByApproval, "prod": HeldByApproval},
+				// An Approval of regions lets A in; one of prod would not.
+				heldAt: map[string]string{"regions.us.us1": "regions", "regions.eu.eu1": "regions", "prod": "regions"},
 				// Told once, at the junction; us2, after us1 on its line,
 				// takes what us1 verified, untold.
 				holds: []Hold{{Path: "regions", Reason: ReasonAwaitingApproval, Message: "regions: waits for approval of change " + A.ID}},
@@ -906,7 +908,10 @@ func TestProgress(t *testing.T) {
 				next: map[string]string{"regions.us.us1": id(B), "regions.us.us2": id(A), "regions.eu.eu1": id(B), "prod": id(B)},
 				heldBy: map[string]string{"regions.us.us1": HeldByFreeze, "regions.us.us2": HeldByFreeze, "regions.eu.eu1": HeldByFreeze,
 					"prod": HeldByFreeze},
-				holds: []Hold{{Path: "regions", Reason: ReasonFrozen, Message: "regions: frozen by alice until lifted: end of quarter"}},
+				// us2, after us1 on its line, is held by the Freeze as it
+				// covers it, not by the junction's barrier.
+				heldAt: map[string]string{"regions.us.us1": "regions", "regions.eu.eu1": "regions", "prod": "regions"},
+				holds:  []Hold{{Path: "regions", Reason: ReasonFrozen, Message: "regions: frozen by alice until lifted: end of quarter"}},
 			},
 		},
 		"ApprovalInASection": {
@@ -1074,6 +1079,7 @@ func TestProgress(t *testing.T) {
 					"regions.eu.eu1": `regions: deny window "release-freeze" until 2026-11-25T13:00Z`},
 				next:    map[string]string{"regions.us.us1": id(A), "regions.us.us2": id(Z), "regions.eu.eu1": id(A)},
 				heldBy:  map[string]string{"regions.us.us1": HeldByWindow, "regions.us.us2": HeldByWindow, "regions.eu.eu1": HeldByWindow},
+				heldAt:  map[string]string{"regions.us.us1": "regions", "regions.eu.eu1": "regions"},
 				until:   map[string]string{"regions.us.us1": "2026-11-25T13:00:00Z", "regions.us.us2": "2026-11-25T13:00:00Z", "regions.eu.eu1": "2026-11-25T13:00:00Z"},
 				holds:   []Hold{{Path: "regions", Reason: ReasonOutsideWindow, Message: `regions: deny window "release-freeze" until 2026-11-25T13:00Z`}},
 				requeue: time.Hour,
@@ -1142,6 +1148,7 @@ func TestProgress(t *testing.T) {
 					set(&got.next, s.Stop.Path, s.Next.ID)
 				}
 				set(&got.heldBy, s.Stop.Path, s.HeldBy)
+				set(&got.heldAt, s.Stop.Path, s.HeldAt)
 				if !s.Until.IsZero() {
 					set(&got.until, s.Stop.Path, s.Until.UTC().Format(time.RFC3339))
 				}

@@ -143,6 +143,9 @@ func StationsStatus(p *Progression, old map[string]*structpb.Struct, now time.Ti
 		if st.HeldBy != "" {
 			f["heldBy"] = sv(st.HeldBy)
 		}
+		if st.HeldAt != "" {
+			f["heldAt"] = sv(st.HeldAt)
+		}
 		if !st.Until.IsZero() {
 			f["until"] = timev(st.Until)
 		}

@@ -172,6 +172,7 @@ func TestStationsStatusControls(t *testing.T) {
 			Until: time.Date(2026, 12, 27, 0, 0, 0, 0, time.UTC), Message: `deny window "release-freeze" until 2026-12-27T00:00Z`,
 			History: []VerifiedChange{{Change: *changeA, VerifiedAt: time.Date(2026, 11, 25, 11, 0, 0, 0, time.UTC)}}},
 		{Stop: stop("prod"), Phase: PhaseWaiting, Next: changeA, HeldBy: HeldByApproval, Message: "waits for approval of change " + changeA.ID},
+		{Stop: stop("regions.us.us"), Phase: PhaseWaiting, Next: changeA, HeldBy: HeldByApproval, HeldAt: "regions", Message: "regions: waits for approval of change " + changeA.ID},
 	}}
 	prev := list(y(t, `l: [{path: int, change: `+changeA.ID+`, phase: Verified, since: "2026-11-25T10:00:00Z"},
 		{path: prod, phase: Waiting, since: "2026-11-25T09:00:00Z"}]`), "l")
@@ -181,6 +182,8 @@ func TestStationsStatusControls(t *testing.T) {
    history: [{change: `+changeA.ID+`, commit: "6666666666666666666666666666666666666666", images: [{repository: ghcr.io/acme/guestbook, tag: v1.0.0}],
      discoveredAt: "2026-11-25T09:00:00Z", verifiedAt: "2026-11-25T11:00:00Z"}]}
 - {path: prod, phase: Waiting, since: "2026-11-25T09:00:00Z", next: `+changeA.ID+`, heldBy: Approval, message: "waits for approval of change `+changeA.ID+`"}
+- {path: regions.us.us, phase: Waiting, since: "2026-11-25T12:00:00Z", next: `+changeA.ID+`, heldBy: Approval, heldAt: regions,
+   message: "regions: waits for approval of change `+changeA.ID+`"}
 `), "l")
 	if diff := cmp.Diff(want, StationsStatus(p, byPath(prev), now), protocmp.Transform()); diff != "" {
 		t.Errorf("StationsStatus(...): a held station keeps its since and says what waits, held by what, until when, and what it verified: -want, +got:\n%s", diff)

@@ -220,18 +220,21 @@ func TestApprove(t *testing.T) {
 			// holds g3 back from its sections; an Approval of the
 			// junction's path lets it in. The status has no station of
 			// that path: the stations it holds back say it.
-			setup: func(t *testing.T, ns string) {
-				for _, path := range []string{"regions.us.us", "regions.eu.prod"} {
-					setStation(t, ns, "shop", path, func(s map[string]any) {
-						s["next"], s["heldBy"], s["message"] = g3, "Approval", "regions: waits for approval of change "+g3
-						delete(s, "until")
-					})
-				}
-			},
-			args: []string{"approve", "shop", "regions"},
-			want: "approved change af0af0af0af0 (a0b1c2d3e4f5) for junction regions of Track shop by alice; the Track lets it in at once\n",
+			setup: heldAtRegions,
+			args:  []string{"approve", "shop", "regions"},
+			want:  "approved change af0af0af0af0 (a0b1c2d3e4f5) for junction regions of Track shop by alice; the Track lets it in at once\n",
 			wantControls: []control{
 				{Kind: "Approval", Name: "shop-regions", Labels: labels("shop"), Track: "shop", Station: "regions", Change: g3, By: "alice"},
+			},
+		},
+		"AStationTheJunctionHoldsBack": {
+			// Its own Approval lets nothing in while the junction holds
+			// the change back: said, with what would.
+			setup: heldAtRegions,
+			args:  []string{"approve", "shop", "regions.us.us"},
+			want:  "approved change af0af0af0af0 (a0b1c2d3e4f5) for station regions.us.us of Track shop by alice; it still waits for approval at junction regions, which holds it back: `kubectl k8sta approve shop regions -n $NS`\n",
+			wantControls: []control{
+				{Kind: "Approval", Name: "shop-regions-us-us", Labels: labels("shop"), Track: "shop", Station: "regions.us.us", Change: g3, By: "alice"},
 			},
 		},
 		"AJunctionNothingWaitsAt": {
@@ -822,4 +825,17 @@ Roll back with ` + "`kubectl k8sta rollback guestbook int -n $NS` [--to ID]\n",
 			wantErr: `Track guestbook has no station "staging"; its stations: dev, int, prod`,
 		},
 	})
+}
+
+// heldAtRegions is what function-k8sta writes when the junction regions,
+// without Applications and approval: Manual, holds g3 back from the
+// stations of its sections.
+func heldAtRegions(t *testing.T, ns string) {
+	t.Helper()
+	for _, path := range []string{"regions.us.us", "regions.eu.prod"} {
+		setStation(t, ns, "shop", path, func(s map[string]any) {
+			s["next"], s["heldBy"], s["heldAt"], s["message"] = g3, "Approval", "regions", "regions: waits for approval of change "+g3
+			delete(s, "until")
+		})
+	}
 }

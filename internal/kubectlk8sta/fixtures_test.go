@@ -70,7 +70,7 @@ stations:
   since: "$1d"
   next: `+c3+`
   heldBy: Approval
-  message: "prod: waits for approval of change `+c3+`"
+  message: "waits for approval of change `+c3+`"
   history:
   - {change: `+c2+`, commit: `+commit2+`, images: [{repository: ghcr.io/acme/guestbook, tag: v1.2.2}], discoveredAt: "$5d", verifiedAt: "$1d"}
   - {change: `+c1+`, commit: `+commit1+`, images: [{repository: ghcr.io/acme/guestbook, tag: v1.2.1}], discoveredAt: "$5d", verifiedAt: "$5d"}
@@ -139,7 +139,7 @@ stations:
   next: `+g3+`
   heldBy: Window
   until: "$in3h"
-  message: "regions.us.us: deny window \"release-freeze\" until 2026-06-01T15:00Z"
+  message: "deny window \"release-freeze\" until 2026-06-01T15:00Z"
   history:
   - {change: `+g2+`, commit: `+commitG2+`, verifiedAt: "$1d"}
 - path: regions.eu.canary

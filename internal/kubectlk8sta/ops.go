@@ -118,6 +118,9 @@ func (s *session) approve(ctx context.Context, name, path, change string) error 
 	}
 	var next string
 	switch {
+	case st.Next == change && st.HeldBy == heldByApproval && approvedAt(st) != path:
+		at := approvedAt(st)
+		next = fmt.Sprintf("it still waits for approval at junction %s, which holds it back: %s", clean(at), s.command("approve", name, clean(at)))
 	case st.Next == change && st.HeldBy == heldByApproval:
 		next = "the Track lets it in at once"
 	case st.Next == change && st.HeldBy != "":

@@ -93,12 +93,7 @@ func TestStatus(t *testing.T) {
 func TestStatusJunctionApproval(t *testing.T) {
 	ns := namespace(t)
 	junction(t, ns)
-	for _, path := range []string{"regions.us.us", "regions.eu.prod"} {
-		setStation(t, ns, "shop", path, func(s map[string]any) {
-			s["next"], s["heldBy"], s["message"] = g3, "Approval", "regions: waits for approval of change "+g3
-			delete(s, "until")
-		})
-	}
+	heldAtRegions(t, ns)
 	got, err := run(t, "alice", "status", "shop", "-n", ns)
 	if err != nil {
 		t.Fatal(err)

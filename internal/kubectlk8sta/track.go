@@ -78,6 +78,9 @@ type Station struct {
 	Message string
 	Next    string
 	HeldBy  string
+	// HeldAt is the path of the junction whose control holds Next back,
+	// when it is not the station's own.
+	HeldAt  string
 	Until   time.Time
 	History []Verified
 }
@@ -120,13 +123,11 @@ func (t *Track) covers(path string) bool {
 
 // approvedAt is the path an Approval must name to let in the change that
 // waits at station s: its own, or, when a junction without Applications
-// that says approval: Manual holds the change back, the junction's. The
-// function words such a hold "<junction>: waits for approval of change …"
-// in each station of the junction's sections it holds back.
+// that says approval: Manual holds the change back, the junction's, which
+// function-k8sta writes in status.stations[].heldAt.
 func approvedAt(s *Station) string {
-	j, _, ok := strings.Cut(s.Message, ": ")
-	if ok && j != s.Path && strings.HasPrefix(s.Path, j+".") {
-		return j
+	if s.HeldAt != "" {
+		return s.HeldAt
 	}
 	return s.Path
 }
@@ -137,7 +138,7 @@ func approvedAt(s *Station) string {
 func (t *Track) junctionWait(path string) *Station {
 	for i := range t.Stations {
 		if s := &t.Stations[i]; s.HeldBy != "" && s.Next != "" && approvedAt(s) == path {
-			return &Station{Path: path, Next: s.Next, HeldBy: s.HeldBy, Until: s.Until, Message: s.Message}
+			return &Station{Path: path, Next: s.Next, HeldBy: s.HeldBy, HeldAt: s.HeldAt, Until: s.Until, Message: s.Message}
 		}
 	}
 	return &Station{Path: path}
@@ -189,6 +190,7 @@ type trackObject struct {
 			Message string `json:"message"`
 			Next    string `json:"next"`
 			HeldBy  string `json:"heldBy"`
+			HeldAt  string `json:"heldAt"`
 			Until   string `json:"until"`
 			History []struct {
 				Change       string           `json:"change"`
@@ -258,7 +260,7 @@ func parseTrack(u *unstructured.Unstructured) (*Track, error) {
 	t.Stations = make([]Station, 0, len(o.Status.Stations))
 	for _, s := range o.Status.Stations {
 		st := Station{Path: s.Path, Change: s.Change, Phase: s.Phase, Since: parseTime(s.Since), Message: s.Message,
-			Next: s.Next, HeldBy: s.HeldBy, Until: parseTime(s.Until)}
+			Next: s.Next, HeldBy: s.HeldBy, HeldAt: s.HeldAt, Until: parseTime(s.Until)}
 		for _, h := range s.History {
 			st.History = append(st.History, Verified{Change: h.Change, Commit: h.Commit, Images: h.Images,
 				DiscoveredAt: parseTime(h.DiscoveredAt), VerifiedAt: parseTime(h.VerifiedAt)})

@@ -67,7 +67,10 @@ type DocStation struct {
 	Phase    string     `json:"phase"`
 	Since    *time.Time `json:"since,omitempty"`
 	// HeldBy is what holds the station: Window, Freeze, Approval or Pin.
-	HeldBy  string     `json:"heldBy,omitempty"`
+	HeldBy string `json:"heldBy,omitempty"`
+	// HeldAt is the path of the junction whose control holds Next back,
+	// when it is not the station's own.
+	HeldAt  string     `json:"heldAt,omitempty"`
 	Next    *DocChange `json:"next,omitempty"`
 	Until   *time.Time `json:"until,omitempty"`
 	Message string     `json:"message,omitempty"`
@@ -112,7 +115,7 @@ func Document(t *Track, known Changes) StatusDocument {
 		Stations: make([]DocStation, 0, len(t.Stations))}
 	for _, s := range t.Stations {
 		ds := DocStation{Path: s.Path, Change: docChange(known, s.Change), Phase: s.Phase, Since: docTime(s.Since),
-			HeldBy: s.HeldBy, Next: docChange(known, s.Next), Until: docTime(s.Until), Message: s.Message}
+			HeldBy: s.HeldBy, HeldAt: s.HeldAt, Next: docChange(known, s.Next), Until: docTime(s.Until), Message: s.Message}
 		if segs := strings.Split(s.Path, "."); len(segs) >= 3 && len(segs)%2 == 1 {
 			ds.Junction = strings.Join(segs[:len(segs)-2], ".")
 			ds.Section = segs[len(segs)-2]
@@ -384,7 +387,7 @@ func (p Printer) hold(s *Station, known Changes) string {
 // why says what holds the station, in the words of its status message
 // (without the path it starts with), and how long a window still holds it.
 func (p Printer) why(s *Station) string {
-	msg := strings.TrimPrefix(s.Message, s.Path+": ")
+	msg := s.Message
 	if msg == "" {
 		switch s.HeldBy {
 		case heldByApproval:
