@@ -494,7 +494,7 @@ func (s *session) unpin(ctx context.Context, name, path string) error {
 		return err
 	}
 	o, found := own(pins, name, path)
-	pn := ControlName(name, path)
+	var pn string
 	if found {
 		pn = o.GetName()
 	} else {

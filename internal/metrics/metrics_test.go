@@ -272,7 +272,7 @@ func TestLongStationPathsAreCutAndKeptApart(t *testing.T) {
 type cacheOf []*v1alpha1.Ticket
 
 func (c cacheOf) List(_ context.Context, list client.ObjectList, _ ...client.ListOption) error {
-	l := list.(*v1alpha1.TicketList) //nolint:forcetypeassert // Collect lists Tickets only.
+	l := list.(*v1alpha1.TicketList)
 	for _, t := range c {
 		l.Items = append(l.Items, *t)
 	}
