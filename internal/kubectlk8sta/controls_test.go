@@ -401,6 +401,26 @@ func TestUnfreeze(t *testing.T) {
 			args:    []string{"unfreeze", "guestbook", "prod"},
 			wantErr: "station prod of Track guestbook has no Freeze guestbook-prod that kubectl k8sta freeze made: nothing lifted",
 		},
+		"FrozenByManyFreezes": {
+			// What still holds is listed 20 at most, each Freeze's
+			// stations cut at 256 bytes: a Freeze may name 100 paths of
+			// 4096 bytes each.
+			setup: func(t *testing.T, ns string) {
+				for _, c := range manyFreezes() {
+					put(t, ns, &v1alpha1.Freeze{ObjectMeta: objectMeta(ns, c.Name), Spec: v1alpha1.FreezeSpec{Track: "guestbook", Stations: c.Stations, By: "bob"}})
+				}
+			},
+			args: []string{"unfreeze", "guestbook", "prod"},
+			wantErr: "station prod of Track guestbook has no Freeze guestbook-prod that kubectl k8sta freeze made: nothing lifted; it stays frozen by Freeze h00 (prod, " +
+				strings.Repeat("a", 247) + "…, by bob), " + func() string {
+				var l []string
+				for i := 1; i < 20; i++ {
+					l = append(l, fmt.Sprintf("Freeze h%02d (prod, by bob)", i))
+				}
+				return strings.Join(l, ", ")
+			}() + " and 2 more",
+			wantControls: manyFreezes(),
+		},
 		"FrozenByAnotherFreeze": {
 			setup: func(t *testing.T, ns string) {
 				put(t, ns, &v1alpha1.Freeze{ObjectMeta: objectMeta(ns, "holiday"), Spec: v1alpha1.FreezeSpec{Track: "guestbook", Stations: []string{"int", "prod"}, By: "bob"}})
@@ -838,4 +858,20 @@ func heldAtRegions(t *testing.T, ns string) {
 			delete(s, "until")
 		})
 	}
+}
+
+// manyFreezes are 22 Freezes of prod by bob, h00 to h21; h00 also freezes
+// ten stations of 300 bytes.
+func manyFreezes() []control {
+	var out []control
+	for i := range 22 {
+		c := control{Kind: "Freeze", Name: fmt.Sprintf("h%02d", i), Track: "guestbook", Stations: []string{"prod"}, By: "bob"}
+		if i == 0 {
+			for j := range 10 {
+				c.Stations = append(c.Stations, strings.Repeat(string(rune('a'+j)), 300))
+			}
+		}
+		out = append(out, c)
+	}
+	return out
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 
 	"github.com/k8sta/k8sta/apis/v1alpha1"
+	"github.com/k8sta/k8sta/internal/bounded"
 )
 
 func (s *session) status(ctx context.Context, name, output string) error {
@@ -278,18 +279,18 @@ func (s *session) unfreeze(ctx context.Context, name string, paths []string) err
 
 // stillFrozen says which Freezes still hold path (the whole Track for "").
 func stillFrozen(rest []v1alpha1.Freeze, path string) string {
-	names := make([]string, 0, len(rest))
-	for _, f := range rest {
+	names := make([]string, 0, min(len(rest), maxListed))
+	for _, f := range rest[:min(len(rest), maxListed)] {
 		scope := "the whole Track"
 		if len(f.Spec.Stations) > 0 {
-			scope = strings.Join(f.Spec.Stations, ", ")
+			scope = bounded.Text(strings.Join(f.Spec.Stations, ", "), maxScopeBytes)
 		}
 		names = append(names, fmt.Sprintf("Freeze %s (%s, by %s)", f.Name, clean(scope), clean(f.Spec.By)))
 	}
 	if path == "" {
-		return "these still freeze stations of the Track: " + list(names)
+		return "these still freeze stations of the Track: " + listOf(names, len(rest))
 	}
-	return "it stays frozen by " + list(names)
+	return "it stays frozen by " + listOf(names, len(rest))
 }
 
 // verified returns the entry of the station's history for change, given by
@@ -549,11 +550,11 @@ func (s *session) unpin(ctx context.Context, name, path string) error {
 }
 
 func stillPinned(rest []v1alpha1.Pin) string {
-	names := make([]string, 0, len(rest))
-	for _, p := range rest {
+	names := make([]string, 0, min(len(rest), maxListed))
+	for _, p := range rest[:min(len(rest), maxListed)] {
 		names = append(names, fmt.Sprintf("Pin %s (change %s, by %s)", p.Name, clean(p.Spec.Change), clean(p.Spec.By)))
 	}
-	return "it stays pinned by " + list(names)
+	return "it stays pinned by " + listOf(names, len(rest))
 }
 
 // A HistoryDocument is what `history -o json` prints.

@@ -157,11 +157,20 @@ func (t *Track) stationPaths() string {
 }
 
 func list(items []string) string {
-	if len(items) > maxListed {
-		return strings.Join(items[:maxListed], ", ") + fmt.Sprintf(" and %d more", len(items)-maxListed)
-	}
-	return strings.Join(items, ", ")
+	return listOf(items[:min(len(items), maxListed)], len(items))
 }
+
+// listOf lists the first items of n, and says how many more there are.
+func listOf(first []string, n int) string {
+	if n > len(first) {
+		return strings.Join(first, ", ") + fmt.Sprintf(" and %d more", n-len(first))
+	}
+	return strings.Join(first, ", ")
+}
+
+// maxScopeBytes bounds the stations of one Freeze an error lists: a Freeze
+// may name 100 station paths of up to 4096 bytes each.
+const maxScopeBytes = 256
 
 // trackObject is the part of a Track kubectl k8sta decodes.
 type trackObject struct {
