@@ -41,6 +41,7 @@ const (
 	conditionPromoted = "Promoted"
 	conditionValid    = "Valid"
 	reasonSection     = "Section"
+	reasonHalted      = "Halted"
 )
 
 // A Track is what kubectl k8sta reads of a Track.

@@ -282,7 +282,7 @@ func (p Printer) WriteStatus(w io.Writer, t *Track, known Changes) error {
 		switch {
 		case c.cond.Status == "True":
 			color = colorGreen
-		case c.cond.Reason == "Halted" || c.typ == conditionValid:
+		case c.cond.Reason == reasonHalted || c.typ == conditionValid:
 			color = colorRed
 		}
 		line := fmt.Sprintf("%s: %s, %s", c.typ, c.cond.Status, c.cond.Reason)

@@ -16,4 +16,11 @@ func TestFunctionVocabulary(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("heldBy and phase words: -function-k8sta's, +kubectl k8sta's:\n%s", diff)
 	}
+	// The conditions and reasons it reads, and how many controls of a kind
+	// the function considers.
+	wantWords := []any{fn.TypePromoted, fn.TypeValid, fn.ReasonSection, fn.ReasonHalted, fn.MaxControls}
+	gotWords := []any{conditionPromoted, conditionValid, reasonSection, reasonHalted, maxControls}
+	if diff := cmp.Diff(wantWords, gotWords); diff != "" {
+		t.Errorf("conditions, reasons and bounds: -function-k8sta's, +kubectl k8sta's:\n%s", diff)
+	}
 }
